@@ -1,0 +1,84 @@
+# nodown: one binary (build/nodown), one library (build/libnodown.a).
+#
+#   make run     install what is missing, build, run the demo
+#   make test    install what is missing, build, run every test (plain and
+#                under ASan+UBSan), the short fuzz runs and tidy
+#   make bench   the core benchmarks, JSON on stdout
+
+CC ?= cc
+CFLAGS_COMMON = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Isrc -Itest
+CFLAGS ?= -O2 -g
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
+LDLIBS = -lxxhash
+
+LIB_SRC = $(wildcard src/core/*.c src/codec/*.c src/lib/*.c)
+CLI_SRC = $(wildcard src/cli/*.c)
+UNIT_SRC = $(wildcard test/unit/test_*.c)
+FUZZ_SRC = $(wildcard test/fuzz/fuzz_*.c)
+HEADERS = $(wildcard src/*/*.h test/*.h)
+
+LIB_OBJ = $(LIB_SRC:%.c=build/obj/%.o)
+LIB_SAN_OBJ = $(LIB_SRC:%.c=build/san/%.o)
+UNIT_BIN = $(UNIT_SRC:test/unit/%.c=build/test/%)
+UNIT_SAN_BIN = $(UNIT_SRC:test/unit/%.c=build/san/test/%)
+FUZZ_BIN = $(FUZZ_SRC:test/fuzz/%.c=build/test/%)
+FUZZ_SAN_BIN = $(FUZZ_SRC:test/fuzz/%.c=build/san/test/%)
+
+.PHONY: all deps run test bench tidy clean
+
+all: build/nodown build/libnodown.a
+
+deps:
+	@tools/deps.sh
+
+build/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
+
+build/san/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -c $< -o $@
+
+build/libnodown.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/san/libnodown.a: $(LIB_SAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/nodown: $(CLI_SRC) build/libnodown.a $(HEADERS)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(CLI_SRC) build/libnodown.a $(LDLIBS) -o $@
+
+build/test/%: test/unit/%.c build/libnodown.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< build/libnodown.a $(LDLIBS) -o $@
+
+build/test/%: test/fuzz/%.c build/libnodown.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< build/libnodown.a $(LDLIBS) -o $@
+
+build/san/test/%: test/unit/%.c build/san/libnodown.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $< build/san/libnodown.a $(LDLIBS) -o $@
+
+build/san/test/%: test/fuzz/%.c build/san/libnodown.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $< build/san/libnodown.a $(LDLIBS) -o $@
+
+run: deps all
+	./build/nodown demo
+
+test: deps all $(UNIT_BIN) $(FUZZ_BIN) $(UNIT_SAN_BIN) $(FUZZ_SAN_BIN)
+	@tools/run_tests.sh
+
+bench: deps all
+	./build/nodown bench core --workload liquibook --seconds 3 --json
+	./build/nodown bench core --workload mix --seconds 3 --json
+
+tidy:
+	@tools/tidy.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,366 @@
+/* Accounts and positions (see account.h).
+ *
+ * Every command here has already passed auth_check(): the sender may act on
+ * the target. What is left is the business validation, in the order a
+ * reader would check it, and the change itself.
+ */
+#include "core/account.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "core/result.h"
+#include "lib/hash.h"
+
+bool account_is_ancestor(const struct engine *engine, uint32_t ancestor_id,
+                         uint32_t account_id)
+{
+    assert(account_id < engine->account_count);
+    uint32_t id = account_id;
+    /* The tree is at most five levels deep; the bound guards a corrupt one. */
+    for (int depth = 0; depth < 8 && id != ACCOUNT_HOUSE_ID; depth++) {
+        id = engine->accounts[id].parent_id;
+        if (id == ancestor_id)
+            return true;
+    }
+    return false;
+}
+
+bool account_chain_active(const struct engine *engine, uint32_t account_id)
+{
+    assert(account_id < engine->account_count);
+    uint32_t id = account_id;
+    for (int depth = 0; depth < 8; depth++) {
+        if (engine->accounts[id].status != ACCOUNT_STATUS_ACTIVE)
+            return false;
+        if (id == ACCOUNT_HOUSE_ID)
+            return true;
+        id = engine->accounts[id].parent_id;
+    }
+    assert(!"account tree deeper than its five levels");
+    return false;
+}
+
+static void account_init(struct account *account, uint32_t parent_id, uint8_t kind,
+                         uint8_t depth)
+{
+    memset(account, 0, sizeof *account);
+    account->parent_id = parent_id;
+    account->kind = kind;
+    account->status = ACCOUNT_STATUS_ACTIVE;
+    account->depth = depth;
+    account->position_head = INDEX_NONE;
+}
+
+void account_create_house(struct engine *engine)
+{
+    assert(engine->account_count == 0);
+    account_init(&engine->accounts[0], ACCOUNT_HOUSE_ID, ACCOUNT_KIND_HOUSE, 0);
+    for (uint32_t type = 0; type < MARKET_TYPE_COUNT; type++)
+        engine->accounts[0].pt_max_bp[type] = BP_ONE;
+    memset(&engine->secrets[0], 0, sizeof engine->secrets[0]);
+    engine->account_count = 1;
+}
+
+/* The kind a parent of kind parent_kind may create under itself. */
+static bool account_kind_allowed(uint8_t parent_kind, uint8_t kind)
+{
+    if (parent_kind == ACCOUNT_KIND_HOUSE)
+        return kind == ACCOUNT_KIND_SUPER || kind == ACCOUNT_KIND_OPERATOR;
+    if (parent_kind >= ACCOUNT_KIND_MEMBER)
+        return false;
+    return kind == parent_kind + 1;
+}
+
+/* A child's credit may not exceed its parent's, except under the house. */
+static int account_credit_check(const struct engine *engine, uint32_t parent_id,
+                                int64_t credit_limit_minor)
+{
+    if (credit_limit_minor < 0 || credit_limit_minor > AMOUNT_MAX_MINOR)
+        return REJECT_AMOUNT_INVALID;
+    if (parent_id != ACCOUNT_HOUSE_ID &&
+        credit_limit_minor > engine->accounts[parent_id].credit_limit_minor)
+        return REJECT_CREDIT_ABOVE_PARENT;
+    return RESULT_OK;
+}
+
+static int account_create(struct engine *engine, const struct command *command,
+                          struct outcome *outcome)
+{
+    uint32_t parent_id = command->u.account_create.parent_id;
+    uint8_t kind = command->u.account_create.kind;
+    const struct account *parent = &engine->accounts[parent_id];
+    if (parent->status == ACCOUNT_STATUS_CLOSED)
+        return REJECT_ACCOUNT_CLOSED;
+    if (!account_kind_allowed(parent->kind, kind))
+        return REJECT_ACCOUNT_KIND;
+    int result = account_credit_check(engine, parent_id,
+                                      command->u.account_create.credit_limit_minor);
+    if (result != RESULT_OK)
+        return result;
+    if (engine->account_count >= engine->limits.accounts_max)
+        return REJECT_ACCOUNTS_FULL;
+    uint32_t id = engine->account_count++;
+    account_init(&engine->accounts[id], parent_id, kind, (uint8_t)(parent->depth + 1));
+    engine->accounts[id].credit_limit_minor = command->u.account_create.credit_limit_minor;
+    memset(&engine->secrets[id], 0, sizeof engine->secrets[id]);
+    outcome->id = id;
+    assert(engine->accounts[id].depth <= 4);
+    return RESULT_OK;
+}
+
+static int account_set_status(struct engine *engine, const struct command *command,
+                              struct outcome *outcome)
+{
+    uint32_t id = command->u.account_set_status.account_id;
+    uint8_t status = command->u.account_set_status.status;
+    struct account *account = &engine->accounts[id];
+    if (status >= ACCOUNT_STATUS_COUNT)
+        return REJECT_STATUS_INVALID;
+    if (id == ACCOUNT_HOUSE_ID)
+        return REJECT_ACCOUNT_KIND;
+    if (account->status == ACCOUNT_STATUS_CLOSED)
+        return REJECT_ACCOUNT_CLOSED;
+    account->status = status;
+    outcome->id = id;
+    return RESULT_OK;
+}
+
+static int account_set_credit(struct engine *engine, const struct command *command,
+                              struct outcome *outcome)
+{
+    uint32_t id = command->u.account_set_credit.account_id;
+    int64_t credit_minor = command->u.account_set_credit.credit_limit_minor;
+    if (id == ACCOUNT_HOUSE_ID)
+        return REJECT_ACCOUNT_KIND;
+    int result = account_credit_check(engine, engine->accounts[id].parent_id, credit_minor);
+    if (result != RESULT_OK)
+        return result;
+    engine->accounts[id].credit_limit_minor = credit_minor;
+    outcome->id = id;
+    outcome->value = credit_minor;
+    return RESULT_OK;
+}
+
+static int account_set_limits(struct engine *engine, const struct command *command,
+                              struct outcome *outcome)
+{
+    const struct command_account_limits *limits = &command->u.account_set_limits;
+    if (limits->order_quantity_max < 0 || limits->order_quantity_max > QUANTITY_MAX)
+        return REJECT_AMOUNT_INVALID;
+    if (limits->order_notional_max_minor < 0 ||
+        limits->order_notional_max_minor > AMOUNT_MAX_MINOR)
+        return REJECT_AMOUNT_INVALID;
+    if (limits->bet_stake_max_minor < 0 || limits->bet_stake_max_minor > STAKE_MAX_MINOR)
+        return REJECT_AMOUNT_INVALID;
+    if (limits->exposure_limit_minor < 0 || limits->exposure_limit_minor > AMOUNT_MAX_MINOR)
+        return REJECT_AMOUNT_INVALID;
+    struct account *account = &engine->accounts[limits->account_id];
+    account->order_quantity_max = limits->order_quantity_max;
+    account->order_notional_max_minor = limits->order_notional_max_minor;
+    account->bet_stake_max_minor = limits->bet_stake_max_minor;
+    account->exposure_limit_minor = limits->exposure_limit_minor;
+    outcome->id = limits->account_id;
+    return RESULT_OK;
+}
+
+static int account_set_secret(struct engine *engine, const struct command *command,
+                              struct outcome *outcome)
+{
+    uint32_t id = command->u.account_set_secret.account_id;
+    memcpy(engine->secrets[id].salt, command->u.account_set_secret.salt, SECRET_SALT_SIZE);
+    memcpy(engine->secrets[id].hash, command->u.account_set_secret.hash, SECRET_HASH_SIZE);
+    engine->accounts[id].has_secret = 1;
+    outcome->id = id;
+    return RESULT_OK;
+}
+
+static int account_cash(struct engine *engine, const struct command *command,
+                        struct outcome *outcome)
+{
+    uint32_t id = command->u.cash.account_id;
+    int64_t amount_minor = command->u.cash.amount_minor;
+    struct account *account = &engine->accounts[id];
+    if (amount_minor <= 0 || amount_minor > AMOUNT_MAX_MINOR)
+        return REJECT_AMOUNT_INVALID;
+    if (id == ACCOUNT_HOUSE_ID)
+        return REJECT_ACCOUNT_KIND;
+    if (account->status == ACCOUNT_STATUS_CLOSED)
+        return REJECT_ACCOUNT_CLOSED;
+    if (command->type == COMMAND_CASH_DEPOSIT) {
+        if (account->balance_minor > AMOUNT_MAX_MINOR - amount_minor)
+            return REJECT_AMOUNT_INVALID;
+        account_transfer(engine, ACCOUNT_HOUSE_ID, id, amount_minor);
+    } else {
+        /* A withdrawal takes cash, never credit. */
+        int64_t free_minor =
+            account->balance_minor - account->reserved_minor - account->stake_open_minor;
+        if (free_minor < amount_minor)
+            return REJECT_FUNDS_INSUFFICIENT;
+        account_transfer(engine, id, ACCOUNT_HOUSE_ID, amount_minor);
+    }
+    outcome->id = id;
+    outcome->value = account->balance_minor;
+    return RESULT_OK;
+}
+
+static int account_position_grant(struct engine *engine, const struct command *command,
+                                  struct outcome *outcome)
+{
+    uint32_t id = command->u.position_grant.account_id;
+    uint32_t instrument_id = command->u.position_grant.instrument_id;
+    int64_t quantity = command->u.position_grant.quantity;
+    if (instrument_id >= engine->instrument_count)
+        return REJECT_INSTRUMENT_UNKNOWN;
+    if (engine->accounts[id].kind != ACCOUNT_KIND_MEMBER)
+        return REJECT_ACCOUNT_KIND;
+    if (quantity == 0 || quantity > QUANTITY_MAX || quantity < -QUANTITY_MAX)
+        return REJECT_QUANTITY_ZERO;
+    uint32_t slot = position_find(engine, id, instrument_id);
+    if (quantity < 0) {
+        if (slot == INDEX_NONE)
+            return REJECT_POSITION_INSUFFICIENT;
+        const struct position *position = &engine->positions[slot];
+        if (position->quantity - position->quantity_reserved < -quantity)
+            return REJECT_POSITION_INSUFFICIENT;
+    } else {
+        slot = position_acquire(engine, id, instrument_id);
+        if (slot == INDEX_NONE)
+            return REJECT_POSITIONS_FULL;
+    }
+    uint32_t house_slot = position_acquire(engine, ACCOUNT_HOUSE_ID, instrument_id);
+    if (house_slot == INDEX_NONE) {
+        position_release_if_empty(engine, slot);
+        return REJECT_POSITIONS_FULL;
+    }
+    engine->positions[slot].quantity += quantity;
+    engine->positions[house_slot].quantity -= quantity;
+    outcome->id = id;
+    outcome->value = engine->positions[slot].quantity;
+    position_release_if_empty(engine, slot);
+    position_release_if_empty(engine, house_slot);
+    return RESULT_OK;
+}
+
+static int account_pt_set(struct engine *engine, const struct command *command,
+                          struct outcome *outcome)
+{
+    uint32_t id = command->u.pt_set.account_id;
+    uint8_t type = command->u.pt_set.market_type;
+    uint16_t share_bp = command->u.pt_set.share_bp;
+    uint16_t max_bp = command->u.pt_set.max_bp;
+    struct account *account = &engine->accounts[id];
+    if (account->kind < ACCOUNT_KIND_SUPER || account->kind > ACCOUNT_KIND_AGENT)
+        return REJECT_ACCOUNT_KIND;
+    if (type >= MARKET_TYPE_COUNT)
+        return REJECT_MARKET_TYPE_INVALID;
+    if (share_bp > BP_ONE || max_bp > BP_ONE || share_bp > max_bp)
+        return REJECT_SHARE_INVALID;
+    /* "within its own limits": an ancestor grants at most its own ceiling;
+     * an operator speaks for the house, whose ceiling is 100 %. */
+    const struct account *sender = &engine->accounts[command->sender_account_id];
+    uint16_t ceiling_bp = account_is_operator(sender) ? BP_ONE : sender->pt_max_bp[type];
+    if (max_bp > ceiling_bp)
+        return REJECT_SHARE_ABOVE_MAX;
+    account->pt_share_bp[type] = share_bp;
+    account->pt_max_bp[type] = max_bp;
+    outcome->id = id;
+    outcome->value = share_bp;
+    return RESULT_OK;
+}
+
+void account_apply(struct engine *engine, const struct command *command,
+                   struct outcome *outcome)
+{
+    int result;
+    switch (command->type) {
+    case COMMAND_ACCOUNT_CREATE: result = account_create(engine, command, outcome); break;
+    case COMMAND_ACCOUNT_SET_STATUS: result = account_set_status(engine, command, outcome); break;
+    case COMMAND_ACCOUNT_SET_CREDIT: result = account_set_credit(engine, command, outcome); break;
+    case COMMAND_ACCOUNT_SET_LIMITS: result = account_set_limits(engine, command, outcome); break;
+    case COMMAND_ACCOUNT_SET_SECRET: result = account_set_secret(engine, command, outcome); break;
+    case COMMAND_CASH_DEPOSIT:
+    case COMMAND_CASH_WITHDRAW: result = account_cash(engine, command, outcome); break;
+    case COMMAND_POSITION_GRANT: result = account_position_grant(engine, command, outcome); break;
+    case COMMAND_PT_SET: result = account_pt_set(engine, command, outcome); break;
+    default: assert(!"not an account command"); result = REJECT_COMMAND_UNKNOWN; break;
+    }
+    outcome->result = (uint16_t)result;
+}
+
+/* Positions are found by (account, instrument) through an index table. */
+struct position_key {
+    uint32_t account_id;
+    uint32_t instrument_id;
+};
+
+static bool position_match(const void *context, uint32_t slot, const void *key)
+{
+    const struct engine *engine = context;
+    const struct position_key *wanted = key;
+    return engine->positions[slot].account_id == wanted->account_id &&
+           engine->positions[slot].instrument_id == wanted->instrument_id;
+}
+
+static uint64_t position_hash(uint32_t account_id, uint32_t instrument_id)
+{
+    return hash_mix64(((uint64_t)account_id << 32) | instrument_id);
+}
+
+static uint64_t position_slot_hash(const void *context, uint32_t slot)
+{
+    const struct engine *engine = context;
+    return position_hash(engine->positions[slot].account_id,
+                         engine->positions[slot].instrument_id);
+}
+
+uint32_t position_find(const struct engine *engine, uint32_t account_id, uint32_t instrument_id)
+{
+    struct position_key key = {account_id, instrument_id};
+    uint32_t at = index_table_find(&engine->position_index,
+                                   position_hash(account_id, instrument_id), position_match,
+                                   engine, &key);
+    return at == INDEX_NONE ? INDEX_NONE : engine->position_index.entries[at];
+}
+
+uint32_t position_acquire(struct engine *engine, uint32_t account_id, uint32_t instrument_id)
+{
+    uint32_t slot = position_find(engine, account_id, instrument_id);
+    if (slot != INDEX_NONE)
+        return slot;
+    slot = pool_acquire(&engine->position_pool);
+    if (slot == INDEX_NONE)
+        return INDEX_NONE;
+    struct position *position = &engine->positions[slot];
+    memset(position, 0, sizeof *position);
+    position->account_id = account_id;
+    position->instrument_id = instrument_id;
+    /* Keep the account's list sorted by instrument: a canonical order. */
+    uint32_t *link = &engine->accounts[account_id].position_head;
+    while (*link != INDEX_NONE && engine->positions[*link].instrument_id < instrument_id)
+        link = &engine->positions[*link].next;
+    position->next = *link;
+    *link = slot;
+    index_table_insert(&engine->position_index, position_hash(account_id, instrument_id), slot);
+    return slot;
+}
+
+void position_release_if_empty(struct engine *engine, uint32_t slot)
+{
+    struct position *position = &engine->positions[slot];
+    if (position->quantity != 0 || position->quantity_reserved != 0 || position->order_count != 0)
+        return;
+    uint32_t *link = &engine->accounts[position->account_id].position_head;
+    while (*link != slot) {
+        assert(*link != INDEX_NONE);
+        link = &engine->positions[*link].next;
+    }
+    *link = position->next;
+    struct position_key key = {position->account_id, position->instrument_id};
+    uint32_t at = index_table_find(&engine->position_index,
+                                   position_hash(key.account_id, key.instrument_id),
+                                   position_match, engine, &key);
+    assert(at != INDEX_NONE);
+    index_table_remove_at(&engine->position_index, at, position_slot_hash, engine);
+    pool_release(&engine->position_pool, slot);
+}

@@ -1,0 +1,67 @@
+/* Accounts and positions: the tree house -> super -> master -> agent ->
+ * member, balances and credit, holdings per instrument, and the commands
+ * that manage them (create, status, credit, limits, secret, cash, position
+ * grant, PT settings). Authorization happens before, in auth.c.
+ */
+#ifndef NODOWN_CORE_ACCOUNT_H
+#define NODOWN_CORE_ACCOUNT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/state.h"
+
+#define ACCOUNT_HOUSE_ID 0u
+
+static inline struct account *account_get(const struct engine *engine, uint32_t account_id)
+{
+    if (account_id >= engine->account_count)
+        return 0;
+    return &engine->accounts[account_id];
+}
+
+/* Is ancestor_id a proper ancestor of account_id? */
+bool account_is_ancestor(const struct engine *engine, uint32_t ancestor_id,
+                         uint32_t account_id);
+
+/* Are the account and all its ancestors active? */
+bool account_chain_active(const struct engine *engine, uint32_t account_id);
+
+static inline bool account_is_operator(const struct account *account)
+{
+    return account->kind == ACCOUNT_KIND_HOUSE || account->kind == ACCOUNT_KIND_OPERATOR;
+}
+
+static inline int64_t account_available_minor(const struct account *account)
+{
+    return account->balance_minor + account->credit_limit_minor - account->reserved_minor -
+           account->stake_open_minor;
+}
+
+/* Moves amount_minor from one account's balance to another's. */
+static inline void account_transfer(struct engine *engine, uint32_t from_id, uint32_t to_id,
+                                    int64_t amount_minor)
+{
+    engine->accounts[from_id].balance_minor -= amount_minor;
+    engine->accounts[to_id].balance_minor += amount_minor;
+}
+
+/* Creates the house; called by engine_init and snapshot decode. */
+void account_create_house(struct engine *engine);
+
+/* Account, cash, position-grant and PT_SET commands. */
+void account_apply(struct engine *engine, const struct command *command,
+                   struct outcome *outcome);
+
+/* The position slot of (account, instrument), or INDEX_NONE. */
+uint32_t position_find(const struct engine *engine, uint32_t account_id,
+                       uint32_t instrument_id);
+
+/* Finds or creates it; INDEX_NONE when the pool is full. */
+uint32_t position_acquire(struct engine *engine, uint32_t account_id, uint32_t instrument_id);
+
+/* Frees the position when it holds nothing and reserves nothing, so that a
+ * closed-out holding leaves no trace in the state. */
+void position_release_if_empty(struct engine *engine, uint32_t slot);
+
+#endif

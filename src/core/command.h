@@ -1,0 +1,258 @@
+/* Commands: the only way the state changes.
+ *
+ * A command is a fixed-size struct; src/codec/command_codec.c gives it a
+ * versioned binary form for the log. Every command carries the account that
+ * sends it (already authenticated by a gateway) and (client_id, client_seq)
+ * for exactly-once: the state machine remembers each client's last outcomes
+ * and answers a resend with the first outcome instead of applying it again.
+ *
+ * The enums here are part of the log format: values never change meaning,
+ * new ones are only appended.
+ */
+#ifndef NODOWN_CORE_COMMAND_H
+#define NODOWN_CORE_COMMAND_H
+
+#include <stdint.h>
+
+#include "core/limits.h"
+
+enum account_kind {
+    ACCOUNT_KIND_HOUSE = 0,
+    ACCOUNT_KIND_SUPER = 1,
+    ACCOUNT_KIND_MASTER = 2,
+    ACCOUNT_KIND_AGENT = 3,
+    ACCOUNT_KIND_MEMBER = 4,
+    ACCOUNT_KIND_OPERATOR = 5, /* staff under the house: markets, days */
+    ACCOUNT_KIND_COUNT
+};
+
+enum account_status {
+    ACCOUNT_STATUS_ACTIVE = 0,
+    ACCOUNT_STATUS_SUSPENDED = 1, /* no new orders or bets; can be resumed */
+    ACCOUNT_STATUS_CLOSED = 2,    /* final */
+    ACCOUNT_STATUS_COUNT
+};
+
+enum side { SIDE_BUY = 0, SIDE_SELL = 1, SIDE_COUNT };
+
+enum order_type { ORDER_TYPE_LIMIT = 0, ORDER_TYPE_MARKET = 1, ORDER_TYPE_COUNT };
+
+enum time_in_force {
+    TIF_DAY = 0, /* expires at end of day */
+    TIF_GTC = 1, /* good till cancelled */
+    TIF_IOC = 2, /* immediate or cancel: the rest is cancelled */
+    TIF_FOK = 3, /* fill or kill: whole at once or nothing */
+    TIF_COUNT
+};
+
+enum phase {
+    PHASE_CLOSED = 0,     /* before the first start of day */
+    PHASE_PRE_OPEN = 1,   /* orders queue, nothing matches */
+    PHASE_OPEN = 2,       /* continuous matching */
+    PHASE_HALTED = 3,     /* cancels only */
+    PHASE_DAY_CLOSED = 4, /* after end of day, until the next start */
+    PHASE_COUNT
+};
+
+enum market_type {
+    MARKET_TYPE_1X2 = 0,       /* home, draw, away */
+    MARKET_TYPE_HANDICAP = 1,  /* Asian handicap: home, away */
+    MARKET_TYPE_OVER_UNDER = 2, /* over, under */
+    MARKET_TYPE_COUNT
+};
+
+enum market_status {
+    MARKET_STATUS_OPEN = 0,
+    MARKET_STATUS_SUSPENDED = 1,
+    MARKET_STATUS_SETTLED = 2,
+    MARKET_STATUS_COUNT
+};
+
+enum bet_result {
+    BET_RESULT_LOSE = 0,
+    BET_RESULT_WIN = 1,
+    BET_RESULT_VOID = 2,
+    BET_RESULT_HALF_WIN = 3,
+    BET_RESULT_HALF_LOSE = 4,
+    BET_RESULT_COUNT
+};
+
+enum command_type {
+    COMMAND_NONE = 0,
+    COMMAND_ACCOUNT_CREATE = 1,
+    COMMAND_ACCOUNT_SET_STATUS = 2,
+    COMMAND_ACCOUNT_SET_CREDIT = 3,
+    COMMAND_ACCOUNT_SET_LIMITS = 4,
+    COMMAND_ACCOUNT_SET_SECRET = 5,
+    COMMAND_CASH_DEPOSIT = 6,
+    COMMAND_CASH_WITHDRAW = 7,
+    COMMAND_POSITION_GRANT = 8,
+    COMMAND_PT_SET = 9,
+    COMMAND_PT_OVERRIDE = 10,
+    COMMAND_INSTRUMENT_CREATE = 11,
+    COMMAND_INSTRUMENT_SET_PHASE = 12,
+    COMMAND_INSTRUMENT_SET_REFERENCE = 13,
+    COMMAND_ORDER_PLACE = 14,
+    COMMAND_ORDER_CANCEL = 15,
+    COMMAND_ORDER_REPLACE = 16,
+    COMMAND_SPORT_EVENT_CREATE = 17,
+    COMMAND_MARKET_CREATE = 18,
+    COMMAND_MARKET_SET_ODDS = 19,
+    COMMAND_MARKET_SET_STATUS = 20,
+    COMMAND_MARKET_SETTLE = 21,
+    COMMAND_BET_PLACE = 22,
+    COMMAND_DAY_START = 23,
+    COMMAND_DAY_END = 24,
+    COMMAND_ACTIVATE_LOGIC = 25,
+    COMMAND_TYPE_COUNT
+};
+
+/* A PT override names a market, or with market_id == INDEX_NONE a whole
+ * sport event; share_bp == PT_SHARE_NONE removes it. */
+#define PT_SHARE_NONE 0xFFFFu
+
+#define SECRET_SALT_SIZE 16u
+#define SECRET_HASH_SIZE 32u
+#define SYMBOL_SIZE 8u
+
+struct command {
+    uint16_t type;              /* enum command_type */
+    uint16_t reserved;
+    uint32_t sender_account_id; /* authenticated by the gateway */
+    uint64_t client_id;
+    uint64_t client_seq;        /* 1, 2, 3, ... per (sender, client_id) */
+    union {
+        struct {
+            uint32_t parent_id;
+            uint8_t kind;
+            int64_t credit_limit_minor;
+        } account_create;
+        struct {
+            uint32_t account_id;
+            uint8_t status;
+        } account_set_status;
+        struct {
+            uint32_t account_id;
+            int64_t credit_limit_minor;
+        } account_set_credit;
+        struct command_account_limits {
+            uint32_t account_id;
+            int64_t order_quantity_max;       /* 0: no account limit */
+            int64_t order_notional_max_minor; /* 0: no account limit */
+            int64_t bet_stake_max_minor;      /* 0: no account limit */
+            int64_t exposure_limit_minor;     /* 0: no limit, per market */
+        } account_set_limits;
+        struct {
+            uint32_t account_id;
+            uint8_t salt[SECRET_SALT_SIZE];
+            uint8_t hash[SECRET_HASH_SIZE];
+        } account_set_secret;
+        struct {
+            uint32_t account_id;
+            int64_t amount_minor;
+        } cash; /* deposit and withdraw */
+        struct {
+            uint32_t account_id;
+            uint32_t instrument_id;
+            int64_t quantity; /* negative returns holdings to the house */
+        } position_grant;
+        struct {
+            uint32_t account_id;
+            uint8_t market_type;
+            uint16_t share_bp; /* auto PT */
+            uint16_t max_bp;   /* ceiling for the account's manual PT */
+        } pt_set;
+        struct {
+            uint32_t sport_event_id;
+            uint32_t market_id; /* INDEX_NONE: the whole event */
+            uint16_t share_bp;  /* PT_SHARE_NONE: remove */
+        } pt_override;
+        struct command_instrument_create {
+            char symbol[SYMBOL_SIZE];
+            int64_t tick_size_minor;
+            int64_t lot_size;
+            int64_t reference_price_ticks;
+            uint16_t band_bp; /* +- this share of the reference price */
+            uint16_t fee_maker_bp;
+            uint16_t fee_taker_bp;
+        } instrument_create;
+        struct {
+            uint32_t instrument_id;
+            uint8_t phase;
+        } instrument_set_phase;
+        struct {
+            uint32_t instrument_id;
+            int64_t reference_price_ticks;
+        } instrument_set_reference;
+        struct {
+            uint32_t instrument_id;
+            uint8_t side;
+            uint8_t order_type;
+            uint8_t time_in_force;
+            int64_t price_ticks; /* ignored for market orders */
+            int64_t quantity;
+            uint64_t client_order_id;
+        } order_place;
+        struct {
+            uint64_t order_id;
+        } order_cancel;
+        struct {
+            uint64_t order_id;
+            int64_t price_ticks;
+            int64_t quantity; /* new open quantity */
+        } order_replace;
+        struct {
+            uint64_t external_ref;
+        } sport_event_create;
+        struct command_market_create {
+            uint32_t sport_event_id;
+            uint8_t market_type;
+            int32_t line_quarters; /* handicap or total, in quarter goals */
+            int32_t odds_milli[SELECTIONS_MAX];
+            int64_t stake_min_minor;
+            int64_t stake_max_minor;
+        } market_create;
+        struct {
+            uint32_t market_id;
+            int32_t odds_milli[SELECTIONS_MAX];
+        } market_set_odds;
+        struct {
+            uint32_t market_id;
+            uint8_t status; /* open or suspended */
+        } market_set_status;
+        struct {
+            uint32_t market_id;
+            uint8_t results[SELECTIONS_MAX]; /* enum bet_result */
+        } market_settle;
+        struct {
+            uint32_t market_id;
+            uint8_t selection;
+            uint8_t accept_better_odds;
+            int32_t odds_milli; /* the odds the member saw */
+            int64_t stake_minor;
+        } bet_place;
+        struct {
+            uint32_t trading_date; /* yyyymmdd */
+        } day;
+        struct {
+            uint32_t logic_version;
+        } activate_logic;
+    } u;
+};
+
+/* The outcome of one command: what the client is told, and what a resend
+ * returns. id is the new or affected object (account, order, bet, ...);
+ * value depends on the command (filled quantity, accepted odds, ...). */
+struct outcome {
+    uint16_t result;       /* enum result_code */
+    uint16_t command_type;
+    uint8_t duplicate;     /* 1 when this answers a resend */
+    uint8_t reserved[3];
+    uint64_t id;
+    int64_t value;
+};
+
+const char *command_type_name(enum command_type type);
+const char *account_kind_name(enum account_kind kind);
+
+#endif

@@ -1,0 +1,456 @@
+/* The engine: allocation, the apply loop's front door, exactly-once
+ * sessions, the daily cycle and logic versions (see engine.h).
+ *
+ * engine_apply() in order:
+ *   1. stream time made monotonic;
+ *   2. sender exists, client_seq >= 1;
+ *   3. exactly-once: a client_seq at or below the session's last one is a
+ *      resend, answered from the session's ring of recent outcomes and not
+ *      applied; one too old for the ring is rejected as stale;
+ *   4. authorization (auth.c);
+ *   5. the command itself (account.c, trading.c, sportsbook.c, here);
+ *   6. the outcome remembered in the session and emitted last.
+ * A reject at step 2, or a session table that is full, is not remembered:
+ * there is no session to remember it in.
+ */
+#include "core/engine.h"
+
+#include <assert.h>
+#include "lib/mem.h"
+#include <string.h>
+
+#include "core/account.h"
+#include "core/auth.h"
+#include "core/book.h"
+#include "core/session.h"
+#include "core/sportsbook.h"
+#include "core/trading.h"
+#include "lib/hash.h"
+
+void limits_default(struct limits *limits)
+{
+    limits->accounts_max = ACCOUNTS_DEFAULT;
+    limits->orders_max = ORDERS_DEFAULT;
+    limits->instruments_max = INSTRUMENTS_DEFAULT;
+    limits->positions_max = POSITIONS_DEFAULT;
+    limits->sessions_max = SESSIONS_DEFAULT;
+    limits->sport_events_max = SPORT_EVENTS_DEFAULT;
+    limits->markets_max = MARKETS_DEFAULT;
+    limits->bets_max = BETS_DEFAULT;
+    limits->exposures_max = EXPOSURES_DEFAULT;
+    limits->pt_overrides_max = PT_OVERRIDES_DEFAULT;
+}
+
+int limits_validate(const struct limits *limits)
+{
+    const uint32_t values[] = {
+        limits->accounts_max, limits->orders_max, limits->instruments_max,
+        limits->positions_max, limits->sessions_max, limits->sport_events_max,
+        limits->markets_max, limits->bets_max, limits->exposures_max,
+        limits->pt_overrides_max,
+    };
+    const uint32_t caps[] = {
+        ACCOUNTS_CAP, ORDERS_CAP, INSTRUMENTS_CAP, POSITIONS_CAP, SESSIONS_CAP,
+        SPORT_EVENTS_CAP, MARKETS_CAP, BETS_CAP, EXPOSURES_CAP, PT_OVERRIDES_CAP,
+    };
+    _Static_assert(sizeof values == sizeof caps, "one cap per limit");
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        if (values[i] == 0 || values[i] > caps[i])
+            return ERR_LIMITS;
+    }
+    return 0;
+}
+
+static int engine_alloc(struct engine *engine)
+{
+    const struct limits *limits = &engine->limits;
+    uint32_t scratch_count = limits->sessions_max > limits->pt_overrides_max
+                                 ? limits->sessions_max
+                                 : limits->pt_overrides_max;
+    engine->accounts = mem_array_alloc(limits->accounts_max, sizeof *engine->accounts);
+    engine->secrets = mem_array_alloc(limits->accounts_max, sizeof *engine->secrets);
+    engine->positions = mem_array_alloc(limits->positions_max, sizeof *engine->positions);
+    engine->orders = mem_array_alloc(limits->orders_max, sizeof *engine->orders);
+    engine->instruments = mem_array_alloc(limits->instruments_max, sizeof *engine->instruments);
+    engine->ladders = mem_array_alloc((size_t)limits->instruments_max * SIDE_COUNT,
+                             sizeof *engine->ladders);
+    engine->sessions = mem_array_alloc(limits->sessions_max, sizeof *engine->sessions);
+    engine->sport_events = mem_array_alloc(limits->sport_events_max, sizeof *engine->sport_events);
+    engine->markets = mem_array_alloc(limits->markets_max, sizeof *engine->markets);
+    engine->bets = mem_array_alloc(limits->bets_max, sizeof *engine->bets);
+    engine->exposures = mem_array_alloc(limits->exposures_max, sizeof *engine->exposures);
+    engine->pt_overrides = mem_array_alloc(limits->pt_overrides_max, sizeof *engine->pt_overrides);
+    engine->scratch = mem_array_alloc(scratch_count, sizeof *engine->scratch);
+    engine->check_account_minor = mem_array_alloc(limits->accounts_max, sizeof(int64_t));
+    engine->check_position_quantity = mem_array_alloc(limits->positions_max, sizeof(int64_t));
+    engine->check_position_orders = mem_array_alloc(limits->positions_max, sizeof(uint32_t));
+    if (!engine->accounts || !engine->secrets || !engine->positions || !engine->orders ||
+        !engine->instruments || !engine->ladders || !engine->sessions ||
+        !engine->sport_events || !engine->markets || !engine->bets || !engine->exposures ||
+        !engine->pt_overrides || !engine->scratch || !engine->check_account_minor ||
+        !engine->check_position_quantity || !engine->check_position_orders)
+        return ERR_NOMEM;
+    if (pool_init(&engine->position_pool, limits->positions_max) != 0 ||
+        pool_init(&engine->order_pool, limits->orders_max) != 0 ||
+        pool_init(&engine->bet_pool, limits->bets_max) != 0 ||
+        pool_init(&engine->exposure_pool, limits->exposures_max) != 0 ||
+        pool_init(&engine->pt_override_pool, limits->pt_overrides_max) != 0)
+        return ERR_NOMEM;
+    if (index_table_init(&engine->position_index, limits->positions_max) != 0 ||
+        index_table_init(&engine->order_index, limits->orders_max) != 0 ||
+        index_table_init(&engine->session_index, limits->sessions_max) != 0 ||
+        index_table_init(&engine->exposure_index, limits->exposures_max) != 0 ||
+        index_table_init(&engine->pt_override_index, limits->pt_overrides_max) != 0)
+        return ERR_NOMEM;
+    return 0;
+}
+
+int engine_init(struct engine *engine, const struct limits *limits)
+{
+    memset(engine, 0, sizeof *engine);
+    if (limits_validate(limits) != 0)
+        return ERR_LIMITS;
+    engine->limits = *limits;
+    int rv = engine_alloc(engine);
+    if (rv != 0) {
+        engine_free(engine);
+        return rv;
+    }
+    for (uint32_t i = 0; i < limits->instruments_max; i++) {
+        for (uint32_t side = 0; side < SIDE_COUNT; side++) {
+            engine->instruments[i].sides[side] = &engine->ladders[i * SIDE_COUNT + side];
+            ladder_clear(engine->instruments[i].sides[side]);
+        }
+    }
+    engine->logic_version = LOGIC_VERSION_MIN;
+    engine->order_id_next = 1;
+    engine->bet_id_next = 1;
+    account_create_house(engine);
+    assert(engine->account_count == 1);
+    return 0;
+}
+
+void engine_free(struct engine *engine)
+{
+    mem_free(engine->accounts);
+    mem_free(engine->secrets);
+    mem_free(engine->positions);
+    mem_free(engine->orders);
+    mem_free(engine->instruments);
+    mem_free(engine->ladders);
+    mem_free(engine->sessions);
+    mem_free(engine->sport_events);
+    mem_free(engine->markets);
+    mem_free(engine->bets);
+    mem_free(engine->exposures);
+    mem_free(engine->pt_overrides);
+    mem_free(engine->scratch);
+    mem_free(engine->check_account_minor);
+    mem_free(engine->check_position_quantity);
+    mem_free(engine->check_position_orders);
+    pool_free(&engine->position_pool);
+    pool_free(&engine->order_pool);
+    pool_free(&engine->bet_pool);
+    pool_free(&engine->exposure_pool);
+    pool_free(&engine->pt_override_pool);
+    index_table_free(&engine->position_index);
+    index_table_free(&engine->order_index);
+    index_table_free(&engine->session_index);
+    index_table_free(&engine->exposure_index);
+    index_table_free(&engine->pt_override_index);
+    memset(engine, 0, sizeof *engine);
+}
+
+/* ---- Sessions. ---- */
+
+struct session_key {
+    uint32_t account_id;
+    uint64_t client_id;
+};
+
+static bool session_match(const void *context, uint32_t slot, const void *key)
+{
+    const struct engine *engine = context;
+    const struct session_key *wanted = key;
+    return engine->sessions[slot].account_id == wanted->account_id &&
+           engine->sessions[slot].client_id == wanted->client_id;
+}
+
+uint32_t session_find(const struct engine *engine, uint32_t account_id, uint64_t client_id)
+{
+    struct session_key key = {account_id, client_id};
+    uint32_t at = index_table_find(&engine->session_index, hash_pair64(account_id, client_id),
+                                   session_match, engine, &key);
+    return at == INDEX_NONE ? INDEX_NONE : engine->session_index.entries[at];
+}
+
+uint32_t session_create(struct engine *engine, uint32_t account_id, uint64_t client_id)
+{
+    assert(engine->session_count < engine->limits.sessions_max);
+    uint32_t slot = engine->session_count++;
+    struct session *session = &engine->sessions[slot];
+    memset(session, 0, sizeof *session);
+    session->account_id = account_id;
+    session->client_id = client_id;
+    index_table_insert(&engine->session_index, hash_pair64(account_id, client_id), slot);
+    return slot;
+}
+
+static void session_remember(struct engine *engine, uint32_t slot, uint64_t client_seq,
+                             const struct outcome *outcome)
+{
+    struct session *session = &engine->sessions[slot];
+    assert(client_seq > session->last_seq);
+    session->ring[session->ring_next].client_seq = client_seq;
+    session->ring[session->ring_next].outcome = *outcome;
+    session->ring_next = (session->ring_next + 1) % SESSION_OUTCOMES;
+    session->last_seq = client_seq;
+}
+
+/* A resend: the first outcome, or a stale reject when it left the ring. */
+static void session_replay(const struct session *session, uint64_t client_seq,
+                           struct outcome *outcome)
+{
+    for (uint32_t i = 0; i < SESSION_OUTCOMES; i++) {
+        if (session->ring[i].client_seq == client_seq) {
+            *outcome = session->ring[i].outcome;
+            outcome->duplicate = 1;
+            return;
+        }
+    }
+    outcome->result = REJECT_SEQUENCE_STALE;
+}
+
+/* ---- The daily cycle. ---- */
+
+static bool engine_date_valid(uint32_t date)
+{
+    uint32_t year = date / 10000;
+    uint32_t month = date / 100 % 100;
+    uint32_t day = date % 100;
+    return year >= 1970 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+static void engine_emit_day(struct engine *engine, uint16_t started)
+{
+    struct event event;
+    memset(&event, 0, sizeof event);
+    event.type = EVENT_DAY;
+    event.code = started;
+    event.id = engine->trading_date;
+    engine_emit(engine, &event);
+}
+
+static int engine_day_start(struct engine *engine, const struct command *command,
+                            struct outcome *outcome)
+{
+    uint32_t date = command->u.day.trading_date;
+    if (engine->day_open)
+        return REJECT_DAY_STATE;
+    if (!engine_date_valid(date) || date <= engine->trading_date)
+        return REJECT_DATE_INVALID;
+    engine->trading_date = date;
+    engine->day_open = 1;
+    for (uint32_t id = 0; id < engine->account_count; id++) {
+        engine->accounts[id].day_open_balance_minor = engine->accounts[id].balance_minor;
+        engine->accounts[id].day_fees_minor = 0;
+    }
+    trading_day_start(engine);
+    engine_emit_day(engine, 1);
+    outcome->id = date;
+    return RESULT_OK;
+}
+
+/* One account's statement: balance, holdings marked to the day's close. */
+static void engine_emit_statement(struct engine *engine, uint32_t account_id)
+{
+    const struct account *account = &engine->accounts[account_id];
+    int64_t value_minor = 0;
+    for (uint32_t slot = account->position_head; slot != INDEX_NONE;
+         slot = engine->positions[slot].next) {
+        const struct position *position = &engine->positions[slot];
+        const struct instrument *instrument = &engine->instruments[position->instrument_id];
+        value_minor += position->quantity * trading_mark_price_ticks(instrument) *
+                       instrument->tick_size_minor;
+    }
+    struct event event;
+    memset(&event, 0, sizeof event);
+    event.type = EVENT_STATEMENT;
+    event.account_id = account_id;
+    event.id = engine->trading_date;
+    event.u.statement.balance_minor = account->balance_minor;
+    event.u.statement.credit_limit_minor = account->credit_limit_minor;
+    event.u.statement.positions_value_minor = value_minor;
+    event.u.statement.day_change_minor = account->balance_minor - account->day_open_balance_minor;
+    event.u.statement.day_fees_minor = account->day_fees_minor;
+    engine_emit(engine, &event);
+}
+
+static int engine_day_end(struct engine *engine, const struct command *command,
+                          struct outcome *outcome)
+{
+    if (!engine->day_open)
+        return REJECT_DAY_STATE;
+    if (command->u.day.trading_date != engine->trading_date)
+        return REJECT_DATE_INVALID;
+    trading_day_end(engine);
+    for (uint32_t id = 0; id < engine->account_count; id++)
+        engine_emit_statement(engine, id);
+    engine->day_open = 0;
+    engine_emit_day(engine, 0);
+    outcome->id = engine->trading_date;
+    return RESULT_OK;
+}
+
+/* Logic versions: every version this build runs has a migration from the
+ * one before it; there are none yet, as only version 1 exists. */
+static int engine_activate_logic(struct engine *engine, const struct command *command,
+                                 struct outcome *outcome)
+{
+    uint32_t version = command->u.activate_logic.logic_version;
+    assert(version <= LOGIC_VERSION_MAX);
+    if (version <= engine->logic_version)
+        return REJECT_LOGIC_VERSION;
+    engine->logic_version = version;
+    outcome->id = version;
+    return RESULT_OK;
+}
+
+/* ---- Apply. ---- */
+
+static void engine_dispatch(struct engine *engine, const struct command *command,
+                            struct outcome *outcome)
+{
+    int result = RESULT_OK;
+    switch (command->type) {
+    case COMMAND_ACCOUNT_CREATE:
+    case COMMAND_ACCOUNT_SET_STATUS:
+    case COMMAND_ACCOUNT_SET_CREDIT:
+    case COMMAND_ACCOUNT_SET_LIMITS:
+    case COMMAND_ACCOUNT_SET_SECRET:
+    case COMMAND_CASH_DEPOSIT:
+    case COMMAND_CASH_WITHDRAW:
+    case COMMAND_POSITION_GRANT:
+    case COMMAND_PT_SET: account_apply(engine, command, outcome); return;
+    case COMMAND_INSTRUMENT_CREATE:
+    case COMMAND_INSTRUMENT_SET_PHASE:
+    case COMMAND_INSTRUMENT_SET_REFERENCE:
+    case COMMAND_ORDER_PLACE:
+    case COMMAND_ORDER_CANCEL:
+    case COMMAND_ORDER_REPLACE: trading_apply(engine, command, outcome); return;
+    case COMMAND_SPORT_EVENT_CREATE:
+    case COMMAND_MARKET_CREATE:
+    case COMMAND_MARKET_SET_ODDS:
+    case COMMAND_MARKET_SET_STATUS:
+    case COMMAND_MARKET_SETTLE:
+    case COMMAND_BET_PLACE:
+    case COMMAND_PT_OVERRIDE: sportsbook_apply(engine, command, outcome); return;
+    case COMMAND_DAY_START: result = engine_day_start(engine, command, outcome); break;
+    case COMMAND_DAY_END: result = engine_day_end(engine, command, outcome); break;
+    case COMMAND_ACTIVATE_LOGIC: result = engine_activate_logic(engine, command, outcome); break;
+    default: result = REJECT_COMMAND_UNKNOWN; break;
+    }
+    outcome->result = (uint16_t)result;
+}
+
+static void engine_emit_result(struct engine *engine, const struct command *command,
+                               const struct outcome *outcome)
+{
+    struct event event;
+    memset(&event, 0, sizeof event);
+    event.type = EVENT_RESULT;
+    event.code = outcome->result;
+    event.account_id = command->sender_account_id;
+    event.id = outcome->id;
+    event.u.result.command_type = command->type;
+    event.u.result.duplicate = outcome->duplicate;
+    event.u.result.value = outcome->value;
+    engine_emit(engine, &event);
+}
+
+/* Steps 2 and 3: returns 1 when the outcome is decided without applying. */
+static int engine_front(struct engine *engine, const struct command *command,
+                        struct outcome *outcome, uint32_t *session_slot)
+{
+    if (command->sender_account_id >= engine->account_count) {
+        outcome->result = REJECT_SENDER_UNKNOWN;
+        return 1;
+    }
+    if (command->client_seq == 0) {
+        outcome->result = REJECT_SEQUENCE_ZERO;
+        return 1;
+    }
+    *session_slot = session_find(engine, command->sender_account_id, command->client_id);
+    if (*session_slot != INDEX_NONE) {
+        const struct session *session = &engine->sessions[*session_slot];
+        if (command->client_seq <= session->last_seq) {
+            session_replay(session, command->client_seq, outcome);
+            return 1;
+        }
+    } else if (engine->session_count >= engine->limits.sessions_max) {
+        outcome->result = REJECT_SESSIONS_FULL;
+        return 1;
+    }
+    return 0;
+}
+
+int engine_apply(struct engine *engine, uint64_t timestamp_ns, const struct command *command,
+                 const struct event_sink *sink, struct outcome *outcome)
+{
+    memset(outcome, 0, sizeof *outcome);
+    outcome->command_type = command->type;
+    uint32_t session_slot = INDEX_NONE;
+    if (engine_front(engine, command, outcome, &session_slot) == 0) {
+        int result = command->type == COMMAND_NONE || command->type >= COMMAND_TYPE_COUNT
+                         ? REJECT_COMMAND_UNKNOWN
+                         : auth_check(engine, command);
+        if (result == RESULT_OK && command->type == COMMAND_ACTIVATE_LOGIC &&
+            command->u.activate_logic.logic_version > LOGIC_VERSION_MAX)
+            return ERR_LOGIC_UNSUPPORTED; /* nothing changed: the node stops */
+        engine->sink = sink;
+        if (timestamp_ns > engine->now_ns)
+            engine->now_ns = timestamp_ns;
+        if (result == RESULT_OK)
+            engine_dispatch(engine, command, outcome);
+        else
+            outcome->result = (uint16_t)result;
+        if (session_slot == INDEX_NONE)
+            session_slot = session_create(engine, command->sender_account_id, command->client_id);
+        session_remember(engine, session_slot, command->client_seq, outcome);
+    }
+    engine->sink = sink;
+    engine_emit_result(engine, command, outcome);
+    engine->sink = NULL;
+    return 0;
+}
+
+/* ---- Queries. ---- */
+
+int64_t engine_available_minor(const struct engine *engine, uint32_t account_id)
+{
+    const struct account *account = account_get(engine, account_id);
+    return account == NULL ? 0 : account_available_minor(account);
+}
+
+int64_t engine_position(const struct engine *engine, uint32_t account_id, uint32_t instrument_id)
+{
+    uint32_t slot = position_find(engine, account_id, instrument_id);
+    return slot == INDEX_NONE ? 0 : engine->positions[slot].quantity;
+}
+
+uint32_t engine_book_depth(const struct engine *engine, uint32_t instrument_id, enum side side,
+                           struct depth_level *levels, uint32_t level_count)
+{
+    if (instrument_id >= engine->instrument_count || side >= SIDE_COUNT)
+        return 0;
+    const struct instrument *instrument = &engine->instruments[instrument_id];
+    const struct ladder *ladder = instrument->sides[side];
+    uint32_t written = 0;
+    for (uint32_t index = ladder_best(ladder, side); index != INDEX_NONE && written < level_count;
+         index = ladder_next_worse(ladder, side, index)) {
+        levels[written].price_ticks = book_level_price(instrument, index);
+        levels[written].quantity = ladder->levels[index].quantity;
+        written++;
+    }
+    return written;
+}

@@ -1,0 +1,101 @@
+/* Events: what a command did, as the rest of the system sees it.
+ *
+ * The core hands each event to a sink callback while it applies a command,
+ * in a deterministic order; every replica emits the same events. The
+ * gateway answers clients from them, the market-data feed and the archive
+ * are built from them. An event is a plain struct: the sink copies what it
+ * keeps. Values are append-only, like the command enums.
+ */
+#ifndef NODOWN_CORE_EVENT_H
+#define NODOWN_CORE_EVENT_H
+
+#include <stdint.h>
+
+#include "core/limits.h"
+
+enum event_type {
+    EVENT_NONE = 0,
+    EVENT_RESULT = 1,         /* the command's outcome; always the last */
+    EVENT_ORDER_ACCEPTED = 2, /* resting or queued */
+    EVENT_TRADE = 3,
+    EVENT_ORDER_DONE = 4,     /* filled, cancelled, expired */
+    EVENT_ORDER_REPLACED = 5,
+    EVENT_BET_ACCEPTED = 6,
+    EVENT_BET_SETTLED = 7,
+    EVENT_ODDS = 8,           /* a market's odds or status changed */
+    EVENT_DAY = 9,            /* a start or end of day */
+    EVENT_STATEMENT = 10,     /* one account's end-of-day totals */
+    EVENT_TYPE_COUNT
+};
+
+/* Why an order is done. */
+enum done_reason {
+    DONE_FILLED = 0,
+    DONE_CANCELLED = 1,
+    DONE_EXPIRED = 2,       /* day order at end of day */
+    DONE_IOC_REMAINDER = 3, /* IOC or market order remainder */
+    DONE_SELF_TRADE = 4,    /* remainder cancelled by the self-trade rule */
+    DONE_OUTSIDE_BAND = 5,  /* GTC order outside the new day's band */
+};
+
+struct event {
+    uint16_t type; /* enum event_type */
+    uint16_t code; /* result code, done reason, bet result, phase ... */
+    uint32_t account_id;
+    uint64_t id;   /* order id, bet id, market id, trading date */
+    union {
+        struct {
+            uint16_t command_type;
+            uint8_t duplicate;
+            int64_t value;
+        } result;
+        struct {
+            uint32_t instrument_id;
+            uint8_t side;
+            int64_t price_ticks;
+            int64_t quantity_open;
+            int64_t quantity_filled;
+            uint64_t client_order_id;
+        } order;
+        struct { /* account_id and id are the taker's */
+            uint32_t instrument_id;
+            uint32_t maker_account_id;
+            uint8_t taker_side;
+            uint64_t maker_order_id;
+            int64_t price_ticks;
+            int64_t quantity;
+            int64_t maker_fee_minor;
+            int64_t taker_fee_minor;
+        } trade;
+        struct {
+            uint32_t market_id;
+            uint8_t selection;
+            int32_t odds_milli;
+            int64_t stake_minor;
+            int64_t payout_minor; /* member's balance change at settlement */
+            uint16_t shares_bp[PT_LEVELS];
+        } bet;
+        struct {
+            uint8_t status;
+            int32_t odds_milli[SELECTIONS_MAX];
+        } odds;
+        struct {
+            int64_t balance_minor;
+            int64_t credit_limit_minor;
+            int64_t positions_value_minor; /* marked to close prices */
+            int64_t day_change_minor;      /* balance change over the day */
+            int64_t day_fees_minor;
+        } statement;
+    } u;
+};
+
+/* The sink is called for each event in order; it must not call back into
+ * the engine. A NULL emit_cb drops events (the benchmarks, replay). */
+typedef void (*event_emit_cb)(void *context, const struct event *event);
+
+struct event_sink {
+    event_emit_cb emit_cb;
+    void *context;
+};
+
+#endif

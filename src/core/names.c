@@ -1,0 +1,68 @@
+/* Names and texts of results, errors, commands and account kinds: the one
+ * place that turns the X-macros and enums into words. */
+#include <stddef.h>
+
+#include "core/command.h"
+#include "core/result.h"
+
+const char *err_text(int error_code)
+{
+    switch (error_code) {
+#define ERROR_TEXT(name, value, text) case value: return text;
+    ERRORS(ERROR_TEXT)
+#undef ERROR_TEXT
+    default: return "unknown error";
+    }
+}
+
+const char *err_name(int error_code)
+{
+    switch (error_code) {
+#define ERROR_NAME(name, value, text) case value: return #name;
+    ERRORS(ERROR_NAME)
+#undef ERROR_NAME
+    default: return "ERR_UNKNOWN";
+    }
+}
+
+const char *result_text(int result_code)
+{
+    switch (result_code) {
+#define REJECT_TEXT(name, value, text) case value: return text;
+    REJECTS(REJECT_TEXT)
+#undef REJECT_TEXT
+    default: return "unknown result";
+    }
+}
+
+const char *result_name(int result_code)
+{
+    switch (result_code) {
+#define REJECT_NAME(name, value, text) case value: return #name;
+    REJECTS(REJECT_NAME)
+#undef REJECT_NAME
+    default: return "RESULT_UNKNOWN";
+    }
+}
+
+const char *command_type_name(enum command_type type)
+{
+    static const char *const names[COMMAND_TYPE_COUNT] = {
+        "none", "account-create", "account-set-status", "account-set-credit",
+        "account-set-limits", "account-set-secret", "cash-deposit", "cash-withdraw",
+        "position-grant", "pt-set", "pt-override", "instrument-create",
+        "instrument-set-phase", "instrument-set-reference", "order-place", "order-cancel",
+        "order-replace", "sport-event-create", "market-create", "market-set-odds",
+        "market-set-status", "market-settle", "bet-place", "day-start", "day-end",
+        "activate-logic",
+    };
+    return (unsigned)type < COMMAND_TYPE_COUNT ? names[type] : "unknown";
+}
+
+const char *account_kind_name(enum account_kind kind)
+{
+    static const char *const names[ACCOUNT_KIND_COUNT] = {
+        "house", "super", "master", "agent", "member", "operator",
+    };
+    return (unsigned)kind < ACCOUNT_KIND_COUNT ? names[kind] : "unknown";
+}

@@ -1,0 +1,43 @@
+/* Snapshots and the state digest: one canonical encoding of the whole
+ * state, written to a file or buffer as a snapshot, or fed to a hash as the
+ * digest. Canonical means: objects in id order, orders in price-time order,
+ * hash-keyed objects sorted by key, and nothing derived (exposures, level
+ * totals, indexes) written at all; so two states that behave the same
+ * encode the same, whatever their memory layout or pool history.
+ *
+ * Snapshot file, format version 1 (little-endian):
+ *   u32 magic "NDSS"   u32 format_version   u64 body_size   u64 body_xxh3_64
+ *   body: see docs/formats.md
+ */
+#ifndef NODOWN_CORE_SNAPSHOT_H
+#define NODOWN_CORE_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/state.h"
+#include "lib/bytes.h"
+
+#define SNAPSHOT_MAGIC 0x5353444Eu /* "NDSS" */
+#define SNAPSHOT_FORMAT_VERSION 1u
+#define SNAPSHOT_HEADER_SIZE 24u
+
+/* Writes the canonical body (no header). Returns the writer's error. */
+int snapshot_encode_body(const struct engine *engine, struct byte_writer *writer);
+
+/* Writes header + body into buffer; *length gets the size. Returns 0 or
+ * ERR_CAPACITY when the buffer is too small. */
+int snapshot_encode(const struct engine *engine, uint8_t *buffer, size_t capacity,
+                    size_t *length);
+
+/* The exact size snapshot_encode will need. */
+size_t snapshot_size(const struct engine *engine);
+
+/* Decodes a snapshot into engine, which must be fresh from engine_init.
+ * Returns 0, or ERR_DECODE_NEED_MORE (truncated), ERR_DECODE_MALFORMED,
+ * ERR_VERSION, ERR_CHECKSUM or ERR_CAPACITY, with a sentence in errmsg;
+ * on error the engine is left half-filled and must be freed. */
+int snapshot_decode(struct engine *engine, const uint8_t *data, size_t size, char *errmsg,
+                    size_t errmsg_size);
+
+#endif

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs every test of `make test` and prints one closing line,
+#     tests: N passed, N failed
+# adding up the "N passed, N failed" line each test binary prints.
+# Environment: FUZZ_COMMANDS (default 2000000) sizes the property runs;
+# NODOWN_SOAK=1 runs them ten times longer.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+fuzz_commands=${FUZZ_COMMANDS:-2000000}
+if [ "${NODOWN_SOAK:-0}" = 1 ]; then
+    fuzz_commands=$((fuzz_commands * 10))
+fi
+seed=${FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+
+# run NAME COMMAND...: runs one test binary, adds up its closing line.
+run() {
+    local name=$1
+    shift
+    local out
+    out=$(mktemp)
+    local start=$SECONDS
+    "$@" >"$out" 2>&1
+    local rc=$?
+    local line
+    line=$(grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "FAIL $name: exit $rc, no closing line"
+        tail -n 20 "$out"
+        failed=$((failed + 1))
+    else
+        local p f
+        p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+        f=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) failed/\1/')
+        passed=$((passed + p))
+        failed=$((failed + f))
+        if [ "$f" -ne 0 ] || [ "$rc" -ne 0 ]; then
+            [ "$f" -eq 0 ] && failed=$((failed + 1))
+            echo "FAIL $name ($((SECONDS - start)) s): $line"
+            grep -v -E '^[^ ]+: [0-9]+ passed' "$out" | tail -n 30
+        else
+            echo "ok   $name ($((SECONDS - start)) s): $p passed"
+        fi
+    fi
+    rm -f "$out"
+}
+
+for binary in build/test/test_*; do
+    run "$(basename "$binary")" "$binary"
+done
+for binary in build/san/test/test_*; do
+    run "asan+ubsan $(basename "$binary")" "$binary"
+done
+
+echo "property tests: seed $seed (replay with FUZZ_SEED=$seed make test)"
+for binary in build/test/fuzz_*; do
+    run "$(basename "$binary") seed $seed" "$binary" --seed "$seed" --commands "$fuzz_commands"
+done
+for binary in build/san/test/fuzz_*; do
+    run "asan+ubsan $(basename "$binary") seed $seed" "$binary" --seed "$seed" \
+        --commands $((fuzz_commands / 20))
+done
+
+for script in test/cli/*.sh; do
+    [ -e "$script" ] || continue
+    run "$(basename "$script")" bash "$script"
+done
+
+run tidy tools/tidy.sh
+
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
