@@ -631,7 +631,8 @@ static int sportsbook_settle(struct engine *engine, const struct command *comman
     market->bet_count = 0;
     market->stake_total_minor = 0;
     market->status = MARKET_STATUS_SETTLED;
-    memcpy(market->results, results, SELECTIONS_MAX);
+    for (uint8_t s = 0; s < market->selection_count; s++)
+        market->results[s] = results[s];
     sportsbook_emit_odds(engine, id);
     return RESULT_OK;
 }
