@@ -6,17 +6,17 @@
 #   make bench   the core benchmarks, JSON on stdout
 
 CC ?= cc
-CFLAGS_COMMON = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Isrc -Itest
+CFLAGS_COMMON = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Isrc -I. -Itest
 CFLAGS ?= -O2 -g
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 LDLIBS = -lxxhash
 
 LIB_SRC = $(wildcard src/core/*.c src/codec/*.c src/lib/*.c)
-CLI_SRC = $(wildcard src/cli/*.c)
+CLI_SRC = $(wildcard src/cli/*.c bench/*.c)
 UNIT_SRC = $(wildcard test/unit/test_*.c)
 FUZZ_SRC = $(wildcard test/fuzz/fuzz_*.c)
-HEADERS = $(wildcard src/*/*.h test/*.h)
+HEADERS = $(wildcard src/*/*.h test/*.h bench/*.h)
 
 LIB_OBJ = $(LIB_SRC:%.c=build/obj/%.o)
 LIB_SAN_OBJ = $(LIB_SRC:%.c=build/san/%.o)

@@ -5,7 +5,7 @@
 # something is missing.
 set -euo pipefail
 
-packages=(build-essential clang libclang-rt-14-dev libxxhash-dev xxhash)
+packages=(build-essential clang libclang-rt-14-dev libxxhash-dev)
 
 missing=()
 for package in "${packages[@]}"; do

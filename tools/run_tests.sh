@@ -60,7 +60,7 @@ for binary in build/test/fuzz_*; do
 done
 for binary in build/san/test/fuzz_*; do
     run "asan+ubsan $(basename "$binary") seed $seed" "$binary" --seed "$seed" \
-        --commands $((fuzz_commands / 20))
+        --commands $((fuzz_commands / 10))
 done
 
 for script in test/cli/*.sh; do

@@ -1,13 +1,47 @@
-/* The nodown command: one binary, many subcommands. */
+/* The nodown command: one binary, one subcommand per job. Each subcommand
+ * answers --help; unknown words get a clear error and exit code 2. */
 #include <stdio.h>
 #include <string.h>
 
+#include "bench/bench.h"
+#include "cli/cli.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: nodown <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  demo          run a brokerage and sportsbook day through the trading core\n"
+            "  bench core    benchmark the matching core (--workload liquibook|mix)\n"
+            "  version       print the build's format and logic versions\n"
+            "\n"
+            "Run 'nodown <command> --help' for a command's options.\n");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        printf("usage: nodown <command> [options]\n");
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
     }
-    fprintf(stderr, "nodown: unknown command '%s'\n", argv[1]);
+    const char *command = argv[1];
+    if (strcmp(command, "--help") == 0 || strcmp(command, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(command, "demo") == 0)
+        return demo_main(argc - 2, argv + 2);
+    if (strcmp(command, "version") == 0)
+        return version_main(argc - 2, argv + 2);
+    if (strcmp(command, "bench") == 0) {
+        if (argc >= 3 && strcmp(argv[2], "core") == 0)
+            return bench_core_main(argc - 3, argv + 3);
+        fprintf(stderr, "usage: nodown bench core [options]  (node and cluster come with the"
+                        " server)\n");
+        return argc >= 3 && strcmp(argv[2], "--help") == 0 ? 0 : 2;
+    }
+    fprintf(stderr, "nodown: unknown command '%s'\n\n", command);
+    usage(stderr);
     return 2;
 }

@@ -121,6 +121,12 @@ static int account_set_status(struct engine *engine, const struct command *comma
         return REJECT_ACCOUNT_KIND;
     if (account->status == ACCOUNT_STATUS_CLOSED)
         return REJECT_ACCOUNT_CLOSED;
+    /* Closing is final, so nothing may be left behind in the account:
+     * no money either way, no open order or bet, no holding. */
+    if (status == ACCOUNT_STATUS_CLOSED &&
+        (account->balance_minor != 0 || account->reserved_minor != 0 ||
+         account->stake_open_minor != 0 || account->position_head != INDEX_NONE))
+        return REJECT_ACCOUNT_NOT_EMPTY;
     account->status = status;
     outcome->id = id;
     return RESULT_OK;
@@ -269,10 +275,37 @@ static int account_pt_set(struct engine *engine, const struct command *command,
     return RESULT_OK;
 }
 
+/* The account a command changes, for the closed-is-final rule. */
+static uint32_t account_target(const struct command *command)
+{
+    switch (command->type) {
+    case COMMAND_ACCOUNT_SET_CREDIT: return command->u.account_set_credit.account_id;
+    case COMMAND_ACCOUNT_SET_LIMITS: return command->u.account_set_limits.account_id;
+    case COMMAND_ACCOUNT_SET_SECRET: return command->u.account_set_secret.account_id;
+    case COMMAND_POSITION_GRANT: return command->u.position_grant.account_id;
+    case COMMAND_PT_SET: return command->u.pt_set.account_id;
+    case COMMAND_CASH_DEPOSIT:
+    case COMMAND_CASH_WITHDRAW: return command->u.cash.account_id;
+    default: return INDEX_NONE;
+    }
+}
+
 void account_apply(struct engine *engine, const struct command *command,
                    struct outcome *outcome)
 {
     int result;
+    /* Operator commands reach here with an unchecked target id. */
+    uint32_t target = account_target(command);
+    if (target != INDEX_NONE && target >= engine->account_count) {
+        outcome->result = REJECT_ACCOUNT_UNKNOWN;
+        return;
+    }
+    if (target != INDEX_NONE && command->type != COMMAND_CASH_DEPOSIT &&
+        command->type != COMMAND_CASH_WITHDRAW &&
+        engine->accounts[target].status == ACCOUNT_STATUS_CLOSED) {
+        outcome->result = REJECT_ACCOUNT_CLOSED;
+        return;
+    }
     switch (command->type) {
     case COMMAND_ACCOUNT_CREATE: result = account_create(engine, command, outcome); break;
     case COMMAND_ACCOUNT_SET_STATUS: result = account_set_status(engine, command, outcome); break;

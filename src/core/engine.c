@@ -261,6 +261,28 @@ static int engine_day_start(struct engine *engine, const struct command *command
     return RESULT_OK;
 }
 
+/* a * b and a + b, held at INT64_MIN or INT64_MAX instead of overflowing.
+ * Holdings have no upper bound of their own (the house holds minus every
+ * member's), so a statement's value saturates rather than wraps. */
+static int64_t saturate_mul(int64_t a, int64_t b)
+{
+    assert(b > 0);
+    if (a > INT64_MAX / b)
+        return INT64_MAX;
+    if (a < INT64_MIN / b)
+        return INT64_MIN;
+    return a * b;
+}
+
+static int64_t saturate_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
 /* One account's statement: balance, holdings marked to the day's close. */
 static void engine_emit_statement(struct engine *engine, uint32_t account_id)
 {
@@ -270,8 +292,8 @@ static void engine_emit_statement(struct engine *engine, uint32_t account_id)
          slot = engine->positions[slot].next) {
         const struct position *position = &engine->positions[slot];
         const struct instrument *instrument = &engine->instruments[position->instrument_id];
-        value_minor += position->quantity * trading_mark_price_ticks(instrument) *
-                       instrument->tick_size_minor;
+        int64_t price_minor = trading_mark_price_ticks(instrument) * instrument->tick_size_minor;
+        value_minor = saturate_add(value_minor, saturate_mul(position->quantity, price_minor));
     }
     struct event event;
     memset(&event, 0, sizeof event);

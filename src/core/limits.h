@@ -78,6 +78,10 @@ _Static_assert(LADDER_WORDS <= 64u, "the ladder summary is one uint64_t");
 _Static_assert(24 + 8 + 30 <= 62, "notional fits in int64_t");
 #define STAKE_MAX_MINOR ((int64_t)1 << 34)      /* 17 G minor units */
 #define AMOUNT_MAX_MINOR ((int64_t)1 << 52)     /* one deposit, one limit */
+/* What one PT level may stand to pay, or hold in stakes, on one selection
+ * of one market, and what a market may hold in stakes: far above any
+ * exposure limit, it keeps every sum over a market's bets in int64_t. */
+#define EXPOSURE_TOTAL_MAX_MINOR ((int64_t)1 << 52)
 #define BP_ONE 10000u                           /* 100 % in basis points */
 
 /* Runtime sizes, chosen by the caller of engine_init(). */

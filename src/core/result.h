@@ -80,7 +80,8 @@
     X(REJECT_RESULT_INVALID, 54, "invalid settlement result")                  \
     X(REJECT_DATE_INVALID, 55, "trading date invalid or not after current")    \
     X(REJECT_DAY_STATE, 56, "wrong daily-cycle state for this command")        \
-    X(REJECT_LOGIC_VERSION, 57, "logic version not after the active one")     
+    X(REJECT_LOGIC_VERSION, 57, "logic version not after the active one")     \
+    X(REJECT_ACCOUNT_NOT_EMPTY, 58, "account still holds money, orders or bets")     
 
 enum error_code {
 #define ERROR_ENUM(name, value, text) name = value,

@@ -352,6 +352,32 @@ static int decode_globals(struct decoder *d)
     return 0;
 }
 
+/* Balances the decoder accepts: within +-2^62 minor units (4.6e16 whole
+ * units of a currency with cents), so that what the engine computes from a
+ * balance stays inside int64_t: the day's change (balance minus the day's
+ * opening balance, both bounded) and what is available (balance plus a
+ * credit limit of at most AMOUNT_MAX_MINOR). */
+#define SNAPSHOT_BALANCE_BOUND_MINOR ((int64_t)1 << 62)
+
+static bool balance_in_bound(int64_t balance_minor)
+{
+    return balance_minor >= -SNAPSHOT_BALANCE_BOUND_MINOR &&
+           balance_minor <= SNAPSHOT_BALANCE_BOUND_MINOR;
+}
+
+/* The ranges ACCOUNT_CREATE, ACCOUNT_SET_CREDIT and ACCOUNT_SET_LIMITS
+ * accept (account.c): no command can store anything else, and the engine's
+ * arithmetic (available = balance + credit - ...) relies on them. */
+static bool account_settings_valid(const struct account *a)
+{
+    return a->credit_limit_minor >= 0 && a->credit_limit_minor <= AMOUNT_MAX_MINOR &&
+           a->order_quantity_max >= 0 && a->order_quantity_max <= QUANTITY_MAX &&
+           a->order_notional_max_minor >= 0 &&
+           a->order_notional_max_minor <= AMOUNT_MAX_MINOR && a->bet_stake_max_minor >= 0 &&
+           a->bet_stake_max_minor <= STAKE_MAX_MINOR && a->exposure_limit_minor >= 0 &&
+           a->exposure_limit_minor <= AMOUNT_MAX_MINOR;
+}
+
 static bool decode_account_fields(struct byte_reader *r, struct account *a,
                                   struct account_secret *secret)
 {
@@ -379,7 +405,9 @@ static bool decode_account_fields(struct byte_reader *r, struct account *a,
     byte_get(r, secret->salt, SECRET_SALT_SIZE);
     byte_get(r, secret->hash, SECRET_HASH_SIZE);
     a->position_head = INDEX_NONE;
-    return ok && a->reserved_minor >= 0 && a->stake_open_minor >= 0;
+    return ok && a->reserved_minor >= 0 && a->stake_open_minor >= 0 &&
+           account_settings_valid(a) && balance_in_bound(a->balance_minor) &&
+           balance_in_bound(a->day_open_balance_minor);
 }
 
 static int decode_accounts(struct decoder *d)
@@ -449,10 +477,23 @@ static int decode_instruments(struct decoder *d)
     return 0;
 }
 
+/* Would a + b leave int64_t? */
+static bool sum_overflows(int64_t a, int64_t b)
+{
+    return b > 0 ? a > INT64_MAX - b : a < INT64_MIN - b;
+}
+
+/* Positions come in account order, as engine_check() sums them per
+ * instrument; a running sum that leaves int64_t is refused here, because
+ * the check would overflow on it. No reachable state does: the house holds
+ * minus every grant and members never hold less than zero, so the sums
+ * climb from the house's total to zero. */
 static int decode_positions(struct decoder *d)
 {
     struct engine *engine = d->engine;
     struct byte_reader *r = &d->reader;
+    int64_t totals[INSTRUMENTS_CAP];
+    memset(totals, 0, engine->instrument_count * sizeof totals[0]);
     uint32_t count = byte_get_u32(r);
     if (count > engine->limits.positions_max)
         return decode_fail(d, ERR_CAPACITY, "position count", count);
@@ -464,8 +505,10 @@ static int decode_positions(struct decoder *d)
         uint32_t order_count = byte_get_u32(r);
         if (r->error || account_id >= engine->account_count ||
             instrument_id >= engine->instrument_count || reserved < 0 ||
+            sum_overflows(totals[instrument_id], quantity) ||
             position_find(engine, account_id, instrument_id) != INDEX_NONE)
             return decode_fail(d, ERR_DECODE_MALFORMED, "position", i);
+        totals[instrument_id] += quantity;
         uint32_t slot = position_acquire(engine, account_id, instrument_id);
         assert(slot != INDEX_NONE);
         engine->positions[slot].quantity = quantity;

@@ -393,7 +393,10 @@ static int sportsbook_pt_override(struct engine *engine, const struct command *c
         if (market_id >= engine->market_count ||
             engine->markets[market_id].sport_event_id != event_id)
             return REJECT_MARKET_UNKNOWN;
-        if (engine->markets[market_id].status == MARKET_STATUS_SETTLED)
+        /* A settled market takes no new share, but an override on it can
+         * still be removed: otherwise its slot would be held for ever. */
+        if (engine->markets[market_id].status == MARKET_STATUS_SETTLED &&
+            share_bp != PT_SHARE_NONE)
             return REJECT_MARKET_SETTLED;
         ceiling_bp = account->pt_max_bp[engine->markets[market_id].type];
     } else {
@@ -450,6 +453,8 @@ static int sportsbook_bet_terms(const struct engine *engine, const struct comman
     if (current_milli < seen_milli ||
         (current_milli > seen_milli && !command->u.bet_place.accept_better_odds))
         return REJECT_ODDS_CHANGED;
+    if (market->stake_total_minor > EXPOSURE_TOTAL_MAX_MINOR - stake_minor)
+        return REJECT_EXPOSURE_LIMIT;
     if (stake_minor < market->stake_min_minor || stake_minor > market->stake_max_minor ||
         (member->bet_stake_max_minor != 0 && stake_minor > member->bet_stake_max_minor))
         return REJECT_STAKE_LIMIT;
@@ -481,6 +486,11 @@ static int sportsbook_bet_exposure(const struct engine *engine, const struct bet
         else
             exposure = engine->exposures[slot];
         int64_t before = exposure_worst_minor(&exposure, market->selection_count);
+        if (exposure.win_liability_minor[bet->selection] >
+                EXPOSURE_TOTAL_MAX_MINOR - win_parts[level] ||
+            exposure.stake_in_minor[bet->selection] >
+                EXPOSURE_TOTAL_MAX_MINOR - stake_parts[level])
+            return REJECT_EXPOSURE_LIMIT;
         exposure.win_liability_minor[bet->selection] += win_parts[level];
         exposure.stake_in_minor[bet->selection] += stake_parts[level];
         int64_t after = exposure_worst_minor(&exposure, market->selection_count);

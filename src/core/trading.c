@@ -520,6 +520,10 @@ static int trading_order_replace(struct engine *engine, const struct command *co
     if (instrument->phase != PHASE_OPEN && instrument->phase != PHASE_PRE_OPEN)
         return REJECT_PHASE_CLOSED;
     int result = trading_check_terms(instrument, account, ORDER_TYPE_LIMIT, price_ticks, quantity);
+    /* Filled and open together stay within QUANTITY_MAX, so that repeated
+     * refills cannot wrap quantity_filled, a uint32_t. */
+    if (result == RESULT_OK && (int64_t)order->quantity_filled + quantity > QUANTITY_MAX)
+        result = REJECT_QUANTITY_ZERO;
     if (result == RESULT_OK)
         result = trading_check_notional(instrument, account, price_ticks, quantity);
     if (result != RESULT_OK)
@@ -547,7 +551,9 @@ static int trading_order_replace(struct engine *engine, const struct command *co
     replaced.price_ticks = price_ticks;
     replaced.quantity_open = (uint32_t)quantity;
     trading_emit_order(engine, EVENT_ORDER_REPLACED, 0, &replaced, quantity);
-    if (queued)
+    /* Nothing matches in pre-open: an order that lost its place there
+     * joins the queue, even one that rested in the book before. */
+    if (queued || instrument->phase == PHASE_PRE_OPEN)
         trading_queue_append(engine, instrument, &replaced, time_in_force);
     else
         trading_execute(engine, instrument, &replaced, time_in_force, price_ticks);
@@ -695,6 +701,9 @@ static int trading_set_reference(struct engine *engine, const struct command *co
         return REJECT_PRICE_OFF_TICK;
     struct instrument *instrument = &engine->instruments[id];
     instrument->reference_price_ticks = reference_ticks;
+    /* The operator's price stands until the next trade: the next start of
+     * day takes it, not an older last trade. */
+    instrument->last_price_ticks = 0;
     trading_reband(engine, instrument);
     outcome->id = id;
     outcome->value = reference_ticks;

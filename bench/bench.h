@@ -1,0 +1,9 @@
+/* Benchmarks linked into the nodown binary (`nodown bench ...`). Each
+ * prints one JSON object with --json; figures, never pass/fail. */
+#ifndef NODOWN_BENCH_BENCH_H
+#define NODOWN_BENCH_BENCH_H
+
+/* argv holds the arguments after "bench core". Returns an exit code. */
+int bench_core_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,473 @@
+/* `nodown bench core`: the matching core alone, one thread, no I/O.
+ *
+ * Every operation is a full engine_apply(): session lookup, authorization,
+ * risk checks, matching, trades, events to a sink. Two workloads:
+ *
+ *   liquibook  the order stream of Liquibook's perf test
+ *              (test/perf/pt_order_book.cpp): alternating buy and sell
+ *              limit orders, buys at 1880 + rand() % 10, sells at
+ *              1884 + rand() % 10, quantity (rand() % 10 + 1) * 100, one
+ *              instrument; about half of them rest, so the book grows.
+ *   mix        exchange-core's benchmark mix: 82 % move (price replace),
+ *              9 % GTC, 6 % cancel, 3 % IOC, about 1000 resting orders
+ *              over about 750 price levels, 1000 accounts.
+ *
+ * Back of the envelope: a cache-resident apply is a session probe, an
+ * account walk of five levels, a ladder bit scan and a few stores; ~60-100
+ * ns, so 10-15 M operations per second on one core.
+ *
+ * Timing: the clock is read every 1024 operations to end the run, and
+ * around one operation in 128 for the latency percentiles, so no clock
+ * call sits on the path being measured.
+ */
+#include "bench/bench.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "core/engine.h"
+
+#define BENCH_MEMBERS 1000u
+#define LATENCY_BUCKETS 65536u /* 1 ns each; slower samples land in the last */
+#define SAMPLE_EVERY 128u
+#define MIX_LIVE_TARGET 1000u
+#define MIX_HALF_RANGE 375 /* each side spans 375 ticks: 750 levels */
+#define MIX_MID_TICKS 10000
+
+struct bench {
+    struct engine engine;
+    struct event_sink sink;
+    uint64_t seq[BENCH_MEMBERS + 8];
+    uint32_t members[BENCH_MEMBERS];
+    uint32_t operator_id;
+    uint64_t rng;
+    uint64_t time_ns;
+    uint64_t ops;
+    uint64_t events;
+    uint64_t trades;
+    uint32_t *latency_counts;
+    uint64_t samples;
+    /* mix: the live orders the generator knows of */
+    uint64_t *live_ids;
+    uint32_t *live_owners;
+    uint32_t live_count;
+    uint64_t done_ids[64]; /* orders done in the last command */
+    uint32_t done_count;
+    bool rested;           /* the last command left an order resting */
+    uint64_t run_ns;       /* the timed part of the workload */
+    uint64_t rejects;
+};
+
+static uint64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t bench_rand(struct bench *bench)
+{
+    /* xorshift64*: the stream only needs to be fixed for a seed. */
+    bench->rng ^= bench->rng >> 12;
+    bench->rng ^= bench->rng << 25;
+    bench->rng ^= bench->rng >> 27;
+    return (uint32_t)((bench->rng * 0x2545F4914F6CDD1DULL) >> 33);
+}
+
+static void bench_emit(void *context, const struct event *event)
+{
+    struct bench *bench = context;
+    bench->events++;
+    if (event->type == EVENT_TRADE)
+        bench->trades++;
+    if (event->type == EVENT_ORDER_DONE && bench->done_count < 64)
+        bench->done_ids[bench->done_count++] = event->id;
+    if (event->type == EVENT_ORDER_ACCEPTED)
+        bench->rested = true;
+    if (event->type == EVENT_RESULT && event->code != RESULT_OK)
+        bench->rejects++;
+}
+
+static struct outcome bench_apply(struct bench *bench, struct command *command)
+{
+    struct outcome outcome;
+    uint32_t sender = command->sender_account_id;
+    command->client_id = 1;
+    command->client_seq = ++bench->seq[sender < BENCH_MEMBERS + 8 ? sender : 0];
+    bench->time_ns += 1000;
+    bench->done_count = 0;
+    bench->rested = false;
+    int rv = engine_apply(&bench->engine, bench->time_ns, command, &bench->sink, &outcome);
+    if (rv != 0) {
+        fprintf(stderr, "bench: engine_apply: %s\n", err_text(rv));
+        exit(1);
+    }
+    return outcome;
+}
+
+static void bench_setup_ok(struct bench *bench, struct command *command)
+{
+    struct outcome outcome = bench_apply(bench, command);
+    if (outcome.result != RESULT_OK) {
+        fprintf(stderr, "bench: set-up %s: %s\n", command_type_name(command->type),
+                result_text(outcome.result));
+        exit(1);
+    }
+}
+
+static struct command bench_command(uint16_t type, uint32_t sender)
+{
+    struct command command;
+    memset(&command, 0, sizeof command);
+    command.type = type;
+    command.sender_account_id = sender;
+    return command;
+}
+
+/* One operator, one line super -> master -> agent, and BENCH_MEMBERS
+ * members with cash and holdings no workload can exhaust. */
+static void bench_setup(struct bench *bench, int64_t reference_ticks, uint16_t band_bp)
+{
+    struct command c = bench_command(COMMAND_ACCOUNT_CREATE, 0);
+    c.u.account_create.kind = ACCOUNT_KIND_OPERATOR;
+    bench->operator_id = (uint32_t)bench_apply(bench, &c).id;
+    uint32_t parent = 0;
+    for (uint8_t kind = ACCOUNT_KIND_SUPER; kind <= ACCOUNT_KIND_MEMBER; kind++) {
+        uint32_t count = kind == ACCOUNT_KIND_MEMBER ? BENCH_MEMBERS : 1;
+        for (uint32_t i = 0; i < count; i++) {
+            c = bench_command(COMMAND_ACCOUNT_CREATE, bench->operator_id);
+            c.u.account_create.parent_id = parent;
+            c.u.account_create.kind = kind;
+            uint32_t id = (uint32_t)bench_apply(bench, &c).id;
+            if (kind == ACCOUNT_KIND_MEMBER)
+                bench->members[i] = id;
+            else
+                parent = id;
+        }
+    }
+    c = bench_command(COMMAND_INSTRUMENT_CREATE, bench->operator_id);
+    memcpy(c.u.instrument_create.symbol, "BENCH", 5);
+    c.u.instrument_create.tick_size_minor = 1;
+    c.u.instrument_create.lot_size = 1;
+    c.u.instrument_create.reference_price_ticks = reference_ticks;
+    c.u.instrument_create.band_bp = band_bp;
+    bench_setup_ok(bench, &c);
+    for (uint32_t i = 0; i < BENCH_MEMBERS; i++) {
+        c = bench_command(COMMAND_CASH_DEPOSIT, bench->operator_id);
+        c.u.cash.account_id = bench->members[i];
+        c.u.cash.amount_minor = (int64_t)1 << 50;
+        bench_setup_ok(bench, &c);
+        c = bench_command(COMMAND_POSITION_GRANT, bench->operator_id);
+        c.u.position_grant.account_id = bench->members[i];
+        c.u.position_grant.quantity = QUANTITY_MAX;
+        bench_setup_ok(bench, &c);
+    }
+    c = bench_command(COMMAND_DAY_START, bench->operator_id);
+    c.u.day.trading_date = 20260105;
+    bench_setup_ok(bench, &c);
+}
+
+/* Applies, timing one operation in SAMPLE_EVERY. */
+static struct outcome bench_op(struct bench *bench, struct command *command)
+{
+    if (bench->ops++ % SAMPLE_EVERY != 0)
+        return bench_apply(bench, command);
+    uint64_t start_ns = bench_now_ns();
+    struct outcome outcome = bench_apply(bench, command);
+    uint64_t took_ns = bench_now_ns() - start_ns;
+    bench->latency_counts[took_ns < LATENCY_BUCKETS ? took_ns : LATENCY_BUCKETS - 1]++;
+    bench->samples++;
+    return outcome;
+}
+
+static uint64_t bench_percentile_ns(const struct bench *bench, uint64_t per_million)
+{
+    uint64_t rank = (bench->samples * per_million + 999999) / 1000000;
+    uint64_t seen = 0;
+    for (uint32_t i = 0; i < LATENCY_BUCKETS; i++) {
+        seen += bench->latency_counts[i];
+        if (seen >= rank && seen > 0)
+            return i;
+    }
+    return LATENCY_BUCKETS - 1;
+}
+
+/* The Liquibook stream, generated before the clock starts, as Liquibook's
+ * own test does: glibc rand() from srand(3), price then quantity. */
+static uint32_t *liquibook_stream(uint32_t count)
+{
+    uint32_t *stream = malloc((size_t)count * sizeof *stream);
+    if (stream == NULL)
+        return NULL;
+    srand(3);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t price = (uint32_t)(rand() % 10) + ((i % 2) == 0 ? 1880 : 1884);
+        uint32_t quantity = (uint32_t)(rand() % 10 + 1) * 100;
+        stream[i] = price << 16 | quantity;
+    }
+    return stream;
+}
+
+static int bench_liquibook(struct bench *bench, uint64_t duration_ns, uint32_t count)
+{
+    uint32_t *stream = liquibook_stream(count);
+    if (stream == NULL)
+        return -1;
+    uint64_t start_ns = bench_now_ns();
+    uint32_t i = 0;
+    while (i < count) {
+        for (uint32_t k = 0; k < 1024 && i < count; k++, i++) {
+            /* Even members buy, odd members sell: nobody meets itself. */
+            struct command c = bench_command(COMMAND_ORDER_PLACE,
+                                             bench->members[i % BENCH_MEMBERS]);
+            c.u.order_place.side = (i % 2) == 0 ? SIDE_BUY : SIDE_SELL;
+            c.u.order_place.time_in_force = TIF_GTC;
+            c.u.order_place.price_ticks = stream[i] >> 16;
+            c.u.order_place.quantity = stream[i] & 0xffff;
+            bench_op(bench, &c);
+        }
+        if (bench_now_ns() - start_ns >= duration_ns)
+            break;
+    }
+    bench->run_ns = bench_now_ns() - start_ns;
+    free(stream);
+    return 0;
+}
+
+/* ---- mix: the generator's view of the live orders. ---- */
+
+static bool live_match(const void *context, uint32_t slot, const void *key)
+{
+    const struct bench *bench = context;
+    return bench->live_ids[slot] == *(const uint64_t *)key;
+}
+
+static uint64_t live_hash(const void *context, uint32_t slot)
+{
+    const struct bench *bench = context;
+    return bench->live_ids[slot] * 0x9E3779B97F4A7C15ULL;
+}
+
+static void live_add(struct bench *bench, struct index_table *table, uint64_t order_id,
+                     uint32_t owner)
+{
+    uint32_t slot = bench->live_count++;
+    bench->live_ids[slot] = order_id;
+    bench->live_owners[slot] = owner;
+    index_table_insert(table, order_id * 0x9E3779B97F4A7C15ULL, slot);
+}
+
+/* Removes by swapping the last live order into the hole. */
+static void live_remove(struct bench *bench, struct index_table *table, uint64_t order_id)
+{
+    uint32_t at = index_table_find(table, order_id * 0x9E3779B97F4A7C15ULL, live_match, bench,
+                                   &order_id);
+    if (at == INDEX_NONE)
+        return; /* an IOC or a taker that never rested */
+    uint32_t slot = table->entries[at];
+    index_table_remove_at(table, at, live_hash, bench);
+    uint32_t last = --bench->live_count;
+    if (slot == last)
+        return;
+    uint64_t moved_id = bench->live_ids[last];
+    uint32_t moved_at = index_table_find(table, moved_id * 0x9E3779B97F4A7C15ULL, live_match,
+                                         bench, &moved_id);
+    bench->live_ids[slot] = moved_id;
+    bench->live_owners[slot] = bench->live_owners[last];
+    table->entries[moved_at] = slot;
+}
+
+/* A passive price on side, or one crossing the middle now and then. */
+static int64_t mix_price(struct bench *bench, uint8_t side, uint32_t cross_per_100)
+{
+    int64_t offset = bench_rand(bench) % 100 < cross_per_100
+                         ? -(int64_t)(bench_rand(bench) % 4)
+                         : 1 + (int64_t)(bench_rand(bench) % MIX_HALF_RANGE);
+    return side == SIDE_BUY ? MIX_MID_TICKS - offset : MIX_MID_TICKS + offset;
+}
+
+static void mix_one(struct bench *bench, struct index_table *table)
+{
+    uint32_t roll = bench_rand(bench) % 100;
+    bool have = bench->live_count > 0;
+    /* Fills and IOCs drain the book a little faster than the mix refills
+     * it: steer it back to about MIX_LIVE_TARGET orders. */
+    if (roll >= 82 && roll < 91 && bench->live_count > MIX_LIVE_TARGET * 11 / 10)
+        roll = 91; /* too many live orders: cancel instead of adding */
+    if (roll >= 91 && roll < 97 && bench->live_count < MIX_LIVE_TARGET)
+        roll = 82; /* too few: add instead of cancelling */
+    struct command c;
+    uint32_t live = have ? bench_rand(bench) % bench->live_count : 0;
+    if (roll < 82 && have) {
+        c = bench_command(COMMAND_ORDER_REPLACE, bench->live_owners[live]);
+        c.u.order_replace.order_id = bench->live_ids[live];
+        c.u.order_replace.price_ticks = mix_price(bench, bench->live_owners[live] % 2, 5);
+        c.u.order_replace.quantity = 1 + bench_rand(bench) % 100;
+    } else if (roll < 97 && roll >= 91 && have) {
+        c = bench_command(COMMAND_ORDER_CANCEL, bench->live_owners[live]);
+        c.u.order_cancel.order_id = bench->live_ids[live];
+    } else {
+        /* Members with an even id buy, odd ones sell, as in a real book
+         * where a member mostly works one side. */
+        uint32_t owner = bench->members[bench_rand(bench) % BENCH_MEMBERS];
+        bool ioc = roll >= 97;
+        c = bench_command(COMMAND_ORDER_PLACE, owner);
+        c.u.order_place.side = owner % 2;
+        c.u.order_place.time_in_force = ioc ? TIF_IOC : TIF_GTC;
+        c.u.order_place.price_ticks = mix_price(bench, owner % 2, ioc ? 100 : 2);
+        c.u.order_place.quantity = 1 + bench_rand(bench) % 100;
+    }
+    struct outcome outcome = bench_op(bench, &c);
+    for (uint32_t i = 0; i < bench->done_count; i++)
+        live_remove(bench, table, bench->done_ids[i]);
+    if (c.type == COMMAND_ORDER_PLACE && outcome.result == RESULT_OK && bench->rested)
+        live_add(bench, table, outcome.id, c.sender_account_id);
+}
+
+static int bench_mix(struct bench *bench, uint64_t duration_ns)
+{
+    struct index_table table;
+    uint32_t capacity = MIX_LIVE_TARGET * 4;
+    bench->live_ids = malloc(capacity * sizeof *bench->live_ids);
+    bench->live_owners = malloc(capacity * sizeof *bench->live_owners);
+    if (!bench->live_ids || !bench->live_owners || index_table_init(&table, capacity) != 0)
+        return -1;
+    /* Warm up to the target book before the clock starts. */
+    for (uint32_t n = 0; bench->live_count < MIX_LIVE_TARGET && n < 10000000; n++)
+        mix_one(bench, &table);
+    bench->ops = bench->samples = bench->events = bench->trades = bench->rejects = 0;
+    memset(bench->latency_counts, 0, LATENCY_BUCKETS * sizeof *bench->latency_counts);
+    uint64_t start_ns = bench_now_ns();
+    do {
+        for (uint32_t k = 0; k < 1024; k++)
+            mix_one(bench, &table);
+    } while (bench_now_ns() - start_ns < duration_ns);
+    bench->run_ns = bench_now_ns() - start_ns;
+    index_table_free(&table);
+    free(bench->live_ids);
+    free(bench->live_owners);
+    return 0;
+}
+
+static uint32_t bench_price_levels(const struct engine *engine)
+{
+    static struct depth_level levels[LADDER_LEVELS];
+    return engine_book_depth(engine, 0, SIDE_BUY, levels, LADDER_LEVELS) +
+           engine_book_depth(engine, 0, SIDE_SELL, levels, LADDER_LEVELS);
+}
+
+static void bench_report(const struct bench *bench, const char *workload, double seconds,
+                         bool json)
+{
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    const struct engine *engine = &bench->engine;
+    uint32_t resting = pool_used(&engine->order_pool);
+    /* What each order slot costs: the order, its share of the id index,
+     * its entry in the pool's free stack. */
+    double bytes_per_order = sizeof(struct order) +
+        (double)(engine->order_index.mask + 1) * sizeof(uint32_t) / engine->limits.orders_max +
+        sizeof(uint32_t);
+    const char *format = json
+        ? "{\"workload\":\"%s\",\"ops\":%" PRIu64 ",\"seconds\":%.3f,\"ops_per_s\":%.0f,"
+          "\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 ",\"p999_ns\":%" PRIu64 ","
+          "\"resting_orders\":%u,\"bytes_per_resting_order\":%.1f,\"peak_rss_bytes\":%ld,"
+          "\"price_levels\":%u,\"trades\":%" PRIu64 ",\"events\":%" PRIu64 ","
+          "\"rejects\":%" PRIu64 ",\"latency_samples\":%" PRIu64 "}\n"
+        : "workload %s: %" PRIu64 " ops in %.3f s = %.0f ops/s; latency p50 %" PRIu64
+          " ns, p99 %" PRIu64 " ns, p99.9 %" PRIu64 " ns; %u resting orders, %.1f bytes"
+          " each; peak RSS %ld bytes; %u price levels; %" PRIu64 " trades, %" PRIu64
+          " events, %" PRIu64 " rejects, %" PRIu64 " latency samples\n";
+    printf(format, workload, bench->ops, seconds, bench->ops / seconds,
+           bench_percentile_ns(bench, 500000), bench_percentile_ns(bench, 990000),
+           bench_percentile_ns(bench, 999000), resting, bytes_per_order,
+           usage.ru_maxrss * 1024L, bench_price_levels(engine), bench->trades, bench->events,
+           bench->rejects, bench->samples);
+}
+
+/* Liquibook's stream leaves about half its orders resting: 2^25 order
+ * slots hold a few seconds of it; the run stops early when they are full. */
+#define LIQUIBOOK_ORDERS (1u << 25)
+
+static int bench_core_run(bool liquibook, double seconds, bool json)
+{
+    struct bench *bench = calloc(1, sizeof *bench);
+    struct limits limits;
+    limits_default(&limits);
+    limits.accounts_max = BENCH_MEMBERS + 8;
+    limits.positions_max = 4 * BENCH_MEMBERS;
+    limits.sessions_max = 2 * BENCH_MEMBERS;
+    limits.orders_max = liquibook ? LIQUIBOOK_ORDERS : 1u << 16;
+    if (bench == NULL || engine_init(&bench->engine, &limits) != 0) {
+        fprintf(stderr, "nodown bench core: out of memory\n");
+        return 1;
+    }
+    bench->latency_counts = calloc(LATENCY_BUCKETS, sizeof *bench->latency_counts);
+    if (bench->latency_counts == NULL)
+        return 1;
+    /* Touch the order pool now so that page faults are not timed. */
+    memset(bench->engine.orders, 0, (size_t)limits.orders_max * sizeof(struct order));
+    bench->rng = 0x9E3779B97F4A7C15ULL;
+    bench->sink.emit_cb = bench_emit;
+    bench->sink.context = bench;
+    bench_setup(bench, liquibook ? 1887 : MIX_MID_TICKS, 1000);
+    bench->ops = bench->samples = bench->events = bench->trades = bench->rejects = 0;
+    uint64_t duration_ns = (uint64_t)(seconds * 1e9);
+    int rv = liquibook ? bench_liquibook(bench, duration_ns, LIQUIBOOK_ORDERS - 1024)
+                       : bench_mix(bench, duration_ns);
+    double took = (double)bench->run_ns / 1e9;
+    if (rv != 0) {
+        fprintf(stderr, "nodown bench core: out of memory\n");
+        return 1;
+    }
+    bench_report(bench, liquibook ? "liquibook" : "mix", took, json);
+    engine_free(&bench->engine);
+    free(bench->latency_counts);
+    free(bench);
+    return 0;
+}
+
+static void bench_core_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: nodown bench core [--workload liquibook|mix] [--seconds S] [--json]\n"
+            "  Applies a generated order stream to the state machine alone (one thread,\n"
+            "  no I/O) and prints throughput, sampled latency percentiles and memory.\n"
+            "  --workload  liquibook: Liquibook's perf-test stream (default)\n"
+            "              mix: exchange-core's 82%% move, 9%% GTC, 6%% cancel, 3%% IOC\n"
+            "  --seconds   how long to run (default 3, at most 60)\n"
+            "  --json      one JSON object on stdout\n");
+}
+
+int bench_core_main(int argc, char **argv)
+{
+    const char *workload = "liquibook";
+    double seconds = 3;
+    bool json = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (strcmp(argv[i], "--help") == 0) {
+            bench_core_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--workload") == 0 && i + 1 < argc) {
+            workload = argv[++i];
+        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            seconds = strtod(argv[++i], NULL);
+        } else {
+            fprintf(stderr, "nodown bench core: unknown option '%s'\n", argv[i]);
+            bench_core_usage(stderr);
+            return 2;
+        }
+    }
+    bool liquibook = strcmp(workload, "liquibook") == 0;
+    if ((!liquibook && strcmp(workload, "mix") != 0) || !(seconds > 0 && seconds <= 60)) {
+        fprintf(stderr, "nodown bench core: --workload is liquibook or mix, --seconds 0..60\n");
+        return 2;
+    }
+    return bench_core_run(liquibook, seconds, json);
+}

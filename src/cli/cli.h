@@ -1,0 +1,9 @@
+/* Subcommands of the nodown binary; each takes the arguments after its
+ * name and returns the process exit code. */
+#ifndef NODOWN_CLI_CLI_H
+#define NODOWN_CLI_CLI_H
+
+int demo_main(int argc, char **argv);
+int version_main(int argc, char **argv);
+
+#endif
