@@ -249,7 +249,7 @@ static bool live_match(const void *context, uint32_t slot, const void *key)
 static uint64_t live_hash(const void *context, uint32_t slot)
 {
     const struct bench *bench = context;
-    return bench->live_ids[slot] * 0x9E3779B97F4A7C15ULL;
+    return bench->live_ids[slot]; /* ids are sequential */
 }
 
 static void live_add(struct bench *bench, struct index_table *table, uint64_t order_id,
@@ -258,13 +258,13 @@ static void live_add(struct bench *bench, struct index_table *table, uint64_t or
     uint32_t slot = bench->live_count++;
     bench->live_ids[slot] = order_id;
     bench->live_owners[slot] = owner;
-    index_table_insert(table, order_id * 0x9E3779B97F4A7C15ULL, slot);
+    index_table_insert(table, order_id, slot);
 }
 
 /* Removes by swapping the last live order into the hole. */
 static void live_remove(struct bench *bench, struct index_table *table, uint64_t order_id)
 {
-    uint32_t at = index_table_find(table, order_id * 0x9E3779B97F4A7C15ULL, live_match, bench,
+    uint32_t at = index_table_find(table, order_id, live_match, bench,
                                    &order_id);
     if (at == INDEX_NONE)
         return; /* an IOC or a taker that never rested */
@@ -274,7 +274,7 @@ static void live_remove(struct bench *bench, struct index_table *table, uint64_t
     if (slot == last)
         return;
     uint64_t moved_id = bench->live_ids[last];
-    uint32_t moved_at = index_table_find(table, moved_id * 0x9E3779B97F4A7C15ULL, live_match,
+    uint32_t moved_at = index_table_find(table, moved_id, live_match,
                                          bench, &moved_id);
     bench->live_ids[slot] = moved_id;
     bench->live_owners[slot] = bench->live_owners[last];

@@ -50,6 +50,7 @@ static void account_init(struct account *account, uint32_t parent_id, uint8_t ki
     account->status = ACCOUNT_STATUS_ACTIVE;
     account->depth = depth;
     account->position_head = INDEX_NONE;
+    account->session_hint = INDEX_NONE;
 }
 
 void account_create_house(struct engine *engine)

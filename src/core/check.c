@@ -47,8 +47,9 @@ static int check_order_needs(const struct engine *engine, const struct order *or
 {
     const struct instrument *instrument = &engine->instruments[order->instrument_id];
     uint32_t slot = position_find(engine, order->account_id, order->instrument_id);
-    if (slot == INDEX_NONE)
-        CHECK_FAIL("order %llu has no position", (unsigned long long)order->order_id);
+    if (slot == INDEX_NONE || slot != order->position_slot)
+        CHECK_FAIL("order %llu has no position, or points at another",
+                   (unsigned long long)order->order_id);
     if (order->price_ticks < instrument->band_low_ticks ||
         order->price_ticks > instrument->band_high_ticks)
         CHECK_FAIL("order %llu outside its band", (unsigned long long)order->order_id);

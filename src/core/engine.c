@@ -390,6 +390,22 @@ static void engine_emit_result(struct engine *engine, const struct command *comm
     engine_emit(engine, &event);
 }
 
+/* Most commands come from the session the account used last: try it
+ * before the hash table. The hint is a cache and never part of the state. */
+static uint32_t engine_session_lookup(struct engine *engine, const struct command *command)
+{
+    struct account *account = &engine->accounts[command->sender_account_id];
+    uint32_t hint = account->session_hint;
+    if (hint < engine->session_count &&
+        engine->sessions[hint].account_id == command->sender_account_id &&
+        engine->sessions[hint].client_id == command->client_id)
+        return hint;
+    uint32_t slot = session_find(engine, command->sender_account_id, command->client_id);
+    if (slot != INDEX_NONE)
+        account->session_hint = slot;
+    return slot;
+}
+
 /* Steps 2 and 3: returns 1 when the outcome is decided without applying. */
 static int engine_front(struct engine *engine, const struct command *command,
                         struct outcome *outcome, uint32_t *session_slot)
@@ -402,7 +418,7 @@ static int engine_front(struct engine *engine, const struct command *command,
         outcome->result = REJECT_SEQUENCE_ZERO;
         return 1;
     }
-    *session_slot = session_find(engine, command->sender_account_id, command->client_id);
+    *session_slot = engine_session_lookup(engine, command);
     if (*session_slot != INDEX_NONE) {
         const struct session *session = &engine->sessions[*session_slot];
         if (command->client_seq <= session->last_seq) {

@@ -405,6 +405,7 @@ static bool decode_account_fields(struct byte_reader *r, struct account *a,
     byte_get(r, secret->salt, SECRET_SALT_SIZE);
     byte_get(r, secret->hash, SECRET_HASH_SIZE);
     a->position_head = INDEX_NONE;
+    a->session_hint = INDEX_NONE;
     return ok && a->reserved_minor >= 0 && a->stake_open_minor >= 0 &&
            account_settings_valid(a) && balance_in_bound(a->balance_minor) &&
            balance_in_bound(a->day_open_balance_minor);
@@ -527,7 +528,7 @@ static int decode_order(struct decoder *d, struct instrument *instrument, uint32
     memset(&order, 0, sizeof order);
     order.order_id = byte_get_u64(r);
     order.client_order_id = byte_get_u64(r);
-    order.price_ticks = byte_get_i64(r);
+    int64_t price_ticks = byte_get_i64(r);
     order.quantity_open = byte_get_u32(r);
     order.quantity_filled = byte_get_u32(r);
     order.account_id = byte_get_u32(r);
@@ -539,13 +540,15 @@ static int decode_order(struct decoder *d, struct instrument *instrument, uint32
     if (r->error || !flags_ok || order.order_id == 0 || order.order_id >= engine->order_id_next ||
         order.quantity_open == 0 || order.quantity_open > QUANTITY_MAX ||
         (!queued && order.side != side) || order.side >= SIDE_COUNT ||
-        order.price_ticks < instrument->band_low_ticks ||
-        order.price_ticks > instrument->band_high_ticks ||
+        price_ticks < instrument->band_low_ticks || price_ticks > instrument->band_high_ticks ||
         order.account_id >= engine->account_count ||
         engine->accounts[order.account_id].kind != ACCOUNT_KIND_MEMBER ||
-        position_find(engine, order.account_id, instrument_id) == INDEX_NONE ||
         order_find(engine, order.order_id) != INDEX_NONE)
         return decode_fail(d, ERR_DECODE_MALFORMED, "order", index);
+    order.price_ticks = (int32_t)price_ticks; /* inside the band, so in range */
+    order.position_slot = position_find(engine, order.account_id, instrument_id);
+    if (order.position_slot == INDEX_NONE)
+        return decode_fail(d, ERR_DECODE_MALFORMED, "order without a position", index);
     uint32_t slot = pool_acquire(&engine->order_pool);
     if (slot == INDEX_NONE)
         return decode_fail(d, ERR_CAPACITY, "order", index);

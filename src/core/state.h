@@ -44,6 +44,7 @@ struct account {
     uint16_t pt_share_bp[MARKET_TYPE_COUNT]; /* auto PT, set by an ancestor */
     uint16_t pt_max_bp[MARKET_TYPE_COUNT];   /* ceiling for manual PT */
     uint32_t position_head;   /* positions, sorted by instrument id */
+    uint32_t session_hint;    /* its last session: a cache, not state */
     int64_t day_open_balance_minor;
     int64_t day_fees_minor;
 };
@@ -67,18 +68,20 @@ struct position {
 struct order {
     uint64_t order_id;
     uint64_t client_order_id;
-    int64_t price_ticks;
+    int32_t price_ticks;
     uint32_t quantity_open;
     uint32_t quantity_filled;
     uint32_t next; /* FIFO of the level or of the pre-open queue */
     uint32_t prev;
     uint32_t account_id;
+    uint32_t position_slot; /* the (account, instrument) position it keeps alive */
     uint16_t instrument_id;
     uint8_t side;
     uint8_t flags; /* ORDER_FLAG_* */
 };
 _Static_assert(sizeof(struct order) == 48, "order budget");
 _Static_assert(QUANTITY_MAX <= UINT32_MAX, "order quantities are uint32_t");
+_Static_assert(PRICE_TICKS_MAX <= INT32_MAX, "order prices are int32_t");
 _Static_assert(INSTRUMENTS_CAP <= UINT16_MAX, "order instrument is uint16_t");
 
 #define ORDER_FLAG_GTC 0x01    /* else a day order */

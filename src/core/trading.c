@@ -78,9 +78,7 @@ static void trading_emit_order(struct engine *engine, uint16_t type, uint16_t co
 static void trading_release(struct engine *engine, const struct order *order)
 {
     const struct instrument *instrument = &engine->instruments[order->instrument_id];
-    uint32_t position_slot = position_find(engine, order->account_id, order->instrument_id);
-    assert(position_slot != INDEX_NONE);
-    struct position *position = &engine->positions[position_slot];
+    struct position *position = &engine->positions[order->position_slot];
     if (order->side == SIDE_BUY) {
         engine->accounts[order->account_id].reserved_minor -=
             trading_reserve_minor(instrument, order->price_ticks, order->quantity_open);
@@ -102,8 +100,8 @@ static void trading_fill(struct engine *engine, struct instrument *instrument,
     int64_t notional_minor = trading_notional_minor(instrument, price_ticks, fill);
     int64_t maker_fee_minor = trading_fee_minor(notional_minor, instrument->fee_maker_bp);
     int64_t taker_fee_minor = trading_fee_minor(notional_minor, instrument->fee_taker_bp);
-    uint32_t maker_position = position_find(engine, maker->account_id, maker->instrument_id);
-    assert(maker_position != INDEX_NONE);
+    uint32_t maker_position = maker->position_slot;
+    assert(engine->positions[maker_position].account_id == maker->account_id);
     struct account *maker_account = &engine->accounts[maker->account_id];
     struct account *taker_account = &engine->accounts[taker->account_id];
     int64_t sign = taker->side == SIDE_BUY ? 1 : -1;
@@ -176,14 +174,25 @@ static int trading_match(struct engine *engine, struct instrument *instrument,
             book_order_remove(engine, instrument, maker_slot);
             trading_emit_order(engine, EVENT_ORDER_DONE, DONE_FILLED, maker, 0);
             order_index_remove(engine, maker_slot);
-            uint32_t maker_position = position_find(engine, maker->account_id,
-                                                    maker->instrument_id);
+            uint32_t maker_position = maker->position_slot;
             engine->positions[maker_position].order_count--;
             pool_release(&engine->order_pool, maker_slot);
             position_release_if_empty(engine, maker_position);
         }
     }
     return 0;
+}
+
+/* Holds what a resting order may still cost: cash for a buy, holding for
+ * a sell. trading_release() gives it back. */
+static void trading_reserve_add(struct engine *engine, const struct instrument *instrument,
+                                const struct order *order)
+{
+    if (order->side == SIDE_BUY)
+        engine->accounts[order->account_id].reserved_minor +=
+            trading_reserve_minor(instrument, order->price_ticks, order->quantity_open);
+    else
+        engine->positions[order->position_slot].quantity_reserved += order->quantity_open;
 }
 
 /* What is left of an incoming order after matching: rest it (day, GTC),
@@ -205,13 +214,8 @@ static void trading_finish(struct engine *engine, struct instrument *instrument,
         order->flags = time_in_force == TIF_GTC ? ORDER_FLAG_GTC : 0;
         book_order_append(engine, instrument, slot);
         order_index_add(engine, slot);
-        struct position *position = &engine->positions[position_slot];
-        position->order_count++;
-        if (order->side == SIDE_BUY)
-            engine->accounts[order->account_id].reserved_minor +=
-                trading_reserve_minor(instrument, order->price_ticks, order->quantity_open);
-        else
-            position->quantity_reserved += order->quantity_open;
+        engine->positions[position_slot].order_count++;
+        trading_reserve_add(engine, instrument, order);
         trading_emit_order(engine, EVENT_ORDER_ACCEPTED, 0, order, order->quantity_open);
     }
     position_release_if_empty(engine, position_slot);
@@ -221,8 +225,8 @@ static void trading_finish(struct engine *engine, struct instrument *instrument,
 static void trading_execute(struct engine *engine, struct instrument *instrument,
                             struct order *incoming, uint8_t time_in_force, int64_t limit_ticks)
 {
-    uint32_t position_slot = position_find(engine, incoming->account_id, incoming->instrument_id);
-    assert(position_slot != INDEX_NONE);
+    uint32_t position_slot = incoming->position_slot;
+    assert(engine->positions[position_slot].account_id == incoming->account_id);
     int self_trade = trading_match(engine, instrument, incoming, position_slot, limit_ticks);
     trading_finish(engine, instrument, incoming, time_in_force, position_slot, self_trade);
 }
@@ -318,14 +322,8 @@ static void trading_queue_append(struct engine *engine, struct instrument *instr
     order->flags = ORDER_FLAG_QUEUED | (time_in_force == TIF_GTC ? ORDER_FLAG_GTC : 0);
     trading_queue_link(engine, instrument, slot);
     order_index_add(engine, slot);
-    uint32_t position_slot = position_find(engine, order->account_id, order->instrument_id);
-    struct position *position = &engine->positions[position_slot];
-    position->order_count++;
-    if (order->side == SIDE_BUY)
-        engine->accounts[order->account_id].reserved_minor +=
-            trading_reserve_minor(instrument, order->price_ticks, order->quantity_open);
-    else
-        position->quantity_reserved += order->quantity_open;
+    engine->positions[order->position_slot].order_count++;
+    trading_reserve_add(engine, instrument, order);
     trading_emit_order(engine, EVENT_ORDER_ACCEPTED, 0, order, order->quantity_open);
 }
 
@@ -350,8 +348,7 @@ static void trading_order_detach(struct engine *engine, uint32_t slot, struct or
     }
     trading_release(engine, order);
     order_index_remove(engine, slot);
-    uint32_t position_slot = position_find(engine, order->account_id, order->instrument_id);
-    engine->positions[position_slot].order_count--;
+    engine->positions[order->position_slot].order_count--;
     *out = *order;
     out->flags = 0;
     pool_release(&engine->order_pool, slot);
@@ -363,9 +360,7 @@ static void trading_order_close(struct engine *engine, uint32_t slot, uint16_t r
     struct order closed;
     trading_order_detach(engine, slot, &closed);
     trading_emit_order(engine, EVENT_ORDER_DONE, reason, &closed, 0);
-    uint32_t position_slot = position_find(engine, closed.account_id, closed.instrument_id);
-    assert(position_slot != INDEX_NONE);
-    position_release_if_empty(engine, position_slot);
+    position_release_if_empty(engine, closed.position_slot);
 }
 
 /* Risk before matching: the whole order's worst cost against the funds
@@ -382,10 +377,8 @@ static int trading_check_risk(const struct engine *engine, const struct instrume
             return REJECT_FUNDS_INSUFFICIENT;
         return RESULT_OK;
     }
-    uint32_t slot = position_find(engine, incoming->account_id, incoming->instrument_id);
-    int64_t free_quantity = slot == INDEX_NONE ? 0
-                                               : engine->positions[slot].quantity -
-                                                     engine->positions[slot].quantity_reserved;
+    const struct position *position = &engine->positions[incoming->position_slot];
+    int64_t free_quantity = position->quantity - position->quantity_reserved;
     if (free_quantity + freed_quantity < incoming->quantity_open)
         return REJECT_POSITION_INSUFFICIENT;
     return RESULT_OK;
@@ -421,6 +414,26 @@ static int trading_place_check(const struct engine *engine, const struct command
                                command->u.order_place.quantity);
 }
 
+/* Risk, pool room, liquidity for market orders, fillability for FOK. */
+static int trading_place_admit(const struct engine *engine, const struct instrument *instrument,
+                               const struct order *incoming, uint8_t order_type,
+                               uint8_t time_in_force)
+{
+    int result = trading_check_risk(engine, instrument, incoming, incoming->price_ticks, 0, 0);
+    if (result != RESULT_OK)
+        return result;
+    bool rests = time_in_force == TIF_DAY || time_in_force == TIF_GTC;
+    if (rests && engine->order_pool.free_count == 0)
+        return REJECT_ORDERS_FULL;
+    uint8_t maker_side = incoming->side == SIDE_BUY ? SIDE_SELL : SIDE_BUY;
+    if (order_type == ORDER_TYPE_MARKET && instrument->sides[maker_side]->order_count == 0)
+        return REJECT_MARKET_NO_LIQUIDITY;
+    if (time_in_force == TIF_FOK &&
+        !trading_fok_fillable(engine, instrument, incoming, incoming->price_ticks))
+        return REJECT_FOK_UNFILLABLE;
+    return RESULT_OK;
+}
+
 static int trading_order_place(struct engine *engine, const struct command *command,
                                struct outcome *outcome)
 {
@@ -444,23 +457,21 @@ static int trading_order_place(struct engine *engine, const struct command *comm
     };
     int64_t limit_ticks = trading_limit_ticks(instrument, incoming.side, order_type,
                                               command->u.order_place.price_ticks);
-    incoming.price_ticks = limit_ticks;
+    incoming.price_ticks = (int32_t)limit_ticks; /* inside the band */
     result = trading_check_notional(instrument, account, limit_ticks, incoming.quantity_open);
-    if (result == RESULT_OK)
-        result = trading_check_risk(engine, instrument, &incoming, limit_ticks, 0, 0);
     if (result != RESULT_OK)
         return result;
-    bool rests = time_in_force == TIF_DAY || time_in_force == TIF_GTC;
-    if (rests && engine->order_pool.free_count == 0)
-        return REJECT_ORDERS_FULL;
-    uint8_t maker_side = incoming.side == SIDE_BUY ? SIDE_SELL : SIDE_BUY;
-    if (order_type == ORDER_TYPE_MARKET && instrument->sides[maker_side]->order_count == 0)
-        return REJECT_MARKET_NO_LIQUIDITY;
-    if (time_in_force == TIF_FOK &&
-        !trading_fok_fillable(engine, instrument, &incoming, limit_ticks))
-        return REJECT_FOK_UNFILLABLE;
-    if (position_acquire(engine, incoming.account_id, incoming.instrument_id) == INDEX_NONE)
+    /* The position first: the sell check reads it, and a reject below
+     * releases it again if it was created for this order. */
+    incoming.position_slot = position_acquire(engine, incoming.account_id,
+                                              incoming.instrument_id);
+    if (incoming.position_slot == INDEX_NONE)
         return REJECT_POSITIONS_FULL;
+    result = trading_place_admit(engine, instrument, &incoming, order_type, time_in_force);
+    if (result != RESULT_OK) {
+        position_release_if_empty(engine, incoming.position_slot);
+        return result;
+    }
     engine->order_id_next++;
     outcome->id = incoming.order_id;
     if (instrument->phase == PHASE_PRE_OPEN) {
@@ -499,11 +510,42 @@ static void trading_order_reduce(struct engine *engine, uint32_t slot, uint32_t 
             trading_reserve_minor(instrument, order->price_ticks, order->quantity_open) -
             trading_reserve_minor(instrument, order->price_ticks, quantity);
     } else {
-        uint32_t position_slot = position_find(engine, order->account_id, order->instrument_id);
-        engine->positions[position_slot].quantity_reserved -= decrease;
+        engine->positions[order->position_slot].quantity_reserved -= decrease;
     }
     order->quantity_open = quantity;
     trading_emit_order(engine, EVENT_ORDER_REPLACED, 0, order, quantity);
+}
+
+/* A replace that loses priority while the book is open: the order keeps
+ * its slot and id, leaves its level, and comes back in as an incoming
+ * order at the new price; what is left rests at the back of its new level.
+ * Returns its filled quantity. */
+static uint32_t trading_order_move(struct engine *engine, struct instrument *instrument,
+                                   uint32_t slot, int32_t price_ticks, uint32_t quantity)
+{
+    struct order *order = &engine->orders[slot];
+    assert((order->flags & ORDER_FLAG_QUEUED) == 0);
+    book_order_remove(engine, instrument, slot);
+    trading_release(engine, order);
+    order->price_ticks = price_ticks;
+    order->quantity_open = quantity;
+    trading_emit_order(engine, EVENT_ORDER_REPLACED, 0, order, quantity);
+    int self_trade = trading_match(engine, instrument, order, order->position_slot, price_ticks);
+    uint32_t filled = order->quantity_filled;
+    if (order->quantity_open > 0 && !self_trade) {
+        book_order_append(engine, instrument, slot);
+        trading_reserve_add(engine, instrument, order);
+        trading_emit_order(engine, EVENT_ORDER_ACCEPTED, 0, order, order->quantity_open);
+        return filled;
+    }
+    uint32_t position_slot = order->position_slot;
+    trading_emit_order(engine, EVENT_ORDER_DONE, self_trade ? DONE_SELF_TRADE : DONE_FILLED,
+                       order, 0);
+    order_index_remove(engine, slot);
+    engine->positions[position_slot].order_count--;
+    pool_release(&engine->order_pool, slot);
+    position_release_if_empty(engine, position_slot);
+    return filled;
 }
 
 static int trading_order_replace(struct engine *engine, const struct command *command,
@@ -536,7 +578,7 @@ static int trading_order_replace(struct engine *engine, const struct command *co
         return RESULT_OK;
     }
     struct order replaced = *order;
-    replaced.price_ticks = price_ticks;
+    replaced.price_ticks = (int32_t)price_ticks;
     replaced.quantity_open = (uint32_t)quantity;
     int64_t freed_minor = order->side == SIDE_BUY
         ? trading_reserve_minor(instrument, order->price_ticks, order->quantity_open) : 0;
@@ -547,8 +589,13 @@ static int trading_order_replace(struct engine *engine, const struct command *co
         return result;
     uint8_t time_in_force = (order->flags & ORDER_FLAG_GTC) ? TIF_GTC : TIF_DAY;
     bool queued = (order->flags & ORDER_FLAG_QUEUED) != 0;
+    if (!queued && instrument->phase == PHASE_OPEN) {
+        outcome->value = trading_order_move(engine, instrument, slot, (int32_t)price_ticks,
+                                            (uint32_t)quantity);
+        return RESULT_OK;
+    }
     trading_order_detach(engine, slot, &replaced);
-    replaced.price_ticks = price_ticks;
+    replaced.price_ticks = (int32_t)price_ticks;
     replaced.quantity_open = (uint32_t)quantity;
     trading_emit_order(engine, EVENT_ORDER_REPLACED, 0, &replaced, quantity);
     /* Nothing matches in pre-open: an order that lost its place there
