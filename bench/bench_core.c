@@ -22,6 +22,7 @@
  */
 #include "bench/bench.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,6 @@
 
 #define BENCH_MEMBERS 1000u
 #define LATENCY_BUCKETS 65536u /* 1 ns each; slower samples land in the last */
-#define SAMPLE_EVERY 128u
 #define MIX_LIVE_TARGET 1000u
 #define MIX_HALF_RANGE 375 /* each side spans 375 ticks: 750 levels */
 #define MIX_MID_TICKS 10000
@@ -171,17 +171,36 @@ static void bench_setup(struct bench *bench, int64_t reference_ticks, uint16_t b
     bench_setup_ok(bench, &c);
 }
 
-/* Applies, timing one operation in SAMPLE_EVERY. */
-static struct outcome bench_op(struct bench *bench, struct command *command)
+/* One stream message's worth: BENCH_BATCH - 1 commands through
+ * engine_apply_batch(), and the last alone under the clock, so that the
+ * latency samples are single commands with nothing fetched ahead. */
+#define BENCH_BATCH 64u
+
+static void bench_batch(struct bench *bench, struct command *commands, uint32_t count)
 {
-    if (bench->ops++ % SAMPLE_EVERY != 0)
-        return bench_apply(bench, command);
+    static struct outcome outcomes[BENCH_BATCH];
+    assert(count >= 1 && count <= BENCH_BATCH);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t sender = commands[i].sender_account_id;
+        commands[i].client_id = 1;
+        commands[i].client_seq = ++bench->seq[sender < BENCH_MEMBERS + 8 ? sender : 0];
+    }
+    uint32_t applied = 0;
+    bench->time_ns += 1000;
+    if (engine_apply_batch(&bench->engine, bench->time_ns, commands, count - 1, &bench->sink,
+                           outcomes, &applied) != 0) {
+        fprintf(stderr, "bench: a batch stopped after %u commands\n", applied);
+        exit(1);
+    }
+    bench->ops += count - 1;
     uint64_t start_ns = bench_now_ns();
-    struct outcome outcome = bench_apply(bench, command);
+    if (engine_apply(&bench->engine, bench->time_ns, &commands[count - 1], &bench->sink,
+                     &outcomes[count - 1]) != 0)
+        exit(1);
     uint64_t took_ns = bench_now_ns() - start_ns;
     bench->latency_counts[took_ns < LATENCY_BUCKETS ? took_ns : LATENCY_BUCKETS - 1]++;
     bench->samples++;
-    return outcome;
+    bench->ops++;
 }
 
 static uint64_t bench_percentile_ns(const struct bench *bench, uint64_t per_million)
@@ -217,18 +236,23 @@ static int bench_liquibook(struct bench *bench, uint64_t duration_ns, uint32_t c
     uint32_t *stream = liquibook_stream(count);
     if (stream == NULL)
         return -1;
+    static struct command batch[BENCH_BATCH];
     uint64_t start_ns = bench_now_ns();
     uint32_t i = 0;
-    while (i < count) {
-        for (uint32_t k = 0; k < 1024 && i < count; k++, i++) {
-            /* Even members buy, odd members sell: nobody meets itself. */
-            struct command c = bench_command(COMMAND_ORDER_PLACE,
-                                             bench->members[i % BENCH_MEMBERS]);
-            c.u.order_place.side = (i % 2) == 0 ? SIDE_BUY : SIDE_SELL;
-            c.u.order_place.time_in_force = TIF_GTC;
-            c.u.order_place.price_ticks = stream[i] >> 16;
-            c.u.order_place.quantity = stream[i] & 0xffff;
-            bench_op(bench, &c);
+    while (i + BENCH_BATCH <= count) {
+        for (uint32_t b = 0; b < 16; b++) {
+            for (uint32_t k = 0; k < BENCH_BATCH; k++, i++) {
+                /* Even members buy, odd members sell: nobody meets itself. */
+                struct command *c = &batch[k];
+                *c = bench_command(COMMAND_ORDER_PLACE, bench->members[i % BENCH_MEMBERS]);
+                c->u.order_place.side = (i % 2) == 0 ? SIDE_BUY : SIDE_SELL;
+                c->u.order_place.time_in_force = TIF_GTC;
+                c->u.order_place.price_ticks = stream[i] >> 16;
+                c->u.order_place.quantity = stream[i] & 0xffff;
+            }
+            bench_batch(bench, batch, BENCH_BATCH);
+            if (i + BENCH_BATCH > count)
+                break;
         }
         if (bench_now_ns() - start_ns >= duration_ns)
             break;
@@ -290,7 +314,36 @@ static int64_t mix_price(struct bench *bench, uint8_t side, uint32_t cross_per_1
     return side == SIDE_BUY ? MIX_MID_TICKS - offset : MIX_MID_TICKS + offset;
 }
 
-static void mix_one(struct bench *bench, struct index_table *table)
+/* A mix command as the generating pass recorded it, replayed timed. */
+struct mix_record {
+    uint64_t order_id; /* replace and cancel */
+    int32_t price_ticks;
+    uint32_t sender;
+    uint16_t quantity;
+    uint8_t type;
+    uint8_t time_in_force;
+};
+
+static struct command mix_command(const struct mix_record *record)
+{
+    struct command c = bench_command(record->type, record->sender);
+    if (record->type == COMMAND_ORDER_REPLACE) {
+        c.u.order_replace.order_id = record->order_id;
+        c.u.order_replace.price_ticks = record->price_ticks;
+        c.u.order_replace.quantity = record->quantity;
+    } else if (record->type == COMMAND_ORDER_CANCEL) {
+        c.u.order_cancel.order_id = record->order_id;
+    } else {
+        c.u.order_place.side = (uint8_t)(record->sender % 2);
+        c.u.order_place.time_in_force = record->time_in_force;
+        c.u.order_place.price_ticks = record->price_ticks;
+        c.u.order_place.quantity = record->quantity;
+    }
+    return c;
+}
+
+/* Draws the next mix command against the generator's view of the book. */
+static struct mix_record mix_draw(struct bench *bench)
 {
     uint32_t roll = bench_rand(bench) % 100;
     bool have = bench->live_count > 0;
@@ -300,35 +353,36 @@ static void mix_one(struct bench *bench, struct index_table *table)
         roll = 91; /* too many live orders: cancel instead of adding */
     if (roll >= 91 && roll < 97 && bench->live_count < MIX_LIVE_TARGET)
         roll = 82; /* too few: add instead of cancelling */
-    struct command c;
+    struct mix_record record;
+    memset(&record, 0, sizeof record);
     uint32_t live = have ? bench_rand(bench) % bench->live_count : 0;
     if (roll < 82 && have) {
-        c = bench_command(COMMAND_ORDER_REPLACE, bench->live_owners[live]);
-        c.u.order_replace.order_id = bench->live_ids[live];
-        c.u.order_replace.price_ticks = mix_price(bench, bench->live_owners[live] % 2, 5);
-        c.u.order_replace.quantity = 1 + bench_rand(bench) % 100;
+        record.type = COMMAND_ORDER_REPLACE;
+        record.sender = bench->live_owners[live];
+        record.order_id = bench->live_ids[live];
+        record.price_ticks = (int32_t)mix_price(bench, record.sender % 2, 5);
+        record.quantity = (uint16_t)(1 + bench_rand(bench) % 100);
     } else if (roll < 97 && roll >= 91 && have) {
-        c = bench_command(COMMAND_ORDER_CANCEL, bench->live_owners[live]);
-        c.u.order_cancel.order_id = bench->live_ids[live];
+        record.type = COMMAND_ORDER_CANCEL;
+        record.sender = bench->live_owners[live];
+        record.order_id = bench->live_ids[live];
     } else {
         /* Members with an even id buy, odd ones sell, as in a real book
          * where a member mostly works one side. */
-        uint32_t owner = bench->members[bench_rand(bench) % BENCH_MEMBERS];
         bool ioc = roll >= 97;
-        c = bench_command(COMMAND_ORDER_PLACE, owner);
-        c.u.order_place.side = owner % 2;
-        c.u.order_place.time_in_force = ioc ? TIF_IOC : TIF_GTC;
-        c.u.order_place.price_ticks = mix_price(bench, owner % 2, ioc ? 100 : 2);
-        c.u.order_place.quantity = 1 + bench_rand(bench) % 100;
+        record.type = COMMAND_ORDER_PLACE;
+        record.sender = bench->members[bench_rand(bench) % BENCH_MEMBERS];
+        record.time_in_force = ioc ? TIF_IOC : TIF_GTC;
+        record.price_ticks = (int32_t)mix_price(bench, record.sender % 2, ioc ? 100 : 2);
+        record.quantity = (uint16_t)(1 + bench_rand(bench) % 100);
     }
-    struct outcome outcome = bench_op(bench, &c);
-    for (uint32_t i = 0; i < bench->done_count; i++)
-        live_remove(bench, table, bench->done_ids[i]);
-    if (c.type == COMMAND_ORDER_PLACE && outcome.result == RESULT_OK && bench->rested)
-        live_add(bench, table, outcome.id, c.sender_account_id);
+    return record;
 }
 
-static int bench_mix(struct bench *bench, uint64_t duration_ns)
+/* The generating pass: draws, applies and records count commands, the
+ * first ones until the book holds MIX_LIVE_TARGET orders (*warm_up). */
+static int mix_generate(struct bench *bench, struct mix_record *records, uint32_t count,
+                        uint32_t *warm_up)
 {
     struct index_table table;
     uint32_t capacity = MIX_LIVE_TARGET * 4;
@@ -336,21 +390,47 @@ static int bench_mix(struct bench *bench, uint64_t duration_ns)
     bench->live_owners = malloc(capacity * sizeof *bench->live_owners);
     if (!bench->live_ids || !bench->live_owners || index_table_init(&table, capacity) != 0)
         return -1;
-    /* Warm up to the target book before the clock starts. */
-    for (uint32_t n = 0; bench->live_count < MIX_LIVE_TARGET && n < 10000000; n++)
-        mix_one(bench, &table);
-    bench->ops = bench->samples = bench->events = bench->trades = bench->rejects = 0;
-    memset(bench->latency_counts, 0, LATENCY_BUCKETS * sizeof *bench->latency_counts);
-    uint64_t start_ns = bench_now_ns();
-    do {
-        for (uint32_t k = 0; k < 1024; k++)
-            mix_one(bench, &table);
-    } while (bench_now_ns() - start_ns < duration_ns);
-    bench->run_ns = bench_now_ns() - start_ns;
+    *warm_up = count;
+    for (uint32_t i = 0; i < count; i++) {
+        if (*warm_up == count && bench->live_count >= MIX_LIVE_TARGET)
+            *warm_up = i;
+        records[i] = mix_draw(bench);
+        struct command c = mix_command(&records[i]);
+        struct outcome outcome = bench_apply(bench, &c);
+        for (uint32_t k = 0; k < bench->done_count; k++)
+            live_remove(bench, &table, bench->done_ids[k]);
+        if (c.type == COMMAND_ORDER_PLACE && outcome.result == RESULT_OK && bench->rested)
+            live_add(bench, &table, outcome.id, c.sender_account_id);
+    }
     index_table_free(&table);
     free(bench->live_ids);
     free(bench->live_owners);
     return 0;
+}
+
+/* The timed pass: a fresh engine applies the recorded warm-up, then the
+ * rest of the records under the clock until they or the time run out. */
+static void mix_replay(struct bench *bench, const struct mix_record *records, uint32_t count,
+                       uint32_t warm_up, uint64_t duration_ns)
+{
+    for (uint32_t i = 0; i < warm_up; i++) {
+        struct command c = mix_command(&records[i]);
+        bench_apply(bench, &c);
+    }
+    bench->ops = bench->samples = bench->events = bench->trades = bench->rejects = 0;
+    static struct command batch[BENCH_BATCH];
+    uint64_t start_ns = bench_now_ns();
+    uint32_t i = warm_up;
+    while (i + BENCH_BATCH <= count) {
+        for (uint32_t b = 0; b < 16 && i + BENCH_BATCH <= count; b++) {
+            for (uint32_t k = 0; k < BENCH_BATCH; k++, i++)
+                batch[k] = mix_command(&records[i]);
+            bench_batch(bench, batch, BENCH_BATCH);
+        }
+        if (bench_now_ns() - start_ns >= duration_ns)
+            break;
+    }
+    bench->run_ns = bench_now_ns() - start_ns;
 }
 
 static uint32_t bench_price_levels(const struct engine *engine)
@@ -393,7 +473,44 @@ static void bench_report(const struct bench *bench, const char *workload, double
  * slots hold a few seconds of it; the run stops early when they are full. */
 #define LIQUIBOOK_ORDERS (1u << 25)
 
-static int bench_core_run(bool liquibook, double seconds, bool json)
+/* A fresh engine with the benchmark's accounts and one instrument. */
+static int bench_open(struct bench *bench, const struct limits *limits, int64_t reference_ticks)
+{
+    memset(bench->seq, 0, sizeof bench->seq);
+    bench->time_ns = 0;
+    if (engine_init(&bench->engine, limits) != 0)
+        return -1;
+    bench_setup(bench, reference_ticks, 1000);
+    bench->ops = bench->samples = bench->events = bench->trades = bench->rejects = 0;
+    return 0;
+}
+
+/* The mix stream runs twice: drawn and recorded against one engine, then
+ * replayed under the clock by a fresh one, so that the timed loop holds
+ * the engine's work and not the generator's (as exchange-core's benchmark
+ * generates its commands ahead). About 16 M records a second of run. */
+static int bench_mix(struct bench *bench, const struct limits *limits, uint64_t duration_ns,
+                     uint32_t ops_max)
+{
+    uint64_t wanted = duration_ns / 1000000000u * 16000000u + 16000000u;
+    if (ops_max != 0 && ops_max < wanted)
+        wanted = ops_max + (uint64_t)MIX_LIVE_TARGET * 64; /* and the warm-up */
+    uint32_t count = wanted > (1u << 27) ? 1u << 27 : (uint32_t)wanted;
+    struct mix_record *records = malloc((size_t)count * sizeof *records);
+    uint32_t warm_up = 0;
+    if (records == NULL || mix_generate(bench, records, count, &warm_up) != 0)
+        return -1;
+    engine_free(&bench->engine);
+    if (bench_open(bench, limits, MIX_MID_TICKS) != 0)
+        return -1;
+    if (ops_max != 0 && count - warm_up > ops_max)
+        count = warm_up + ops_max;
+    mix_replay(bench, records, count, warm_up, duration_ns);
+    free(records);
+    return 0;
+}
+
+static int bench_core_run(bool liquibook, double seconds, uint32_t ops_max, bool json)
 {
     struct bench *bench = calloc(1, sizeof *bench);
     struct limits limits;
@@ -401,30 +518,27 @@ static int bench_core_run(bool liquibook, double seconds, bool json)
     limits.accounts_max = BENCH_MEMBERS + 8;
     limits.positions_max = 4 * BENCH_MEMBERS;
     limits.sessions_max = 2 * BENCH_MEMBERS;
-    limits.orders_max = liquibook ? LIQUIBOOK_ORDERS : 1u << 16;
-    if (bench == NULL || engine_init(&bench->engine, &limits) != 0) {
-        fprintf(stderr, "nodown bench core: out of memory\n");
+    limits.orders_max = liquibook ? LIQUIBOOK_ORDERS : 8 * MIX_LIVE_TARGET;
+    if (bench == NULL)
         return 1;
-    }
     bench->latency_counts = calloc(LATENCY_BUCKETS, sizeof *bench->latency_counts);
-    if (bench->latency_counts == NULL)
-        return 1;
-    /* Touch the order pool now so that page faults are not timed. */
-    memset(bench->engine.orders, 0, (size_t)limits.orders_max * sizeof(struct order));
     bench->rng = 0x9E3779B97F4A7C15ULL;
     bench->sink.emit_cb = bench_emit;
     bench->sink.context = bench;
-    bench_setup(bench, liquibook ? 1887 : MIX_MID_TICKS, 1000);
-    bench->ops = bench->samples = bench->events = bench->trades = bench->rejects = 0;
     uint64_t duration_ns = (uint64_t)(seconds * 1e9);
-    int rv = liquibook ? bench_liquibook(bench, duration_ns, LIQUIBOOK_ORDERS - 1024)
-                       : bench_mix(bench, duration_ns);
-    double took = (double)bench->run_ns / 1e9;
+    int rv = bench->latency_counts == NULL ||
+             bench_open(bench, &limits, liquibook ? 1887 : MIX_MID_TICKS) != 0;
+    if (rv == 0)
+        rv = liquibook ? bench_liquibook(bench, duration_ns,
+                                         ops_max != 0 && ops_max < LIQUIBOOK_ORDERS - 1024
+                                             ? ops_max
+                                             : LIQUIBOOK_ORDERS - 1024)
+                       : bench_mix(bench, &limits, duration_ns, ops_max);
     if (rv != 0) {
         fprintf(stderr, "nodown bench core: out of memory\n");
         return 1;
     }
-    bench_report(bench, liquibook ? "liquibook" : "mix", took, json);
+    bench_report(bench, liquibook ? "liquibook" : "mix", (double)bench->run_ns / 1e9, json);
     engine_free(&bench->engine);
     free(bench->latency_counts);
     free(bench);
@@ -440,6 +554,7 @@ static void bench_core_usage(FILE *out)
             "  --workload  liquibook: Liquibook's perf-test stream (default)\n"
             "              mix: exchange-core's 82%% move, 9%% GTC, 6%% cancel, 3%% IOC\n"
             "  --seconds   how long to run (default 3, at most 60)\n"
+            "  --ops       stop after this many operations, if sooner (default: none)\n"
             "  --json      one JSON object on stdout\n");
 }
 
@@ -447,6 +562,7 @@ int bench_core_main(int argc, char **argv)
 {
     const char *workload = "liquibook";
     double seconds = 3;
+    uint32_t ops_max = 0;
     bool json = false;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
@@ -458,6 +574,8 @@ int bench_core_main(int argc, char **argv)
             workload = argv[++i];
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             seconds = strtod(argv[++i], NULL);
+        } else if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc) {
+            ops_max = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else {
             fprintf(stderr, "nodown bench core: unknown option '%s'\n", argv[i]);
             bench_core_usage(stderr);
@@ -469,5 +587,5 @@ int bench_core_main(int argc, char **argv)
         fprintf(stderr, "nodown bench core: --workload is liquibook or mix, --seconds 0..60\n");
         return 2;
     }
-    return bench_core_run(liquibook, seconds, json);
+    return bench_core_run(liquibook, seconds, ops_max, json);
 }

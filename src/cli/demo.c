@@ -23,7 +23,9 @@ struct demo {
 static void demo_event(void *context, const struct event *event)
 {
     const struct demo *demo = context;
-    const char *who = event->account_id < 64 ? demo->names[event->account_id] : "?";
+    const char *who = event->account_id < 64 && demo->names[event->account_id] != NULL
+                          ? demo->names[event->account_id]
+                          : "?";
     if (event->type == EVENT_TRADE)
         printf("    trade: %s %s %" PRId64 " @ %" PRId64 ".%02" PRId64 " from %s\n", who,
                event->u.trade.taker_side == SIDE_BUY ? "buys" : "sells",
@@ -43,7 +45,8 @@ static struct outcome demo_apply(struct demo *demo, struct command *command, con
     command->client_seq = ++demo->seq;
     demo->time_ns += 1000000;
     if (engine_apply(&demo->engine, demo->time_ns, command, &sink, &outcome) != 0) {
-        fprintf(stderr, "demo: %s stopped the engine\n", what);
+        fprintf(stderr, "demo: %s stopped the engine\n",
+                what != NULL ? what : command_type_name((enum command_type)command->type));
         exit(1);
     }
     if (what != NULL)

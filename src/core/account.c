@@ -26,7 +26,7 @@ bool account_is_ancestor(const struct engine *engine, uint32_t ancestor_id,
     return false;
 }
 
-bool account_chain_active(const struct engine *engine, uint32_t account_id)
+bool account_chain_walk(const struct engine *engine, uint32_t account_id)
 {
     assert(account_id < engine->account_count);
     uint32_t id = account_id;
@@ -51,6 +51,8 @@ static void account_init(struct account *account, uint32_t parent_id, uint8_t ki
     account->depth = depth;
     account->position_head = INDEX_NONE;
     account->session_hint = INDEX_NONE;
+    account->position_hint = INDEX_NONE;
+    account->chain_epoch = UINT32_MAX;
 }
 
 void account_create_house(struct engine *engine)
@@ -129,6 +131,7 @@ static int account_set_status(struct engine *engine, const struct command *comma
          account->stake_open_minor != 0 || account->position_head != INDEX_NONE))
         return REJECT_ACCOUNT_NOT_EMPTY;
     account->status = status;
+    engine->status_epoch = engine->status_epoch + 1 == UINT32_MAX ? 0 : engine->status_epoch + 1;
     outcome->id = id;
     return RESULT_OK;
 }
@@ -350,6 +353,11 @@ static uint64_t position_slot_hash(const void *context, uint32_t slot)
 
 uint32_t position_find(const struct engine *engine, uint32_t account_id, uint32_t instrument_id)
 {
+    /* A freed position has account_id INDEX_NONE, so a stale hint fails. */
+    uint32_t hint = engine->accounts[account_id].position_hint;
+    if (hint != INDEX_NONE && engine->positions[hint].account_id == account_id &&
+        engine->positions[hint].instrument_id == instrument_id)
+        return hint;
     struct position_key key = {account_id, instrument_id};
     uint32_t at = index_table_find(&engine->position_index,
                                    position_hash(account_id, instrument_id), position_match,
@@ -376,6 +384,7 @@ uint32_t position_acquire(struct engine *engine, uint32_t account_id, uint32_t i
     position->next = *link;
     *link = slot;
     index_table_insert(&engine->position_index, position_hash(account_id, instrument_id), slot);
+    engine->accounts[account_id].position_hint = slot;
     return slot;
 }
 
@@ -396,5 +405,6 @@ void position_release_if_empty(struct engine *engine, uint32_t slot)
                                    position_match, engine, &key);
     assert(at != INDEX_NONE);
     index_table_remove_at(&engine->position_index, at, position_slot_hash, engine);
+    position->account_id = INDEX_NONE;
     pool_release(&engine->position_pool, slot);
 }

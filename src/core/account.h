@@ -24,8 +24,21 @@ static inline struct account *account_get(const struct engine *engine, uint32_t 
 bool account_is_ancestor(const struct engine *engine, uint32_t ancestor_id,
                          uint32_t account_id);
 
-/* Are the account and all its ancestors active? */
-bool account_chain_active(const struct engine *engine, uint32_t account_id);
+/* Are the account and all its ancestors active? The walk up the tree. */
+bool account_chain_walk(const struct engine *engine, uint32_t account_id);
+
+/* The same, cached per account until the next status change anywhere
+ * (engine->status_epoch): statuses change rarely, commands check them
+ * every time. The cache is not state; a restored engine starts cold. */
+static inline bool account_chain_active(const struct engine *engine, uint32_t account_id)
+{
+    struct account *account = &engine->accounts[account_id];
+    if (account->chain_epoch != engine->status_epoch) {
+        account->chain_active = account_chain_walk(engine, account_id);
+        account->chain_epoch = engine->status_epoch;
+    }
+    return account->chain_active;
+}
 
 static inline bool account_is_operator(const struct account *account)
 {

@@ -66,7 +66,7 @@ static uint32_t auth_target(const struct command *command)
 }
 
 static int auth_owner(const struct engine *engine, const struct command *command,
-                      const struct account *sender)
+                      const struct account *sender, uint32_t *order_slot)
 {
     uint64_t order_id = command->type == COMMAND_ORDER_CANCEL
                             ? command->u.order_cancel.order_id
@@ -74,6 +74,7 @@ static int auth_owner(const struct engine *engine, const struct command *command
     uint32_t slot = order_find(engine, order_id);
     if (slot == INDEX_NONE)
         return REJECT_ORDER_UNKNOWN;
+    *order_slot = slot;
     if (engine->orders[slot].account_id == command->sender_account_id)
         return RESULT_OK;
     if (command->type == COMMAND_ORDER_CANCEL && account_is_operator(sender))
@@ -97,8 +98,10 @@ static int auth_account(const struct engine *engine, const struct command *comma
     return REJECT_NOT_AUTHORIZED;
 }
 
-int auth_check(const struct engine *engine, const struct command *command)
+int auth_check(const struct engine *engine, const struct command *command,
+               uint32_t *order_slot)
 {
+    *order_slot = INDEX_NONE;
     uint32_t sender_id = command->sender_account_id;
     if (sender_id >= engine->account_count)
         return REJECT_SENDER_UNKNOWN;
@@ -112,7 +115,7 @@ int auth_check(const struct engine *engine, const struct command *command)
     case AUTH_TRADE:
         return sender->kind == ACCOUNT_KIND_MEMBER ? RESULT_OK : REJECT_NOT_AUTHORIZED;
     case AUTH_OWNER:
-        return auth_owner(engine, command, sender);
+        return auth_owner(engine, command, sender, order_slot);
     case AUTH_PT_LEVEL:
         return sender->kind >= ACCOUNT_KIND_SUPER && sender->kind <= ACCOUNT_KIND_AGENT
                    ? RESULT_OK

@@ -8,7 +8,9 @@
 #include "core/state.h"
 
 /* RESULT_OK, or the reject: sender unknown or inactive, target unknown,
- * not authorized. */
-int auth_check(const struct engine *engine, const struct command *command);
+ * not authorized. For a cancel or replace, *order_slot gets the order's
+ * slot (else INDEX_NONE), so the command need not look it up again. */
+int auth_check(const struct engine *engine, const struct command *command,
+               uint32_t *order_slot);
 
 #endif

@@ -26,6 +26,7 @@
 #include "core/sportsbook.h"
 #include "core/trading.h"
 #include "lib/hash.h"
+#include "lib/prefetch.h"
 
 void limits_default(struct limits *limits)
 {
@@ -406,6 +407,12 @@ static uint32_t engine_session_lookup(struct engine *engine, const struct comman
     return slot;
 }
 
+static void engine_sink_set(struct engine *engine, const struct event_sink *sink)
+{
+    engine->emit_cb = sink != NULL ? sink->emit_cb : NULL;
+    engine->emit_context = sink != NULL ? sink->context : NULL;
+}
+
 /* Steps 2 and 3: returns 1 when the outcome is decided without applying. */
 static int engine_front(struct engine *engine, const struct command *command,
                         struct outcome *outcome, uint32_t *session_slot)
@@ -441,11 +448,11 @@ int engine_apply(struct engine *engine, uint64_t timestamp_ns, const struct comm
     if (engine_front(engine, command, outcome, &session_slot) == 0) {
         int result = command->type == COMMAND_NONE || command->type >= COMMAND_TYPE_COUNT
                          ? REJECT_COMMAND_UNKNOWN
-                         : auth_check(engine, command);
+                         : auth_check(engine, command, &engine->command_order_slot);
         if (result == RESULT_OK && command->type == COMMAND_ACTIVATE_LOGIC &&
             command->u.activate_logic.logic_version > LOGIC_VERSION_MAX)
             return ERR_LOGIC_UNSUPPORTED; /* nothing changed: the node stops */
-        engine->sink = sink;
+        engine_sink_set(engine, sink);
         if (timestamp_ns > engine->now_ns)
             engine->now_ns = timestamp_ns;
         if (result == RESULT_OK)
@@ -456,9 +463,65 @@ int engine_apply(struct engine *engine, uint64_t timestamp_ns, const struct comm
             session_slot = session_create(engine, command->sender_account_id, command->client_id);
         session_remember(engine, session_slot, command->client_seq, outcome);
     }
-    engine->sink = sink;
+    engine_sink_set(engine, sink);
     engine_emit_result(engine, command, outcome);
-    engine->sink = NULL;
+    engine_sink_set(engine, NULL);
+    return 0;
+}
+
+/* ---- Batches. ----
+ *
+ * A command's first cache misses are its account, its session and, for a
+ * cancel or replace, the order's index entry and the order. They are known
+ * from the command, so the batch loop asks for them ahead: two commands
+ * ahead the account and the index entry, one ahead what those point to. */
+
+static void engine_prefetch_far(const struct engine *engine, const struct command *command)
+{
+    if (command->sender_account_id < engine->account_count)
+        PREFETCH(&engine->accounts[command->sender_account_id]);
+    if (command->type == COMMAND_ORDER_REPLACE || command->type == COMMAND_ORDER_CANCEL) {
+        uint64_t order_id = command->type == COMMAND_ORDER_REPLACE
+                                ? command->u.order_replace.order_id
+                                : command->u.order_cancel.order_id;
+        PREFETCH(&engine->order_index.entries[(uint32_t)order_id & engine->order_index.mask]);
+    }
+}
+
+static void engine_prefetch_near(const struct engine *engine, const struct command *command)
+{
+    if (command->sender_account_id >= engine->account_count)
+        return;
+    uint32_t hint = engine->accounts[command->sender_account_id].session_hint;
+    if (hint < engine->session_count)
+        PREFETCH(&engine->sessions[hint]);
+    if (command->type == COMMAND_ORDER_REPLACE || command->type == COMMAND_ORDER_CANCEL) {
+        uint64_t order_id = command->type == COMMAND_ORDER_REPLACE
+                                ? command->u.order_replace.order_id
+                                : command->u.order_cancel.order_id;
+        uint32_t slot = engine->order_index.entries[(uint32_t)order_id & engine->order_index.mask];
+        if (slot != INDEX_NONE)
+            PREFETCH(&engine->orders[slot]);
+    }
+}
+
+int engine_apply_batch(struct engine *engine, uint64_t timestamp_ns,
+                       const struct command *commands, uint32_t count,
+                       const struct event_sink *sink, struct outcome *outcomes,
+                       uint32_t *applied_count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if (i + 2 < count)
+            engine_prefetch_far(engine, &commands[i + 2]);
+        if (i + 1 < count)
+            engine_prefetch_near(engine, &commands[i + 1]);
+        int rv = engine_apply(engine, timestamp_ns, &commands[i], sink, &outcomes[i]);
+        if (rv != 0) {
+            *applied_count = i;
+            return rv;
+        }
+    }
+    *applied_count = count;
     return 0;
 }
 

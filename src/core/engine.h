@@ -35,6 +35,16 @@ void engine_free(struct engine *engine);
 int engine_apply(struct engine *engine, uint64_t timestamp_ns, const struct command *command,
                  const struct event_sink *sink, struct outcome *outcome);
 
+/* Applies count commands of one batch (one stream message) at the same
+ * stream time, in order, exactly as engine_apply() one by one would, with
+ * outcomes[i] for commands[i]; only faster, because while one command runs
+ * the memory the next ones need is fetched. Returns 0, or the error of the
+ * command that stopped it, with *applied_count telling how many went in. */
+int engine_apply_batch(struct engine *engine, uint64_t timestamp_ns,
+                       const struct command *commands, uint32_t count,
+                       const struct event_sink *sink, struct outcome *outcomes,
+                       uint32_t *applied_count);
+
 /* 128-bit digest of the canonical encoding of the whole state. */
 struct digest {
     uint64_t high;

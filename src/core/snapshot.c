@@ -406,6 +406,8 @@ static bool decode_account_fields(struct byte_reader *r, struct account *a,
     byte_get(r, secret->hash, SECRET_HASH_SIZE);
     a->position_head = INDEX_NONE;
     a->session_hint = INDEX_NONE;
+    a->position_hint = INDEX_NONE;
+    a->chain_epoch = UINT32_MAX;
     return ok && a->reserved_minor >= 0 && a->stake_open_minor >= 0 &&
            account_settings_valid(a) && balance_in_bound(a->balance_minor) &&
            balance_in_bound(a->day_open_balance_minor);

@@ -28,26 +28,32 @@
 #define LOGIC_VERSION_MAX 1u
 
 struct account {
-    uint32_t parent_id;       /* the house is its own parent */
+    /* First cache line: what every command of the account reads. */
+    _Alignas(64) uint32_t parent_id; /* the house is its own parent */
     uint8_t kind;             /* enum account_kind */
     uint8_t status;           /* enum account_status */
     uint8_t depth;            /* house 0, super 1, ... member 4 */
     uint8_t has_secret;
+    uint32_t session_hint;    /* its last session: a cache, not state */
+    uint32_t position_hint;   /* its last position: a cache, not state */
+    uint32_t chain_epoch;     /* status_epoch when chain_active was cached */
+    uint8_t chain_active;     /* it and every ancestor active: a cache */
     int64_t balance_minor;
     int64_t credit_limit_minor;
     int64_t reserved_minor;   /* what open buy orders may still cost */
     int64_t stake_open_minor; /* stakes of unsettled bets */
     int64_t order_quantity_max;       /* 0: none */
+    /* Second line: read by some commands only. */
     int64_t order_notional_max_minor; /* 0: none */
+    int64_t day_fees_minor;
     int64_t bet_stake_max_minor;      /* 0: none */
     int64_t exposure_limit_minor;     /* 0: none; per market, PT levels */
+    int64_t day_open_balance_minor;
     uint16_t pt_share_bp[MARKET_TYPE_COUNT]; /* auto PT, set by an ancestor */
     uint16_t pt_max_bp[MARKET_TYPE_COUNT];   /* ceiling for manual PT */
     uint32_t position_head;   /* positions, sorted by instrument id */
-    uint32_t session_hint;    /* its last session: a cache, not state */
-    int64_t day_open_balance_minor;
-    int64_t day_fees_minor;
 };
+_Static_assert(sizeof(struct account) == 128, "two cache lines an account");
 
 struct account_secret {
     uint8_t salt[SECRET_SALT_SIZE];
@@ -193,6 +199,7 @@ struct engine {
     uint64_t now_ns;        /* monotonic stream time of the last command */
     uint64_t order_id_next;
     uint64_t bet_id_next;
+    uint32_t status_epoch;  /* bumped by every status change: a cache key */
 
     struct account *accounts;
     struct account_secret *secrets;
@@ -228,20 +235,22 @@ struct engine {
     struct index_table pt_override_index;
 
     uint32_t *scratch; /* canonical-order sorts; max of the sorted pools */
+    uint32_t command_order_slot; /* the order auth found for this command */
 
     /* engine_check()'s recomputations, allocated at init. */
     int64_t *check_account_minor; /* reserves, then stakes, per account */
     int64_t *check_position_quantity;
     uint32_t *check_position_orders;
 
-    /* Set for the duration of one engine_apply(). */
-    const struct event_sink *sink;
+    /* The sink's callback, set for the duration of one engine_apply(). */
+    event_emit_cb emit_cb;
+    void *emit_context;
 };
 
 static inline void engine_emit(const struct engine *engine, const struct event *event)
 {
-    if (engine->sink != NULL && engine->sink->emit_cb != NULL)
-        engine->sink->emit_cb(engine->sink->context, event);
+    if (engine->emit_cb != NULL)
+        engine->emit_cb(engine->emit_context, event);
 }
 
 #endif

@@ -5,6 +5,7 @@
 #ifndef NODOWN_CORE_TRADING_H
 #define NODOWN_CORE_TRADING_H
 
+#include <assert.h>
 #include <stdint.h>
 
 #include "core/state.h"
@@ -13,13 +14,34 @@
 void trading_apply(struct engine *engine, const struct command *command,
                    struct outcome *outcome);
 
+static inline int64_t trading_notional_minor(const struct instrument *instrument,
+                                             int64_t price_ticks, int64_t quantity)
+{
+    assert(price_ticks > 0 && price_ticks <= PRICE_TICKS_MAX);
+    assert(quantity >= 0 && quantity <= QUANTITY_MAX);
+    return price_ticks * instrument->tick_size_minor * quantity;
+}
+
+/* A fee of fee_bp on a notional, rounded down. */
+static inline int64_t trading_fee_minor(int64_t notional_minor, uint16_t fee_bp)
+{
+    if (fee_bp == 0)
+        return 0;
+    /* notional < 2^62 would overflow times bp; divide first, exactly. */
+    return notional_minor / BP_ONE * fee_bp + notional_minor % BP_ONE * fee_bp / BP_ONE;
+}
+
 /* Cash a buy order of quantity at price_ticks may cost at most: the
  * notional plus the larger fee. Reserved while the order is open. */
-int64_t trading_reserve_minor(const struct instrument *instrument, int64_t price_ticks,
-                              int64_t quantity);
-
-int64_t trading_notional_minor(const struct instrument *instrument, int64_t price_ticks,
-                               int64_t quantity);
+static inline int64_t trading_reserve_minor(const struct instrument *instrument,
+                                            int64_t price_ticks, int64_t quantity)
+{
+    int64_t notional_minor = trading_notional_minor(instrument, price_ticks, quantity);
+    uint16_t fee_bp = instrument->fee_maker_bp > instrument->fee_taker_bp
+                          ? instrument->fee_maker_bp
+                          : instrument->fee_taker_bp;
+    return notional_minor + trading_fee_minor(notional_minor, fee_bp);
+}
 
 /* Start of day: reference from the last trade, new band, orders outside it
  * cancelled, counters reset, phase open. */

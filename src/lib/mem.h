@@ -6,7 +6,8 @@
 
 #include <stddef.h>
 
-/* Zeroed memory for count objects of size bytes, or NULL. */
+/* Zeroed, cache-line aligned, already touched memory for count objects
+ * of size bytes, or NULL. */
 void *mem_array_alloc(size_t count, size_t size);
 void mem_free(void *memory);
 
