@@ -32,6 +32,7 @@ void ladder_clear(struct ladder *ladder)
     memset(ladder->words, 0, sizeof ladder->words);
     ladder->summary = 0;
     ladder->order_count = 0;
+    ladder->best_index = INDEX_NONE;
 }
 
 /* The highest non-empty level at or below index, or INDEX_NONE. */
@@ -64,13 +65,21 @@ static uint32_t ladder_lowest_at_or_above(const struct ladder *ladder, uint32_t 
     return word_index * 64u + bit_lowest(ladder->words[word_index]);
 }
 
-uint32_t ladder_best(const struct ladder *ladder, enum side side)
+/* The best level found by scanning the bitmap; ladder->best_index keeps
+ * it between changes, and book_side_check compares the two. */
+static uint32_t ladder_best_scan(const struct ladder *ladder, enum side side)
 {
     if (ladder->summary == 0)
         return INDEX_NONE;
     if (side == SIDE_BUY)
         return ladder_highest_at_or_below(ladder, LADDER_LEVELS - 1u);
     return ladder_lowest_at_or_above(ladder, 0);
+}
+
+uint32_t ladder_best(const struct ladder *ladder, enum side side)
+{
+    (void)side;
+    return ladder->best_index;
 }
 
 uint32_t ladder_next_worse(const struct ladder *ladder, enum side side, uint32_t index)
@@ -107,6 +116,10 @@ void book_order_append(struct engine *engine, struct instrument *instrument, uin
     if (level->tail == INDEX_NONE) {
         level->head = slot;
         ladder_bit_set(ladder, index);
+        bool better = order->side == SIDE_BUY ? index > ladder->best_index
+                                              : index < ladder->best_index;
+        if (ladder->best_index == INDEX_NONE || better)
+            ladder->best_index = index;
     } else {
         engine->orders[level->tail].next = slot;
     }
@@ -135,6 +148,8 @@ void book_order_remove(struct engine *engine, struct instrument *instrument, uin
     if (level->head == INDEX_NONE) {
         assert(level->quantity == 0);
         ladder_bit_clear(ladder, index);
+        if (index == ladder->best_index)
+            ladder->best_index = ladder_best_scan(ladder, order->side);
     }
     ladder->order_count--;
 }
@@ -149,7 +164,7 @@ static void ladder_rebuild_bits(struct ladder *ladder)
     }
 }
 
-static void ladder_shift(struct ladder *ladder, int64_t shift)
+static void ladder_shift(struct ladder *ladder, enum side side, int64_t shift)
 {
     struct level empty = {INDEX_NONE, INDEX_NONE, 0};
     if (shift >= (int64_t)LADDER_LEVELS || shift <= -(int64_t)LADDER_LEVELS) {
@@ -170,6 +185,7 @@ static void ladder_shift(struct ladder *ladder, int64_t shift)
             ladder->levels[i] = empty;
     }
     ladder_rebuild_bits(ladder);
+    ladder->best_index = ladder_best_scan(ladder, side);
 }
 
 void book_rebase(struct instrument *instrument, int64_t new_base_ticks)
@@ -177,7 +193,7 @@ void book_rebase(struct instrument *instrument, int64_t new_base_ticks)
     /* A level at old index i holds base_old + i = base_new + (i + shift). */
     int64_t shift = instrument->ladder_base_ticks - new_base_ticks;
     for (uint32_t side = 0; side < SIDE_COUNT; side++)
-        ladder_shift(instrument->sides[side], shift);
+        ladder_shift(instrument->sides[side], side, shift);
     instrument->ladder_base_ticks = new_base_ticks;
 }
 
@@ -257,13 +273,18 @@ int book_side_check(const struct engine *engine, const struct instrument *instru
         if (bit != (level->head != INDEX_NONE) || (bit && !summary) ||
             book_level_check(engine, instrument, level, book_level_price(instrument, i), side,
                              &order_count) != 0) {
-            snprintf(errmsg, errmsg_size, "instrument %s side %d level %u inconsistent",
+            snprintf(errmsg, errmsg_size, "instrument %.8s side %d level %u inconsistent",
                      instrument->symbol, (int)side, i);
             return ERR_INVARIANT;
         }
     }
+    if (ladder->best_index != ladder_best_scan(ladder, side)) {
+        snprintf(errmsg, errmsg_size, "instrument %.8s side %d best level %u is stale",
+                 instrument->symbol, (int)side, ladder->best_index);
+        return ERR_INVARIANT;
+    }
     if (order_count != ladder->order_count) {
-        snprintf(errmsg, errmsg_size, "instrument %s side %d order count %u != %u",
+        snprintf(errmsg, errmsg_size, "instrument %.8s side %d order count %u != %u",
                  instrument->symbol, (int)side, order_count, ladder->order_count);
         return ERR_INVARIANT;
     }

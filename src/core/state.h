@@ -106,6 +106,7 @@ struct ladder {
     uint64_t words[LADDER_WORDS];
     uint64_t summary; /* bit w: words[w] != 0 */
     uint32_t order_count;
+    uint32_t best_index; /* best non-empty level, INDEX_NONE: derived, kept */
 };
 
 struct instrument {
