@@ -88,8 +88,6 @@ static void bench_emit(void *context, const struct event *event)
         bench->done_ids[bench->done_count++] = event->id;
     if (event->type == EVENT_ORDER_ACCEPTED)
         bench->rested = true;
-    if (event->type == EVENT_RESULT && event->code != RESULT_OK)
-        bench->rejects++;
 }
 
 static struct outcome bench_apply(struct bench *bench, struct command *command)
@@ -102,6 +100,7 @@ static struct outcome bench_apply(struct bench *bench, struct command *command)
     bench->done_count = 0;
     bench->rested = false;
     int rv = engine_apply(&bench->engine, bench->time_ns, command, &bench->sink, &outcome);
+    bench->rejects += outcome.result != RESULT_OK;
     if (rv != 0) {
         fprintf(stderr, "bench: engine_apply: %s\n", err_text(rv));
         exit(1);
@@ -198,6 +197,8 @@ static void bench_batch(struct bench *bench, struct command *commands, uint32_t 
                      &outcomes[count - 1]) != 0)
         exit(1);
     uint64_t took_ns = bench_now_ns() - start_ns;
+    for (uint32_t i = 0; i < count; i++)
+        bench->rejects += outcomes[i].result != RESULT_OK;
     bench->latency_counts[took_ns < LATENCY_BUCKETS ? took_ns : LATENCY_BUCKETS - 1]++;
     bench->samples++;
     bench->ops++;

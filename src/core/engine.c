@@ -9,7 +9,7 @@
  *      applied; one too old for the ring is rejected as stale;
  *   4. authorization (auth.c);
  *   5. the command itself (account.c, trading.c, sportsbook.c, here);
- *   6. the outcome remembered in the session and emitted last.
+ *   6. the outcome remembered in the session and returned.
  * A reject at step 2, or a session table that is full, is not remembered:
  * there is no session to remember it in.
  */
@@ -376,20 +376,6 @@ static void engine_dispatch(struct engine *engine, const struct command *command
     outcome->result = (uint16_t)result;
 }
 
-static void engine_emit_result(struct engine *engine, const struct command *command,
-                               const struct outcome *outcome)
-{
-    struct event event;
-    memset(&event, 0, sizeof event);
-    event.type = EVENT_RESULT;
-    event.code = outcome->result;
-    event.account_id = command->sender_account_id;
-    event.id = outcome->id;
-    event.u.result.command_type = command->type;
-    event.u.result.duplicate = outcome->duplicate;
-    event.u.result.value = outcome->value;
-    engine_emit(engine, &event);
-}
 
 /* Most commands come from the session the account used last: try it
  * before the hash table. The hint is a cache and never part of the state. */
@@ -463,8 +449,6 @@ int engine_apply(struct engine *engine, uint64_t timestamp_ns, const struct comm
             session_slot = session_create(engine, command->sender_account_id, command->client_id);
         session_remember(engine, session_slot, command->client_seq, outcome);
     }
-    engine_sink_set(engine, sink);
-    engine_emit_result(engine, command, outcome);
     engine_sink_set(engine, NULL);
     return 0;
 }

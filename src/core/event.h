@@ -1,10 +1,13 @@
-/* Events: what a command did, as the rest of the system sees it.
+/* Events: what a command changed, as the rest of the system sees it.
  *
  * The core hands each event to a sink callback while it applies a command,
  * in a deterministic order; every replica emits the same events. The
- * gateway answers clients from them, the market-data feed and the archive
- * are built from them. An event is a plain struct: the sink copies what it
- * keeps. Values are append-only, like the command enums.
+ * market-data feed and the archive are built from them. A command's
+ * outcome is not an event: engine_apply() returns it (and
+ * engine_apply_batch() one per command), and that is what a gateway
+ * answers its client with. A command that changes nothing emits nothing.
+ * An event is a plain struct: the sink copies what it keeps. Once events
+ * are written anywhere, their values become append-only.
  */
 #ifndef NODOWN_CORE_EVENT_H
 #define NODOWN_CORE_EVENT_H
@@ -15,16 +18,15 @@
 
 enum event_type {
     EVENT_NONE = 0,
-    EVENT_RESULT = 1,         /* the command's outcome; always the last */
-    EVENT_ORDER_ACCEPTED = 2, /* resting or queued */
-    EVENT_TRADE = 3,
-    EVENT_ORDER_DONE = 4,     /* filled, cancelled, expired */
-    EVENT_ORDER_REPLACED = 5,
-    EVENT_BET_ACCEPTED = 6,
-    EVENT_BET_SETTLED = 7,
-    EVENT_ODDS = 8,           /* a market's odds or status changed */
-    EVENT_DAY = 9,            /* a start or end of day */
-    EVENT_STATEMENT = 10,     /* one account's end-of-day totals */
+    EVENT_ORDER_ACCEPTED = 1, /* resting or queued */
+    EVENT_TRADE = 2,
+    EVENT_ORDER_DONE = 3,     /* filled, cancelled, expired */
+    EVENT_ORDER_REPLACED = 4,
+    EVENT_BET_ACCEPTED = 5,
+    EVENT_BET_SETTLED = 6,
+    EVENT_ODDS = 7,           /* a market's odds or status changed */
+    EVENT_DAY = 8,            /* a start or end of day */
+    EVENT_STATEMENT = 9,      /* one account's end-of-day totals */
     EVENT_TYPE_COUNT
 };
 
@@ -40,15 +42,10 @@ enum done_reason {
 
 struct event {
     uint16_t type; /* enum event_type */
-    uint16_t code; /* result code, done reason, bet result, phase ... */
+    uint16_t code; /* done reason, bet result, market status, day start ... */
     uint32_t account_id;
     uint64_t id;   /* order id, bet id, market id, trading date */
     union {
-        struct {
-            uint16_t command_type;
-            uint8_t duplicate;
-            int64_t value;
-        } result;
         struct {
             uint32_t instrument_id;
             uint8_t side;

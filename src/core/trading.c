@@ -343,20 +343,18 @@ static void trading_order_close(struct engine *engine, uint32_t slot, uint16_t r
 /* Risk before matching: the whole order's worst cost against the funds
  * the account has free, or its quantity against the free position. */
 static int trading_check_risk(const struct engine *engine, const struct instrument *instrument,
-                              const struct order *incoming, int64_t limit_ticks,
-                              int64_t freed_minor, int64_t freed_quantity)
+                              const struct order *incoming)
 {
     const struct account *account = &engine->accounts[incoming->account_id];
     if (incoming->side == SIDE_BUY) {
-        int64_t cost_minor =
-            trading_reserve_minor(instrument, limit_ticks, incoming->quantity_open);
-        if (account_available_minor(account) + freed_minor < cost_minor)
+        int64_t cost_minor = trading_reserve_minor(instrument, incoming->price_ticks,
+                                                   incoming->quantity_open);
+        if (account_available_minor(account) < cost_minor)
             return REJECT_FUNDS_INSUFFICIENT;
         return RESULT_OK;
     }
     const struct position *position = &engine->positions[incoming->position_slot];
-    int64_t free_quantity = position->quantity - position->quantity_reserved;
-    if (free_quantity + freed_quantity < incoming->quantity_open)
+    if (position->quantity - position->quantity_reserved < incoming->quantity_open)
         return REJECT_POSITION_INSUFFICIENT;
     return RESULT_OK;
 }
@@ -396,7 +394,7 @@ static int trading_place_admit(const struct engine *engine, const struct instrum
                                const struct order *incoming, uint8_t order_type,
                                uint8_t time_in_force)
 {
-    int result = trading_check_risk(engine, instrument, incoming, incoming->price_ticks, 0, 0);
+    int result = trading_check_risk(engine, instrument, incoming);
     if (result != RESULT_OK)
         return result;
     bool rests = time_in_force == TIF_DAY || time_in_force == TIF_GTC;
@@ -503,6 +501,28 @@ static void trading_order_reduce(struct engine *engine, uint32_t slot, uint32_t 
     trading_emit_order(engine, EVENT_ORDER_REPLACED, 0, order, quantity);
 }
 
+/* Can the account afford the replaced order, counting what the order
+ * holds now as free? The same rule as trading_check_risk, for an order
+ * already open. */
+static int trading_replace_risk(const struct engine *engine, const struct instrument *instrument,
+                                const struct order *order, int64_t price_ticks,
+                                int64_t quantity)
+{
+    if (order->side == SIDE_BUY) {
+        int64_t held_minor =
+            trading_reserve_minor(instrument, order->price_ticks, order->quantity_open);
+        int64_t cost_minor = trading_reserve_minor(instrument, price_ticks, quantity);
+        if (account_available_minor(&engine->accounts[order->account_id]) + held_minor <
+            cost_minor)
+            return REJECT_FUNDS_INSUFFICIENT;
+        return RESULT_OK;
+    }
+    const struct position *position = &engine->positions[order->position_slot];
+    if (position->quantity - position->quantity_reserved + order->quantity_open < quantity)
+        return REJECT_POSITION_INSUFFICIENT;
+    return RESULT_OK;
+}
+
 /* A replace that loses priority while the book is open: the order keeps
  * its slot and id, leaves its level, and comes back in as an incoming
  * order at the new price; what is left rests at the back of its new level.
@@ -567,16 +587,10 @@ static int trading_order_replace(struct engine *engine, const struct command *co
         trading_order_reduce(engine, slot, (uint32_t)quantity);
         return RESULT_OK;
     }
-    struct order replaced = *order;
-    replaced.price_ticks = (int32_t)price_ticks;
-    replaced.quantity_open = (uint32_t)quantity;
-    int64_t freed_minor = order->side == SIDE_BUY
-        ? trading_reserve_minor(instrument, order->price_ticks, order->quantity_open) : 0;
-    int64_t freed_quantity = order->side == SIDE_SELL ? order->quantity_open : 0;
-    result = trading_check_risk(engine, instrument, &replaced, price_ticks, freed_minor,
-                                freed_quantity);
+    result = trading_replace_risk(engine, instrument, order, price_ticks, quantity);
     if (result != RESULT_OK)
         return result;
+    struct order replaced;
     uint8_t time_in_force = (order->flags & ORDER_FLAG_GTC) ? TIF_GTC : TIF_DAY;
     bool queued = (order->flags & ORDER_FLAG_QUEUED) != 0;
     if (!queued && instrument->phase == PHASE_OPEN) {

@@ -412,7 +412,7 @@ static void cell_run(const struct matrix_row *row, enum relation relation)
                 CHECK(!digest_equal(&after, &unchanged));
             } else {
                 CHECK_EQ_I64(outcome.result, REJECT_NOT_AUTHORIZED);
-                CHECK_EQ_I64(cell_fx.event_count, 1);
+                CHECK_EQ_I64(cell_fx.event_count, 0); /* nothing changed */
                 CHECK(digest_equal(&after, &unchanged));
             }
         }
@@ -547,8 +547,7 @@ TEST(sender_unknown_is_not_recorded)
         struct outcome outcome = fixture_apply(&fx, &c);
         CHECK_EQ_I64(outcome.result, REJECT_SENDER_UNKNOWN);
         CHECK_EQ_I64(outcome.duplicate, 0);
-        CHECK_EQ_I64(fx.event_count, 1);
-        CHECK_EQ_I64(fx.events[0].code, REJECT_SENDER_UNKNOWN);
+        CHECK_EQ_I64(fx.event_count, 0);
         CHECK_EQ_I64(fx.engine.session_count, sessions);
         engine_digest(&fx.engine, &after);
         CHECK(digest_equal(&before, &after));

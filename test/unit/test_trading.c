@@ -476,11 +476,11 @@ TEST(fok_unfillable_changes_nothing)
     struct outcome o = fixture_order(&fx, d.buyer, d.instrument, SIDE_BUY, 1002, 11, TIF_FOK);
     CHECK_EQ_I64(o.result, REJECT_FOK_UNFILLABLE);
     CHECK_EQ_I64(o.id, 0);
-    CHECK_EQ_I64(fx.event_count, 1); /* the result only */
+    CHECK_EQ_I64(fx.event_count, 0); /* a reject changes nothing */
     CHECK(unchanged_since(&fx, &frozen));
     o = fixture_order(&fx, d.buyer, d.instrument, SIDE_BUY, 1001, 6, TIF_FOK);
     CHECK_EQ_I64(o.result, REJECT_FOK_UNFILLABLE);
-    CHECK_EQ_I64(fx.event_count, 1);
+    CHECK_EQ_I64(fx.event_count, 0);
     CHECK(unchanged_since(&fx, &frozen));
     o = market(&fx, d.buyer, d.instrument, SIDE_BUY, 11, TIF_FOK);
     CHECK_EQ_I64(o.result, REJECT_FOK_UNFILLABLE);
