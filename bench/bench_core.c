@@ -59,6 +59,7 @@ struct bench {
     uint32_t done_count;
     bool rested;           /* the last command left an order resting */
     uint64_t run_ns;       /* the timed part of the workload */
+    uint64_t stream_bytes; /* the pre-generated stream, inside peak RSS */
     uint64_t rejects;
 };
 
@@ -216,6 +217,8 @@ static uint64_t bench_percentile_ns(const struct bench *bench, uint64_t per_mill
     return LATENCY_BUCKETS - 1;
 }
 
+static uint64_t bench_stream_bytes;
+
 /* The Liquibook stream, generated before the clock starts, as Liquibook's
  * own test does: glibc rand() from srand(3), price then quantity. */
 static uint32_t *liquibook_stream(uint32_t count)
@@ -223,6 +226,7 @@ static uint32_t *liquibook_stream(uint32_t count)
     uint32_t *stream = malloc((size_t)count * sizeof *stream);
     if (stream == NULL)
         return NULL;
+    bench_stream_bytes = (uint64_t)count * sizeof *stream;
     srand(3);
     for (uint32_t i = 0; i < count; i++) {
         uint32_t price = (uint32_t)(rand() % 10) + ((i % 2) == 0 ? 1880 : 1884);
@@ -237,6 +241,7 @@ static int bench_liquibook(struct bench *bench, uint64_t duration_ns, uint32_t c
     uint32_t *stream = liquibook_stream(count);
     if (stream == NULL)
         return -1;
+    bench->stream_bytes = bench_stream_bytes;
     static struct command batch[BENCH_BATCH];
     uint64_t start_ns = bench_now_ns();
     uint32_t i = 0;
@@ -458,16 +463,18 @@ static void bench_report(const struct bench *bench, const char *workload, double
           "\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 ",\"p999_ns\":%" PRIu64 ","
           "\"resting_orders\":%u,\"bytes_per_resting_order\":%.1f,\"peak_rss_bytes\":%ld,"
           "\"price_levels\":%u,\"trades\":%" PRIu64 ",\"events\":%" PRIu64 ","
-          "\"rejects\":%" PRIu64 ",\"latency_samples\":%" PRIu64 "}\n"
+          "\"rejects\":%" PRIu64 ",\"latency_samples\":%" PRIu64 ",\"stream_bytes\":%" PRIu64
+          "}\n"
         : "workload %s: %" PRIu64 " ops in %.3f s = %.0f ops/s; latency p50 %" PRIu64
           " ns, p99 %" PRIu64 " ns, p99.9 %" PRIu64 " ns; %u resting orders, %.1f bytes"
           " each; peak RSS %ld bytes; %u price levels; %" PRIu64 " trades, %" PRIu64
-          " events, %" PRIu64 " rejects, %" PRIu64 " latency samples\n";
+          " events, %" PRIu64 " rejects, %" PRIu64 " latency samples; the generated stream"
+          " took %" PRIu64 " bytes of the RSS\n";
     printf(format, workload, bench->ops, seconds, bench->ops / seconds,
            bench_percentile_ns(bench, 500000), bench_percentile_ns(bench, 990000),
            bench_percentile_ns(bench, 999000), resting, bytes_per_order,
            usage.ru_maxrss * 1024L, bench_price_levels(engine), bench->trades, bench->events,
-           bench->rejects, bench->samples);
+           bench->rejects, bench->samples, bench->stream_bytes);
 }
 
 /* Liquibook's stream leaves about half its orders resting: 2^25 order
@@ -498,6 +505,7 @@ static int bench_mix(struct bench *bench, const struct limits *limits, uint64_t 
         wanted = ops_max + (uint64_t)MIX_LIVE_TARGET * 64; /* and the warm-up */
     uint32_t count = wanted > (1u << 27) ? 1u << 27 : (uint32_t)wanted;
     struct mix_record *records = malloc((size_t)count * sizeof *records);
+    bench->stream_bytes = (uint64_t)count * sizeof *records;
     uint32_t warm_up = 0;
     if (records == NULL || mix_generate(bench, records, count, &warm_up) != 0)
         return -1;

@@ -355,12 +355,12 @@ static void engine_dispatch(struct engine *engine, const struct command *command
     case COMMAND_CASH_WITHDRAW:
     case COMMAND_POSITION_GRANT:
     case COMMAND_PT_SET: account_apply(engine, command, outcome); return;
+    case COMMAND_ORDER_PLACE: trading_apply_place(engine, command, outcome); return;
+    case COMMAND_ORDER_CANCEL: trading_apply_cancel(engine, command, outcome); return;
+    case COMMAND_ORDER_REPLACE: trading_apply_replace(engine, command, outcome); return;
     case COMMAND_INSTRUMENT_CREATE:
     case COMMAND_INSTRUMENT_SET_PHASE:
-    case COMMAND_INSTRUMENT_SET_REFERENCE:
-    case COMMAND_ORDER_PLACE:
-    case COMMAND_ORDER_CANCEL:
-    case COMMAND_ORDER_REPLACE: trading_apply(engine, command, outcome); return;
+    case COMMAND_INSTRUMENT_SET_REFERENCE: trading_apply(engine, command, outcome); return;
     case COMMAND_SPORT_EVENT_CREATE:
     case COMMAND_MARKET_CREATE:
     case COMMAND_MARKET_SET_ODDS:
@@ -425,8 +425,9 @@ static int engine_front(struct engine *engine, const struct command *command,
     return 0;
 }
 
-int engine_apply(struct engine *engine, uint64_t timestamp_ns, const struct command *command,
-                 const struct event_sink *sink, struct outcome *outcome)
+/* engine_apply() without setting the sink, which the caller has done. */
+static int engine_apply_one(struct engine *engine, uint64_t timestamp_ns,
+                            const struct command *command, struct outcome *outcome)
 {
     memset(outcome, 0, sizeof *outcome);
     outcome->command_type = command->type;
@@ -438,7 +439,6 @@ int engine_apply(struct engine *engine, uint64_t timestamp_ns, const struct comm
         if (result == RESULT_OK && command->type == COMMAND_ACTIVATE_LOGIC &&
             command->u.activate_logic.logic_version > LOGIC_VERSION_MAX)
             return ERR_LOGIC_UNSUPPORTED; /* nothing changed: the node stops */
-        engine_sink_set(engine, sink);
         if (timestamp_ns > engine->now_ns)
             engine->now_ns = timestamp_ns;
         if (result == RESULT_OK)
@@ -449,8 +449,16 @@ int engine_apply(struct engine *engine, uint64_t timestamp_ns, const struct comm
             session_slot = session_create(engine, command->sender_account_id, command->client_id);
         session_remember(engine, session_slot, command->client_seq, outcome);
     }
-    engine_sink_set(engine, NULL);
     return 0;
+}
+
+int engine_apply(struct engine *engine, uint64_t timestamp_ns, const struct command *command,
+                 const struct event_sink *sink, struct outcome *outcome)
+{
+    engine_sink_set(engine, sink);
+    int rv = engine_apply_one(engine, timestamp_ns, command, outcome);
+    engine_sink_set(engine, NULL);
+    return rv;
 }
 
 /* ---- Batches. ----
@@ -494,19 +502,19 @@ int engine_apply_batch(struct engine *engine, uint64_t timestamp_ns,
                        const struct event_sink *sink, struct outcome *outcomes,
                        uint32_t *applied_count)
 {
-    for (uint32_t i = 0; i < count; i++) {
+    engine_sink_set(engine, sink);
+    int rv = 0;
+    uint32_t i = 0;
+    for (; i < count && rv == 0; i++) {
         if (i + 2 < count)
             engine_prefetch_far(engine, &commands[i + 2]);
         if (i + 1 < count)
             engine_prefetch_near(engine, &commands[i + 1]);
-        int rv = engine_apply(engine, timestamp_ns, &commands[i], sink, &outcomes[i]);
-        if (rv != 0) {
-            *applied_count = i;
-            return rv;
-        }
+        rv = engine_apply_one(engine, timestamp_ns, &commands[i], &outcomes[i]);
     }
-    *applied_count = count;
-    return 0;
+    engine_sink_set(engine, NULL);
+    *applied_count = rv == 0 ? count : i - 1;
+    return rv;
 }
 
 /* ---- Queries. ---- */

@@ -523,6 +523,18 @@ static int trading_replace_risk(const struct engine *engine, const struct instru
     return RESULT_OK;
 }
 
+/* Would an order on side at price_ticks meet the other side's best? Most
+ * moves do not, and then need no matching at all. */
+static inline bool trading_crosses(const struct instrument *instrument, uint8_t side,
+                                   int64_t price_ticks)
+{
+    const struct ladder *ladder = instrument->sides[side == SIDE_BUY ? SIDE_SELL : SIDE_BUY];
+    if (ladder->best_index == INDEX_NONE)
+        return false;
+    int64_t best_ticks = book_level_price(instrument, ladder->best_index);
+    return side == SIDE_BUY ? best_ticks <= price_ticks : best_ticks >= price_ticks;
+}
+
 /* A replace that loses priority while the book is open: the order keeps
  * its slot and id, leaves its level, and comes back in as an incoming
  * order at the new price; what is left rests at the back of its new level.
@@ -538,7 +550,10 @@ static uint32_t trading_order_move(struct engine *engine, struct instrument *ins
     order->quantity_open = quantity;
     trading_emit_order(engine, EVENT_ORDER_REPLACED, 0, order, quantity);
     uint32_t filled_before = order->quantity_filled;
-    int self_trade = trading_match(engine, instrument, order, order->position_slot, price_ticks);
+    int self_trade = trading_crosses(instrument, order->side, price_ticks)
+                         ? trading_match(engine, instrument, order, order->position_slot,
+                                         price_ticks)
+                         : 0;
     uint32_t filled = order->quantity_filled;
     if (order->quantity_open > 0 && !self_trade) {
         book_order_append(engine, instrument, slot);
@@ -759,6 +774,24 @@ static int trading_set_reference(struct engine *engine, const struct command *co
     outcome->id = id;
     outcome->value = reference_ticks;
     return RESULT_OK;
+}
+
+void trading_apply_place(struct engine *engine, const struct command *command,
+                         struct outcome *outcome)
+{
+    outcome->result = (uint16_t)trading_order_place(engine, command, outcome);
+}
+
+void trading_apply_cancel(struct engine *engine, const struct command *command,
+                          struct outcome *outcome)
+{
+    outcome->result = (uint16_t)trading_order_cancel(engine, command, outcome);
+}
+
+void trading_apply_replace(struct engine *engine, const struct command *command,
+                           struct outcome *outcome)
+{
+    outcome->result = (uint16_t)trading_order_replace(engine, command, outcome);
 }
 
 void trading_apply(struct engine *engine, const struct command *command, struct outcome *outcome)

@@ -14,6 +14,15 @@
 void trading_apply(struct engine *engine, const struct command *command,
                    struct outcome *outcome);
 
+/* The three order commands one by one, called straight from the engine's
+ * dispatch: they are nearly all of the traffic. */
+void trading_apply_place(struct engine *engine, const struct command *command,
+                         struct outcome *outcome);
+void trading_apply_cancel(struct engine *engine, const struct command *command,
+                          struct outcome *outcome);
+void trading_apply_replace(struct engine *engine, const struct command *command,
+                           struct outcome *outcome);
+
 static inline int64_t trading_notional_minor(const struct instrument *instrument,
                                              int64_t price_ticks, int64_t quantity)
 {

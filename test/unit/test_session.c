@@ -395,4 +395,43 @@ TEST(activate_logic)
     fixture_free(&fx);
 }
 
+/* A batch stops at the command the build cannot run: the ones before it
+ * are applied, it and the ones after are not, and applied_count says so. */
+TEST(batch_stops_at_unsupported_logic)
+{
+    struct fixture fx;
+    struct fixture_tree tree;
+    fixture_init(&fx);
+    fixture_tree(&fx, &tree);
+    struct command commands[3];
+    commands[0] = session_deposit(tree.member_id, 100);
+    commands[1] = fixture_command(COMMAND_ACTIVATE_LOGIC, 0);
+    commands[1].u.activate_logic.logic_version = LOGIC_VERSION_MAX + 1;
+    commands[2] = session_deposit(tree.member_id, 200);
+    for (uint32_t i = 0; i < 3; i++) {
+        commands[i].client_id = 9;
+        commands[i].client_seq = i + 1;
+    }
+    struct outcome outcomes[3];
+    struct event_sink sink = {fixture_emit, &fx};
+    uint32_t applied = 99;
+    int rv = engine_apply_batch(&fx.engine, 5000000, commands, 3, &sink, outcomes, &applied);
+    CHECK_EQ_I64(rv, ERR_LOGIC_UNSUPPORTED);
+    CHECK_EQ_I64(applied, 1);
+    CHECK_EQ_I64(outcomes[0].result, RESULT_OK);
+    CHECK_EQ_I64(fx.engine.accounts[tree.member_id].balance_minor, 100);
+    CHECK_EQ_I64(fx.engine.logic_version, LOGIC_VERSION_MIN);
+
+    /* The same batch without the activation goes in whole. */
+    commands[1] = session_deposit(tree.member_id, 300);
+    commands[1].client_id = 9;
+    commands[1].client_seq = 2;
+    rv = engine_apply_batch(&fx.engine, 6000000, &commands[1], 2, &sink, outcomes, &applied);
+    CHECK_EQ_I64(rv, 0);
+    CHECK_EQ_I64(applied, 2);
+    CHECK_EQ_I64(fx.engine.accounts[tree.member_id].balance_minor, 600);
+    CHECK(fixture_check(&fx) == 0);
+    fixture_free(&fx);
+}
+
 TEST_MAIN()
