@@ -20,6 +20,7 @@ HEADERS = $(wildcard src/*/*.h test/*.h bench/*.h)
 
 LIB_OBJ = $(LIB_SRC:%.c=build/obj/%.o)
 LIB_SAN_OBJ = $(LIB_SRC:%.c=build/san/%.o)
+LIB_CLANG_OBJ = $(LIB_SRC:%.c=build/clang/%.o)
 UNIT_BIN = $(UNIT_SRC:test/unit/%.c=build/test/%)
 UNIT_SAN_BIN = $(UNIT_SRC:test/unit/%.c=build/san/test/%)
 FUZZ_BIN = $(FUZZ_SRC:test/fuzz/%.c=build/test/%)
@@ -39,6 +40,20 @@ build/obj/%.o: %.c $(HEADERS)
 build/san/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -c $< -o $@
+
+# The property test is also built by clang, so that the same log is
+# replayed by builds of two compilers and their digests compared.
+build/clang/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(CFLAGS_COMMON) -O2 -c $< -o $@
+
+build/clang/libnodown.a: $(LIB_CLANG_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/clang/test/fuzz_engine: test/fuzz/fuzz_engine.c build/clang/libnodown.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(CFLAGS_COMMON) -O2 $< build/clang/libnodown.a $(LDLIBS) -o $@
 
 build/libnodown.a: $(LIB_OBJ)
 	@rm -f $@
@@ -70,7 +85,7 @@ build/san/test/%: test/fuzz/%.c build/san/libnodown.a $(HEADERS)
 run: deps all
 	./build/nodown demo
 
-test: deps all $(UNIT_BIN) $(FUZZ_BIN) $(UNIT_SAN_BIN) $(FUZZ_SAN_BIN)
+test: deps all $(UNIT_BIN) $(FUZZ_BIN) $(UNIT_SAN_BIN) $(FUZZ_SAN_BIN) build/clang/test/fuzz_engine
 	@tools/run_tests.sh
 
 bench: deps all

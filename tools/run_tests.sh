@@ -55,13 +55,23 @@ for binary in build/san/test/test_*; do
 done
 
 echo "property tests: seed $seed (replay with FUZZ_SEED=$seed make test)"
-for binary in build/test/fuzz_*; do
-    run "$(basename "$binary") seed $seed" "$binary" --seed "$seed" --commands "$fuzz_commands"
+# The same log through three builds (gcc -O2, gcc with ASan+UBSan, clang
+# -O2): each must pass, and all must end with the same state digest.
+digests=$(mktemp)
+for build in build/test build/san/test build/clang/test; do
+    run "$build/fuzz_engine seed $seed" bash -c "set -o pipefail; $build/fuzz_engine \
+        --seed $seed --commands $fuzz_commands | tee /dev/stderr | \
+        sed -n 's/.*digest \([0-9a-f]*\)$/\1/p' >> $digests"
 done
-for binary in build/san/test/fuzz_*; do
-    run "asan+ubsan $(basename "$binary") seed $seed" "$binary" --seed "$seed" \
-        --commands $((fuzz_commands / 10))
-done
+if [ "$(sort -u "$digests" | wc -l)" -eq 1 ] && [ "$(wc -l < "$digests")" -eq 3 ]; then
+    echo "ok   one log, three builds, one digest: $(head -n 1 "$digests")"
+    passed=$((passed + 1))
+else
+    echo "FAIL one log, three builds: digests differ:"
+    cat "$digests"
+    failed=$((failed + 1))
+fi
+rm -f "$digests"
 
 for script in test/cli/*.sh; do
     [ -e "$script" ] || continue
