@@ -279,33 +279,22 @@ static int account_pt_set(struct engine *engine, const struct command *command,
     return RESULT_OK;
 }
 
-/* The account a command changes, for the closed-is-final rule. */
-static uint32_t account_target(const struct command *command)
-{
-    switch (command->type) {
-    case COMMAND_ACCOUNT_SET_CREDIT: return command->u.account_set_credit.account_id;
-    case COMMAND_ACCOUNT_SET_LIMITS: return command->u.account_set_limits.account_id;
-    case COMMAND_ACCOUNT_SET_SECRET: return command->u.account_set_secret.account_id;
-    case COMMAND_POSITION_GRANT: return command->u.position_grant.account_id;
-    case COMMAND_PT_SET: return command->u.pt_set.account_id;
-    case COMMAND_CASH_DEPOSIT:
-    case COMMAND_CASH_WITHDRAW: return command->u.cash.account_id;
-    default: return INDEX_NONE;
-    }
-}
-
 void account_apply(struct engine *engine, const struct command *command,
                    struct outcome *outcome)
 {
     int result;
-    /* Operator commands reach here with an unchecked target id. */
-    uint32_t target = account_target(command);
+    /* Operator commands reach here with an unchecked target id. Create,
+     * status and cash commands check a closed account themselves. */
+    uint32_t target = command_account_id(command);
     if (target != INDEX_NONE && target >= engine->account_count) {
         outcome->result = REJECT_ACCOUNT_UNKNOWN;
         return;
     }
-    if (target != INDEX_NONE && command->type != COMMAND_CASH_DEPOSIT &&
-        command->type != COMMAND_CASH_WITHDRAW &&
+    bool checks_itself = command->type == COMMAND_ACCOUNT_CREATE ||
+                         command->type == COMMAND_ACCOUNT_SET_STATUS ||
+                         command->type == COMMAND_CASH_DEPOSIT ||
+                         command->type == COMMAND_CASH_WITHDRAW;
+    if (target != INDEX_NONE && !checks_itself &&
         engine->accounts[target].status == ACCOUNT_STATUS_CLOSED) {
         outcome->result = REJECT_ACCOUNT_CLOSED;
         return;

@@ -51,20 +51,6 @@ static enum auth_class auth_class_of(uint16_t type)
     }
 }
 
-/* The account a DOWNLINE, CREATE or SECRET command acts on. */
-static uint32_t auth_target(const struct command *command)
-{
-    switch (command->type) {
-    case COMMAND_ACCOUNT_CREATE: return command->u.account_create.parent_id;
-    case COMMAND_ACCOUNT_SET_STATUS: return command->u.account_set_status.account_id;
-    case COMMAND_ACCOUNT_SET_CREDIT: return command->u.account_set_credit.account_id;
-    case COMMAND_ACCOUNT_SET_LIMITS: return command->u.account_set_limits.account_id;
-    case COMMAND_ACCOUNT_SET_SECRET: return command->u.account_set_secret.account_id;
-    case COMMAND_PT_SET: return command->u.pt_set.account_id;
-    default: assert(!"command has no target account"); return INDEX_NONE;
-    }
-}
-
 static int auth_owner(const struct engine *engine, const struct command *command,
                       const struct account *sender, uint32_t *order_slot)
 {
@@ -85,7 +71,8 @@ static int auth_owner(const struct engine *engine, const struct command *command
 static int auth_account(const struct engine *engine, const struct command *command,
                         enum auth_class class, const struct account *sender)
 {
-    uint32_t target_id = auth_target(command);
+    uint32_t target_id = command_account_id(command);
+    assert(target_id != INDEX_NONE);
     if (target_id >= engine->account_count)
         return REJECT_ACCOUNT_UNKNOWN;
     if (account_is_operator(sender))

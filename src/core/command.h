@@ -253,6 +253,10 @@ struct outcome {
 };
 
 const char *command_type_name(enum command_type type);
+
+/* The account a command acts on (for ACCOUNT_CREATE, the parent), or
+ * INDEX_NONE for a command that names none. */
+uint32_t command_account_id(const struct command *command);
 const char *account_kind_name(enum account_kind kind);
 
 #endif

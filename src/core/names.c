@@ -1,5 +1,6 @@
 /* Names and texts of results, errors, commands and account kinds: the one
- * place that turns the X-macros and enums into words. */
+ * place that turns the X-macros and enums into words; and which account a
+ * command acts on, which authorization and the account commands share. */
 #include <stddef.h>
 
 #include "core/command.h"
@@ -57,6 +58,22 @@ const char *command_type_name(enum command_type type)
         "activate-logic",
     };
     return (unsigned)type < COMMAND_TYPE_COUNT ? names[type] : "unknown";
+}
+
+uint32_t command_account_id(const struct command *command)
+{
+    switch (command->type) {
+    case COMMAND_ACCOUNT_CREATE: return command->u.account_create.parent_id;
+    case COMMAND_ACCOUNT_SET_STATUS: return command->u.account_set_status.account_id;
+    case COMMAND_ACCOUNT_SET_CREDIT: return command->u.account_set_credit.account_id;
+    case COMMAND_ACCOUNT_SET_LIMITS: return command->u.account_set_limits.account_id;
+    case COMMAND_ACCOUNT_SET_SECRET: return command->u.account_set_secret.account_id;
+    case COMMAND_PT_SET: return command->u.pt_set.account_id;
+    case COMMAND_POSITION_GRANT: return command->u.position_grant.account_id;
+    case COMMAND_CASH_DEPOSIT:
+    case COMMAND_CASH_WITHDRAW: return command->u.cash.account_id;
+    default: return INDEX_NONE;
+    }
 }
 
 const char *account_kind_name(enum account_kind kind)
