@@ -37,7 +37,9 @@
 #define BENCH_MEMBERS 1000u
 #define LATENCY_BUCKETS 65536u /* 1 ns each; slower samples land in the last */
 #define MIX_LIVE_TARGET 1000u
-#define MIX_HALF_RANGE 375 /* each side spans 375 ticks: 750 levels */
+/* Each side spans 800 ticks; 500 orders a side over them occupy about
+ * 800 * (1 - e^(-500/800)) = 372 levels, about 750 in all. */
+#define MIX_HALF_RANGE 800
 #define MIX_MID_TICKS 10000
 
 struct bench {
