@@ -6,17 +6,19 @@
 #   make bench   the core benchmarks, JSON on stdout
 
 CC ?= cc
-CFLAGS_COMMON = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Isrc -I. -Itest
+CFLAGS_COMMON = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Isrc -I. -Iinclude \
+                -Itest
 CFLAGS ?= -O2 -g
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
-LDLIBS = -lxxhash
+LDLIBS = -lxxhash -lnats -lmicrohttpd -lcrypto -lpthread
 
-LIB_SRC = $(wildcard src/core/*.c src/codec/*.c src/lib/*.c)
+LIB_SRC = $(wildcard src/core/*.c src/codec/*.c src/lib/*.c src/replica/*.c src/gateway/*.c \
+          src/client/*.c)
 CLI_SRC = $(wildcard src/cli/*.c bench/*.c)
 UNIT_SRC = $(wildcard test/unit/test_*.c)
 FUZZ_SRC = $(wildcard test/fuzz/fuzz_*.c)
-HEADERS = $(wildcard src/*/*.h test/*.h bench/*.h)
+HEADERS = $(wildcard src/*/*.h test/*.h bench/*.h include/nodown/*.h)
 
 LIB_OBJ = $(LIB_SRC:%.c=build/obj/%.o)
 LIB_SAN_OBJ = $(LIB_SRC:%.c=build/san/%.o)
@@ -28,7 +30,15 @@ FUZZ_SAN_BIN = $(FUZZ_SRC:test/fuzz/%.c=build/san/test/%)
 
 .PHONY: all deps run test bench tidy clean
 
-all: build/nodown build/libnodown.a
+# The client library: what a program that talks to nodown links.
+CLIENT_SRC = $(wildcard src/client/*.c src/codec/*.c src/lib/*.c) src/core/names.c
+CLIENT_OBJ = $(CLIENT_SRC:%.c=build/obj/%.o)
+
+all: build/nodown build/libnodown.a build/libnodown-client.a
+
+build/libnodown-client.a: $(CLIENT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
 
 deps:
 	@tools/deps.sh

@@ -5,7 +5,8 @@
 # something is missing.
 set -euo pipefail
 
-packages=(build-essential clang libclang-rt-14-dev libxxhash-dev)
+packages=(build-essential clang libclang-rt-14-dev libxxhash-dev nats-server libnats-dev
+          libmicrohttpd-dev libssl-dev curl)
 
 missing=()
 for package in "${packages[@]}"; do

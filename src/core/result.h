@@ -20,7 +20,8 @@
     X(ERR_INVARIANT, -8, "invariant violated")                                 \
     X(ERR_CAPACITY, -9, "state does not fit the configured limits")            \
     X(ERR_IO, -10, "input/output error")                                       \
-    X(ERR_USAGE, -11, "bad usage")
+    X(ERR_USAGE, -11, "bad usage")                                             \
+    X(ERR_REPLICA_GAP, -12, "stream sequence is not the next one")
 
 #define REJECTS(X)                                                             \
     X(RESULT_OK, 0, "ok")                                                      \

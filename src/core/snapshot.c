@@ -302,16 +302,24 @@ int snapshot_encode(const struct engine *engine, uint8_t *buffer, size_t capacit
     int rv = byte_writer_finish(&writer);
     if (rv != 0)
         return rv;
-    struct byte_buffer header = {buffer, SNAPSHOT_HEADER_SIZE, 0};
-    byte_writer_init(&writer, byte_buffer_flush, &header);
-    byte_put_u32(&writer, SNAPSHOT_MAGIC);
-    byte_put_u32(&writer, SNAPSHOT_FORMAT_VERSION);
-    byte_put_u64(&writer, body.length);
-    byte_put_u64(&writer, XXH3_64bits(body.data, body.length));
-    rv = byte_writer_finish(&writer);
-    assert(rv == 0 && header.length == SNAPSHOT_HEADER_SIZE);
+    snapshot_header_encode(buffer, body.length, XXH3_64bits(body.data, body.length));
     *length = SNAPSHOT_HEADER_SIZE + body.length;
     return 0;
+}
+
+void snapshot_header_encode(uint8_t header[SNAPSHOT_HEADER_SIZE], uint64_t body_size,
+                            uint64_t body_checksum)
+{
+    struct byte_buffer buffer = {header, SNAPSHOT_HEADER_SIZE, 0};
+    struct byte_writer writer;
+    byte_writer_init(&writer, byte_buffer_flush, &buffer);
+    byte_put_u32(&writer, SNAPSHOT_MAGIC);
+    byte_put_u32(&writer, SNAPSHOT_FORMAT_VERSION);
+    byte_put_u64(&writer, body_size);
+    byte_put_u64(&writer, body_checksum);
+    int rv = byte_writer_finish(&writer);
+    assert(rv == 0 && buffer.length == SNAPSHOT_HEADER_SIZE);
+    (void)rv;
 }
 
 /* ---- Decode. ---- */

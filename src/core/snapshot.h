@@ -30,6 +30,11 @@ int snapshot_encode_body(const struct engine *engine, struct byte_writer *writer
 int snapshot_encode(const struct engine *engine, uint8_t *buffer, size_t capacity,
                     size_t *length);
 
+/* The 24-byte header of a snapshot whose body has body_size bytes and
+ * XXH3-64 checksum: for writers that stream the body elsewhere first. */
+void snapshot_header_encode(uint8_t header[SNAPSHOT_HEADER_SIZE], uint64_t body_size,
+                            uint64_t body_checksum);
+
 /* The exact size snapshot_encode will need. */
 size_t snapshot_size(const struct engine *engine);
 

@@ -1,0 +1,397 @@
+/* The replica: stream messages applied exactly once, in order, and
+ * snapshots written by a forked child (see replica.h). */
+#include "replica/replica.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY /* the streaming state type (xxhash.h) */
+#include <xxhash.h>
+
+#include "core/snapshot.h"
+#include "lib/bytes.h"
+#include "lib/mem.h"
+
+static uint64_t replica_clock_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+int replica_apply(struct replica *replica, uint64_t stream_seq, uint64_t timestamp_ns,
+                  const void *data, size_t size, replica_outcome_cb outcome_cb, void *context)
+{
+    if (stream_seq <= replica->applied_seq)
+        return REPLICA_REPEAT;
+    if (stream_seq != replica->applied_seq + 1)
+        return ERR_REPLICA_GAP;
+    if (timestamp_ns > replica->time_ns)
+        replica->time_ns = timestamp_ns;
+    uint64_t batch_time_ns = 0;
+    uint32_t count = 0;
+    int rv = batch_decode(data, size, &batch_time_ns, replica->commands, BATCH_COMMANDS_MAX,
+                          &count);
+    if (rv != 0) {
+        replica->malformed_batches++;
+        count = 0;
+    }
+    uint32_t applied = 0;
+    rv = engine_apply_batch(&replica->engine, replica->time_ns, replica->commands, count, NULL,
+                            replica->outcomes, &applied);
+    for (uint32_t i = 0; i < applied && outcome_cb != NULL; i++)
+        outcome_cb(context, stream_seq, &replica->commands[i], &replica->outcomes[i]);
+    if (rv != 0)
+        return rv; /* ERR_LOGIC_UNSUPPORTED: the node stops here */
+    replica->applied_seq = stream_seq;
+    replica->bytes_since_snapshot += size;
+    return 0;
+}
+
+/* ---- Snapshot files. ---- */
+
+static void replica_file_path(const struct replica *replica, uint64_t stream_seq,
+                              const char *prefix, char *path, size_t size)
+{
+    snprintf(path, size, "%s/%ssnapshot-%020" PRIu64 ".ndsf", replica->dir, prefix, stream_seq);
+}
+
+struct file_sink {
+    int fd;
+    XXH3_state_t hash;
+};
+
+static int file_sink_flush(void *context, const uint8_t *data, size_t size)
+{
+    struct file_sink *sink = context;
+    XXH3_64bits_update(&sink->hash, data, size);
+    while (size > 0) {
+        ssize_t written = write(sink->fd, data, size);
+        if (written < 0 && errno == EINTR)
+            continue;
+        if (written <= 0)
+            return ERR_IO;
+        data += written;
+        size -= (size_t)written;
+    }
+    return 0;
+}
+
+static int replica_write_all(int fd, const void *data, size_t size, off_t offset)
+{
+    const uint8_t *bytes = data;
+    while (size > 0) {
+        ssize_t written = pwrite(fd, bytes, size, offset);
+        if (written < 0 && errno == EINTR)
+            continue;
+        if (written <= 0)
+            return ERR_IO;
+        bytes += written;
+        size -= (size_t)written;
+        offset += written;
+    }
+    return 0;
+}
+
+/* The file: our header, the engine snapshot's header, then its body
+ * streamed through the checksum; both headers are written last, in place. */
+static int replica_file_fill(const struct replica *replica, int fd)
+{
+    const off_t body_offset = REPLICA_FILE_HEADER_SIZE + SNAPSHOT_HEADER_SIZE;
+    if (lseek(fd, body_offset, SEEK_SET) != body_offset)
+        return ERR_IO;
+    struct byte_writer writer;
+    struct file_sink sink = {.fd = fd};
+    XXH3_64bits_reset(&sink.hash);
+    byte_writer_init(&writer, file_sink_flush, &sink);
+    snapshot_encode_body(&replica->engine, &writer);
+    int rv = byte_writer_finish(&writer);
+    if (rv != 0)
+        return rv;
+    uint8_t headers[REPLICA_FILE_HEADER_SIZE + SNAPSHOT_HEADER_SIZE];
+    struct byte_buffer buffer = {headers, REPLICA_FILE_HEADER_SIZE, 0};
+    byte_writer_init(&writer, byte_buffer_flush, &buffer);
+    byte_put_u32(&writer, REPLICA_FILE_MAGIC);
+    byte_put_u32(&writer, REPLICA_FILE_VERSION);
+    byte_put_u64(&writer, replica->applied_seq);
+    byte_put_u64(&writer, replica->time_ns);
+    rv = byte_writer_finish(&writer);
+    assert(rv == 0);
+    snapshot_header_encode(headers + REPLICA_FILE_HEADER_SIZE,
+                           (uint64_t)lseek(fd, 0, SEEK_END) - (uint64_t)body_offset,
+                           XXH3_64bits_digest(&sink.hash));
+    return replica_write_all(fd, headers, sizeof headers, 0);
+}
+
+/* Writes temporary, syncs it, renames it to final, syncs the directory.
+ * Only system calls and our own code: it runs in a forked child of a
+ * process with other threads, where a lock (malloc, stdio) could be held
+ * forever by a thread that does not exist in the child. */
+static int replica_file_write(const struct replica *replica, const char *temporary,
+                              const char *final)
+{
+    int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return ERR_IO;
+    int rv = replica_file_fill(replica, fd);
+    if (rv == 0 && fsync(fd) != 0)
+        rv = ERR_IO;
+    close(fd);
+    if (rv == 0 && rename(temporary, final) != 0)
+        rv = ERR_IO;
+    if (rv != 0) {
+        unlink(temporary);
+        return rv;
+    }
+    int dir_fd = open(replica->dir, O_RDONLY);
+    if (dir_fd >= 0) {
+        fsync(dir_fd); /* the rename itself is durable once the directory is */
+        close(dir_fd);
+    }
+    return 0;
+}
+
+int replica_snapshot_write(const struct replica *replica, char *errmsg, size_t errmsg_size)
+{
+    char temporary[REPLICA_PATH_MAX + 64];
+    char final[REPLICA_PATH_MAX + 64];
+    replica_file_path(replica, replica->applied_seq, ".", temporary, sizeof temporary);
+    replica_file_path(replica, replica->applied_seq, "", final, sizeof final);
+    int rv = replica_file_write(replica, temporary, final);
+    if (rv != 0)
+        snprintf(errmsg, errmsg_size, "snapshot %s: %s", final, strerror(errno));
+    return rv;
+}
+
+/* Snapshot sequences on disk, newest first; returns how many (at most
+ * max). */
+static uint32_t replica_list(const struct replica *replica, uint64_t *seqs, uint32_t max)
+{
+    DIR *dir = opendir(replica->dir);
+    if (dir == NULL)
+        return 0;
+    uint32_t count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        uint64_t seq = 0;
+        char tail[8];
+        if (sscanf(entry->d_name, "snapshot-%20" SCNu64 ".%5s", &seq, tail) != 2 ||
+            strcmp(tail, "ndsf") != 0)
+            continue;
+        if (count < max) {
+            seqs[count++] = seq;
+            continue;
+        }
+        uint32_t smallest = 0; /* full: keep the newest max */
+        for (uint32_t i = 1; i < count; i++)
+            smallest = seqs[i] < seqs[smallest] ? i : smallest;
+        if (seq > seqs[smallest])
+            seqs[smallest] = seq;
+    }
+    for (uint32_t i = 1; i < count; i++) { /* newest first */
+        for (uint32_t at = i; at > 0 && seqs[at - 1] < seqs[at]; at--) {
+            uint64_t swap = seqs[at - 1];
+            seqs[at - 1] = seqs[at];
+            seqs[at] = swap;
+        }
+    }
+    closedir(dir);
+    return count;
+}
+
+static int replica_read_file(const char *path, uint8_t **data, size_t *size)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat status;
+    if (fd < 0 || fstat(fd, &status) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return ERR_IO;
+    }
+    *size = (size_t)status.st_size;
+    *data = malloc(*size + 1);
+    size_t done = 0;
+    while (*data != NULL && done < *size) {
+        ssize_t got = read(fd, *data + done, *size - done);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        done += (size_t)got;
+    }
+    close(fd);
+    if (*data == NULL || done != *size) {
+        free(*data);
+        *data = NULL;
+        return ERR_IO;
+    }
+    return 0;
+}
+
+/* Loads one snapshot file into a fresh engine; on error the engine must
+ * be freed and made fresh again by the caller. */
+static int replica_load(struct replica *replica, uint64_t seq, char *errmsg, size_t errmsg_size)
+{
+    char path[REPLICA_PATH_MAX + 64];
+    replica_file_path(replica, seq, "", path, sizeof path);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int rv = replica_read_file(path, &data, &size);
+    if (rv != 0) {
+        snprintf(errmsg, errmsg_size, "%s: cannot read it", path);
+        return rv;
+    }
+    struct byte_reader reader;
+    byte_reader_init(&reader, data, size);
+    uint32_t magic = byte_get_u32(&reader);
+    uint32_t version = byte_get_u32(&reader);
+    uint64_t file_seq = byte_get_u64(&reader);
+    uint64_t time_ns = byte_get_u64(&reader);
+    char reason[256] = "";
+    if (reader.error != 0 || magic != REPLICA_FILE_MAGIC)
+        rv = ERR_DECODE_MALFORMED;
+    else if (version != REPLICA_FILE_VERSION)
+        rv = ERR_VERSION;
+    else if (file_seq != seq)
+        rv = ERR_DECODE_MALFORMED;
+    else
+        rv = snapshot_decode(&replica->engine, data + REPLICA_FILE_HEADER_SIZE,
+                             size - REPLICA_FILE_HEADER_SIZE, reason, sizeof reason);
+    free(data);
+    if (rv != 0) {
+        snprintf(errmsg, errmsg_size, "%.300s: %s%s%.200s", path, err_text(rv),
+                 reason[0] ? ": " : "",
+                 reason);
+        return rv;
+    }
+    replica->applied_seq = seq;
+    replica->snapshot_seq = seq;
+    replica->time_ns = time_ns;
+    return 0;
+}
+
+#define REPLICA_LIST_MAX 64u
+
+static int replica_engine_fresh(struct replica *replica, const struct limits *limits)
+{
+    engine_free(&replica->engine);
+    return engine_init(&replica->engine, limits);
+}
+
+int replica_open(struct replica *replica, const char *data_dir, const struct limits *limits,
+                 char *errmsg, size_t errmsg_size)
+{
+    memset(replica, 0, sizeof *replica);
+    int length = snprintf(replica->dir, sizeof replica->dir, "%s/snapshots", data_dir);
+    if (length < 0 || (size_t)length >= sizeof replica->dir) {
+        snprintf(errmsg, errmsg_size, "data directory path too long: %s", data_dir);
+        return ERR_USAGE;
+    }
+    if ((mkdir(data_dir, 0755) != 0 && errno != EEXIST) ||
+        (mkdir(replica->dir, 0755) != 0 && errno != EEXIST)) {
+        snprintf(errmsg, errmsg_size, "%s: %s", replica->dir, strerror(errno));
+        return ERR_IO;
+    }
+    replica->commands = mem_array_alloc(BATCH_COMMANDS_MAX, sizeof *replica->commands);
+    replica->outcomes = mem_array_alloc(BATCH_COMMANDS_MAX, sizeof *replica->outcomes);
+    int rv = engine_init(&replica->engine, limits);
+    if (rv != 0 || replica->commands == NULL || replica->outcomes == NULL) {
+        snprintf(errmsg, errmsg_size, "out of memory for the state");
+        return rv != 0 ? rv : ERR_NOMEM;
+    }
+    uint64_t seqs[REPLICA_LIST_MAX];
+    uint32_t count = replica_list(replica, seqs, REPLICA_LIST_MAX);
+    for (uint32_t i = 0; i < count; i++) {
+        char reason[REPLICA_PATH_MAX + 300];
+        if (replica_load(replica, seqs[i], reason, sizeof reason) == 0)
+            return 0;
+        /* Said on stderr, by name, and the one before is tried. */
+        fprintf(stderr, "nodown: snapshot unusable, trying an older one: %s\n", reason);
+        rv = replica_engine_fresh(replica, limits);
+        if (rv != 0) {
+            snprintf(errmsg, errmsg_size, "out of memory for the state");
+            return rv;
+        }
+    }
+    return 0; /* no snapshot: start empty, consume from sequence 1 */
+}
+
+void replica_close(struct replica *replica)
+{
+    char errmsg[256];
+    if (replica->snapshot_pid > 0)
+        replica_snapshot_poll(replica, true, errmsg, sizeof errmsg);
+    engine_free(&replica->engine);
+    mem_free(replica->commands);
+    mem_free(replica->outcomes);
+    replica->commands = NULL;
+    replica->outcomes = NULL;
+}
+
+/* Removes all but the newest REPLICA_SNAPSHOTS_KEPT snapshot files. */
+static void replica_prune(const struct replica *replica)
+{
+    uint64_t seqs[REPLICA_LIST_MAX];
+    uint32_t count = replica_list(replica, seqs, REPLICA_LIST_MAX);
+    for (uint32_t i = REPLICA_SNAPSHOTS_KEPT; i < count; i++) {
+        char path[REPLICA_PATH_MAX + 64];
+        replica_file_path(replica, seqs[i], "", path, sizeof path);
+        unlink(path); /* best effort: an old file left behind is only space */
+    }
+}
+
+int replica_snapshot_start(struct replica *replica, char *errmsg, size_t errmsg_size)
+{
+    if (replica->snapshot_pid > 0) {
+        snprintf(errmsg, errmsg_size, "a snapshot is still being written");
+        return ERR_USAGE;
+    }
+    char temporary[REPLICA_PATH_MAX + 64];
+    char final[REPLICA_PATH_MAX + 64];
+    replica_file_path(replica, replica->applied_seq, ".", temporary, sizeof temporary);
+    replica_file_path(replica, replica->applied_seq, "", final, sizeof final);
+    fflush(NULL);
+    uint64_t start_ns = replica_clock_ns();
+    pid_t pid = fork();
+    uint64_t pause_ns = replica_clock_ns() - start_ns;
+    if (pid < 0) {
+        snprintf(errmsg, errmsg_size, "fork for a snapshot: %s", strerror(errno));
+        return ERR_IO;
+    }
+    if (pid == 0) /* the child: the state as of the fork, copy-on-write */
+        _exit(replica_file_write(replica, temporary, final) == 0 ? 0 : 1);
+    if (pause_ns > replica->snapshot_pause_ns_max)
+        replica->snapshot_pause_ns_max = pause_ns;
+    replica->snapshot_pid = pid;
+    replica->snapshot_pid_seq = replica->applied_seq;
+    replica->bytes_since_snapshot = 0;
+    return 0;
+}
+
+int replica_snapshot_poll(struct replica *replica, bool wait, char *errmsg, size_t errmsg_size)
+{
+    if (replica->snapshot_pid <= 0)
+        return 0;
+    int status = 0;
+    pid_t done = waitpid(replica->snapshot_pid, &status, wait ? 0 : WNOHANG);
+    if (done == 0)
+        return 0;
+    replica->snapshot_pid = 0;
+    if (done < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(errmsg, errmsg_size, "writing the snapshot at sequence %" PRIu64 " failed",
+                 replica->snapshot_pid_seq);
+        return ERR_IO;
+    }
+    replica->snapshot_seq = replica->snapshot_pid_seq;
+    replica_prune(replica);
+    return 1;
+}

@@ -1,0 +1,95 @@
+/* The replica: the state machine fed from the stream, one message (one
+ * batch of commands) at a time, and its snapshots on disk.
+ *
+ *   replica_open --> load the newest valid snapshot (or start empty)
+ *        |
+ *        v
+ *   replica_apply(seq, time, bytes) for seq = applied_seq + 1, + 2, ...
+ *        |   a seq at or below applied_seq is a repeat: ignored
+ *        |   a seq above applied_seq + 1 is a gap: refused (read again)
+ *        +--> replica_snapshot_start (a forked child writes the file)
+ *        +--> replica_snapshot_poll  (reaps it, keeps the newest few)
+ *
+ * Exactly once: each message is applied when, and only when, its sequence
+ * is the next one; the applied sequence and the state move together, and a
+ * snapshot records the sequence it reflects, so a restart consumes from
+ * the snapshot's sequence + 1. Time is the message's stored timestamp,
+ * made monotonic, so every replica sees the same clock.
+ *
+ * Snapshot file, format version 1, little-endian:
+ *   u32 magic "NDSF"  u32 format_version  u64 stream_seq  u64 time_ns
+ *   then one engine snapshot (src/core/snapshot.h, its own header and
+ *   checksum). Named snapshot-<stream_seq, 20 digits>.ndsf in
+ *   <data dir>/snapshots, written to a temporary name, synced, renamed.
+ */
+#ifndef NODOWN_REPLICA_REPLICA_H
+#define NODOWN_REPLICA_REPLICA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "codec/command_codec.h"
+#include "core/engine.h"
+
+#define REPLICA_FILE_MAGIC 0x4653444Eu /* "NDSF" */
+#define REPLICA_FILE_VERSION 1u
+#define REPLICA_FILE_HEADER_SIZE 24u
+#define REPLICA_SNAPSHOTS_KEPT 3u /* older files are removed */
+#define REPLICA_PATH_MAX 512u
+
+/* Told of every command's outcome as the batch that carried it applies. */
+typedef void (*replica_outcome_cb)(void *context, uint64_t stream_seq,
+                                   const struct command *command,
+                                   const struct outcome *outcome);
+
+struct replica {
+    struct engine engine;
+    char dir[REPLICA_PATH_MAX];     /* <data dir>/snapshots */
+    uint64_t applied_seq;           /* last stream sequence applied */
+    uint64_t time_ns;               /* monotonic stream time */
+    uint64_t snapshot_seq;          /* newest snapshot on disk */
+    uint64_t bytes_since_snapshot;  /* stream bytes applied since it */
+    uint64_t malformed_batches;     /* skipped, identically everywhere */
+    pid_t snapshot_pid;             /* a child writing one, or 0 */
+    uint64_t snapshot_pid_seq;
+    uint64_t snapshot_pause_ns_max; /* longest fork(): the loop's pause */
+    struct command *commands;       /* BATCH_COMMANDS_MAX, for decoding */
+    struct outcome *outcomes;
+};
+
+/* Opens the replica in data_dir (creates data_dir/snapshots), loading the
+ * newest snapshot that decodes; each one that does not is reported on
+ * stderr by name and the one before is tried. Returns 0 or an error with
+ * errmsg. */
+int replica_open(struct replica *replica, const char *data_dir, const struct limits *limits,
+                 char *errmsg, size_t errmsg_size);
+void replica_close(struct replica *replica);
+
+/* Applies the stream message at stream_seq. Returns 0 when applied,
+ * REPLICA_REPEAT when stream_seq was applied already (nothing done),
+ * ERR_REPLICA_GAP when stream_seq is not the next one (nothing done: read
+ * again from applied_seq + 1), or ERR_LOGIC_UNSUPPORTED when the batch
+ * activates a logic version this build cannot run (the replica must stop;
+ * the commands before it in the batch were applied). A batch that does not
+ * decode is applied as no command at all, counted in malformed_batches:
+ * every replica reads the same bytes, so every replica skips it. */
+#define REPLICA_REPEAT 1
+int replica_apply(struct replica *replica, uint64_t stream_seq, uint64_t timestamp_ns,
+                  const void *data, size_t size, replica_outcome_cb outcome_cb, void *context);
+
+/* Starts writing a snapshot of the current state in a forked child (the
+ * state is shared copy-on-write, so this pauses the caller only for the
+ * fork). Returns 0, or an error when one is still being written. */
+int replica_snapshot_start(struct replica *replica, char *errmsg, size_t errmsg_size);
+
+/* Reaps a finished child: 1 when a snapshot was completed, 0 when none is
+ * running or it is still running, or an error when the child failed. With
+ * wait set, blocks until the child ends. */
+int replica_snapshot_poll(struct replica *replica, bool wait, char *errmsg, size_t errmsg_size);
+
+/* Writes a snapshot file synchronously (tests, shutdown). */
+int replica_snapshot_write(const struct replica *replica, char *errmsg, size_t errmsg_size);
+
+#endif
