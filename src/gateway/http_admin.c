@@ -1,0 +1,516 @@
+/* The HTTP admin interface on libmicrohttpd (see http_admin.h for the
+ * routes and the threading contract, docs/admin.md for operators).
+ *
+ * libmicrohttpd calls admin_handle for a request once its headers are in,
+ * with *request_state NULL, and again for each piece of a body and once at
+ * the end. This module answers every request on that first call, before
+ * any body is read: a refused upload is never received, and a GET's body
+ * is ignored. libmicrohttpd then closes the connection after the answer
+ * rather than read a body it may still be owed, so every answer carries
+ * "Connection: close": one request per connection, no keep-alive, and no
+ * idle client holding one of the few connection slots.
+ *
+ * Each request goes through the same three gates, in this order:
+ *
+ *   token (401) --> method GET (405) --> route (404) --> status | metrics | snapshot
+ *
+ * so that nothing, not even whether a path exists, is told to a caller
+ * without the token.
+ *
+ * libmicrohttpd runs with MHD_USE_INTERNAL_POLLING_THREAD and no thread
+ * pool: one thread serves every connection, so the scratch buffer that
+ * status and metrics are rendered into is used by one request at a time.
+ */
+#include "gateway/http_admin.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/result.h"
+
+struct http_admin {
+    struct MHD_Daemon *daemon;
+    uint16_t port;
+    /* The token, zero-padded to the maximum so that it is compared over
+     * the same bytes whatever its size. */
+    unsigned char token[HTTP_ADMIN_TOKEN_SIZE_MAX];
+    size_t token_size;
+    http_admin_render_cb status_cb;
+    void *status_context;
+    http_admin_render_cb metrics_cb;
+    void *metrics_context;
+    http_admin_snapshot_path_cb snapshot_path_cb;
+    void *snapshot_context;
+    /* Status and metrics are rendered here (HTTP thread only). */
+    char *body;
+    /* Until start returns, libmicrohttpd's messages are kept here for
+     * errmsg; afterwards they go to stderr. */
+    atomic_bool started;
+    char start_log[256];
+};
+
+static void admin_errmsg(char *errmsg, size_t errmsg_size, const char *format, ...)
+{
+    if (errmsg == NULL || errmsg_size == 0)
+        return;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(errmsg, errmsg_size, format, args);
+    va_end(args);
+}
+
+/* Zeroes memory that held the token; volatile so it is not optimized
+ * away before free. */
+static void admin_wipe(void *memory, size_t size)
+{
+    volatile unsigned char *bytes = memory;
+    for (size_t i = 0; i < size; i++)
+        bytes[i] = 0;
+}
+
+/* libmicrohttpd's messages (bind failures, the connection limit, broken
+ * clients). Nothing here is fatal to the node, so stderr is enough once
+ * started; during start the message becomes part of errmsg. */
+static void admin_log(void *context, const char *format, va_list args)
+{
+    struct http_admin *admin = context;
+    if (!atomic_load(&admin->started)) {
+        vsnprintf(admin->start_log, sizeof(admin->start_log), format, args);
+        /* libmicrohttpd ends its messages with a newline; errmsg does not. */
+        size_t length = strlen(admin->start_log);
+        if (length > 0 && admin->start_log[length - 1] == '\n')
+            admin->start_log[length - 1] = '\0';
+        return;
+    }
+    char line[512];
+    vsnprintf(line, sizeof(line), format, args);
+    fprintf(stderr, "nodown http admin: %s%s", line,
+            line[0] != '\0' && line[strlen(line) - 1] == '\n' ? "" : "\n");
+}
+
+/* ---- The token. ---- */
+
+/* A token is 16..256 visible ASCII bytes (no space, no control). */
+static int admin_token_valid(const char *token)
+{
+    if (token == NULL)
+        return 0;
+    size_t size = strlen(token);
+    if (size < HTTP_ADMIN_TOKEN_SIZE_MIN || size > HTTP_ADMIN_TOKEN_SIZE_MAX)
+        return 0;
+    for (size_t i = 0; i < size; i++) {
+        if (token[i] < 0x21 || token[i] > 0x7e)
+            return 0;
+    }
+    return 1;
+}
+
+/* Compares over all HTTP_ADMIN_TOKEN_SIZE_MAX bytes whatever matches, so
+ * the time taken tells nothing about the token or how much of it was
+ * right. Only the presented size, which the caller already knows, can
+ * cut it short. */
+static int admin_token_matches(const struct http_admin *admin, const char *presented,
+                               size_t presented_size)
+{
+    assert(admin->token_size >= HTTP_ADMIN_TOKEN_SIZE_MIN);
+    assert(admin->token_size <= HTTP_ADMIN_TOKEN_SIZE_MAX);
+    if (presented_size > HTTP_ADMIN_TOKEN_SIZE_MAX)
+        return 0;
+    unsigned char padded[HTTP_ADMIN_TOKEN_SIZE_MAX] = { 0 };
+    memcpy(padded, presented, presented_size);
+    volatile unsigned char difference = 0;
+    for (size_t i = 0; i < HTTP_ADMIN_TOKEN_SIZE_MAX; i++)
+        difference |= (unsigned char)(padded[i] ^ admin->token[i]);
+    /* A token holds no NUL, so equal padded bytes and equal sizes mean
+     * equal tokens. */
+    difference |= (unsigned char)(presented_size != admin->token_size);
+    return difference == 0;
+}
+
+/* "Authorization: Bearer <token>"; the scheme is case-insensitive
+ * (RFC 7235 section 2.1), the token is not. */
+static int admin_authorized(const struct http_admin *admin, struct MHD_Connection *connection)
+{
+    const char *value = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_AUTHORIZATION);
+    if (value == NULL || strncasecmp(value, "Bearer ", 7) != 0)
+        return 0;
+    const char *presented = value + 7;
+    while (*presented == ' ')
+        presented++;
+    return admin_token_matches(admin, presented, strlen(presented));
+}
+
+/* ---- Responses. ---- */
+
+static enum MHD_Result admin_queue(struct MHD_Connection *connection, unsigned int status,
+                                   struct MHD_Response *response)
+{
+    if (response == NULL)
+        return MHD_NO; /* libmicrohttpd could not allocate: drop the connection */
+    enum MHD_Result result = MHD_add_response_header(response, "Cache-Control", "no-store");
+    if (result == MHD_YES)
+        result = MHD_queue_response(connection, status, response);
+    MHD_destroy_response(response);
+    return result;
+}
+
+static struct MHD_Response *admin_response_text(const char *text, size_t length,
+                                                const char *content_type)
+{
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(length, (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (response == NULL)
+        return NULL;
+    if (MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES) {
+        MHD_destroy_response(response);
+        return NULL;
+    }
+    return response;
+}
+
+/* {"error":"<code>","message":"<message>"} and a newline. Both strings
+ * are this module's own (or err_text's) and need no JSON escaping. */
+static enum MHD_Result admin_reply_error(struct MHD_Connection *connection, unsigned int status,
+                                         const char *code, const char *message)
+{
+    assert(strpbrk(code, "\"\\") == NULL);
+    assert(strpbrk(message, "\"\\") == NULL);
+    char body[256];
+    int length = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}\n", code,
+                          message);
+    assert(length > 0 && (size_t)length < sizeof(body));
+    struct MHD_Response *response =
+        admin_response_text(body, (size_t)length, "application/json");
+    if (response != NULL && status == MHD_HTTP_UNAUTHORIZED &&
+        MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Bearer realm=\"nodown\"") != MHD_YES) {
+        MHD_destroy_response(response);
+        response = NULL;
+    }
+    if (response != NULL && status == MHD_HTTP_METHOD_NOT_ALLOWED &&
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET") != MHD_YES) {
+        MHD_destroy_response(response);
+        response = NULL;
+    }
+    return admin_queue(connection, status, response);
+}
+
+/* GET /status and GET /metrics: the node's text, rendered by its
+ * callback into the scratch buffer, copied into the response. */
+static enum MHD_Result admin_reply_render(struct http_admin *admin,
+                                          struct MHD_Connection *connection,
+                                          http_admin_render_cb render_cb, void *context,
+                                          const char *content_type)
+{
+    size_t length = 0;
+    int rv = render_cb(context, admin->body, HTTP_ADMIN_BODY_SIZE_MAX, &length);
+    if (rv != 0)
+        return admin_reply_error(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                 err_text(rv));
+    /* The callback is the node's own code: writing past size is a bug. */
+    assert(length <= HTTP_ADMIN_BODY_SIZE_MAX);
+    struct MHD_Response *response = admin_response_text(admin->body, length, content_type);
+    return admin_queue(connection, MHD_HTTP_OK, response);
+}
+
+/* GET /snapshot/latest: streams the file from one open descriptor, so a
+ * snapshot renamed over it meanwhile does not mix two files. */
+static enum MHD_Result admin_reply_snapshot(struct http_admin *admin,
+                                            struct MHD_Connection *connection)
+{
+    char path[PATH_MAX];
+    uint64_t stream_seq = 0;
+    path[0] = '\0';
+    int rv = admin->snapshot_path_cb(admin->snapshot_context, path, sizeof(path), &stream_seq);
+    if (rv != 0)
+        return admin_reply_error(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                 err_text(rv));
+    assert(memchr(path, '\0', sizeof(path)) != NULL);
+    if (path[0] == '\0')
+        return admin_reply_error(connection, MHD_HTTP_NOT_FOUND, "no_snapshot",
+                                 "this node has no snapshot yet");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat status;
+    if (fd < 0 || fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
+        char reason[128] = "not a readable regular file";
+        if (fd < 0 && strerror_r(errno, reason, sizeof(reason)) != 0)
+            snprintf(reason, sizeof(reason), "error %d", errno);
+        /* The node goes on; the operator reads why the peer got a 500. */
+        fprintf(stderr, "nodown http admin: snapshot %s: %s\n", path, reason);
+        if (fd >= 0)
+            close(fd);
+        return admin_reply_error(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                 "snapshot file unreadable");
+    }
+    /* From here on the response owns fd and closes it. */
+    struct MHD_Response *response = MHD_create_response_from_fd64((uint64_t)status.st_size, fd);
+    if (response == NULL) {
+        close(fd);
+        return MHD_NO;
+    }
+    char seq_text[24];
+    snprintf(seq_text, sizeof(seq_text), "%" PRIu64, stream_seq);
+    if (MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "application/octet-stream") != MHD_YES ||
+        MHD_add_response_header(response, "X-Nodown-Stream-Seq", seq_text) != MHD_YES) {
+        MHD_destroy_response(response);
+        return MHD_NO;
+    }
+    return admin_queue(connection, MHD_HTTP_OK, response);
+}
+
+static enum MHD_Result admin_handle(void *context, struct MHD_Connection *connection,
+                                    const char *url, const char *method, const char *version,
+                                    const char *upload_data, size_t *upload_data_size,
+                                    void **request_state)
+{
+    struct http_admin *admin = context;
+    (void)version;
+    (void)upload_data;
+    if (*request_state != NULL) {
+        /* Already answered on the first call: drop any body bytes. */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    *request_state = admin;
+    if (!admin_authorized(admin, connection))
+        return admin_reply_error(connection, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                                 "missing or wrong bearer token");
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+        return admin_reply_error(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                                 "only GET is served");
+    if (strcmp(url, "/status") == 0)
+        return admin_reply_render(admin, connection, admin->status_cb, admin->status_context,
+                                  "application/json");
+    if (strcmp(url, "/metrics") == 0)
+        return admin_reply_render(admin, connection, admin->metrics_cb, admin->metrics_context,
+                                  "text/plain; version=0.0.4");
+    if (strcmp(url, "/snapshot/latest") == 0)
+        return admin_reply_snapshot(admin, connection);
+    return admin_reply_error(connection, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
+}
+
+/* ---- Start and stop. ---- */
+
+static int admin_address_loopback(const struct sockaddr_storage *address)
+{
+    if (address->ss_family == AF_INET) {
+        const struct sockaddr_in *ipv4 = (const struct sockaddr_in *)address;
+        return (ntohl(ipv4->sin_addr.s_addr) >> 24) == 127;
+    }
+    assert(address->ss_family == AF_INET6);
+    const struct sockaddr_in6 *ipv6 = (const struct sockaddr_in6 *)address;
+    if (IN6_IS_ADDR_LOOPBACK(&ipv6->sin6_addr))
+        return 1;
+    /* ::ffff:127.x.y.z is IPv4 loopback too. */
+    return IN6_IS_ADDR_V4MAPPED(&ipv6->sin6_addr) && ipv6->sin6_addr.s6_addr[12] == 127;
+}
+
+/* Parses host (a literal, never resolved: no DNS at start-up, and no
+ * surprise about which address a name meant) into address. */
+static int admin_address_parse(const struct http_admin_config *config,
+                               struct sockaddr_storage *address, char *errmsg,
+                               size_t errmsg_size)
+{
+    const char *host = config->host != NULL ? config->host : HTTP_ADMIN_HOST_DEFAULT;
+    if (strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
+    memset(address, 0, sizeof(*address));
+    struct sockaddr_in *ipv4 = (struct sockaddr_in *)address;
+    struct sockaddr_in6 *ipv6 = (struct sockaddr_in6 *)address;
+    if (inet_pton(AF_INET, host, &ipv4->sin_addr) == 1) {
+        ipv4->sin_family = AF_INET;
+        ipv4->sin_port = htons(config->port);
+    } else if (inet_pton(AF_INET6, host, &ipv6->sin6_addr) == 1) {
+        ipv6->sin6_family = AF_INET6;
+        ipv6->sin6_port = htons(config->port);
+    } else {
+        admin_errmsg(errmsg, errmsg_size, "http admin: host '%s' is not an IP address", host);
+        return ERR_USAGE;
+    }
+    if (!config->allow_non_loopback && !admin_address_loopback(address)) {
+        admin_errmsg(errmsg, errmsg_size,
+                     "http admin: host %s is not loopback; the operator token would cross "
+                     "the network in clear text (allow it explicitly to bind there)", host);
+        return ERR_USAGE;
+    }
+    return 0;
+}
+
+static int admin_config_check(const struct http_admin_config *config, char *errmsg,
+                              size_t errmsg_size)
+{
+    if (!admin_token_valid(config->token)) {
+        admin_errmsg(errmsg, errmsg_size,
+                     "http admin: the operator token must be %u to %u visible ASCII characters",
+                     HTTP_ADMIN_TOKEN_SIZE_MIN, HTTP_ADMIN_TOKEN_SIZE_MAX);
+        return ERR_USAGE;
+    }
+    if (config->status_cb == NULL || config->metrics_cb == NULL ||
+        config->snapshot_path_cb == NULL) {
+        admin_errmsg(errmsg, errmsg_size, "http admin: a callback is missing");
+        return ERR_USAGE;
+    }
+    return 0;
+}
+
+static int admin_daemon_start(struct http_admin *admin, const struct http_admin_config *config,
+                              struct sockaddr_storage *address)
+{
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    if (address->ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    unsigned int connection_limit = config->connection_limit != 0
+                                        ? config->connection_limit
+                                        : HTTP_ADMIN_CONNECTION_LIMIT_DEFAULT;
+    unsigned int timeout_s = config->connection_timeout_s != 0
+                                 ? config->connection_timeout_s
+                                 : HTTP_ADMIN_CONNECTION_TIMEOUT_S_DEFAULT;
+    /* The port argument is ignored with MHD_OPTION_SOCK_ADDR but named in
+     * libmicrohttpd's messages. */
+    admin->daemon = MHD_start_daemon(
+        flags, config->port, NULL, NULL, admin_handle, admin,
+        MHD_OPTION_EXTERNAL_LOGGER, admin_log, admin,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)address,
+        MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_ADMIN_REQUEST_MEMORY_SIZE,
+        MHD_OPTION_END);
+    if (admin->daemon == NULL)
+        return ERR_IO;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(admin->daemon,
+                                                           MHD_DAEMON_INFO_BIND_PORT);
+    if (info == NULL || info->port == 0)
+        return ERR_IO;
+    admin->port = info->port;
+    return 0;
+}
+
+int http_admin_start(struct http_admin **out, const struct http_admin_config *config,
+                     char *errmsg, size_t errmsg_size)
+{
+    assert(out != NULL);
+    assert(config != NULL);
+    *out = NULL;
+    struct sockaddr_storage address;
+    int rv = admin_config_check(config, errmsg, errmsg_size);
+    if (rv == 0)
+        rv = admin_address_parse(config, &address, errmsg, errmsg_size);
+    if (rv != 0)
+        return rv;
+    struct http_admin *admin = calloc(1, sizeof(*admin));
+    char *body = malloc(HTTP_ADMIN_BODY_SIZE_MAX);
+    if (admin == NULL || body == NULL) {
+        free(admin);
+        free(body);
+        admin_errmsg(errmsg, errmsg_size, "http admin: out of memory");
+        return ERR_NOMEM;
+    }
+    admin->body = body;
+    admin->token_size = strlen(config->token);
+    memcpy(admin->token, config->token, admin->token_size);
+    admin->status_cb = config->status_cb;
+    admin->status_context = config->status_context;
+    admin->metrics_cb = config->metrics_cb;
+    admin->metrics_context = config->metrics_context;
+    admin->snapshot_path_cb = config->snapshot_path_cb;
+    admin->snapshot_context = config->snapshot_context;
+    atomic_init(&admin->started, false);
+    rv = admin_daemon_start(admin, config, &address);
+    if (rv != 0) {
+        admin_errmsg(errmsg, errmsg_size, "http admin: cannot listen on %s port %u: %s",
+                     config->host != NULL ? config->host : HTTP_ADMIN_HOST_DEFAULT,
+                     (unsigned int)config->port,
+                     admin->start_log[0] != '\0' ? admin->start_log : "libmicrohttpd failed");
+        http_admin_stop(admin);
+        return rv;
+    }
+    atomic_store(&admin->started, true);
+    *out = admin;
+    return 0;
+}
+
+uint16_t http_admin_port(const struct http_admin *admin)
+{
+    assert(admin != NULL);
+    assert(admin->port != 0);
+    return admin->port;
+}
+
+void http_admin_stop(struct http_admin *admin)
+{
+    if (admin == NULL)
+        return;
+    if (admin->daemon != NULL)
+        MHD_stop_daemon(admin->daemon);
+    admin_wipe(admin->token, sizeof(admin->token));
+    free(admin->body);
+    free(admin);
+}
+
+/* ---- A text published by the loop, read by the HTTP thread. ---- */
+
+int http_admin_text_init(struct http_admin_text *text, char *buffer, size_t size)
+{
+    assert(text != NULL);
+    assert(buffer != NULL || size == 0);
+    text->buffer = buffer;
+    text->size = size;
+    text->length = 0;
+    if (pthread_mutex_init(&text->mutex, NULL) != 0)
+        return ERR_IO;
+    return 0;
+}
+
+void http_admin_text_destroy(struct http_admin_text *text)
+{
+    int rv = pthread_mutex_destroy(&text->mutex);
+    assert(rv == 0); /* only fails on a locked mutex: a bug of ours */
+    (void)rv;
+}
+
+int http_admin_text_publish(struct http_admin_text *text, const char *data, size_t length)
+{
+    if (length > text->size)
+        return ERR_CAPACITY;
+    pthread_mutex_lock(&text->mutex);
+    if (length > 0)
+        memcpy(text->buffer, data, length);
+    text->length = length;
+    pthread_mutex_unlock(&text->mutex);
+    return 0;
+}
+
+int http_admin_text_read(void *context, char *buffer, size_t size, size_t *length)
+{
+    struct http_admin_text *text = context;
+    int rv = 0;
+    *length = 0;
+    pthread_mutex_lock(&text->mutex);
+    assert(text->length <= text->size);
+    if (text->length > size) {
+        rv = ERR_CAPACITY;
+    } else {
+        if (text->length > 0)
+            memcpy(buffer, text->buffer, text->length);
+        *length = text->length;
+    }
+    pthread_mutex_unlock(&text->mutex);
+    return rv;
+}
