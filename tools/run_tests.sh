@@ -73,6 +73,13 @@ else
 fi
 rm -f "$digests"
 
+# The frame decoder's fuzz run, both builds (NODOWN_SOAK=1: ten times longer).
+frame_cases=200000
+[ "${NODOWN_SOAK:-0}" = 1 ] && frame_cases=2000000
+run "fuzz_frame seed $seed" build/test/fuzz_frame --seed "$seed" --cases "$frame_cases"
+run "asan+ubsan fuzz_frame seed $seed" build/san/test/fuzz_frame --seed "$seed" \
+    --cases "$frame_cases"
+
 for script in test/cli/*.sh; do
     [ -e "$script" ] || continue
     run "$(basename "$script")" bash "$script"

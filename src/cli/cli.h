@@ -5,5 +5,6 @@
 
 int demo_main(int argc, char **argv);
 int version_main(int argc, char **argv);
+int serve_main(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static void usage(FILE *out)
             "usage: nodown <command> [options]\n"
             "\n"
             "commands:\n"
+            "  serve         run a node: the stream, the replica, the gateway, the admin\n"
             "  demo          run a brokerage and sportsbook day through the trading core\n"
             "  bench core    benchmark the matching core (--workload liquibook|mix)\n"
             "  version       print the build's format and logic versions\n"
@@ -30,6 +31,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (strcmp(command, "serve") == 0)
+        return serve_main(argc - 2, argv + 2);
     if (strcmp(command, "demo") == 0)
         return demo_main(argc - 2, argv + 2);
     if (strcmp(command, "version") == 0)

@@ -18,70 +18,9 @@
 #include <xxhash.h>
 
 #include "core/result.h"
+#include "lib/field_io.h"
 
-/* ---- Field walkers. ---- */
-
-/* Exactly one of writer and reader is set, or neither to measure. */
-struct field_io {
-    struct byte_writer *writer;
-    struct byte_reader *reader;
-    size_t size_bytes;
-};
-
-static void io_bytes(struct field_io *io, void *data, size_t size)
-{
-    if (io->writer != NULL)
-        byte_put(io->writer, data, size);
-    else if (io->reader != NULL)
-        byte_get(io->reader, data, size);
-    io->size_bytes += size;
-}
-
-static void io_u8(struct field_io *io, uint8_t *value)
-{
-    io_bytes(io, value, 1);
-}
-
-static void io_u16(struct field_io *io, uint16_t *value)
-{
-    if (io->writer != NULL)
-        byte_put_u16(io->writer, *value);
-    else if (io->reader != NULL)
-        *value = byte_get_u16(io->reader);
-    io->size_bytes += 2;
-}
-
-static void io_u32(struct field_io *io, uint32_t *value)
-{
-    if (io->writer != NULL)
-        byte_put_u32(io->writer, *value);
-    else if (io->reader != NULL)
-        *value = byte_get_u32(io->reader);
-    io->size_bytes += 4;
-}
-
-static void io_i32(struct field_io *io, int32_t *value)
-{
-    uint32_t bits = (uint32_t)*value;
-    io_u32(io, &bits);
-    *value = (int32_t)bits;
-}
-
-static void io_u64(struct field_io *io, uint64_t *value)
-{
-    if (io->writer != NULL)
-        byte_put_u64(io->writer, *value);
-    else if (io->reader != NULL)
-        *value = byte_get_u64(io->reader);
-    io->size_bytes += 8;
-}
-
-static void io_i64(struct field_io *io, int64_t *value)
-{
-    uint64_t bits = (uint64_t)*value;
-    io_u64(io, &bits);
-    *value = (int64_t)bits;
-}
+/* ---- Field walkers (lib/field_io.h). ---- */
 
 static void io_i32_array(struct field_io *io, int32_t *values, uint32_t count)
 {
@@ -306,7 +245,7 @@ static size_t record_size(payload_walk_cb walk)
 {
     struct command scratch;
     memset(&scratch, 0, sizeof scratch);
-    struct field_io io = {NULL, NULL, 0};
+    struct field_io io = {NULL, NULL, 0, false};
     walk_record_header(&io, &scratch);
     walk(&io, &scratch);
     assert(io.size_bytes >= COMMAND_RECORD_HEADER_SIZE);
@@ -336,7 +275,7 @@ int command_encode(const struct command *command, struct byte_writer *writer)
     struct command copy = *command;
     copy.reserved = 0;
     uint64_t before = writer->total_bytes;
-    struct field_io io = {writer, NULL, 0};
+    struct field_io io = {writer, NULL, 0, false};
     walk_record_header(&io, &copy);
     walk(&io, &copy);
     assert(writer->total_bytes - before == size);
@@ -359,7 +298,7 @@ int command_decode(struct byte_reader *reader, struct command *command)
      * and whatever it does not read (newer fields) is skipped below. */
     struct byte_reader record;
     byte_reader_init(&record, reader->data + reader->offset, length);
-    struct field_io io = {NULL, &record, 0};
+    struct field_io io = {NULL, &record, 0, false};
     walk_record_header(&io, command);
     payload_walk_cb walk = payload_walker(command->type);
     if (record.error != 0 || walk == NULL || command->reserved != 0 ||

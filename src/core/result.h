@@ -21,7 +21,9 @@
     X(ERR_CAPACITY, -9, "state does not fit the configured limits")            \
     X(ERR_IO, -10, "input/output error")                                       \
     X(ERR_USAGE, -11, "bad usage")                                             \
-    X(ERR_REPLICA_GAP, -12, "stream sequence is not the next one")
+    X(ERR_REPLICA_GAP, -12, "stream sequence is not the next one")             \
+    X(ERR_TIMEOUT, -13, "timed out")                                           \
+    X(ERR_REFUSED, -14, "refused by the peer")
 
 #define REJECTS(X)                                                             \
     X(RESULT_OK, 0, "ok")                                                      \

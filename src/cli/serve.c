@@ -1,0 +1,408 @@
+/* `nodown serve`: one node. Without --nats it starts and supervises a
+ * local nats-server (the embedded default); with --nats it joins that NATS
+ * cluster and never starts one. Then it follows the stream into its
+ * replica, serves clients through the gateway, writes snapshots every
+ * --snapshot-mb of applied log, and answers the HTTP admin interface, until
+ * SIGINT or SIGTERM stops it cleanly.
+ *
+ *   start: [supervisor] -> journal -> replica (newest snapshot) -> gateway
+ *          -> admin; then the loop: gateway_step, and every 100 ms the
+ *          supervisor's health, status and metrics, snapshots.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "codec/frame.h"
+#include "core/snapshot.h"
+#include "gateway/gateway.h"
+#include "gateway/http_admin.h"
+#include "gateway/metrics.h"
+#include "lib/secret.h"
+#include "replica/nats_supervisor.h"
+
+#define SERVE_STATUS_SIZE 4096u
+
+struct serve_options {
+    const char *data_dir;
+    const char *nats_urls;   /* NULL: the embedded default */
+    char listen_host[64];
+    uint16_t listen_port;
+    char http_host[64];
+    uint16_t http_port;
+    const char *token;
+    uint32_t node_id;
+    uint64_t snapshot_bytes; /* snapshot after this much applied log */
+};
+
+struct serve {
+    struct serve_options options;
+    struct nats_supervisor nats;
+    bool embedded;
+    struct journal *journal;
+    struct replica replica;
+    struct gateway *gateway;
+    struct http_admin *admin;
+    struct node_metrics metrics;
+    struct http_admin_text status;
+    char status_buffer[SERVE_STATUS_SIZE];
+    pthread_mutex_t snapshot_mutex; /* the admin thread reads the newest file */
+    char snapshot_path[REPLICA_PATH_MAX + 64];
+    uint64_t snapshot_seq;
+    char token[80];
+};
+
+static volatile sig_atomic_t serve_stopping;
+
+static void serve_on_signal(int signal_number)
+{
+    (void)signal_number;
+    serve_stopping = 1;
+}
+
+static void serve_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: nodown serve --data DIR [--nats URL,...] [--listen HOST:PORT]\n"
+            "                    [--http HOST:PORT] [--token TOKEN] [--node-id N]\n"
+            "                    [--snapshot-mb N]\n"
+            "  Runs one node. Without --nats it starts and supervises a local\n"
+            "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
+            "  --listen   the native client protocol (default 127.0.0.1:7400)\n"
+            "  --http     the admin interface (default 127.0.0.1:7480); its operator\n"
+            "             token is --token, or $NODOWN_ADMIN_TOKEN, or made once and\n"
+            "             kept in DIR/admin.token\n"
+            "  --node-id  this node's number in a cluster (default 1)\n"
+            "  --snapshot-mb  write a snapshot after this much applied log (default 64)\n"
+            "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n");
+}
+
+static int serve_host_port(const char *text, char *host, size_t host_size, uint16_t *port)
+{
+    const char *colon = strrchr(text, ':');
+    char *end = NULL;
+    unsigned long value = colon ? strtoul(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == text || (size_t)(colon - text) >= host_size ||
+        end == colon + 1 || *end != '\0' || value > 65535)
+        return -1;
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = '\0';
+    *port = (uint16_t)value;
+    return 0;
+}
+
+static int serve_parse(int argc, char **argv, struct serve_options *options)
+{
+    memset(options, 0, sizeof *options);
+    snprintf(options->listen_host, sizeof options->listen_host, "127.0.0.1");
+    options->listen_port = 7400;
+    snprintf(options->http_host, sizeof options->http_host, "127.0.0.1");
+    options->http_port = 7480;
+    options->node_id = 1;
+    options->snapshot_bytes = 64u << 20;
+    for (int i = 0; i < argc; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        bool ok = value != NULL;
+        if (strcmp(argv[i], "--data") == 0 && ok)
+            options->data_dir = value;
+        else if (strcmp(argv[i], "--nats") == 0 && ok)
+            options->nats_urls = value;
+        else if (strcmp(argv[i], "--listen") == 0 && ok)
+            ok = serve_host_port(value, options->listen_host, sizeof options->listen_host,
+                                 &options->listen_port) == 0;
+        else if (strcmp(argv[i], "--http") == 0 && ok)
+            ok = serve_host_port(value, options->http_host, sizeof options->http_host,
+                                 &options->http_port) == 0;
+        else if (strcmp(argv[i], "--token") == 0 && ok)
+            options->token = value;
+        else if (strcmp(argv[i], "--node-id") == 0 && ok)
+            options->node_id = (uint32_t)strtoul(value, NULL, 10);
+        else if (strcmp(argv[i], "--snapshot-mb") == 0 && ok)
+            options->snapshot_bytes = strtoull(value, NULL, 10) << 20;
+        else {
+            fprintf(stderr, "nodown serve: bad option '%s'%s\n", argv[i],
+                    ok ? "" : " (it needs a value)");
+            return -1;
+        }
+        if (!ok) {
+            fprintf(stderr, "nodown serve: cannot read %s '%s'\n", argv[i], value);
+            return -1;
+        }
+        i++;
+    }
+    if (options->data_dir == NULL) {
+        fprintf(stderr, "nodown serve: --data DIR is required\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* The operator token: given, from the environment, or made once and kept
+ * in DIR/admin.token (mode 0600) so that it survives restarts. */
+static int serve_token(struct serve *serve)
+{
+    const char *given = serve->options.token ? serve->options.token
+                                             : getenv("NODOWN_ADMIN_TOKEN");
+    if (given != NULL) {
+        snprintf(serve->token, sizeof serve->token, "%s", given);
+        return 0;
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/admin.token", serve->options.data_dir);
+    FILE *file = fopen(path, "r");
+    if (file != NULL) {
+        bool read = fgets(serve->token, sizeof serve->token, file) != NULL;
+        fclose(file);
+        serve->token[strcspn(serve->token, "\n")] = '\0';
+        return read ? 0 : -1;
+    }
+    uint8_t random[SECRET_SALT_SIZE];
+    if (secret_salt_generate(random) != 0)
+        return -1;
+    for (uint32_t i = 0; i < sizeof random; i++)
+        snprintf(serve->token + 2 * i, 3, "%02x", random[i]);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return -1;
+    bool written = write(fd, serve->token, strlen(serve->token)) == (ssize_t)strlen(serve->token);
+    close(fd);
+    return written ? 0 : -1;
+}
+
+static int serve_snapshot_path(void *context, char *path, size_t size, uint64_t *stream_seq)
+{
+    struct serve *serve = context;
+    pthread_mutex_lock(&serve->snapshot_mutex);
+    snprintf(path, size, "%s", serve->snapshot_seq ? serve->snapshot_path : "");
+    *stream_seq = serve->snapshot_seq;
+    pthread_mutex_unlock(&serve->snapshot_mutex);
+    return 0;
+}
+
+static void serve_snapshot_note(struct serve *serve)
+{
+    pthread_mutex_lock(&serve->snapshot_mutex);
+    serve->snapshot_seq = serve->replica.snapshot_seq;
+    snprintf(serve->snapshot_path, sizeof serve->snapshot_path, "%s/snapshot-%020" PRIu64
+             ".ndsf", serve->replica.dir, serve->replica.snapshot_seq);
+    pthread_mutex_unlock(&serve->snapshot_mutex);
+}
+
+/* Renders /status and refreshes the gauges; once a second, as the digest
+ * walks the whole state. */
+static void serve_status(struct serve *serve)
+{
+    uint64_t last_seq = serve->replica.applied_seq;
+    bool connected = journal_connected(serve->journal);
+    if (connected)
+        journal_last_seq(serve->journal, &last_seq); /* on failure: lag shows 0 */
+    struct digest digest;
+    char digest_text[33];
+    engine_digest(&serve->replica.engine, &digest);
+    digest_format(&digest, digest_text);
+    uint64_t lag = last_seq > serve->replica.applied_seq ? last_seq - serve->replica.applied_seq
+                                                         : 0;
+    char json[SERVE_STATUS_SIZE];
+    int length = snprintf(
+        json, sizeof json,
+        "{\"node_id\":%u,\"applied_seq\":%" PRIu64 ",\"stream_last_seq\":%" PRIu64
+        ",\"lag\":%" PRIu64 ",\"digest\":\"%s\",\"logic_version\":%u,"
+        "\"logic_versions_supported\":[%u,%u],\"snapshot_format\":%u,\"protocol_version\":%u,"
+        "\"snapshot_seq\":%" PRIu64 ",\"nats\":{\"connected\":%s,\"embedded\":%s,"
+        "\"restarts\":%u},\"gateway\":{\"port\":%u}}\n",
+        serve->options.node_id, serve->replica.applied_seq, last_seq, lag, digest_text,
+        serve->replica.engine.logic_version, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
+        SNAPSHOT_FORMAT_VERSION, FRAME_PROTOCOL_VERSION, serve->replica.snapshot_seq,
+        connected ? "true" : "false", serve->embedded ? "true" : "false",
+        serve->embedded ? serve->nats.restart_count : 0, gateway_port(serve->gateway));
+    if (length > 0 && (size_t)length < sizeof json)
+        http_admin_text_publish(&serve->status, json, (size_t)length);
+    metrics_gauge_set(&serve->metrics.applied_seq, (int64_t)serve->replica.applied_seq);
+    metrics_gauge_set(&serve->metrics.stream_lag, (int64_t)lag);
+    metrics_gauge_set(&serve->metrics.snapshot_pause_us_max,
+                      (int64_t)(serve->replica.snapshot_pause_ns_max / 1000));
+}
+
+/* On a first start with $NODOWN_HOUSE_SECRET set, the house gets its
+ * logon secret through the stream like any command. Two nodes doing it
+ * send the same (client 0, sequence 1): the second is a resend. */
+static int serve_house_secret(struct serve *serve)
+{
+    const char *secret = getenv("NODOWN_HOUSE_SECRET");
+    if (secret == NULL || serve->replica.engine.accounts[0].has_secret)
+        return 0;
+    struct command command;
+    memset(&command, 0, sizeof command);
+    command.type = COMMAND_ACCOUNT_SET_SECRET;
+    command.client_seq = 1;
+    if (secret_salt_generate(command.u.account_set_secret.salt) != 0 ||
+        secret_hash(secret, strlen(secret), command.u.account_set_secret.salt,
+                    command.u.account_set_secret.hash) != 0)
+        return -1;
+    static uint8_t buffer[BATCH_SIZE_MAX];
+    size_t length = 0;
+    uint64_t seq = 0;
+    bool duplicate = false;
+    if (batch_encode(0, &command, 1, buffer, sizeof buffer, &length) != 0)
+        return -1;
+    return journal_publish(serve->journal, buffer, length, "house-secret", 5000, &seq,
+                           &duplicate);
+}
+
+static int serve_start(struct serve *serve, char *errmsg, size_t size)
+{
+    const struct serve_options *options = &serve->options;
+    if (mkdir(options->data_dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(errmsg, size, "%s: %s", options->data_dir, strerror(errno));
+        return -1;
+    }
+    serve->embedded = options->nats_urls == NULL;
+    int rv = serve->embedded ? nats_supervisor_start(&serve->nats, options->data_dir, 0, errmsg,
+                                                     size)
+                             : 0;
+    struct journal_config journal = {serve->embedded ? serve->nats.url : options->nats_urls,
+                                     "NODOWN", "nodown.batch", 1, 120000};
+    if (rv == 0)
+        rv = journal_open(&serve->journal, &journal, errmsg, size);
+    struct limits limits;
+    limits_default(&limits);
+    if (rv == 0)
+        rv = replica_open(&serve->replica, options->data_dir, &limits, errmsg, size);
+    uint64_t stream_last_seq = 0;
+    if (rv == 0 && journal_last_seq(serve->journal, &stream_last_seq) == 0 &&
+        stream_last_seq < serve->replica.applied_seq) {
+        /* The stream lost what this node applied (its servers lost power
+         * before syncing, see docs/journal.md): new batches would reuse
+         * those numbers with other contents. Following it would diverge. */
+        snprintf(errmsg, size, "the stream ends at %" PRIu64 " but this node applied up to %"
+                 PRIu64 "; it will not follow a stream that lost data",
+                 stream_last_seq, serve->replica.applied_seq);
+        rv = -1;
+    }
+    struct gateway_config gateway = {options->listen_host, options->listen_port,
+                                     options->node_id};
+    if (rv == 0)
+        rv = gateway_open(&serve->gateway, &gateway, &serve->replica, serve->journal, errmsg,
+                          size);
+    if (rv == 0 && serve_token(serve) != 0) {
+        snprintf(errmsg, size, "no operator token: give --token or check %s/admin.token",
+                 options->data_dir);
+        rv = -1;
+    }
+    struct http_admin_config admin = {
+        .host = options->http_host, .port = options->http_port, .token = serve->token,
+        .status_cb = http_admin_text_read, .status_context = &serve->status,
+        .metrics_cb = metrics_render_cb, .metrics_context = &serve->metrics,
+        .snapshot_path_cb = serve_snapshot_path, .snapshot_context = serve,
+    };
+    if (rv == 0)
+        rv = http_admin_start(&serve->admin, &admin, errmsg, size);
+    return rv;
+}
+
+static void serve_stop(struct serve *serve)
+{
+    if (serve->admin != NULL)
+        http_admin_stop(serve->admin);
+    gateway_close(serve->gateway);
+    if (serve->replica.commands != NULL)
+        replica_close(&serve->replica);
+    if (serve->journal != NULL)
+        journal_close(serve->journal);
+    if (serve->embedded)
+        nats_supervisor_stop(&serve->nats);
+}
+
+static uint64_t serve_now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
+
+/* Every 100 ms: the supervised server's health, snapshots, the status. */
+static void serve_chores(struct serve *serve, uint64_t *status_ms)
+{
+    char errmsg[256];
+    if (serve->embedded && nats_supervisor_poll(&serve->nats) != 0)
+        fprintf(stderr, "nodown: nats-server restart failed: %s\n", serve->nats.last_error);
+    int done = replica_snapshot_poll(&serve->replica, false, errmsg, sizeof errmsg);
+    if (done < 0)
+        fprintf(stderr, "nodown: %s\n", errmsg);
+    else if (done == 1)
+        serve_snapshot_note(serve);
+    if (serve->replica.bytes_since_snapshot >= serve->options.snapshot_bytes &&
+        serve->replica.snapshot_pid == 0 &&
+        replica_snapshot_start(&serve->replica, errmsg, sizeof errmsg) != 0)
+        fprintf(stderr, "nodown: %s\n", errmsg);
+    if (serve_now_ms() >= *status_ms + 1000) {
+        serve_status(serve);
+        *status_ms = serve_now_ms();
+    }
+}
+
+static int serve_loop(struct serve *serve)
+{
+    char errmsg[512];
+    uint64_t chores_ms = 0;
+    uint64_t status_ms = 0;
+    while (!serve_stopping) {
+        if (gateway_step(serve->gateway, 10, errmsg, sizeof errmsg) != 0) {
+            fprintf(stderr, "nodown: stopping: %s\n", errmsg);
+            return 1;
+        }
+        if (serve_now_ms() >= chores_ms + 100) {
+            serve_chores(serve, &status_ms);
+            chores_ms = serve_now_ms();
+        }
+    }
+    return 0;
+}
+
+int serve_main(int argc, char **argv)
+{
+    if (argc > 0 && strcmp(argv[0], "--help") == 0) {
+        serve_usage(stdout);
+        return 0;
+    }
+    static struct serve serve;
+    if (serve_parse(argc, argv, &serve.options) != 0) {
+        serve_usage(stderr);
+        return 2;
+    }
+    metrics_init(&serve.metrics);
+    pthread_mutex_init(&serve.snapshot_mutex, NULL);
+    http_admin_text_init(&serve.status, serve.status_buffer, sizeof serve.status_buffer);
+    signal(SIGINT, serve_on_signal);
+    signal(SIGTERM, serve_on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    char errmsg[512] = "";
+    int rv = serve_start(&serve, errmsg, sizeof errmsg);
+    if (rv == 0 && serve_house_secret(&serve) != 0)
+        snprintf(errmsg, sizeof errmsg, "could not publish the house secret"), rv = -1;
+    if (rv != 0) {
+        fprintf(stderr, "nodown serve: %s\n", errmsg);
+        serve_stop(&serve);
+        return 1;
+    }
+    serve_status(&serve);
+    printf("nodown: node %u serving clients on %s:%u, admin on http://%s:%u/status "
+           "(token in %s/admin.token), NATS %s\n",
+           serve.options.node_id, serve.options.listen_host, gateway_port(serve.gateway),
+           serve.options.http_host, http_admin_port(serve.admin), serve.options.data_dir,
+           serve.embedded ? serve.nats.url : serve.options.nats_urls);
+    fflush(stdout);
+    rv = serve_loop(&serve);
+    printf("nodown: stopped at stream sequence %" PRIu64 "\n", serve.replica.applied_seq);
+    serve_stop(&serve);
+    return rv;
+}

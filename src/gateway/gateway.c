@@ -1,0 +1,456 @@
+/* The gateway's sessions, batches and outcomes (see gateway.h). */
+#include "gateway/gateway.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec/frame.h"
+#include "core/session.h"
+#include "lib/secret.h"
+
+enum gateway_session_state { SESSION_HELLO, SESSION_LOGON, SESSION_READY, SESSION_CLOSING };
+
+struct gateway_session {
+    int fd;                /* -1: the slot is free */
+    uint8_t state;
+    uint64_t client_id;
+    uint32_t account_id;
+    size_t in_size;
+    size_t out_size;
+    uint8_t in[FRAME_BUFFER_SIZE];
+    uint8_t *out;          /* GATEWAY_OUTBOX_MAX bytes */
+};
+
+struct gateway {
+    int listen_fd;
+    uint16_t port;
+    uint32_t node_id;
+    uint64_t run_id;       /* tells this run's message ids from a restart's */
+    uint64_t batch_counter;
+    struct replica *replica;
+    struct journal *journal;
+    struct gateway_session sessions[GATEWAY_SESSIONS_MAX];
+    struct command pending[GATEWAY_BATCH_COMMANDS];
+    uint32_t pending_count;
+    uint64_t pending_since_ns;
+    uint8_t *batch_buffer; /* BATCH_SIZE_MAX */
+    struct gateway_stats stats;
+    struct pollfd polls[GATEWAY_SESSIONS_MAX + 1];
+};
+
+static uint64_t gateway_now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* Non-blocking and closed on exec, in POSIX terms. */
+static int gateway_fd_setup(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+        return -1;
+    return 0;
+}
+
+static int gateway_listen(struct gateway *gateway, const struct gateway_config *config,
+                          char *errmsg, size_t errmsg_size)
+{
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(config->listen_port)};
+    if (inet_pton(AF_INET, config->listen_host, &address.sin_addr) != 1) {
+        snprintf(errmsg, errmsg_size, "listen address %s is not an IPv4 address",
+                 config->listen_host);
+        return ERR_USAGE;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int on = 1;
+    socklen_t size = sizeof address;
+    if (fd < 0 || gateway_fd_setup(fd) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || listen(fd, 128) != 0 ||
+        getsockname(fd, (struct sockaddr *)&address, &size) != 0) {
+        snprintf(errmsg, errmsg_size, "listen on %s:%u: %s", config->listen_host,
+                 config->listen_port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return ERR_IO;
+    }
+    gateway->listen_fd = fd;
+    gateway->port = ntohs(address.sin_port);
+    return 0;
+}
+
+int gateway_open(struct gateway **out, const struct gateway_config *config,
+                 struct replica *replica, struct journal *journal, char *errmsg,
+                 size_t errmsg_size)
+{
+    struct gateway *gateway = calloc(1, sizeof *gateway);
+    if (gateway == NULL)
+        return ERR_NOMEM;
+    gateway->batch_buffer = malloc(BATCH_SIZE_MAX);
+    for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++)
+        gateway->sessions[i].fd = -1;
+    gateway->replica = replica;
+    gateway->journal = journal;
+    gateway->node_id = config->node_id;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gateway->run_id = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    int rv = gateway->batch_buffer == NULL ? ERR_NOMEM
+                                           : gateway_listen(gateway, config, errmsg, errmsg_size);
+    if (rv != 0) {
+        free(gateway->batch_buffer);
+        free(gateway);
+        return rv;
+    }
+    *out = gateway;
+    return 0;
+}
+
+uint16_t gateway_port(const struct gateway *gateway)
+{
+    return gateway->port;
+}
+
+const struct gateway_stats *gateway_stats(const struct gateway *gateway)
+{
+    return &gateway->stats;
+}
+
+/* ---- Sessions. ---- */
+
+static void session_close(struct gateway_session *session)
+{
+    if (session->fd >= 0)
+        close(session->fd);
+    session->fd = -1;
+    free(session->out);
+    session->out = NULL;
+    session->in_size = 0;
+    session->out_size = 0;
+}
+
+/* Queues a frame; a session that cannot take it is too slow and closed. */
+static void session_send(struct gateway *gateway, struct gateway_session *session,
+                         const struct frame *frame)
+{
+    size_t length = 0;
+    if (session->fd < 0 || session->state == SESSION_CLOSING)
+        return;
+    if (GATEWAY_OUTBOX_MAX - session->out_size < FRAME_BUFFER_SIZE) {
+        gateway->stats.sessions_closed_slow++;
+        session->state = SESSION_CLOSING; /* flushed what it can, then closed */
+        return;
+    }
+    int rv = frame_encode(frame, session->out + session->out_size,
+                          GATEWAY_OUTBOX_MAX - session->out_size, &length);
+    assert(rv == 0);
+    (void)rv;
+    session->out_size += length;
+}
+
+static void session_error(struct gateway *gateway, struct gateway_session *session,
+                          uint16_t code, const char *text)
+{
+    struct frame frame;
+    frame_error_set(&frame, code, text);
+    session_send(gateway, session, &frame);
+    session->state = SESSION_CLOSING;
+}
+
+static void session_write(struct gateway_session *session)
+{
+    while (session->out_size > 0) {
+        ssize_t sent = send(session->fd, session->out, session->out_size, MSG_NOSIGNAL);
+        if (sent < 0 && errno == EINTR)
+            continue;
+        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (sent <= 0) {
+            session_close(session);
+            return;
+        }
+        memmove(session->out, session->out + sent, session->out_size - (size_t)sent);
+        session->out_size -= (size_t)sent;
+    }
+}
+
+static void gateway_accept(struct gateway *gateway)
+{
+    for (;;) {
+        int fd = accept(gateway->listen_fd, NULL, NULL);
+        if (fd < 0)
+            return; /* EAGAIN: nothing more to accept; other errors: retried next turn */
+        if (gateway_fd_setup(fd) != 0) {
+            close(fd);
+            continue;
+        }
+        uint32_t slot = 0;
+        while (slot < GATEWAY_SESSIONS_MAX && gateway->sessions[slot].fd >= 0)
+            slot++;
+        uint8_t *out = slot < GATEWAY_SESSIONS_MAX ? malloc(GATEWAY_OUTBOX_MAX) : NULL;
+        if (out == NULL) {
+            close(fd); /* full: the client tries another node */
+            continue;
+        }
+        int on = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+        struct gateway_session *session = &gateway->sessions[slot];
+        memset(session, 0, offsetof(struct gateway_session, in));
+        session->fd = fd;
+        session->out = out;
+        session->state = SESSION_HELLO;
+        gateway->stats.sessions_accepted++;
+    }
+}
+
+static void gateway_logon(struct gateway *gateway, struct gateway_session *session,
+                          const struct frame_logon *logon)
+{
+    const struct engine *engine = &gateway->replica->engine;
+    uint32_t id = logon->account_id;
+    if (id >= engine->account_count || !engine->accounts[id].has_secret ||
+        !secret_verify(logon->secret, logon->secret_size, engine->secrets[id].salt,
+                       engine->secrets[id].hash)) {
+        session_error(gateway, session, FRAME_ERROR_LOGON_FAILED, "logon failed");
+        return;
+    }
+    session->account_id = id;
+    session->state = SESSION_READY;
+    struct frame frame = {.type = FRAME_LOGON_OK};
+    frame.u.logon_ok.account_id = id;
+    uint32_t slot = session_find(engine, id, session->client_id);
+    frame.u.logon_ok.last_client_seq = slot == INDEX_NONE ? 0 : engine->sessions[slot].last_seq;
+    session_send(gateway, session, &frame);
+}
+
+static void gateway_flush(struct gateway *gateway);
+
+static void gateway_command(struct gateway *gateway, struct gateway_session *session,
+                            const struct command *command)
+{
+    if (gateway->pending_count == GATEWAY_BATCH_COMMANDS)
+        gateway_flush(gateway);
+    struct command *pending = &gateway->pending[gateway->pending_count++];
+    *pending = *command;
+    /* Never trust the client with who it is. */
+    pending->sender_account_id = session->account_id;
+    pending->client_id = session->client_id;
+    if (gateway->pending_count == 1)
+        gateway->pending_since_ns = gateway_now_ns();
+    gateway->stats.commands_received++;
+}
+
+static void gateway_frame(struct gateway *gateway, struct gateway_session *session,
+                          const struct frame *frame)
+{
+    if (frame->type == FRAME_HELLO && session->state == SESSION_HELLO) {
+        if (frame->u.hello.version_min > FRAME_PROTOCOL_VERSION) {
+            session_error(gateway, session, FRAME_ERROR_VERSION, "protocol version 1 only");
+            return;
+        }
+        session->client_id = frame->u.hello.client_id;
+        session->state = SESSION_LOGON;
+        struct frame welcome = {.type = FRAME_WELCOME};
+        welcome.u.welcome.version = FRAME_PROTOCOL_VERSION;
+        welcome.u.welcome.node_id = gateway->node_id;
+        welcome.u.welcome.applied_seq = gateway->replica->applied_seq;
+        session_send(gateway, session, &welcome);
+    } else if (frame->type == FRAME_LOGON && session->state == SESSION_LOGON) {
+        gateway_logon(gateway, session, &frame->u.logon);
+    } else if (frame->type == FRAME_COMMAND && session->state == SESSION_READY) {
+        gateway_command(gateway, session, &frame->u.command);
+    } else if (frame->type == FRAME_PING) {
+        struct frame pong = *frame;
+        pong.type = FRAME_PONG;
+        session_send(gateway, session, &pong);
+    } else if (session->state != SESSION_READY) {
+        session_error(gateway, session, FRAME_ERROR_NOT_LOGGED_ON, "hello and logon first");
+    } else {
+        session_error(gateway, session, FRAME_ERROR_MALFORMED, "unexpected frame");
+    }
+}
+
+/* Reads what the socket has and handles every whole frame in it. */
+static void session_read(struct gateway *gateway, struct gateway_session *session)
+{
+    ssize_t got = recv(session->fd, session->in + session->in_size,
+                       sizeof session->in - session->in_size, 0);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (got <= 0) {
+        session_close(session);
+        return;
+    }
+    session->in_size += (size_t)got;
+    size_t at = 0;
+    while (session->fd >= 0 && session->state != SESSION_CLOSING) {
+        static struct frame frame; /* large; the gateway runs on one thread */
+        size_t consumed = 0;
+        int rv = frame_decode(session->in + at, session->in_size - at, &frame, &consumed);
+        if (rv == ERR_DECODE_NEED_MORE)
+            break;
+        if (rv != 0) {
+            session_error(gateway, session, FRAME_ERROR_MALFORMED, "malformed frame");
+            break;
+        }
+        at += consumed;
+        gateway_frame(gateway, session, &frame);
+    }
+    memmove(session->in, session->in + at, session->in_size - at);
+    session->in_size -= at;
+}
+
+/* ---- Batches out, outcomes back. ---- */
+
+static void gateway_flush(struct gateway *gateway)
+{
+    if (gateway->pending_count == 0)
+        return;
+    size_t length = 0;
+    int rv = batch_encode(0, gateway->pending, gateway->pending_count, gateway->batch_buffer,
+                          BATCH_SIZE_MAX, &length);
+    assert(rv == 0); /* commands came through the frame decoder */
+    char msg_id[64];
+    snprintf(msg_id, sizeof msg_id, "n%u-%" PRIu64 "-%" PRIu64, gateway->node_id,
+             gateway->run_id, ++gateway->batch_counter);
+    uint64_t stream_seq = 0;
+    bool duplicate = false;
+    rv = journal_publish(gateway->journal, gateway->batch_buffer, length, msg_id,
+                         GATEWAY_PUBLISH_TIMEOUT_MS, &stream_seq, &duplicate);
+    if (rv == 0) {
+        gateway->stats.batches_published++;
+    } else {
+        /* Not stored: the clients resend after they fail over, with the
+         * same client_seq, so nothing is lost or doubled. */
+        gateway->stats.publish_failures++;
+        for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
+            if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].state == SESSION_READY)
+                session_error(gateway, &gateway->sessions[i], FRAME_ERROR_READ_ONLY,
+                              "the stream did not take the batch");
+        }
+    }
+    gateway->pending_count = 0;
+}
+
+static void gateway_outcome(void *context, uint64_t stream_seq, const struct command *command,
+                            const struct outcome *outcome)
+{
+    struct gateway *gateway = context;
+    for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
+        struct gateway_session *session = &gateway->sessions[i];
+        if (session->fd < 0 || session->state != SESSION_READY ||
+            session->account_id != command->sender_account_id ||
+            session->client_id != command->client_id)
+            continue;
+        struct frame frame = {.type = FRAME_OUTCOME};
+        frame.u.outcome.client_seq = command->client_seq;
+        frame.u.outcome.result = outcome->result;
+        frame.u.outcome.command_type = outcome->command_type;
+        frame.u.outcome.duplicate = outcome->duplicate;
+        frame.u.outcome.id = outcome->id;
+        frame.u.outcome.value = outcome->value;
+        frame.u.outcome.stream_seq = stream_seq;
+        session_send(gateway, session, &frame);
+        gateway->stats.outcomes_sent++;
+        return;
+    }
+}
+
+static int gateway_message(void *context, uint64_t stream_seq, uint64_t timestamp_ns,
+                           const void *data, size_t size)
+{
+    struct gateway *gateway = context;
+    int rv = replica_apply(gateway->replica, stream_seq, timestamp_ns, data, size,
+                           gateway_outcome, gateway);
+    return rv == REPLICA_REPEAT ? 0 : rv;
+}
+
+/* Polls the listening socket and every session; sessions with output also
+ * wait for room to write. Returns how many entries polls holds. */
+static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots)
+{
+    nfds_t count = 0;
+    gateway->polls[count++] = (struct pollfd){.fd = gateway->listen_fd, .events = POLLIN};
+    for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
+        struct gateway_session *session = &gateway->sessions[i];
+        if (session->fd < 0)
+            continue;
+        if (session->state == SESSION_CLOSING && session->out_size == 0) {
+            session_close(session);
+            continue;
+        }
+        short events = session->state == SESSION_CLOSING ? 0 : POLLIN;
+        if (session->out_size > 0)
+            events |= POLLOUT;
+        slots[count] = i;
+        gateway->polls[count++] = (struct pollfd){.fd = session->fd, .events = events};
+    }
+    return count;
+}
+
+int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t errmsg_size)
+{
+    static uint32_t slots[GATEWAY_SESSIONS_MAX + 1];
+    nfds_t count = gateway_poll_set(gateway, slots);
+    if (gateway->pending_count > 0)
+        timeout_ms = 0; /* a batch is waiting for its window to close */
+    int ready = poll(gateway->polls, count, timeout_ms);
+    for (nfds_t i = 1; ready > 0 && i < count; i++) {
+        struct gateway_session *session = &gateway->sessions[slots[i]];
+        if (gateway->polls[i].revents & (POLLIN | POLLHUP | POLLERR))
+            session_read(gateway, session);
+        if (session->fd >= 0 && (gateway->polls[i].revents & POLLOUT))
+            session_write(session);
+    }
+    if (ready > 0 && (gateway->polls[0].revents & POLLIN))
+        gateway_accept(gateway);
+    if (gateway->pending_count > 0 &&
+        gateway_now_ns() - gateway->pending_since_ns >= GATEWAY_BATCH_WINDOW_US * 1000u)
+        gateway_flush(gateway);
+    uint64_t next_seq = 0;
+    int rv = journal_read(gateway->journal, gateway->replica->applied_seq + 1, 4096, 1,
+                          gateway_message, gateway, &next_seq);
+    if (rv != 0) {
+        snprintf(errmsg, errmsg_size, "%s", rv == ERR_LOGIC_UNSUPPORTED
+                                                ? "a logic version this build cannot run"
+                                                : journal_error(gateway->journal));
+        return rv;
+    }
+    for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
+        if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].out_size > 0)
+            session_write(&gateway->sessions[i]);
+    }
+    return 0;
+}
+
+void gateway_close(struct gateway *gateway)
+{
+    if (gateway == NULL)
+        return;
+    for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
+        struct gateway_session *session = &gateway->sessions[i];
+        if (session->fd < 0)
+            continue;
+        session_error(gateway, session, FRAME_ERROR_SHUTTING_DOWN, "the node is stopping");
+        session_write(session); /* best effort: it is closing either way */
+        session_close(session);
+    }
+    close(gateway->listen_fd);
+    free(gateway->batch_buffer);
+    free(gateway);
+}

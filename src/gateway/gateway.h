@@ -1,0 +1,71 @@
+/* The gateway: client sessions on the native protocol, commands collected
+ * into batches and published to the stream, outcomes sent back when this
+ * node's replica has applied them.
+ *
+ * One thread runs it, one gateway_step() at a time:
+ *
+ *   accept --> HELLO/WELCOME --> LOGON/LOGON_OK --> COMMAND ... --> close
+ *                                 [gateway_logon]   [gateway_command]
+ *
+ *   commands of every session --> pending batch --(full, or window over)-->
+ *   journal_publish (msg id unique to this node's run)      [gateway_flush]
+ *
+ *   journal_read --> replica_apply --> outcome of (account, client_id)
+ *   --> the session of that account and client id on this node, if any
+ *                                                    [gateway_deliver]
+ *
+ * An outcome goes to whichever node the client is connected to when the
+ * command applies, so a client that failed over and resent gets its
+ * answers from the node it is on now (the state machine answers a resend
+ * with its first outcome). Every queue is bounded: a session whose unsent
+ * output passes GATEWAY_OUTBOX_MAX is told it is too slow and closed.
+ */
+#ifndef NODOWN_GATEWAY_GATEWAY_H
+#define NODOWN_GATEWAY_GATEWAY_H
+
+#include <stdint.h>
+
+#include "replica/journal.h"
+#include "replica/replica.h"
+
+#define GATEWAY_SESSIONS_MAX 1024u
+#define GATEWAY_OUTBOX_MAX (256u * 1024u) /* unsent bytes a client may owe */
+#define GATEWAY_BATCH_COMMANDS 1024u      /* a batch is published when full */
+#define GATEWAY_BATCH_WINDOW_US 500u      /* ... or this long after its first */
+#define GATEWAY_PUBLISH_TIMEOUT_MS 5000
+
+struct gateway_config {
+    const char *listen_host; /* "127.0.0.1" */
+    uint16_t listen_port;    /* 0: any free port (gateway_port tells) */
+    uint32_t node_id;
+};
+
+struct gateway_stats {
+    uint64_t sessions_accepted;
+    uint64_t sessions_closed_slow;
+    uint64_t commands_received;
+    uint64_t batches_published;
+    uint64_t publish_failures;
+    uint64_t outcomes_sent;
+};
+
+struct gateway;
+
+/* Listens and binds the gateway to a replica and a journal it does not
+ * own. Returns 0 or ERR_IO / ERR_NOMEM with errmsg. */
+int gateway_open(struct gateway **out, const struct gateway_config *config,
+                 struct replica *replica, struct journal *journal, char *errmsg,
+                 size_t errmsg_size);
+uint16_t gateway_port(const struct gateway *gateway);
+const struct gateway_stats *gateway_stats(const struct gateway *gateway);
+
+/* One turn of the loop: waits up to timeout_ms for sockets, reads and
+ * writes what is ready, publishes a due batch, applies what the stream
+ * has, and sends outcomes. Returns 0, or the error that must stop the
+ * node (ERR_LOGIC_UNSUPPORTED from the replica, ERR_IO from the stream). */
+int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t errmsg_size);
+
+/* Tells every session the node is stopping, closes them and the socket. */
+void gateway_close(struct gateway *gateway);
+
+#endif

@@ -1,0 +1,30 @@
+/* One description of a record's fields serves to write it, read it and
+ * count its bytes: each io_* call writes the field when the context has a
+ * writer, reads it when it has a reader, and always adds its size. The
+ * command codec and the frame codec describe their records with it, so
+ * their encoders and decoders cannot drift apart. */
+#ifndef NODOWN_LIB_FIELD_IO_H
+#define NODOWN_LIB_FIELD_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/bytes.h"
+
+struct field_io {
+    struct byte_writer *writer; /* set: write */
+    struct byte_reader *reader; /* set: read; neither: count */
+    size_t size_bytes;
+    bool invalid;               /* a codec's own rule of a field is broken */
+};
+
+void io_bytes(struct field_io *io, void *data, size_t size);
+void io_u8(struct field_io *io, uint8_t *value);
+void io_u16(struct field_io *io, uint16_t *value);
+void io_u32(struct field_io *io, uint32_t *value);
+void io_i32(struct field_io *io, int32_t *value);
+void io_u64(struct field_io *io, uint64_t *value);
+void io_i64(struct field_io *io, int64_t *value);
+
+#endif

@@ -1,0 +1,608 @@
+/* The journal on libnats 3.4 JetStream (see journal.h, docs/journal.md).
+ *
+ * Publishing. js_Publish with jsPubOptions.MsgId sets the Nats-Msg-Id
+ * header; the stream remembers ids for its duplicate window and answers a
+ * resend with the first sequence and "duplicate": true. So a publish that
+ * timed out, met no responders (JetStream not up yet, no stream leader) or
+ * lost its connection is simply sent again with the same id until the
+ * caller's timeout: it is stored once whatever happened to the attempts.
+ * While libnats reconnects, a publish goes into its reconnect buffer and
+ * leaves on the new connection, or times out and is sent again.
+ *
+ * Reading. An ordered push consumer (jsSubOptions.Ordered) on a
+ * synchronous subscription, created at DeliverByStartSequence from_seq,
+ * kept between calls. Why not a pull consumer with AckNone:
+ *
+ *   - latency: the server pushes each message as soon as it is stored,
+ *     and the reader takes it from the local queue. natsSubscription_Fetch
+ *     returns only when its whole batch is there or its wait expires, so
+ *     a node tailing the stream would either wait out the expiry or fetch
+ *     one message per round trip; the acknowledgement of every client
+ *     command waits on this path.
+ *   - throughput: push with flow control keeps up to 32 MB in flight (the
+ *     server's window), with no request per batch.
+ *   - order: the ordered consumer checks the consumer sequence of every
+ *     message and, on a gap, a reconnection or two missed heartbeats,
+ *     recreates itself at the stream sequence after the last one it saw.
+ *     An AckNone pull consumer whose fetch answer is lost moves on anyway,
+ *     and the gap would be ours to find and repair.
+ *
+ * It is not trusted blindly: libnats records a message as seen before it
+ * checks the subscription's pending limits, so a message dropped as a
+ * slow consumer would leave a gap the ordered consumer never repairs.
+ * The pending limits are therefore lifted to a bound above the server's
+ * window, and every message's stream sequence is checked here: a repeat
+ * is dropped, a gap makes us recreate the consumer at the expected
+ * sequence, and a gap that is still there after that means the stream no
+ * longer holds those messages, which is an error, never a skip.
+ */
+#include "replica/journal.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <nats/nats.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/result.h"
+
+/* Servers in config->urls, and the size of the string. */
+#define JOURNAL_SERVERS_MAX 16
+#define JOURNAL_URLS_SIZE 4096
+#define JOURNAL_STREAM_NAME_SIZE 64
+#define JOURNAL_SUBJECT_SIZE 256
+/* libnats: wait between reconnect attempts, plus up to the jitter. */
+#define JOURNAL_RECONNECT_WAIT_MS 50
+#define JOURNAL_RECONNECT_JITTER_MS 50
+/* Connect timeout per server at open. */
+#define JOURNAL_CONNECT_TIMEOUT_MS 2000
+/* A silent server (no RST, e.g. a partition) is dropped after
+ * JOURNAL_PINGS_OUT_MAX unanswered pings, JOURNAL_PING_INTERVAL_MS apart. */
+#define JOURNAL_PING_INTERVAL_MS 2000
+#define JOURNAL_PINGS_OUT_MAX 3
+/* JetStream API requests (stream info, consumer creation). */
+#define JOURNAL_API_WAIT_MS 5000
+/* Pause before resending after an error that came back at once (no
+ * responders), so that a server restarting is not flooded. */
+#define JOURNAL_PUBLISH_PAUSE_MS 20
+/* The read subscription's local queue: the server's flow-control window
+ * (32 MB in nats-server 2.9) plus room, and no count limit. */
+#define JOURNAL_READ_PENDING_BYTES_MAX (128 * 1024 * 1024)
+
+struct journal {
+    natsConnection *connection;
+    jsCtx *js;
+    natsSubscription *read_sub; /* the ordered consumer, or NULL */
+    uint64_t read_next_seq;     /* the stream sequence read_sub delivers next */
+    uint64_t read_gap_seq;      /* a gap at this sequence survived a recreate */
+    char stream_name[JOURNAL_STREAM_NAME_SIZE];
+    char subject[JOURNAL_SUBJECT_SIZE];
+    char error[512];
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* libnats' status text and, when there is one, its last error detail. */
+static void nats_error_format(char *out, size_t out_size, const char *what, natsStatus status,
+                              jsErrCode js_error)
+{
+    natsStatus last_status = NATS_OK;
+    const char *detail = nats_GetLastError(&last_status);
+    /* The thread's last error may be older than this failure. */
+    if (detail == NULL || detail[0] == '\0' || last_status != status)
+        detail = natsStatus_GetText(status);
+    if (js_error != 0)
+        snprintf(out, out_size, "%s: %.300s (JetStream error %d)", what, detail, (int)js_error);
+    else
+        snprintf(out, out_size, "%s: %.300s", what, detail);
+}
+
+/* ---- Open: the configuration, the connection, the stream. ---- */
+
+static bool name_is_valid(const char *name, size_t size_max, bool is_subject)
+{
+    size_t size = strlen(name);
+    if (size == 0 || size >= size_max)
+        return false;
+    for (size_t i = 0; i < size; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c <= 0x20 || c >= 0x7f || c == '*' || c == '>')
+            return false;
+        if (!is_subject && (c == '.' || c == '/' || c == '\\'))
+            return false;
+    }
+    return true;
+}
+
+static int config_check(const struct journal_config *config, char *errmsg, size_t errmsg_size)
+{
+    if (config->urls == NULL || config->urls[0] == '\0' ||
+        strlen(config->urls) >= JOURNAL_URLS_SIZE) {
+        snprintf(errmsg, errmsg_size, "journal: NATS urls empty or too long");
+        return ERR_USAGE;
+    }
+    if (config->stream_name == NULL ||
+        !name_is_valid(config->stream_name, JOURNAL_STREAM_NAME_SIZE, false)) {
+        snprintf(errmsg, errmsg_size, "journal: invalid stream name");
+        return ERR_USAGE;
+    }
+    if (config->subject == NULL || !name_is_valid(config->subject, JOURNAL_SUBJECT_SIZE, true)) {
+        snprintf(errmsg, errmsg_size, "journal: invalid subject");
+        return ERR_USAGE;
+    }
+    if (config->replicas < 1 || config->replicas > 5) {
+        snprintf(errmsg, errmsg_size, "journal: replicas %d not in 1..5", config->replicas);
+        return ERR_USAGE;
+    }
+    if (config->duplicate_window_ms <= 0 || config->duplicate_window_ms > INT64_MAX / 1000000) {
+        snprintf(errmsg, errmsg_size, "journal: duplicate window %" PRId64 " ms out of range",
+                 config->duplicate_window_ms);
+        return ERR_USAGE;
+    }
+    return 0;
+}
+
+/* Splits "a, b,c" in place into servers[]; returns the count, or -1. */
+static int urls_split(char *urls, const char *servers[JOURNAL_SERVERS_MAX])
+{
+    int count = 0;
+    for (char *token = urls; token != NULL;) {
+        char *comma = strchr(token, ',');
+        if (comma != NULL)
+            *comma = '\0';
+        while (*token == ' ')
+            token++;
+        for (char *end = token + strlen(token); end > token && end[-1] == ' '; end--)
+            end[-1] = '\0';
+        if (token[0] != '\0') {
+            if (count == JOURNAL_SERVERS_MAX)
+                return -1;
+            servers[count++] = token;
+        }
+        token = comma == NULL ? NULL : comma + 1;
+    }
+    return count;
+}
+
+static natsStatus options_set(natsOptions *options, const char **servers, int server_count)
+{
+    natsStatus s = natsOptions_SetServers(options, servers, server_count);
+    if (s == NATS_OK)
+        s = natsOptions_SetName(options, "nodown");
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxReconnect(options, -1);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectWait(options, JOURNAL_RECONNECT_WAIT_MS);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectJitter(options, JOURNAL_RECONNECT_JITTER_MS,
+                                           JOURNAL_RECONNECT_JITTER_MS);
+    if (s == NATS_OK)
+        s = natsOptions_SetTimeout(options, JOURNAL_CONNECT_TIMEOUT_MS);
+    if (s == NATS_OK)
+        s = natsOptions_SetPingInterval(options, JOURNAL_PING_INTERVAL_MS);
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxPingsOut(options, JOURNAL_PINGS_OUT_MAX);
+    /* Publishes are synchronous, one at a time: send each at once rather
+     * than waiting for libnats' flusher thread. */
+    if (s == NATS_OK)
+        s = natsOptions_SetSendAsap(options, true);
+    return s;
+}
+
+static int connection_open(struct journal *journal, const char *urls, char *errmsg,
+                           size_t errmsg_size)
+{
+    char buffer[JOURNAL_URLS_SIZE];
+    snprintf(buffer, sizeof buffer, "%s", urls);
+    const char *servers[JOURNAL_SERVERS_MAX];
+    int server_count = urls_split(buffer, servers);
+    if (server_count <= 0) {
+        snprintf(errmsg, errmsg_size, "journal: NATS urls \"%.200s\": none, or more than %d",
+                 urls, JOURNAL_SERVERS_MAX);
+        return ERR_USAGE;
+    }
+    natsOptions *options = NULL;
+    natsStatus s = natsOptions_Create(&options);
+    if (s == NATS_OK)
+        s = options_set(options, servers, server_count);
+    if (s == NATS_OK)
+        s = natsConnection_Connect(&journal->connection, options);
+    natsOptions_Destroy(options);
+    if (s != NATS_OK) {
+        char what[300];
+        snprintf(what, sizeof what, "journal: connecting to %.200s", urls);
+        nats_error_format(errmsg, errmsg_size, what, s, 0);
+        return ERR_IO;
+    }
+    jsOptions js_options;
+    jsOptions_Init(&js_options);
+    js_options.Wait = JOURNAL_API_WAIT_MS;
+    s = natsConnection_JetStream(&journal->js, journal->connection, &js_options);
+    if (s != NATS_OK) {
+        nats_error_format(errmsg, errmsg_size, "journal: JetStream context", s, 0);
+        return ERR_IO;
+    }
+    return 0;
+}
+
+/* The existing stream must be what this node would have created. */
+static int stream_check(const jsStreamInfo *info, const struct journal_config *config,
+                        char *errmsg, size_t errmsg_size)
+{
+    const jsStreamConfig *c = info->Config;
+    const char *problem = NULL;
+    if (c->SubjectsLen != 1 || strcmp(c->Subjects[0], config->subject) != 0)
+        problem = "subjects";
+    else if (c->Storage != js_FileStorage)
+        problem = "storage (not file)";
+    else if (c->Replicas != (int64_t)config->replicas)
+        problem = "replicas";
+    else if (c->Duplicates != config->duplicate_window_ms * 1000000)
+        problem = "duplicate window";
+    else if (c->Retention != js_LimitsPolicy)
+        problem = "retention (not limits)";
+    if (problem == NULL)
+        return 0;
+    snprintf(errmsg, errmsg_size, "journal: stream %s exists with other %s than this node's "
+             "(subject %s, file storage, %d replicas, duplicate window %" PRId64 " ms, limits "
+             "retention); nodown never changes an existing stream",
+             config->stream_name, problem, config->subject, config->replicas,
+             config->duplicate_window_ms);
+    return ERR_IO;
+}
+
+static natsStatus stream_create(jsStreamInfo **info, jsCtx *js,
+                                const struct journal_config *config, jsErrCode *js_error)
+{
+    const char *subjects[1] = {config->subject};
+    jsStreamConfig stream;
+    jsStreamConfig_Init(&stream);
+    stream.Name = config->stream_name;
+    stream.Subjects = subjects;
+    stream.SubjectsLen = 1;
+    stream.Storage = js_FileStorage;
+    stream.Replicas = config->replicas;
+    stream.Duplicates = config->duplicate_window_ms * 1000000;
+    stream.Retention = js_LimitsPolicy;
+    stream.Discard = js_DiscardOld;
+    return js_AddStream(info, js, &stream, NULL, js_error);
+}
+
+static int stream_ensure(struct journal *journal, const struct journal_config *config,
+                         char *errmsg, size_t errmsg_size)
+{
+    jsStreamInfo *info = NULL;
+    jsErrCode js_error = 0;
+    natsStatus s = js_GetStreamInfo(&info, journal->js, config->stream_name, NULL, &js_error);
+    if (s == NATS_NOT_FOUND || js_error == JSStreamNotFoundErr) {
+        js_error = 0;
+        s = stream_create(&info, journal->js, config, &js_error);
+        /* Another node created it first: read what it made. */
+        if (js_error == JSStreamNameExistErr) {
+            js_error = 0;
+            s = js_GetStreamInfo(&info, journal->js, config->stream_name, NULL, &js_error);
+        }
+    }
+    if (s != NATS_OK) {
+        char what[128];
+        snprintf(what, sizeof what, "journal: stream %s", config->stream_name);
+        nats_error_format(errmsg, errmsg_size, what, s, js_error);
+        return ERR_IO;
+    }
+    int rv = stream_check(info, config, errmsg, errmsg_size);
+    jsStreamInfo_Destroy(info);
+    return rv;
+}
+
+int journal_open(struct journal **out, const struct journal_config *config, char *errmsg,
+                 size_t errmsg_size)
+{
+    assert(out != NULL);
+    assert(config != NULL);
+    *out = NULL;
+    int rv = config_check(config, errmsg, errmsg_size);
+    if (rv != 0)
+        return rv;
+    struct journal *journal = calloc(1, sizeof *journal);
+    if (journal == NULL) {
+        snprintf(errmsg, errmsg_size, "journal: out of memory");
+        return ERR_NOMEM;
+    }
+    snprintf(journal->stream_name, sizeof journal->stream_name, "%s", config->stream_name);
+    snprintf(journal->subject, sizeof journal->subject, "%s", config->subject);
+    rv = connection_open(journal, config->urls, errmsg, errmsg_size);
+    if (rv == 0)
+        rv = stream_ensure(journal, config, errmsg, errmsg_size);
+    if (rv != 0) {
+        journal_close(journal);
+        return rv;
+    }
+    *out = journal;
+    return 0;
+}
+
+/* ---- Publish. ---- */
+
+/* Whether an attempt that failed with (status, js_error) may succeed if
+ * sent again with the same id. Refusals for good: the message is too
+ * large, the subject belongs to another stream, the connection was closed
+ * by us, or the request itself is wrong. */
+static bool publish_retryable(natsStatus status, jsErrCode js_error)
+{
+    if (status == NATS_INVALID_ARG || status == NATS_MAX_PAYLOAD ||
+        status == NATS_CONNECTION_CLOSED || status == NATS_NO_MEMORY)
+        return false;
+    return js_error != JSStreamMessageExceedsMaximumErr && js_error != JSStreamNotMatchErr &&
+           js_error != JSStreamSealedErr && js_error != JSBadRequestErr;
+}
+
+static bool msg_id_is_valid(const char *msg_id)
+{
+    size_t size = strlen(msg_id);
+    if (size == 0 || size > JOURNAL_MSG_ID_SIZE_MAX)
+        return false;
+    for (size_t i = 0; i < size; i++) {
+        if ((unsigned char)msg_id[i] < 0x21 || (unsigned char)msg_id[i] > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+/* One attempt. Returns NATS_OK with the ack's sequence, or the status of
+ * the failure with its text in journal->error and *retryable set. */
+static natsStatus publish_attempt(struct journal *journal, const void *data, size_t size,
+                                  const char *msg_id, int64_t wait_ms, uint32_t attempt,
+                                  uint64_t *stream_seq, bool *duplicate, bool *retryable)
+{
+    jsPubOptions options;
+    jsPubOptions_Init(&options);
+    options.MsgId = msg_id;
+    options.MaxWait = wait_ms;
+    jsPubAck *ack = NULL;
+    jsErrCode js_error = 0;
+    natsStatus s = js_Publish(&ack, journal->js, journal->subject, data, (int)size, &options,
+                              &js_error);
+    char what[256];
+    snprintf(what, sizeof what, "journal: publishing %.128s to %s (attempt %u)", msg_id,
+             journal->stream_name, (unsigned)attempt);
+    if (s != NATS_OK) {
+        nats_error_format(journal->error, sizeof journal->error, what, s, js_error);
+        *retryable = publish_retryable(s, js_error);
+        return s;
+    }
+    if (ack->Stream == NULL || strcmp(ack->Stream, journal->stream_name) != 0) {
+        /* Stored, but by another stream that also takes this subject. */
+        snprintf(journal->error, sizeof journal->error, "%s: stored by stream %.64s",
+                 what, ack->Stream == NULL ? "?" : ack->Stream);
+        *retryable = false;
+        s = NATS_ERR;
+    } else {
+        *stream_seq = ack->Sequence;
+        *duplicate = ack->Duplicate;
+    }
+    jsPubAck_Destroy(ack);
+    return s;
+}
+
+int journal_publish(struct journal *journal, const void *data, size_t size, const char *msg_id,
+                    int timeout_ms, uint64_t *stream_seq, bool *duplicate)
+{
+    assert(journal != NULL);
+    assert(data != NULL || size == 0);
+    assert(msg_id != NULL && msg_id_is_valid(msg_id));
+    assert(size <= (size_t)INT32_MAX);
+    assert(stream_seq != NULL && duplicate != NULL);
+    assert(timeout_ms > 0);
+    int64_t deadline_ms = now_ms() + timeout_ms;
+    for (uint32_t attempt = 1;; attempt++) {
+        int64_t left_ms = deadline_ms - now_ms();
+        int64_t wait_ms = left_ms < 1 ? 1 : left_ms;
+        if (wait_ms > JOURNAL_PUBLISH_ATTEMPT_MS)
+            wait_ms = JOURNAL_PUBLISH_ATTEMPT_MS;
+        bool retryable = false;
+        natsStatus s = publish_attempt(journal, data, size, msg_id, wait_ms, attempt,
+                                       stream_seq, duplicate, &retryable);
+        if (s == NATS_OK) {
+            assert(*stream_seq > 0);
+            return 0;
+        }
+        left_ms = deadline_ms - now_ms();
+        if (!retryable || left_ms <= 0)
+            return ERR_IO;
+        if (s != NATS_TIMEOUT)
+            sleep_ms(left_ms < JOURNAL_PUBLISH_PAUSE_MS ? left_ms : JOURNAL_PUBLISH_PAUSE_MS);
+    }
+}
+
+/* ---- Read. ---- */
+
+static void read_reset(struct journal *journal)
+{
+    /* Destroy unsubscribes without deleting the consumer (a request that
+     * would block while the server is away); the server removes an
+     * ephemeral consumer with no subscriber by itself. */
+    natsSubscription_Destroy(journal->read_sub);
+    journal->read_sub = NULL;
+}
+
+static int read_subscribe(struct journal *journal, uint64_t from_seq)
+{
+    assert(journal->read_sub == NULL);
+    jsSubOptions options;
+    jsSubOptions_Init(&options);
+    options.Stream = journal->stream_name;
+    options.Ordered = true;
+    options.Config.DeliverPolicy = js_DeliverByStartSequence;
+    options.Config.OptStartSeq = from_seq;
+    options.Config.Heartbeat = (int64_t)JOURNAL_READ_HEARTBEAT_MS * 1000000;
+    jsErrCode js_error = 0;
+    natsSubscription *sub = NULL;
+    natsStatus s = js_SubscribeSync(&sub, journal->js, journal->subject, NULL, &options,
+                                    &js_error);
+    if (s == NATS_OK)
+        s = natsSubscription_SetPendingLimits(sub, -1, JOURNAL_READ_PENDING_BYTES_MAX);
+    if (s != NATS_OK) {
+        char what[128];
+        snprintf(what, sizeof what, "journal: reading %s from %" PRIu64, journal->stream_name,
+                 from_seq);
+        nats_error_format(journal->error, sizeof journal->error, what, s, js_error);
+        natsSubscription_Destroy(sub);
+        return ERR_IO;
+    }
+    journal->read_sub = sub;
+    journal->read_next_seq = from_seq;
+    return 0;
+}
+
+/* Checks one message against the expected sequence and delivers it.
+ * Returns 0 (delivered, or a repeat dropped), 1 (a gap: the consumer was
+ * recreated at the expected sequence), cb's value, or ERR_IO. */
+static int read_message(struct journal *journal, natsMsg *msg, journal_message_cb cb,
+                        void *context)
+{
+    jsMsgMetaData *meta = NULL;
+    natsStatus s = natsMsg_GetMetaData(&meta, msg);
+    if (s != NATS_OK) {
+        nats_error_format(journal->error, sizeof journal->error,
+                          "journal: message without JetStream metadata", s, 0);
+        return ERR_IO;
+    }
+    uint64_t seq = meta->Sequence.Stream;
+    uint64_t timestamp_ns = meta->Timestamp > 0 ? (uint64_t)meta->Timestamp : 0;
+    jsMsgMetaData_Destroy(meta);
+    uint64_t expected = journal->read_next_seq;
+    if (seq < expected)
+        return 0; /* already delivered: never twice */
+    if (seq > expected) {
+        read_reset(journal);
+        if (journal->read_gap_seq == expected) {
+            snprintf(journal->error, sizeof journal->error, "journal: stream %s no longer "
+                     "holds messages %" PRIu64 "..%" PRIu64 " (deleted or purged)",
+                     journal->stream_name, expected, seq - 1);
+            return ERR_IO;
+        }
+        journal->read_gap_seq = expected;
+        int rv = read_subscribe(journal, expected);
+        return rv != 0 ? rv : 1;
+    }
+    journal->read_gap_seq = 0;
+    journal->read_next_seq = seq + 1;
+    return cb(context, seq, timestamp_ns, natsMsg_GetData(msg),
+              (size_t)natsMsg_GetDataLength(msg));
+}
+
+/* The next message: waits up to wait_ms (0: only one already at hand).
+ * Returns 0 with *msg (NULL if none came), or ERR_IO. */
+static int read_next(struct journal *journal, int64_t wait_ms, natsMsg **msg)
+{
+    *msg = NULL;
+    natsStatus s = natsSubscription_NextMsg(msg, journal->read_sub, wait_ms);
+    if (s == NATS_OK || s == NATS_TIMEOUT)
+        return 0;
+    if (s == NATS_SLOW_CONSUMER) {
+        /* Messages were dropped: start again after the last one delivered. */
+        read_reset(journal);
+        return read_subscribe(journal, journal->read_next_seq);
+    }
+    nats_error_format(journal->error, sizeof journal->error, "journal: reading", s, 0);
+    return ERR_IO;
+}
+
+int journal_read(struct journal *journal, uint64_t from_seq, uint32_t max_messages,
+                 int timeout_ms, journal_message_cb cb, void *context, uint64_t *next_seq)
+{
+    assert(journal != NULL && cb != NULL && next_seq != NULL);
+    assert(from_seq >= 1);
+    assert(max_messages >= 1);
+    *next_seq = from_seq;
+    if (journal->read_sub != NULL && journal->read_next_seq != from_seq)
+        read_reset(journal);
+    if (journal->read_sub == NULL) {
+        journal->read_gap_seq = 0;
+        int rv = read_subscribe(journal, from_seq);
+        if (rv != 0)
+            return rv;
+    }
+    int64_t deadline_ms = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    uint32_t delivered = 0;
+    int rv = 0;
+    while (rv == 0 && delivered < max_messages) {
+        int64_t wait_ms = delivered == 0 ? deadline_ms - now_ms() : 0;
+        if (delivered == 0 && wait_ms <= 0)
+            break;
+        natsMsg *msg = NULL;
+        rv = read_next(journal, wait_ms, &msg);
+        if (rv != 0 || journal->read_sub == NULL)
+            break;
+        if (msg == NULL) {
+            if (delivered > 0)
+                break;
+            continue;
+        }
+        uint64_t before = journal->read_next_seq;
+        rv = read_message(journal, msg, cb, context);
+        natsMsg_Destroy(msg);
+        if (journal->read_next_seq > before)
+            delivered++;
+        if (rv == 1)
+            rv = 0;
+    }
+    *next_seq = journal->read_next_seq;
+    assert(*next_seq == from_seq + delivered);
+    return rv;
+}
+
+/* ---- The rest. ---- */
+
+int journal_last_seq(struct journal *journal, uint64_t *last_seq)
+{
+    assert(journal != NULL && last_seq != NULL);
+    jsStreamInfo *info = NULL;
+    jsErrCode js_error = 0;
+    natsStatus s = js_GetStreamInfo(&info, journal->js, journal->stream_name, NULL, &js_error);
+    if (s != NATS_OK) {
+        char what[128];
+        snprintf(what, sizeof what, "journal: stream %s info", journal->stream_name);
+        nats_error_format(journal->error, sizeof journal->error, what, s, js_error);
+        return ERR_IO;
+    }
+    *last_seq = info->State.LastSeq;
+    jsStreamInfo_Destroy(info);
+    return 0;
+}
+
+bool journal_connected(const struct journal *journal)
+{
+    assert(journal != NULL);
+    return natsConnection_Status(journal->connection) == NATS_CONN_STATUS_CONNECTED;
+}
+
+const char *journal_error(const struct journal *journal)
+{
+    assert(journal != NULL);
+    return journal->error;
+}
+
+void journal_close(struct journal *journal)
+{
+    if (journal == NULL)
+        return;
+    if (journal->read_sub != NULL)
+        read_reset(journal);
+    jsCtx_Destroy(journal->js);
+    natsConnection_Destroy(journal->connection);
+    free(journal);
+}

@@ -1,0 +1,105 @@
+/* The replicated journal: a NATS JetStream stream, reached through libnats
+ * (docs/journal.md). nodown writes no journal of its own: a gateway
+ * publishes each batch of commands as one stream message, and every node
+ * reads the stream in order from its snapshot's sequence + 1. The stream's
+ * sequence number is the one order all nodes agree on.
+ *
+ *   journal_open      connect (reconnecting forever), create or check the stream
+ *   journal_publish   one batch, with a message id: retried until it is stored
+ *                     once, a resend within the duplicate window is dropped
+ *   journal_read      messages in stream order from a sequence, never a gap,
+ *                     never a repeat, with each one's stored timestamp
+ *   journal_last_seq  the stream's last sequence (stream info)
+ *
+ * libnats types stay inside journal.c. A journal is used from one thread
+ * at a time (the caller's lock, if any); libnats runs its own threads for
+ * the connection.
+ */
+#ifndef NODOWN_REPLICA_JOURNAL_H
+#define NODOWN_REPLICA_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A message id: printable ASCII, 1..JOURNAL_MSG_ID_SIZE_MAX bytes. */
+#define JOURNAL_MSG_ID_SIZE_MAX 128u
+/* One publish attempt waits at most this long for the stream's ack before
+ * it is sent again with the same message id: a request sent just before
+ * the connection dropped gets no answer, and waiting the caller's whole
+ * timeout for it would waste the time a retry needs. */
+#define JOURNAL_PUBLISH_ATTEMPT_MS 1000
+/* Idle heartbeat of the read consumer: a reader notices a lost consumer
+ * (its server restarted) after two missed heartbeats and recreates it. */
+#define JOURNAL_READ_HEARTBEAT_MS 1000
+
+struct journal;
+
+struct journal_config {
+    const char *urls;            /* comma separated, "nats://host:port,..." */
+    const char *stream_name;     /* "NODOWN" */
+    const char *subject;         /* "nodown.batch" */
+    int replicas;                /* 1 for the embedded default, 3 (or 5) for a cluster */
+    int64_t duplicate_window_ms; /* e.g. 120000 */
+};
+
+/* Called for each message, in stream order. timestamp_ns is the time the
+ * stream stored it (UTC nanoseconds, the leader's wall clock: not
+ * guaranteed monotonic, see docs/journal.md). data is valid only during
+ * the call. A non-zero return stops journal_read, which returns it; the
+ * message counts as delivered (next_seq is past it). */
+typedef int (*journal_message_cb)(void *context, uint64_t stream_seq, uint64_t timestamp_ns,
+                                  const void *data, size_t size);
+
+/* Connects to the servers in config->urls (libnats reconnects forever
+ * afterwards, every ~50 ms, to any of them), then creates the stream if it
+ * is missing (file storage, config->replicas, the duplicate window,
+ * limits retention with no limits), or checks that the existing one has
+ * exactly these settings; nothing of an existing stream is ever updated.
+ * Returns 0, ERR_USAGE (bad config), or ERR_IO (cannot connect, stream
+ * incompatible or not created) with a message in errmsg. */
+int journal_open(struct journal **out, const struct journal_config *config, char *errmsg,
+                 size_t errmsg_size);
+
+/* Publishes one message with header Nats-Msg-Id: msg_id and waits until
+ * the stream has stored it. On a timeout, no responders or a lost
+ * connection it retries with the same msg_id until timeout_ms has passed,
+ * so the message is stored once: a resend the stream has already seen
+ * within its duplicate window returns the first sequence with
+ * *duplicate = true. (*duplicate is also true when an attempt of this
+ * same call timed out but was stored, and a later one was answered.)
+ * Returns 0 with *stream_seq, or ERR_IO with a message in the journal
+ * (journal_error). A message the server refuses for good (too large)
+ * fails at once. */
+int journal_publish(struct journal *journal, const void *data, size_t size, const char *msg_id,
+                    int timeout_ms, uint64_t *stream_seq, bool *duplicate);
+
+/* Delivers messages from sequence from_seq on, in order, to cb. Waits up
+ * to timeout_ms for the first one; once one is delivered it goes on while
+ * more are already at hand and returns when none is (or after
+ * max_messages), so a caller's loop keeps its other duties. *next_seq is
+ * the sequence to ask for next (from_seq + messages delivered). Returns 0
+ * (also when nothing came), cb's non-zero value, or ERR_IO when the stream
+ * no longer holds a message it should (deleted or purged: never skipped)
+ * or the consumer cannot be created; the message is in journal_error.
+ *
+ * The consumer is an ordered push consumer kept between calls: a call
+ * with from_seq equal to the previous *next_seq goes on with it, any
+ * other from_seq starts a new one there. Creating one is a JetStream API
+ * request, which can take up to 5 s (past timeout_ms) when the server
+ * does not answer. */
+int journal_read(struct journal *journal, uint64_t from_seq, uint32_t max_messages,
+                 int timeout_ms, journal_message_cb cb, void *context, uint64_t *next_seq);
+
+/* The stream's last sequence (0 if empty), from stream info. */
+int journal_last_seq(struct journal *journal, uint64_t *last_seq);
+
+/* Whether the connection to NATS is up right now (for /status). */
+bool journal_connected(const struct journal *journal);
+
+/* The message of the last error of publish, read or last_seq. */
+const char *journal_error(const struct journal *journal);
+
+void journal_close(struct journal *journal);
+
+#endif

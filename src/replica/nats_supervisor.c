@@ -1,0 +1,505 @@
+/* The embedded default's nats-server child (see nats_supervisor.h and
+ * docs/journal.md).
+ *
+ * Starting is four steps, each of which can fail on its own:
+ *
+ *   stale_wait    a server from a previous run of this node (killed -9,
+ *                 its child got SIGTERM from the kernel) may still be
+ *                 flushing the same store: wait until it is gone
+ *   config_write  DIR/nats/nats.conf, rewritten each time so that it is
+ *                 always what this build means
+ *   spawn         fork, and in the child only async-signal-safe calls
+ *                 until execv: the parent may have libnats threads, so
+ *                 everything the child needs is prepared before fork
+ *   ready_wait    a TCP connection to 127.0.0.1:<port> that reads the
+ *                 server's INFO line with "jetstream":true and this
+ *                 start's server name (so not another process that took
+ *                 the port). nats-server enables JetStream and recovers
+ *                 every stream before it accepts clients, so INFO means
+ *                 the journal is readable.
+ *
+ * A restart (nats_supervisor_poll) repeats spawn and ready_wait with the
+ * same config file, port and store.
+ */
+#include "replica/nats_supervisor.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/result.h"
+
+/* JetStream's own limits for the embedded server. The file store holds
+ * the journal, which grows until retention trims it (docs/journal.md):
+ * 1 TB is nats-server's own upper default, the disk is the real bound.
+ * Memory storage holds only consumer state (ordered consumers keep theirs
+ * in memory), so a small budget is plenty. */
+#define NATS_SUPERVISOR_FILE_STORE "1TB"
+#define NATS_SUPERVISOR_MEMORY_STORE "64MB"
+/* File descriptors the child closes before exec (all it can inherit from
+ * a normal process; above this, leaked descriptors would stay open). */
+#define NATS_SUPERVISOR_FDS_CLOSE_MAX 65536
+/* Between two connection attempts while waiting for the server. */
+#define NATS_SUPERVISOR_READY_POLL_MS 10
+/* How long one attempt waits for the INFO line. */
+#define NATS_SUPERVISOR_INFO_TIMEOUT_MS 500
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* "exit status 1", "killed by signal 9", or "unknown status" when the
+ * child was reaped by someone else. */
+static void status_text(int status, char *text, size_t text_size)
+{
+    if (status >= 0 && WIFEXITED(status))
+        snprintf(text, text_size, "exit status %d", WEXITSTATUS(status));
+    else if (status >= 0 && WIFSIGNALED(status))
+        snprintf(text, text_size, "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(text, text_size, "unknown status");
+}
+
+/* ---- Paths and files. ---- */
+
+static int path_join(char *out, const char *dir, const char *name)
+{
+    int n = snprintf(out, NATS_SUPERVISOR_PATH_SIZE, "%s/%s", dir, name);
+    return n < 0 || (size_t)n >= NATS_SUPERVISOR_PATH_SIZE ? ERR_USAGE : 0;
+}
+
+static int dir_make(const char *path, char *errmsg, size_t errmsg_size)
+{
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        snprintf(errmsg, errmsg_size, "%s: %s", path, strerror(errno));
+        return ERR_IO;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(errmsg, errmsg_size, "%s: not a directory", path);
+        return ERR_IO;
+    }
+    return 0;
+}
+
+/* The data directory goes into a quoted string of the config file: refuse
+ * anything the config parser could read as more than a path. */
+static bool path_is_plain(const char *path)
+{
+    for (const char *c = path; *c != '\0'; c++) {
+        if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
+            return false;
+    }
+    return path[0] != '\0';
+}
+
+static int paths_set(struct nats_supervisor *supervisor, const char *data_dir, char *errmsg,
+                     size_t errmsg_size)
+{
+    if (!path_is_plain(data_dir)) {
+        snprintf(errmsg, errmsg_size, "data directory \"%.200s\": empty, or holds a quote, "
+                 "a backslash or a control character", data_dir);
+        return ERR_USAGE;
+    }
+    int rv = path_join(supervisor->dir, data_dir, "nats");
+    if (rv == 0)
+        rv = path_join(supervisor->config_path, supervisor->dir, "nats.conf");
+    if (rv == 0)
+        rv = path_join(supervisor->log_path, supervisor->dir, "nats.log");
+    if (rv == 0)
+        rv = path_join(supervisor->pid_path, supervisor->dir, "nats.pid");
+    if (rv != 0) {
+        snprintf(errmsg, errmsg_size, "data directory \"%.200s\": path too long", data_dir);
+        return rv;
+    }
+    rv = dir_make(data_dir, errmsg, errmsg_size);
+    if (rv == 0)
+        rv = dir_make(supervisor->dir, errmsg, errmsg_size);
+    return rv;
+}
+
+static int config_write(const struct nats_supervisor *supervisor, char *errmsg,
+                        size_t errmsg_size)
+{
+    FILE *file = fopen(supervisor->config_path, "w");
+    if (file == NULL) {
+        snprintf(errmsg, errmsg_size, "%s: %s", supervisor->config_path, strerror(errno));
+        return ERR_IO;
+    }
+    fprintf(file,
+            "# The embedded default's NATS server, written by nodown at each start\n"
+            "# (src/replica/nats_supervisor.c, docs/journal.md): edits are lost.\n"
+            "server_name: \"%s\"\n"
+            "listen: \"127.0.0.1:%u\"\n"
+            "jetstream {\n"
+            "    store_dir: \"%s\"\n"
+            "    max_file_store: %s\n"
+            "    max_memory_store: %s\n"
+            "}\n",
+            supervisor->server_name, (unsigned)supervisor->port, supervisor->dir,
+            NATS_SUPERVISOR_FILE_STORE,
+            NATS_SUPERVISOR_MEMORY_STORE);
+    bool failed = ferror(file) != 0;
+    if (fclose(file) != 0 || failed) {
+        snprintf(errmsg, errmsg_size, "%s: write failed", supervisor->config_path);
+        return ERR_IO;
+    }
+    return 0;
+}
+
+static void pid_write(const struct nats_supervisor *supervisor)
+{
+    FILE *file = fopen(supervisor->pid_path, "w");
+    /* The pid file only lets a later start wait for a lingering server;
+     * failing to write it is reported and otherwise harmless. */
+    if (file == NULL) {
+        fprintf(stderr, "nodown: %s: %s\n", supervisor->pid_path, strerror(errno));
+        return;
+    }
+    fprintf(file, "%ld\n", (long)supervisor->pid);
+    fclose(file);
+}
+
+/* True while process pid runs with our config file as an argument (a
+ * zombie's cmdline is empty, so a dead server does not match). */
+static bool process_is_our_server(const struct nats_supervisor *supervisor, long pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return false;
+    char cmdline[2 * NATS_SUPERVISOR_PATH_SIZE];
+    size_t size = fread(cmdline, 1, sizeof cmdline - 1, file);
+    fclose(file);
+    cmdline[size] = '\0';
+    /* The arguments are NUL-separated: compare each whole. */
+    for (size_t i = 0; i < size; i += strlen(cmdline + i) + 1) {
+        if (strcmp(cmdline + i, supervisor->config_path) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int stale_wait(const struct nats_supervisor *supervisor, char *errmsg,
+                      size_t errmsg_size)
+{
+    FILE *file = fopen(supervisor->pid_path, "r");
+    if (file == NULL)
+        return 0;
+    long pid = 0;
+    int fields = fscanf(file, "%ld", &pid);
+    fclose(file);
+    if (fields != 1 || pid <= 0)
+        return 0;
+    int64_t deadline_ms = now_ms() + NATS_SUPERVISOR_STOP_TIMEOUT_MS;
+    while (process_is_our_server(supervisor, pid)) {
+        if (now_ms() > deadline_ms) {
+            snprintf(errmsg, errmsg_size, "a nats-server (pid %ld) still runs on %s; "
+                     "stop it first", pid, supervisor->config_path);
+            return ERR_IO;
+        }
+        sleep_ms(NATS_SUPERVISOR_READY_POLL_MS);
+    }
+    return 0;
+}
+
+/* ---- The port. ---- */
+
+/* Binds port 0 on loopback and reads the port the kernel chose. Another
+ * process could take it before nats-server binds it; start then fails
+ * with the server's message in the log, and the caller may retry. */
+static int port_pick(uint16_t *port, char *errmsg, size_t errmsg_size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        snprintf(errmsg, errmsg_size, "socket: %s", strerror(errno));
+        return ERR_IO;
+    }
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    int rv = 0;
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0 ||
+        getsockname(fd, (struct sockaddr *)&address, &size) != 0) {
+        snprintf(errmsg, errmsg_size, "picking a loopback port: %s", strerror(errno));
+        rv = ERR_IO;
+    } else {
+        *port = ntohs(address.sin_port);
+    }
+    close(fd);
+    return rv;
+}
+
+/* ---- The child. ---- */
+
+/* Runs in the forked child: only async-signal-safe calls, then exec. */
+static void child_exec(const struct nats_supervisor *supervisor, pid_t parent, int fd_max,
+                       char *const argv[])
+{
+    setpgid(0, 0); /* Ctrl-C reaches the node, which then stops NATS in order */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        _exit(127); /* the node died before prctl took effect */
+    int log_fd = open(supervisor->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (log_fd < 0 || null_fd < 0)
+        _exit(126);
+    if (dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
+        _exit(126);
+    for (int fd = 3; fd < fd_max; fd++)
+        close(fd);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execv(NATS_SUPERVISOR_SERVER_PATH, argv);
+    _exit(127);
+}
+
+static int spawn(struct nats_supervisor *supervisor, char *errmsg, size_t errmsg_size)
+{
+    assert(supervisor->pid == 0);
+    char program[] = NATS_SUPERVISOR_SERVER_PATH;
+    char config_flag[] = "-c";
+    char *argv[] = {program, config_flag, supervisor->config_path, NULL};
+    long fd_max = sysconf(_SC_OPEN_MAX);
+    if (fd_max < 0 || fd_max > NATS_SUPERVISOR_FDS_CLOSE_MAX)
+        fd_max = NATS_SUPERVISOR_FDS_CLOSE_MAX;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(errmsg, errmsg_size, "fork: %s", strerror(errno));
+        return ERR_IO;
+    }
+    if (pid == 0)
+        child_exec(supervisor, parent, (int)fd_max, argv);
+    supervisor->pid = pid;
+    pid_write(supervisor);
+    assert(supervisor->pid > 0);
+    return 0;
+}
+
+/* waitpid without blocking: true if the child has exited (and is reaped),
+ * its status in *status (-1 if someone else reaped it). */
+static bool child_exited(struct nats_supervisor *supervisor, int *status)
+{
+    assert(supervisor->pid > 0);
+    int wstatus = 0;
+    pid_t pid = waitpid(supervisor->pid, &wstatus, WNOHANG);
+    if (pid == 0 || (pid < 0 && errno == EINTR))
+        return false;
+    *status = pid == supervisor->pid ? wstatus : -1;
+    supervisor->pid = 0;
+    return true;
+}
+
+/* ---- Readiness. ---- */
+
+/* One attempt: connect, read the INFO line, look for JetStream and for
+ * our server name (another process could have taken the port we picked). */
+static bool info_is_ready(const struct nats_supervisor *supervisor)
+{
+    uint16_t port = supervisor->port;
+    char name_field[96];
+    snprintf(name_field, sizeof name_field, "\"server_name\":\"%s\"", supervisor->server_name);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return false;
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ready = false;
+    if (connect(fd, (struct sockaddr *)&address, sizeof address) == 0) {
+        char line[4096];
+        size_t size = 0;
+        int64_t deadline_ms = now_ms() + NATS_SUPERVISOR_INFO_TIMEOUT_MS;
+        while (size < sizeof line - 1 && memchr(line, '\n', size) == NULL) {
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            int64_t left_ms = deadline_ms - now_ms();
+            if (left_ms <= 0 || poll(&pfd, 1, (int)left_ms) <= 0)
+                break;
+            ssize_t n = read(fd, line + size, sizeof line - 1 - size);
+            if (n <= 0)
+                break;
+            size += (size_t)n;
+        }
+        line[size] = '\0';
+        ready = strncmp(line, "INFO ", 5) == 0 && strstr(line, "\"jetstream\":true") != NULL &&
+                strstr(line, name_field) != NULL;
+    }
+    close(fd);
+    return ready;
+}
+
+static int ready_wait(struct nats_supervisor *supervisor, char *errmsg, size_t errmsg_size)
+{
+    int64_t deadline_ms = now_ms() + NATS_SUPERVISOR_READY_TIMEOUT_MS;
+    for (;;) {
+        int status = 0;
+        if (child_exited(supervisor, &status)) {
+            char text[64];
+            status_text(status, text, sizeof text);
+            supervisor->last_exit_status = status;
+            snprintf(errmsg, errmsg_size, "nats-server exited while starting (%s); see %s",
+                     text, supervisor->log_path);
+            return ERR_IO;
+        }
+        if (info_is_ready(supervisor))
+            return 0;
+        if (now_ms() > deadline_ms) {
+            snprintf(errmsg, errmsg_size, "nats-server not ready on 127.0.0.1:%u after %d ms; "
+                     "see %s", (unsigned)supervisor->port, NATS_SUPERVISOR_READY_TIMEOUT_MS,
+                     supervisor->log_path);
+            return ERR_IO;
+        }
+        sleep_ms(NATS_SUPERVISOR_READY_POLL_MS);
+    }
+}
+
+/* spawn + ready_wait; on failure the child is stopped. */
+static int run(struct nats_supervisor *supervisor, char *errmsg, size_t errmsg_size)
+{
+    int rv = spawn(supervisor, errmsg, errmsg_size);
+    if (rv == 0)
+        rv = ready_wait(supervisor, errmsg, errmsg_size);
+    if (rv != 0)
+        nats_supervisor_stop(supervisor);
+    return rv;
+}
+
+/* ---- Syncing the store after a stop. ---- */
+
+/* nats-server 2.9.10 does not fsync its files when it stops (it closes
+ * its message blocks without a sync, and syncs only every two minutes
+ * while it runs), so after a clean stop the journal's tail may still be
+ * in the page cache only. fsync every file and directory of the store, so
+ * that a machine switched off after `nodown serve` has stopped loses
+ * nothing. Files already on disk cost a system call each. */
+static void tree_sync(const char *path, int depth)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && depth < 8) {
+        DIR *dir = opendir(path);
+        struct dirent *entry;
+        while (dir != NULL && (entry = readdir(dir)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+                continue;
+            char child[NATS_SUPERVISOR_PATH_SIZE];
+            int n = snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+            if (n > 0 && (size_t)n < sizeof child)
+                tree_sync(child, depth + 1);
+        }
+        if (dir != NULL)
+            closedir(dir);
+    }
+    /* Only a report: the files are as safe as nats-server left them. */
+    if (fsync(fd) != 0 && errno != EINVAL)
+        fprintf(stderr, "nodown: fsync %s: %s\n", path, strerror(errno));
+    close(fd);
+}
+
+/* ---- The public functions. ---- */
+
+int nats_supervisor_start(struct nats_supervisor *supervisor, const char *data_dir,
+                          uint16_t port, char *errmsg, size_t errmsg_size)
+{
+    assert(supervisor != NULL);
+    assert(data_dir != NULL);
+    memset(supervisor, 0, sizeof *supervisor);
+    supervisor->last_exit_status = -1;
+    int rv = paths_set(supervisor, data_dir, errmsg, errmsg_size);
+    if (rv == 0)
+        rv = stale_wait(supervisor, errmsg, errmsg_size);
+    if (rv == 0 && port == 0)
+        rv = port_pick(&port, errmsg, errmsg_size);
+    if (rv != 0)
+        return rv;
+    supervisor->port = port;
+    snprintf(supervisor->server_name, sizeof supervisor->server_name, "nodown-%ld-%u",
+             (long)getpid(), (unsigned)port);
+    snprintf(supervisor->url, sizeof supervisor->url, "nats://127.0.0.1:%u", (unsigned)port);
+    rv = config_write(supervisor, errmsg, errmsg_size);
+    if (rv == 0)
+        rv = run(supervisor, errmsg, errmsg_size);
+    assert(rv != 0 || supervisor->pid > 0);
+    return rv;
+}
+
+int nats_supervisor_poll(struct nats_supervisor *supervisor)
+{
+    assert(supervisor != NULL);
+    assert(supervisor->port != 0);
+    if (supervisor->pid > 0) {
+        int status = 0;
+        if (!child_exited(supervisor, &status))
+            return 0;
+        char text[64];
+        status_text(status, text, sizeof text);
+        supervisor->last_exit_status = status;
+        supervisor->restart_count++;
+        fprintf(stderr, "nodown: nats-server on %s exited (%s); restarting it (restart %u)\n",
+                supervisor->url, text, (unsigned)supervisor->restart_count);
+    }
+    int rv = run(supervisor, supervisor->last_error, sizeof supervisor->last_error);
+    if (rv != 0) {
+        fprintf(stderr, "nodown: restarting nats-server: %s\n", supervisor->last_error);
+        return rv;
+    }
+    supervisor->last_error[0] = '\0';
+    assert(supervisor->pid > 0);
+    return 0;
+}
+
+void nats_supervisor_stop(struct nats_supervisor *supervisor)
+{
+    assert(supervisor != NULL);
+    if (supervisor->pid <= 0)
+        return;
+    int status = 0;
+    kill(supervisor->pid, SIGTERM);
+    int64_t deadline_ms = now_ms() + NATS_SUPERVISOR_STOP_TIMEOUT_MS;
+    while (!child_exited(supervisor, &status)) {
+        if (now_ms() > deadline_ms) {
+            fprintf(stderr, "nodown: nats-server (pid %ld) ignored SIGTERM for %d ms; "
+                    "sending SIGKILL\n", (long)supervisor->pid, NATS_SUPERVISOR_STOP_TIMEOUT_MS);
+            kill(supervisor->pid, SIGKILL);
+            while (waitpid(supervisor->pid, &status, 0) < 0 && errno == EINTR) {
+            }
+            supervisor->pid = 0;
+            break;
+        }
+        sleep_ms(NATS_SUPERVISOR_READY_POLL_MS);
+    }
+    unlink(supervisor->pid_path);
+    char store[NATS_SUPERVISOR_PATH_SIZE + 16];
+    snprintf(store, sizeof store, "%s/jetstream", supervisor->dir);
+    tree_sync(store, 0);
+    assert(supervisor->pid == 0);
+}

@@ -1,0 +1,85 @@
+/* The embedded default's NATS server: one nats-server child process, with
+ * JetStream, bound to loopback, its store inside nodown's data directory
+ * (docs/journal.md). `nodown serve` without --nats starts one, polls it
+ * from its loop and stops it on shutdown; with --nats it never uses this.
+ *
+ *   (none) --nats_supervisor_start--> RUNNING --nats_supervisor_stop--> STOPPED
+ *                                      |    ^
+ *          child exits (kill -9, crash)|    | nats_supervisor_poll: report,
+ *                                      v    | restart with the same config
+ *                                     DEAD -+ and store, wait until up
+ *
+ * Files, all under DIR/nats/:
+ *   nats.conf    written at each start: listen 127.0.0.1:<port>, a server
+ *                name unique to this start, JetStream with store_dir
+ *                DIR/nats (nats-server keeps its files in
+ *                DIR/nats/jetstream), no monitoring, no cluster
+ *   nats.log     the child's stdout and stderr, appended
+ *   nats.pid     the child's pid while it runs
+ *
+ * The supervisor never signals any process but the child it forked (by
+ * the pid fork returned, and only while it has not reaped it). The child
+ * asks the kernel for SIGTERM when the thread that forked it dies
+ * (PR_SET_PDEATHSIG), so a node killed with -9 does not leave a server
+ * running on its store; call start and poll from the thread that lives as
+ * long as the process (the main thread). A previous server still shutting
+ * down on the same store (its pid in nats.pid, its command line naming
+ * our nats.conf) is waited for, never killed.
+ *
+ * The caller must not set SIGCHLD to SIG_IGN (children would be reaped by
+ * the kernel, and poll could not see the exit status).
+ */
+#ifndef NODOWN_REPLICA_NATS_SUPERVISOR_H
+#define NODOWN_REPLICA_NATS_SUPERVISOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The nats-server Debian 12 installs. */
+#define NATS_SUPERVISOR_SERVER_PATH "/usr/sbin/nats-server"
+/* The longest data directory path accepted (DIR/nats/nats.conf must fit). */
+#define NATS_SUPERVISOR_PATH_SIZE 1024u
+/* How long start and a restart wait for the server to accept clients. */
+#define NATS_SUPERVISOR_READY_TIMEOUT_MS 10000
+/* How long stop waits after SIGTERM before it sends SIGKILL. */
+#define NATS_SUPERVISOR_STOP_TIMEOUT_MS 10000
+
+struct nats_supervisor {
+    pid_t pid;                      /* the running child, or 0 */
+    uint16_t port;                  /* the client port on 127.0.0.1 */
+    char url[64];                   /* "nats://127.0.0.1:<port>" */
+    char server_name[64];           /* "nodown-<node pid>-<port>", checked in INFO */
+    uint32_t restart_count;         /* restarts by nats_supervisor_poll */
+    int last_exit_status;           /* waitpid status of the last exit, or -1 */
+    char dir[NATS_SUPERVISOR_PATH_SIZE];         /* DIR/nats */
+    char config_path[NATS_SUPERVISOR_PATH_SIZE]; /* DIR/nats/nats.conf */
+    char log_path[NATS_SUPERVISOR_PATH_SIZE];    /* DIR/nats/nats.log */
+    char pid_path[NATS_SUPERVISOR_PATH_SIZE];    /* DIR/nats/nats.pid */
+    char last_error[256];           /* why the last restart failed, or "" */
+};
+
+/* Writes DIR/nats/nats.conf, starts nats-server on it and waits until it
+ * accepts clients with JetStream on (at most NATS_SUPERVISOR_READY_TIMEOUT_MS).
+ * port 0 picks a free loopback port. Returns 0, or ERR_IO / ERR_USAGE with
+ * a message in errmsg; on error no child is left running. */
+int nats_supervisor_start(struct nats_supervisor *supervisor, const char *data_dir,
+                          uint16_t port, char *errmsg, size_t errmsg_size);
+
+/* Non-blocking health check. If the child has exited, reports it on stderr,
+ * counts it (restart_count, last_exit_status), starts it again on the same
+ * config and store and waits until it is up (the only case where poll
+ * blocks, at most NATS_SUPERVISOR_READY_TIMEOUT_MS). Returns 0 when the
+ * server runs, whether or not it was restarted; ERR_IO if the restart
+ * failed, with the reason in last_error and on stderr (the next poll
+ * tries again). */
+int nats_supervisor_poll(struct nats_supervisor *supervisor);
+
+/* SIGTERM, wait up to NATS_SUPERVISOR_STOP_TIMEOUT_MS, then SIGKILL; reaps
+ * the child, removes nats.pid and fsyncs every file of the store
+ * (nats-server 2.9 does not on its way out). nats-server exits with status
+ * 1 on SIGTERM after a clean shutdown. Safe to call twice, or after a
+ * failed start. */
+void nats_supervisor_stop(struct nats_supervisor *supervisor);
+
+#endif

@@ -1,0 +1,626 @@
+/* Tests of the journal (src/replica/journal.h) on a real nats-server,
+ * started by the supervisor on 127.0.0.1 in a fresh directory under /tmp.
+ *
+ * Payloads are made from their index by a xorshift, with sizes from 1 to
+ * 300 bytes, so a message delivered in the wrong place, twice, cut or
+ * padded fails the byte comparison. Each test body runs in a function and
+ * the test stops the server and closes the journal after it returns, so a
+ * failed CHECK leaves nothing running; an atexit handler does the same if
+ * the binary ends early, and the kernel sends the server SIGTERM if this
+ * process dies. Only the supervisor's own child pid is ever signalled.
+ */
+#include <errno.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <nats/nats.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/result.h"
+#include "replica/journal.h"
+#include "replica/nats_supervisor.h"
+#include "test.h"
+
+/* ---- Helpers. ---- */
+
+#define MESSAGES_MAX 2048u
+#define PAYLOAD_SIZE_MAX 300u
+
+static struct nats_supervisor supervisor;
+static struct journal *journal;
+static char test_dir[256];
+
+static void dir_remove(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir != NULL) {
+        struct dirent *entry;
+        while ((entry = readdir(dir)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+                continue;
+            char child[1024];
+            snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+            struct stat st;
+            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+                dir_remove(child);
+            else
+                unlink(child);
+        }
+        closedir(dir);
+    }
+    rmdir(path);
+}
+
+static void cleanup(void)
+{
+    journal_close(journal);
+    journal = NULL;
+    nats_supervisor_stop(&supervisor);
+    if (test_dir[0] != '\0')
+        dir_remove(test_dir);
+    test_dir[0] = '\0';
+}
+
+static struct journal_config config_default(void)
+{
+    struct journal_config config = {
+        .urls = supervisor.url,
+        .stream_name = "NODOWN",
+        .subject = "nodown.batch",
+        .replicas = 1,
+        .duplicate_window_ms = 120000,
+    };
+    return config;
+}
+
+/* A server in a fresh directory and a journal on it. */
+static bool start(void)
+{
+    snprintf(test_dir, sizeof test_dir, "/tmp/nodown-test-journal-XXXXXX");
+    if (mkdtemp(test_dir) == NULL) {
+        test_dir[0] = '\0';
+        return false;
+    }
+    char errmsg[512];
+    if (nats_supervisor_start(&supervisor, test_dir, 0, errmsg, sizeof errmsg) != 0) {
+        fprintf(stderr, "  nats_supervisor_start: %s\n", errmsg);
+        return false;
+    }
+    struct journal_config config = config_default();
+    if (journal_open(&journal, &config, errmsg, sizeof errmsg) != 0) {
+        fprintf(stderr, "  journal_open: %s\n", errmsg);
+        return false;
+    }
+    return true;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The payload of message `index`: 1..300 bytes, from a xorshift. */
+static size_t payload(uint32_t index, uint8_t *out)
+{
+    uint64_t x = 0x9E3779B97F4A7C15u * (index + 1);
+    size_t size = 1 + (size_t)(index * 37u % PAYLOAD_SIZE_MAX);
+    for (size_t i = 0; i < size; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out[i] = (uint8_t)x;
+    }
+    return size;
+}
+
+/* What journal_read delivered. */
+struct received {
+    uint32_t count;
+    uint64_t seqs[MESSAGES_MAX];
+    uint64_t timestamps_ns[MESSAGES_MAX];
+    size_t sizes[MESSAGES_MAX];
+    uint8_t data[MESSAGES_MAX][PAYLOAD_SIZE_MAX];
+    int stop_at;   /* return stop_value at this count (0: never) */
+    int stop_value;
+};
+
+static struct received received;
+
+static int collect(void *context, uint64_t stream_seq, uint64_t timestamp_ns, const void *data,
+                   size_t size)
+{
+    struct received *r = context;
+    if (r->count >= MESSAGES_MAX || size > PAYLOAD_SIZE_MAX)
+        return -99;
+    r->seqs[r->count] = stream_seq;
+    r->timestamps_ns[r->count] = timestamp_ns;
+    r->sizes[r->count] = size;
+    memcpy(r->data[r->count], data, size);
+    r->count++;
+    if (r->stop_at != 0 && r->count == (uint32_t)r->stop_at)
+        return r->stop_value;
+    return 0;
+}
+
+/* Reads until `count` messages have come (calls of at most chunk), or
+ * fails after timeout_ms. Returns journal_read's first error, or 0. */
+static int read_into(uint64_t from_seq, uint32_t count, uint32_t chunk, int timeout_ms,
+                     uint64_t *next_seq)
+{
+    memset(&received, 0, sizeof received);
+    int64_t deadline_ms = now_ms() + timeout_ms;
+    uint64_t seq = from_seq;
+    while (received.count < count && now_ms() < deadline_ms) {
+        int rv = journal_read(journal, seq, chunk, 200, collect, &received, &seq);
+        if (rv != 0) {
+            *next_seq = seq;
+            return rv;
+        }
+    }
+    *next_seq = seq;
+    return 0;
+}
+
+static int publish(uint32_t index, const char *prefix, uint64_t *seq, bool *duplicate)
+{
+    uint8_t data[PAYLOAD_SIZE_MAX];
+    size_t size = payload(index, data);
+    char msg_id[64];
+    snprintf(msg_id, sizeof msg_id, "%s-%u", prefix, (unsigned)index);
+    return journal_publish(journal, data, size, msg_id, 5000, seq, duplicate);
+}
+
+/* Whether received message i is the payload of `index` at stream_seq. */
+static bool received_is(uint32_t i, uint32_t index, uint64_t stream_seq)
+{
+    uint8_t data[PAYLOAD_SIZE_MAX];
+    size_t size = payload(index, data);
+    return received.seqs[i] == stream_seq && received.sizes[i] == size &&
+           memcmp(received.data[i], data, size) == 0;
+}
+
+/* ---- Publish and read back. ---- */
+
+static void publish_and_read_body(void)
+{
+    CHECK(start());
+    uint64_t before_ns = wall_ns();
+    for (uint32_t i = 0; i < 1000; i++) {
+        uint64_t seq = 0;
+        bool duplicate = true;
+        CHECK_EQ_I64(publish(i, "batch", &seq, &duplicate), 0);
+        CHECK_EQ_I64(seq, i + 1);
+        CHECK(!duplicate);
+    }
+    uint64_t after_ns = wall_ns();
+    uint64_t last_seq = 0;
+    CHECK_EQ_I64(journal_last_seq(journal, &last_seq), 0);
+    CHECK_EQ_I64(last_seq, 1000);
+
+    uint64_t next_seq = 0;
+    CHECK_EQ_I64(read_into(1, 1000, 1000, 5000, &next_seq), 0);
+    CHECK_EQ_I64(received.count, 1000);
+    CHECK_EQ_I64(next_seq, 1001);
+    for (uint32_t i = 0; i < 1000; i++) {
+        CHECK(received_is(i, i, i + 1));
+        /* Stored between the first publish and the last ack, in order. */
+        CHECK(received.timestamps_ns[i] + 1000000000u >= before_ns);
+        CHECK(received.timestamps_ns[i] <= after_ns + 1000000000u);
+        if (i > 0)
+            CHECK(received.timestamps_ns[i] >= received.timestamps_ns[i - 1]);
+    }
+
+    /* From the middle, in chunks of 7: a new consumer, then calls that go on with it. */
+    CHECK_EQ_I64(read_into(500, 501, 7, 5000, &next_seq), 0);
+    CHECK_EQ_I64(received.count, 501);
+    CHECK_EQ_I64(next_seq, 1001);
+    for (uint32_t i = 0; i < 501; i++)
+        CHECK(received_is(i, 499 + i, 500 + i));
+
+    /* Nothing new: returns after the timeout with nothing delivered. */
+    memset(&received, 0, sizeof received);
+    int64_t start_ms = now_ms();
+    CHECK_EQ_I64(journal_read(journal, 1001, 10, 300, collect, &received, &next_seq), 0);
+    int64_t elapsed_ms = now_ms() - start_ms;
+    CHECK_EQ_I64(received.count, 0);
+    CHECK_EQ_I64(next_seq, 1001);
+    CHECK(elapsed_ms >= 290);
+    CHECK(elapsed_ms < 2000);
+
+    /* A message published now reaches the waiting reader. */
+    uint64_t seq = 0;
+    bool duplicate = true;
+    CHECK_EQ_I64(publish(1000, "batch", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 1001);
+    CHECK_EQ_I64(journal_read(journal, 1001, 10, 2000, collect, &received, &next_seq), 0);
+    CHECK_EQ_I64(received.count, 1);
+    CHECK(received_is(0, 1000, 1001));
+    CHECK_EQ_I64(next_seq, 1002);
+}
+
+TEST(publish_and_read)
+{
+    publish_and_read_body();
+    cleanup();
+}
+
+/* ---- The callback stops a read. ---- */
+
+static void callback_stops_body(void)
+{
+    CHECK(start());
+    for (uint32_t i = 0; i < 10; i++) {
+        uint64_t seq = 0;
+        bool duplicate = true;
+        CHECK_EQ_I64(publish(i, "stop", &seq, &duplicate), 0);
+    }
+    memset(&received, 0, sizeof received);
+    received.stop_at = 3;
+    received.stop_value = 42;
+    uint64_t next_seq = 0;
+    CHECK_EQ_I64(journal_read(journal, 2, 100, 2000, collect, &received, &next_seq), 42);
+    CHECK_EQ_I64(received.count, 3);
+    CHECK_EQ_I64(next_seq, 5);
+    CHECK(received_is(2, 3, 4));
+    /* Going on from next_seq delivers the rest, once each. */
+    received.stop_at = 0;
+    int64_t deadline_ms = now_ms() + 3000;
+    while (received.count < 9 && now_ms() < deadline_ms)
+        CHECK_EQ_I64(journal_read(journal, next_seq, 100, 200, collect, &received, &next_seq), 0);
+    CHECK_EQ_I64(received.count, 9);
+    for (uint32_t i = 0; i < 9; i++)
+        CHECK(received_is(i, i + 1, i + 2));
+    CHECK_EQ_I64(next_seq, 11);
+}
+
+TEST(callback_stops)
+{
+    callback_stops_body();
+    cleanup();
+}
+
+/* ---- Duplicates. ---- */
+
+static void duplicate_body(void)
+{
+    CHECK(start());
+    uint64_t seq = 0;
+    bool duplicate = true;
+    CHECK_EQ_I64(publish(0, "first", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 1);
+    CHECK(!duplicate);
+    CHECK_EQ_I64(publish(1, "dup", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 2);
+    CHECK(!duplicate);
+    CHECK_EQ_I64(publish(2, "other", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 3);
+
+    /* The same id again, even with other bytes: the first sequence, not stored. */
+    CHECK_EQ_I64(publish(1, "dup", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 2);
+    CHECK(duplicate);
+    uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    CHECK_EQ_I64(journal_publish(journal, data, sizeof data, "dup-1", 5000, &seq, &duplicate),
+                 0);
+    CHECK_EQ_I64(seq, 2);
+    CHECK(duplicate);
+    uint64_t last_seq = 0;
+    CHECK_EQ_I64(journal_last_seq(journal, &last_seq), 0);
+    CHECK_EQ_I64(last_seq, 3);
+
+    uint64_t next_seq = 0;
+    CHECK_EQ_I64(read_into(1, 3, 100, 3000, &next_seq), 0);
+    CHECK_EQ_I64(received.count, 3);
+    CHECK(received_is(0, 0, 1));
+    CHECK(received_is(1, 1, 2));
+    CHECK(received_is(2, 2, 3));
+    /* Nothing after the three. */
+    CHECK_EQ_I64(journal_read(journal, 4, 10, 200, collect, &received, &next_seq), 0);
+    CHECK_EQ_I64(received.count, 3);
+    CHECK_EQ_I64(next_seq, 4);
+}
+
+TEST(duplicate_msg_id)
+{
+    duplicate_body();
+    cleanup();
+}
+
+/* ---- kill -9 of nats-server. ---- */
+
+struct publisher {
+    pthread_t thread;
+    int rv;
+    uint64_t seq;
+    bool duplicate;
+};
+
+static void *publisher_run(void *arg)
+{
+    struct publisher *p = arg;
+    uint8_t data[PAYLOAD_SIZE_MAX];
+    size_t size = payload(100, data);
+    p->rv = journal_publish(journal, data, size, "across-100", 15000, &p->seq, &p->duplicate);
+    return NULL;
+}
+
+/* Kills the server, publishes from a thread while it is down, restarts it
+ * through poll; the thread's publish, sent more than once, must land once. */
+static void kill_and_publish_across(struct publisher *publisher, bool *started)
+{
+    pid_t pid = supervisor.pid;
+    CHECK(pid > 0);
+    CHECK_EQ_I64(kill(pid, SIGKILL), 0);
+    /* Wait until the kernel has it dead (not yet reaped: poll does that). */
+    int64_t deadline_ms = now_ms() + 5000;
+    while (journal_connected(journal) && now_ms() < deadline_ms)
+        sleep_ms(5);
+    CHECK(!journal_connected(journal));
+    CHECK_EQ_I64(pthread_create(&publisher->thread, NULL, publisher_run, publisher), 0);
+    *started = true;
+    /* The server stays dead longer than one attempt: the publish times
+     * out at least once and is sent again with the same id. */
+    sleep_ms(JOURNAL_PUBLISH_ATTEMPT_MS + 300);
+    CHECK_EQ_I64(nats_supervisor_poll(&supervisor), 0);
+    CHECK_EQ_I64(supervisor.restart_count, 1);
+    CHECK(WIFSIGNALED(supervisor.last_exit_status));
+    CHECK_EQ_I64(WTERMSIG(supervisor.last_exit_status), SIGKILL);
+    CHECK(supervisor.pid > 0 && supervisor.pid != pid);
+}
+
+static void kill_body(void)
+{
+    CHECK(start());
+    for (uint32_t i = 0; i < 10; i++) {
+        uint64_t seq = 0;
+        bool duplicate = true;
+        CHECK_EQ_I64(publish(i, "before", &seq, &duplicate), 0);
+        CHECK_EQ_I64(seq, i + 1);
+    }
+    uint64_t next_seq = 0;
+    CHECK_EQ_I64(read_into(1, 10, 100, 3000, &next_seq), 0);
+    CHECK_EQ_I64(received.count, 10);
+    CHECK_EQ_I64(next_seq, 11);
+
+    struct publisher publisher = {.rv = -1};
+    bool started = false;
+    kill_and_publish_across(&publisher, &started);
+    if (started)
+        pthread_join(publisher.thread, NULL);
+    CHECK(started);
+    CHECK_EQ_I64(publisher.rv, 0);
+    CHECK_EQ_I64(publisher.seq, 11);
+    /* An attempt failed (its text stays in journal_error), then one succeeded. */
+    CHECK(strstr(journal_error(journal), "publishing across-100 to NODOWN (attempt") != NULL);
+    /* publisher.duplicate may be either: the ack that answered may be the
+     * one of a resend whose first copy was stored. Stored once is what
+     * counts, and the sequences below show it. */
+
+    /* Resending it is a duplicate; so is one stored before the kill (the
+     * duplicate window survived the restart); a new one comes next. */
+    uint64_t seq = 0;
+    bool duplicate = false;
+    uint8_t data[PAYLOAD_SIZE_MAX];
+    size_t size = payload(100, data);
+    CHECK_EQ_I64(journal_publish(journal, data, size, "across-100", 5000, &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 11);
+    CHECK(duplicate);
+    CHECK_EQ_I64(publish(3, "before", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 4);
+    CHECK(duplicate);
+    CHECK_EQ_I64(publish(11, "after", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 12);
+    CHECK(!duplicate);
+    uint64_t last_seq = 0;
+    CHECK_EQ_I64(journal_last_seq(journal, &last_seq), 0);
+    CHECK_EQ_I64(last_seq, 12);
+
+    /* The reader from before the kill goes on where it was. */
+    CHECK_EQ_I64(read_into(11, 2, 100, 8000, &next_seq), 0);
+    CHECK_EQ_I64(received.count, 2);
+    CHECK(received_is(0, 100, 11));
+    CHECK(received_is(1, 11, 12));
+    CHECK_EQ_I64(next_seq, 13);
+
+    /* Everything is in the file store, each once, in order. */
+    CHECK_EQ_I64(read_into(1, 12, 100, 3000, &next_seq), 0);
+    CHECK_EQ_I64(received.count, 12);
+    for (uint32_t i = 0; i < 10; i++)
+        CHECK(received_is(i, i, i + 1));
+    CHECK(received_is(10, 100, 11));
+    CHECK(received_is(11, 11, 12));
+    for (uint32_t i = 1; i < 12; i++)
+        CHECK(received.timestamps_ns[i] >= received.timestamps_ns[i - 1]);
+}
+
+TEST(kill_nats_server)
+{
+    kill_body();
+    cleanup();
+}
+
+/* ---- The stream survives a stop and a start on the same directory. ---- */
+
+static void reopen_body(void)
+{
+    CHECK(start());
+    for (uint32_t i = 0; i < 5; i++) {
+        uint64_t seq = 0;
+        bool duplicate = true;
+        CHECK_EQ_I64(publish(i, "keep", &seq, &duplicate), 0);
+    }
+    journal_close(journal);
+    journal = NULL;
+    nats_supervisor_stop(&supervisor);
+
+    /* A new start on the same directory: a new port, the same store. */
+    char errmsg[512];
+    CHECK_EQ_I64(nats_supervisor_start(&supervisor, test_dir, 0, errmsg, sizeof errmsg), 0);
+    struct journal_config config = config_default();
+    CHECK_EQ_I64(journal_open(&journal, &config, errmsg, sizeof errmsg), 0);
+    uint64_t last_seq = 0;
+    CHECK_EQ_I64(journal_last_seq(journal, &last_seq), 0);
+    CHECK_EQ_I64(last_seq, 5);
+    uint64_t next_seq = 0;
+    CHECK_EQ_I64(read_into(1, 5, 100, 3000, &next_seq), 0);
+    CHECK_EQ_I64(received.count, 5);
+    for (uint32_t i = 0; i < 5; i++)
+        CHECK(received_is(i, i, i + 1));
+
+    /* A stream with other settings is refused, never changed. */
+    struct journal *other = NULL;
+    config.duplicate_window_ms = 60000;
+    CHECK_EQ_I64(journal_open(&other, &config, errmsg, sizeof errmsg), ERR_IO);
+    CHECK(other == NULL);
+    CHECK(strstr(errmsg, "other duplicate window") != NULL);
+    config = config_default();
+    config.subject = "nodown.other";
+    CHECK_EQ_I64(journal_open(&other, &config, errmsg, sizeof errmsg), ERR_IO);
+    CHECK(strstr(errmsg, "other subjects") != NULL);
+    /* Three replicas need a cluster. */
+    config = config_default();
+    config.stream_name = "NODOWN_R3";
+    config.subject = "nodown.r3";
+    config.replicas = 3;
+    CHECK_EQ_I64(journal_open(&other, &config, errmsg, sizeof errmsg), ERR_IO);
+    CHECK(strstr(errmsg, "stream NODOWN_R3") != NULL);
+}
+
+TEST(reopen_and_check)
+{
+    reopen_body();
+    cleanup();
+}
+
+/* ---- A message gone from the stream is an error, never a skip. ---- */
+
+static bool message_delete(uint64_t seq)
+{
+    natsConnection *connection = NULL;
+    jsCtx *js = NULL;
+    bool ok = natsConnection_ConnectTo(&connection, supervisor.url) == NATS_OK &&
+              natsConnection_JetStream(&js, connection, NULL) == NATS_OK &&
+              js_DeleteMsg(js, "NODOWN", seq, NULL, NULL) == NATS_OK;
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(connection);
+    return ok;
+}
+
+static void gap_body(void)
+{
+    CHECK(start());
+    for (uint32_t i = 0; i < 6; i++) {
+        uint64_t seq = 0;
+        bool duplicate = true;
+        CHECK_EQ_I64(publish(i, "gap", &seq, &duplicate), 0);
+    }
+    CHECK(message_delete(4));
+    memset(&received, 0, sizeof received);
+    uint64_t next_seq = 0;
+    int rv = 0;
+    int64_t deadline_ms = now_ms() + 5000;
+    uint64_t seq = 1;
+    while (rv == 0 && received.count < 3 && now_ms() < deadline_ms)
+        rv = journal_read(journal, seq, 100, 200, collect, &received, &seq);
+    /* 1..3 delivered, then the reader stops at the hole. */
+    for (int i = 0; rv == 0 && i < 20; i++)
+        rv = journal_read(journal, seq, 100, 200, collect, &received, &seq);
+    next_seq = seq;
+    CHECK_EQ_I64(rv, ERR_IO);
+    CHECK_EQ_I64(received.count, 3);
+    CHECK(received_is(2, 2, 3));
+    CHECK_EQ_I64(next_seq, 4);
+    CHECK(strstr(journal_error(journal), "no longer holds messages 4..4") != NULL);
+    /* Asked again, it says so again. */
+    rv = journal_read(journal, 4, 100, 1000, collect, &received, &next_seq);
+    CHECK_EQ_I64(rv, ERR_IO);
+    CHECK_EQ_I64(next_seq, 4);
+    CHECK_EQ_I64(received.count, 3);
+    /* Past the hole, reading works. */
+    CHECK_EQ_I64(read_into(5, 2, 100, 3000, &next_seq), 0);
+    CHECK(received_is(0, 4, 5));
+    CHECK(received_is(1, 5, 6));
+}
+
+TEST(gap_is_an_error)
+{
+    gap_body();
+    cleanup();
+}
+
+/* ---- Bad configuration, no server. ---- */
+
+static void bad_config_body(void)
+{
+    char errmsg[512];
+    struct journal_config config = {
+        .urls = "nats://127.0.0.1:1",
+        .stream_name = "NODOWN",
+        .subject = "nodown.batch",
+        .replicas = 1,
+        .duplicate_window_ms = 120000,
+    };
+    struct journal_config bad = config;
+    bad.stream_name = "NO.DOWN";
+    CHECK_EQ_I64(journal_open(&journal, &bad, errmsg, sizeof errmsg), ERR_USAGE);
+    bad = config;
+    bad.subject = "nodown.*";
+    CHECK_EQ_I64(journal_open(&journal, &bad, errmsg, sizeof errmsg), ERR_USAGE);
+    bad = config;
+    bad.replicas = 0;
+    CHECK_EQ_I64(journal_open(&journal, &bad, errmsg, sizeof errmsg), ERR_USAGE);
+    bad = config;
+    bad.duplicate_window_ms = 0;
+    CHECK_EQ_I64(journal_open(&journal, &bad, errmsg, sizeof errmsg), ERR_USAGE);
+    bad = config;
+    bad.urls = " , ";
+    CHECK_EQ_I64(journal_open(&journal, &bad, errmsg, sizeof errmsg), ERR_USAGE);
+    CHECK(journal == NULL);
+    /* Port 1 on loopback: nobody listens, connecting fails at once. */
+    int64_t start_ms = now_ms();
+    CHECK_EQ_I64(journal_open(&journal, &config, errmsg, sizeof errmsg), ERR_IO);
+    CHECK(now_ms() - start_ms < 3000);
+    CHECK(strstr(errmsg, "connecting to nats://127.0.0.1:1") != NULL);
+    CHECK(journal == NULL);
+}
+
+TEST(bad_config)
+{
+    bad_config_body();
+    cleanup();
+}
+
+static void on_exit_cleanup(void)
+{
+    cleanup();
+}
+
+__attribute__((constructor)) static void register_cleanup(void)
+{
+    atexit(on_exit_cleanup);
+}
+
+TEST_MAIN()

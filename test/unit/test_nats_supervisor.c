@@ -1,0 +1,398 @@
+/* Tests of the embedded default's nats-server supervisor
+ * (src/replica/nats_supervisor.h), with the real /usr/sbin/nats-server on
+ * 127.0.0.1 and its files in a fresh directory under /tmp.
+ *
+ * Every test runs its body in a function and stops the server after it
+ * returns, so a failed CHECK (which returns from the body) never leaves a
+ * server behind; an atexit handler stops whatever still runs if the
+ * binary exits early, and the kernel sends the child SIGTERM if the test
+ * process dies (PR_SET_PDEATHSIG). Only pids taken from the supervisor
+ * struct are ever signalled.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/result.h"
+#include "replica/nats_supervisor.h"
+#include "test.h"
+
+/* ---- Helpers. ---- */
+
+static struct nats_supervisor supervisor;
+static struct nats_supervisor previous; /* a previous run's server */
+static char test_dir[256];
+
+static void dir_remove(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir != NULL) {
+        struct dirent *entry;
+        while ((entry = readdir(dir)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+                continue;
+            char child[1024];
+            snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+            struct stat st;
+            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+                dir_remove(child);
+            else
+                unlink(child);
+        }
+        closedir(dir);
+    }
+    rmdir(path);
+}
+
+/* Stops the server if it runs and removes the test directory. */
+static void cleanup(void)
+{
+    nats_supervisor_stop(&previous);
+    nats_supervisor_stop(&supervisor);
+    if (test_dir[0] != '\0')
+        dir_remove(test_dir);
+    test_dir[0] = '\0';
+}
+
+static bool dir_make_temp(void)
+{
+    snprintf(test_dir, sizeof test_dir, "/tmp/nodown-test-nats-XXXXXX");
+    if (mkdtemp(test_dir) == NULL) {
+        test_dir[0] = '\0';
+        return false;
+    }
+    return true;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* A free loopback port, or 0. */
+static uint16_t port_free(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    uint16_t port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&address, sizeof address) == 0 &&
+        getsockname(fd, (struct sockaddr *)&address, &size) == 0)
+        port = ntohs(address.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Connects to 127.0.0.1:port and reads the first line the server sends
+ * into line ("" if the connection is refused). */
+static void server_line(uint16_t port, char *line, size_t line_size)
+{
+    line[0] = '\0';
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof address) == 0) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, 2000) == 1) {
+            ssize_t n = read(fd, line, line_size - 1);
+            line[n > 0 ? n : 0] = '\0';
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
+static bool process_exists(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld", (long)pid);
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static bool file_contains(const char *path, const char *text)
+{
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return false;
+    char content[4096];
+    size_t size = fread(content, 1, sizeof content - 1, file);
+    fclose(file);
+    content[size] = '\0';
+    return strstr(content, text) != NULL;
+}
+
+static bool path_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static bool start(uint16_t port)
+{
+    char errmsg[512];
+    if (!dir_make_temp())
+        return false;
+    int rv = nats_supervisor_start(&supervisor, test_dir, port, errmsg, sizeof errmsg);
+    if (rv != 0)
+        fprintf(stderr, "  nats_supervisor_start: %s\n", errmsg);
+    return rv == 0;
+}
+
+/* ---- Start, files, stop. ---- */
+
+static void start_and_stop_body(void)
+{
+    CHECK(start(0));
+    CHECK(supervisor.pid > 0);
+    CHECK(supervisor.port != 0);
+    char expected[512];
+    snprintf(expected, sizeof expected, "nats://127.0.0.1:%u", (unsigned)supervisor.port);
+    CHECK_STR(supervisor.url, expected);
+    CHECK_EQ_I64(supervisor.restart_count, 0);
+    CHECK_EQ_I64(supervisor.last_exit_status, -1);
+
+    snprintf(expected, sizeof expected, "%s/nats/nats.conf", test_dir);
+    CHECK_STR(supervisor.config_path, expected);
+    snprintf(expected, sizeof expected, "listen: \"127.0.0.1:%u\"", (unsigned)supervisor.port);
+    CHECK(file_contains(supervisor.config_path, expected));
+    snprintf(expected, sizeof expected, "store_dir: \"%s/nats\"", test_dir);
+    CHECK(file_contains(supervisor.config_path, expected));
+    CHECK(file_contains(supervisor.config_path, "max_file_store: 1TB"));
+    CHECK(file_contains(supervisor.config_path, "max_memory_store: 64MB"));
+    CHECK(!file_contains(supervisor.config_path, "http"));
+    CHECK(!file_contains(supervisor.config_path, "cluster"));
+    snprintf(expected, sizeof expected, "%s/nats/jetstream", test_dir);
+    CHECK(path_exists(expected));
+    CHECK(file_contains(supervisor.log_path, "Server is ready"));
+    snprintf(expected, sizeof expected, "%ld\n", (long)supervisor.pid);
+    CHECK(file_contains(supervisor.pid_path, expected));
+
+    char line[4096];
+    server_line(supervisor.port, line, sizeof line);
+    CHECK(strncmp(line, "INFO ", 5) == 0);
+    CHECK(strstr(line, "\"jetstream\":true") != NULL);
+    CHECK_EQ_I64(nats_supervisor_poll(&supervisor), 0);
+    CHECK_EQ_I64(supervisor.restart_count, 0);
+
+    pid_t pid = supervisor.pid;
+    uint16_t port = supervisor.port;
+    nats_supervisor_stop(&supervisor);
+    CHECK_EQ_I64(supervisor.pid, 0);
+    CHECK(!process_exists(pid));
+    CHECK(!path_exists(supervisor.pid_path));
+    server_line(port, line, sizeof line);
+    CHECK_STR(line, "");
+    nats_supervisor_stop(&supervisor); /* twice is fine */
+    CHECK_EQ_I64(supervisor.pid, 0);
+}
+
+TEST(start_and_stop)
+{
+    start_and_stop_body();
+    cleanup();
+}
+
+static void start_on_given_port_body(void)
+{
+    uint16_t port = port_free();
+    CHECK(port != 0);
+    CHECK(start(port));
+    CHECK_EQ_I64(supervisor.port, port);
+    char expected[64];
+    snprintf(expected, sizeof expected, "nats://127.0.0.1:%u", (unsigned)port);
+    CHECK_STR(supervisor.url, expected);
+    char line[4096];
+    server_line(port, line, sizeof line);
+    CHECK(strncmp(line, "INFO ", 5) == 0);
+
+    /* Stop, then start again on the same directory and port. */
+    nats_supervisor_stop(&supervisor);
+    char errmsg[512];
+    CHECK_EQ_I64(nats_supervisor_start(&supervisor, test_dir, port, errmsg, sizeof errmsg), 0);
+    CHECK(supervisor.pid > 0);
+    server_line(port, line, sizeof line);
+    CHECK(strncmp(line, "INFO ", 5) == 0);
+}
+
+TEST(start_on_given_port)
+{
+    start_on_given_port_body();
+    cleanup();
+}
+
+/* ---- kill -9 and restart. ---- */
+
+static void kill_and_restart_body(void)
+{
+    CHECK(start(0));
+    pid_t first = supervisor.pid;
+    uint16_t port = supervisor.port;
+    CHECK(first > 0);
+    CHECK_EQ_I64(kill(first, SIGKILL), 0);
+    for (int i = 0; i < 500 && supervisor.restart_count == 0; i++) {
+        CHECK_EQ_I64(nats_supervisor_poll(&supervisor), 0);
+        if (supervisor.restart_count == 0)
+            sleep_ms(10);
+    }
+    CHECK_EQ_I64(supervisor.restart_count, 1);
+    CHECK(WIFSIGNALED(supervisor.last_exit_status));
+    CHECK_EQ_I64(WTERMSIG(supervisor.last_exit_status), SIGKILL);
+    CHECK(supervisor.pid > 0);
+    CHECK(supervisor.pid != first);
+    CHECK_EQ_I64(supervisor.port, port);
+    CHECK_STR(supervisor.last_error, "");
+    char line[4096];
+    server_line(port, line, sizeof line);
+    CHECK(strstr(line, "\"jetstream\":true") != NULL);
+    char expected[64];
+    snprintf(expected, sizeof expected, "%ld\n", (long)supervisor.pid);
+    CHECK(file_contains(supervisor.pid_path, expected));
+
+    /* A server that exits by itself (SIGTERM from someone else) too. */
+    pid_t second = supervisor.pid;
+    CHECK_EQ_I64(kill(second, SIGTERM), 0);
+    for (int i = 0; i < 500 && supervisor.restart_count == 1; i++) {
+        CHECK_EQ_I64(nats_supervisor_poll(&supervisor), 0);
+        if (supervisor.restart_count == 1)
+            sleep_ms(10);
+    }
+    CHECK_EQ_I64(supervisor.restart_count, 2);
+    CHECK(WIFEXITED(supervisor.last_exit_status) || WIFSIGNALED(supervisor.last_exit_status));
+    CHECK(supervisor.pid > 0 && supervisor.pid != second);
+    server_line(port, line, sizeof line);
+    CHECK(strncmp(line, "INFO ", 5) == 0);
+}
+
+TEST(kill_and_restart)
+{
+    kill_and_restart_body();
+    cleanup();
+}
+
+/* ---- A previous server still on the directory. ---- */
+
+static void *previous_stop_later(void *arg)
+{
+    (void)arg;
+    sleep_ms(300);
+    nats_supervisor_stop(&previous);
+    return NULL;
+}
+
+/* The previous run's server (in real life, one whose node died and that
+ * got SIGTERM from the kernel) still shuts down: a new start on the same
+ * directory waits for it instead of running a second server on the store. */
+static void previous_server_body(void)
+{
+    CHECK(dir_make_temp());
+    char errmsg[512];
+    CHECK_EQ_I64(nats_supervisor_start(&previous, test_dir, 0, errmsg, sizeof errmsg), 0);
+    pid_t previous_pid = previous.pid;
+    pthread_t thread;
+    CHECK_EQ_I64(pthread_create(&thread, NULL, previous_stop_later, NULL), 0);
+    struct timespec before, after;
+    clock_gettime(CLOCK_MONOTONIC, &before);
+    int rv = nats_supervisor_start(&supervisor, test_dir, 0, errmsg, sizeof errmsg);
+    clock_gettime(CLOCK_MONOTONIC, &after);
+    pthread_join(thread, NULL);
+    CHECK_EQ_I64(rv, 0);
+    int64_t waited_ms = (after.tv_sec - before.tv_sec) * 1000 +
+                        (after.tv_nsec - before.tv_nsec) / 1000000;
+    CHECK(waited_ms >= 250);
+    CHECK(!process_exists(previous_pid));
+    CHECK(supervisor.pid > 0 && supervisor.pid != previous_pid);
+    char line[4096];
+    server_line(supervisor.port, line, sizeof line);
+    CHECK(strstr(line, "\"jetstream\":true") != NULL);
+}
+
+TEST(previous_server_waited_for)
+{
+    previous_server_body();
+    cleanup();
+}
+
+/* ---- Failures. ---- */
+
+static void port_taken_body(int *listener)
+{
+    /* A listener of ours holds the port: nats-server cannot bind it. */
+    *listener = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(*listener >= 0);
+    struct sockaddr_in address = {.sin_family = AF_INET};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    CHECK_EQ_I64(bind(*listener, (struct sockaddr *)&address, sizeof address), 0);
+    CHECK_EQ_I64(listen(*listener, 1), 0);
+    CHECK_EQ_I64(getsockname(*listener, (struct sockaddr *)&address, &size), 0);
+    CHECK(dir_make_temp());
+    char errmsg[512];
+    int rv = nats_supervisor_start(&supervisor, test_dir, ntohs(address.sin_port), errmsg,
+                                   sizeof errmsg);
+    CHECK_EQ_I64(rv, ERR_IO);
+    CHECK(strstr(errmsg, "nats-server exited while starting (exit status 1)") != NULL);
+    CHECK_EQ_I64(supervisor.pid, 0);
+}
+
+TEST(port_taken)
+{
+    int listener = -1;
+    port_taken_body(&listener);
+    if (listener >= 0)
+        close(listener);
+    cleanup();
+}
+
+static void bad_data_dir_body(void)
+{
+    char errmsg[512];
+    CHECK_EQ_I64(nats_supervisor_start(&supervisor, "/tmp/a\"b", 0, errmsg, sizeof errmsg),
+                 ERR_USAGE);
+    CHECK(strstr(errmsg, "quote") != NULL);
+    CHECK_EQ_I64(supervisor.pid, 0);
+    CHECK_EQ_I64(nats_supervisor_start(&supervisor, "", 0, errmsg, sizeof errmsg), ERR_USAGE);
+    char long_dir[1100];
+    memset(long_dir, 'a', sizeof long_dir - 1);
+    long_dir[0] = '/';
+    long_dir[sizeof long_dir - 1] = '\0';
+    CHECK_EQ_I64(nats_supervisor_start(&supervisor, long_dir, 0, errmsg, sizeof errmsg),
+                 ERR_USAGE);
+    CHECK(strstr(errmsg, "too long") != NULL);
+    CHECK_EQ_I64(supervisor.pid, 0);
+}
+
+TEST(bad_data_dir)
+{
+    bad_data_dir_body();
+    cleanup();
+}
+
+static void on_exit_cleanup(void)
+{
+    cleanup();
+}
+
+/* Registered first (constructor), so it runs last of all at exit. */
+__attribute__((constructor)) static void register_cleanup(void)
+{
+    atexit(on_exit_cleanup);
+}
+
+TEST_MAIN()
