@@ -571,8 +571,10 @@ static void replay(struct run *run, struct engine *engine, uint32_t from, uint32
 
 /* Applies the whole log to engine through engine_apply_batch(), in
  * batches of 1 to 64 commands drawn from the generator, each at the latest
- * time of its commands; time is not an input to any outcome, so outcomes,
- * events and the final digest must equal engine A's. */
+ * time of the commands in it that apply (a command refused before it
+ * applies, such as a resend, changes nothing, not even the clock); time is
+ * not an input to any outcome, so outcomes, events and the final digest
+ * must equal engine A's. */
 static void replay_batched(struct run *run, struct generator *g, struct engine *engine,
                            XXH64_state_t *events)
 {
@@ -586,7 +588,9 @@ static void replay_batched(struct run *run, struct generator *g, struct engine *
         uint64_t timestamp_ns = 0;
         for (uint32_t k = 0; k < count; k++) {
             commands[k] = run->log[from + k].command;
-            if (run->log[from + k].timestamp_ns > timestamp_ns)
+            /* Recorded in a session means it went past the front door. */
+            if (outcome_recorded(&run_outcomes(run)[from + k]) &&
+                run->log[from + k].timestamp_ns > timestamp_ns)
                 timestamp_ns = run->log[from + k].timestamp_ns;
         }
         uint32_t applied = 0;
