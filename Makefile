@@ -1,6 +1,7 @@
 # nodown: one binary (build/nodown), one library (build/libnodown.a).
 #
-#   make run     install what is missing, build, run the demo
+#   make run     install what is missing, build, run a node and the market
+#                simulator on the embedded default until Ctrl-C
 #   make test    install what is missing, build, run every test (plain and
 #                under ASan+UBSan), the short fuzz runs and tidy
 #   make bench   the core benchmarks, JSON on stdout
@@ -93,7 +94,7 @@ build/san/test/%: test/fuzz/%.c build/san/libnodown.a $(HEADERS)
 	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $< build/san/libnodown.a $(LDLIBS) -o $@
 
 run: deps all
-	./build/nodown demo
+	@tools/run.sh
 
 test: deps all $(UNIT_BIN) $(FUZZ_BIN) $(UNIT_SAN_BIN) $(FUZZ_SAN_BIN) build/clang/test/fuzz_engine
 	@tools/run_tests.sh
@@ -107,3 +108,4 @@ tidy:
 
 clean:
 	rm -rf build
+

@@ -6,5 +6,7 @@
 int demo_main(int argc, char **argv);
 int version_main(int argc, char **argv);
 int serve_main(int argc, char **argv);
+int client_main(int argc, char **argv);
+int simulate_main(int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@ static void usage(FILE *out)
             "\n"
             "commands:\n"
             "  serve         run a node: the stream, the replica, the gateway, the admin\n"
+            "  client        send a command or a query to a cluster (nodown client --help)\n"
+            "  simulate      drive a small market through running nodes\n"
             "  demo          run a brokerage and sportsbook day through the trading core\n"
             "  bench core    benchmark the matching core (--workload liquibook|mix)\n"
             "  version       print the build's format and logic versions\n"
@@ -31,8 +33,12 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (strcmp(command, "simulate") == 0)
+        return simulate_main(argc - 2, argv + 2);
     if (strcmp(command, "serve") == 0)
         return serve_main(argc - 2, argv + 2);
+    if (strcmp(command, "client") == 0)
+        return client_main(argc - 2, argv + 2);
     if (strcmp(command, "demo") == 0)
         return demo_main(argc - 2, argv + 2);
     if (strcmp(command, "version") == 0)

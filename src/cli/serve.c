@@ -226,6 +226,20 @@ static void serve_status(struct serve *serve)
         serve->embedded ? serve->nats.restart_count : 0, gateway_port(serve->gateway));
     if (length > 0 && (size_t)length < sizeof json)
         http_admin_text_publish(&serve->status, json, (size_t)length);
+    /* Counters move by what happened since the last turn. */
+    const struct gateway_stats *stats = gateway_stats(serve->gateway);
+    struct metrics_counter *counters[] = {
+        &serve->metrics.commands_applied_total, &serve->metrics.orders_total,
+        &serve->metrics.batches_applied_total, &serve->metrics.nats_restarts_total,
+        &serve->metrics.clients_disconnected_slow_total,
+    };
+    uint64_t totals[] = {
+        serve->replica.commands_applied, serve->replica.orders_applied,
+        serve->replica.batches_applied, serve->embedded ? serve->nats.restart_count : 0,
+        stats->sessions_closed_slow,
+    };
+    for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++)
+        metrics_counter_add(counters[i], totals[i] - metrics_counter_get(counters[i]));
     metrics_gauge_set(&serve->metrics.applied_seq, (int64_t)serve->replica.applied_seq);
     metrics_gauge_set(&serve->metrics.stream_lag, (int64_t)lag);
     metrics_gauge_set(&serve->metrics.snapshot_pause_us_max,

@@ -18,6 +18,9 @@
 
 #include "codec/frame.h"
 #include "core/session.h"
+#include "gateway/query.h"
+#include "lib/hash.h"
+#include "lib/index_table.h"
 #include "lib/secret.h"
 
 enum gateway_session_state { SESSION_HELLO, SESSION_LOGON, SESSION_READY, SESSION_CLOSING };
@@ -42,6 +45,7 @@ struct gateway {
     struct replica *replica;
     struct journal *journal;
     struct gateway_session sessions[GATEWAY_SESSIONS_MAX];
+    struct index_table by_client; /* logged-on sessions by (account, client id) */
     struct command pending[GATEWAY_BATCH_COMMANDS];
     uint32_t pending_count;
     uint64_t pending_since_ns;
@@ -102,6 +106,11 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
     if (gateway == NULL)
         return ERR_NOMEM;
     gateway->batch_buffer = malloc(BATCH_SIZE_MAX);
+    if (index_table_init(&gateway->by_client, GATEWAY_SESSIONS_MAX) != 0) {
+        free(gateway->batch_buffer);
+        free(gateway);
+        return ERR_NOMEM;
+    }
     for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++)
         gateway->sessions[i].fd = -1;
     gateway->replica = replica;
@@ -133,8 +142,42 @@ const struct gateway_stats *gateway_stats(const struct gateway *gateway)
 
 /* ---- Sessions. ---- */
 
-static void session_close(struct gateway_session *session)
+/* ---- Logged-on sessions by (account, client id). ---- */
+
+struct client_key {
+    uint32_t account_id;
+    uint64_t client_id;
+};
+
+static bool client_match(const void *context, uint32_t slot, const void *key)
 {
+    const struct gateway *gateway = context;
+    const struct client_key *wanted = key;
+    return gateway->sessions[slot].account_id == wanted->account_id &&
+           gateway->sessions[slot].client_id == wanted->client_id;
+}
+
+static uint64_t client_slot_hash(const void *context, uint32_t slot)
+{
+    const struct gateway *gateway = context;
+    return hash_pair64(gateway->sessions[slot].account_id, gateway->sessions[slot].client_id);
+}
+
+static uint32_t client_find_at(const struct gateway *gateway, uint32_t account_id,
+                               uint64_t client_id)
+{
+    struct client_key key = {account_id, client_id};
+    return index_table_find(&gateway->by_client, hash_pair64(account_id, client_id),
+                            client_match, gateway, &key);
+}
+
+static void session_close(struct gateway *gateway, struct gateway_session *session)
+{
+    if (session->state == SESSION_READY || session->state == SESSION_CLOSING) {
+        uint32_t at = client_find_at(gateway, session->account_id, session->client_id);
+        if (at != INDEX_NONE && &gateway->sessions[gateway->by_client.entries[at]] == session)
+            index_table_remove_at(&gateway->by_client, at, client_slot_hash, gateway);
+    }
     if (session->fd >= 0)
         close(session->fd);
     session->fd = -1;
@@ -172,7 +215,7 @@ static void session_error(struct gateway *gateway, struct gateway_session *sessi
     session->state = SESSION_CLOSING;
 }
 
-static void session_write(struct gateway_session *session)
+static void session_write(struct gateway *gateway, struct gateway_session *session)
 {
     while (session->out_size > 0) {
         ssize_t sent = send(session->fd, session->out, session->out_size, MSG_NOSIGNAL);
@@ -181,7 +224,7 @@ static void session_write(struct gateway_session *session)
         if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (sent <= 0) {
-            session_close(session);
+            session_close(gateway, session);
             return;
         }
         memmove(session->out, session->out + sent, session->out_size - (size_t)sent);
@@ -229,8 +272,19 @@ static void gateway_logon(struct gateway *gateway, struct gateway_session *sessi
         session_error(gateway, session, FRAME_ERROR_LOGON_FAILED, "logon failed");
         return;
     }
+    /* A client that failed over and came back may still have its old
+     * session here: the new logon supersedes it. */
+    uint32_t at = client_find_at(gateway, id, session->client_id);
+    if (at != INDEX_NONE) {
+        struct gateway_session *old = &gateway->sessions[gateway->by_client.entries[at]];
+        index_table_remove_at(&gateway->by_client, at, client_slot_hash, gateway);
+        old->state = SESSION_LOGON; /* out of the index: close it quietly */
+        session_close(gateway, old);
+    }
     session->account_id = id;
     session->state = SESSION_READY;
+    index_table_insert(&gateway->by_client, hash_pair64(id, session->client_id),
+                       (uint32_t)(session - gateway->sessions));
     struct frame frame = {.type = FRAME_LOGON_OK};
     frame.u.logon_ok.account_id = id;
     uint32_t slot = session_find(engine, id, session->client_id);
@@ -274,6 +328,16 @@ static void gateway_frame(struct gateway *gateway, struct gateway_session *sessi
         gateway_logon(gateway, session, &frame->u.logon);
     } else if (frame->type == FRAME_COMMAND && session->state == SESSION_READY) {
         gateway_command(gateway, session, &frame->u.command);
+    } else if (frame->type == FRAME_QUERY && session->state == SESSION_READY) {
+        /* Answered from this node's state, as of what it has applied. */
+        static struct frame result; /* large; the gateway runs on one thread */
+        memset(&result, 0, sizeof result);
+        result.type = FRAME_QUERY_RESULT;
+        if (gateway_query_answer(&gateway->replica->engine, session->account_id,
+                                 &frame->u.query, &result.u.query_result) != 0)
+            session_error(gateway, session, FRAME_ERROR_MALFORMED, "malformed query");
+        else
+            session_send(gateway, session, &result);
     } else if (frame->type == FRAME_PING) {
         struct frame pong = *frame;
         pong.type = FRAME_PONG;
@@ -293,7 +357,7 @@ static void session_read(struct gateway *gateway, struct gateway_session *sessio
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (got <= 0) {
-        session_close(session);
+        session_close(gateway, session);
         return;
     }
     session->in_size += (size_t)got;
@@ -351,12 +415,9 @@ static void gateway_outcome(void *context, uint64_t stream_seq, const struct com
                             const struct outcome *outcome)
 {
     struct gateway *gateway = context;
-    for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
-        struct gateway_session *session = &gateway->sessions[i];
-        if (session->fd < 0 || session->state != SESSION_READY ||
-            session->account_id != command->sender_account_id ||
-            session->client_id != command->client_id)
-            continue;
+    uint32_t at = client_find_at(gateway, command->sender_account_id, command->client_id);
+    if (at != INDEX_NONE) {
+        struct gateway_session *session = &gateway->sessions[gateway->by_client.entries[at]];
         struct frame frame = {.type = FRAME_OUTCOME};
         frame.u.outcome.client_seq = command->client_seq;
         frame.u.outcome.result = outcome->result;
@@ -367,7 +428,6 @@ static void gateway_outcome(void *context, uint64_t stream_seq, const struct com
         frame.u.outcome.stream_seq = stream_seq;
         session_send(gateway, session, &frame);
         gateway->stats.outcomes_sent++;
-        return;
     }
 }
 
@@ -391,7 +451,7 @@ static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots)
         if (session->fd < 0)
             continue;
         if (session->state == SESSION_CLOSING && session->out_size == 0) {
-            session_close(session);
+            session_close(gateway, session);
             continue;
         }
         short events = session->state == SESSION_CLOSING ? 0 : POLLIN;
@@ -415,7 +475,7 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
         if (gateway->polls[i].revents & (POLLIN | POLLHUP | POLLERR))
             session_read(gateway, session);
         if (session->fd >= 0 && (gateway->polls[i].revents & POLLOUT))
-            session_write(session);
+            session_write(gateway, session);
     }
     if (ready > 0 && (gateway->polls[0].revents & POLLIN))
         gateway_accept(gateway);
@@ -433,7 +493,7 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
     }
     for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
         if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].out_size > 0)
-            session_write(&gateway->sessions[i]);
+            session_write(gateway, &gateway->sessions[i]);
     }
     return 0;
 }
@@ -447,10 +507,11 @@ void gateway_close(struct gateway *gateway)
         if (session->fd < 0)
             continue;
         session_error(gateway, session, FRAME_ERROR_SHUTTING_DOWN, "the node is stopping");
-        session_write(session); /* best effort: it is closing either way */
-        session_close(session);
+        session_write(gateway, session); /* best effort: it is closing either way */
+        session_close(gateway, session);
     }
     close(gateway->listen_fd);
+    index_table_free(&gateway->by_client);
     free(gateway->batch_buffer);
     free(gateway);
 }

@@ -48,8 +48,14 @@ int replica_apply(struct replica *replica, uint64_t stream_seq, uint64_t timesta
     uint32_t applied = 0;
     rv = engine_apply_batch(&replica->engine, replica->time_ns, replica->commands, count, NULL,
                             replica->outcomes, &applied);
-    for (uint32_t i = 0; i < applied && outcome_cb != NULL; i++)
-        outcome_cb(context, stream_seq, &replica->commands[i], &replica->outcomes[i]);
+    for (uint32_t i = 0; i < applied; i++) {
+        uint16_t type = replica->commands[i].type;
+        replica->orders_applied += type == COMMAND_ORDER_PLACE || type == COMMAND_BET_PLACE;
+        if (outcome_cb != NULL)
+            outcome_cb(context, stream_seq, &replica->commands[i], &replica->outcomes[i]);
+    }
+    replica->commands_applied += applied;
+    replica->batches_applied++;
     if (rv != 0)
         return rv; /* ERR_LOGIC_UNSUPPORTED: the node stops here */
     replica->applied_seq = stream_seq;

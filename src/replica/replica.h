@@ -52,6 +52,9 @@ struct replica {
     uint64_t snapshot_seq;          /* newest snapshot on disk */
     uint64_t bytes_since_snapshot;  /* stream bytes applied since it */
     uint64_t malformed_batches;     /* skipped, identically everywhere */
+    uint64_t batches_applied;       /* counters for the node's metrics */
+    uint64_t commands_applied;
+    uint64_t orders_applied;        /* order and bet placements */
     pid_t snapshot_pid;             /* a child writing one, or 0 */
     uint64_t snapshot_pid_seq;
     uint64_t snapshot_pause_ns_max; /* longest fork(): the loop's pause */
