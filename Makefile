@@ -96,7 +96,8 @@ build/san/test/%: test/fuzz/%.c build/san/libnodown.a $(HEADERS)
 run: deps all
 	@tools/run.sh
 
-test: deps all $(UNIT_BIN) $(FUZZ_BIN) $(UNIT_SAN_BIN) $(FUZZ_SAN_BIN) build/clang/test/fuzz_engine
+test: deps all $(UNIT_BIN) $(FUZZ_BIN) $(UNIT_SAN_BIN) $(FUZZ_SAN_BIN) build/clang/test/fuzz_engine \
+      build/test/e2e_node
 	@tools/run_tests.sh
 
 bench: deps all
@@ -109,3 +110,8 @@ tidy:
 clean:
 	rm -rf build
 
+# The driver of the real-process fault tests (test/cli/faults.sh).
+build/test/e2e_node: test/e2e/e2e_node.c build/libnodown-client.a build/libnodown.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< build/libnodown-client.a build/libnodown.a $(LDLIBS) \
+	    -o $@

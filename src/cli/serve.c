@@ -272,6 +272,28 @@ static int serve_house_secret(struct serve *serve)
                            &duplicate);
 }
 
+/* The embedded server keeps its port across restarts (DIR/nats/port), so
+ * that nodes which joined it with --nats find it again. */
+static int serve_nats_start(struct serve *serve, char *errmsg, size_t size)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/nats/port", serve->options.data_dir);
+    unsigned port = 0;
+    FILE *file = fopen(path, "r");
+    if (file != NULL) {
+        if (fscanf(file, "%u", &port) != 1 || port > 65535)
+            port = 0;
+        fclose(file);
+    }
+    int rv = nats_supervisor_start(&serve->nats, serve->options.data_dir, (uint16_t)port, errmsg,
+                                   size);
+    if (rv == 0 && port != serve->nats.port && (file = fopen(path, "w")) != NULL) {
+        fprintf(file, "%u\n", serve->nats.port);
+        fclose(file); /* if it cannot be written, the next start picks a port again */
+    }
+    return rv;
+}
+
 static int serve_start(struct serve *serve, char *errmsg, size_t size)
 {
     const struct serve_options *options = &serve->options;
@@ -280,9 +302,7 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
         return -1;
     }
     serve->embedded = options->nats_urls == NULL;
-    int rv = serve->embedded ? nats_supervisor_start(&serve->nats, options->data_dir, 0, errmsg,
-                                                     size)
-                             : 0;
+    int rv = serve->embedded ? serve_nats_start(serve, errmsg, size) : 0;
     struct journal_config journal = {serve->embedded ? serve->nats.url : options->nats_urls,
                                      "NODOWN", "nodown.batch", 1, 120000};
     if (rv == 0)
@@ -364,6 +384,20 @@ static void serve_chores(struct serve *serve, uint64_t *status_ms)
     }
 }
 
+/* Applies what the stream already holds before the node says it is
+ * ready, so that the house secret, and the first logons, meet the state. */
+static int serve_catch_up(struct serve *serve, char *errmsg, size_t size)
+{
+    uint64_t last_seq = 0;
+    if (journal_last_seq(serve->journal, &last_seq) != 0)
+        return 0; /* the loop catches up anyway */
+    while (serve->replica.applied_seq < last_seq && !serve_stopping) {
+        if (gateway_step(serve->gateway, 10, errmsg, size) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int serve_loop(struct serve *serve)
 {
     char errmsg[512];
@@ -401,6 +435,8 @@ int serve_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     char errmsg[512] = "";
     int rv = serve_start(&serve, errmsg, sizeof errmsg);
+    if (rv == 0 && serve_catch_up(&serve, errmsg, sizeof errmsg) != 0)
+        rv = -1;
     if (rv == 0 && serve_house_secret(&serve) != 0)
         snprintf(errmsg, sizeof errmsg, "could not publish the house secret"), rv = -1;
     if (rv != 0) {

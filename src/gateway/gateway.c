@@ -399,13 +399,14 @@ static void gateway_flush(struct gateway *gateway)
     if (rv == 0) {
         gateway->stats.batches_published++;
     } else {
-        /* Not stored: the clients resend after they fail over, with the
-         * same client_seq, so nothing is lost or doubled. */
+        /* Stored or not, nobody knows (the publish may have reached the
+         * stream before the answer was lost): the clients resend with the
+         * same client_seq, which the state machine applies once. */
         gateway->stats.publish_failures++;
         for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
             if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].state == SESSION_READY)
                 session_error(gateway, &gateway->sessions[i], FRAME_ERROR_READ_ONLY,
-                              "the stream did not take the batch");
+                              "outcome unknown: resend with the same client_seq");
         }
     }
     gateway->pending_count = 0;

@@ -32,7 +32,11 @@
 #define GATEWAY_OUTBOX_MAX (256u * 1024u) /* unsent bytes a client may owe */
 #define GATEWAY_BATCH_COMMANDS 1024u      /* a batch is published when full */
 #define GATEWAY_BATCH_WINDOW_US 500u      /* ... or this long after its first */
-#define GATEWAY_PUBLISH_TIMEOUT_MS 5000
+/* One publish attempt (JOURNAL_PUBLISH_ATTEMPT_MS): the node has one
+ * thread, and while it waits nothing else runs, not even the restart of a
+ * supervised nats-server that died. After it, the sessions are told to
+ * resend, which they do with the same client_seq. */
+#define GATEWAY_PUBLISH_TIMEOUT_MS 1000
 
 struct gateway_config {
     const char *listen_host; /* "127.0.0.1" */

@@ -1,0 +1,424 @@
+#!/usr/bin/env bash
+# The fault tests of issue 3, with real processes: `build/nodown serve`
+# nodes, their nats-servers, and load clients (build/test/e2e_node, which
+# uses the C client library), all on 127.0.0.1 with free ports, under a
+# temporary directory. See docs/testing.md.
+#
+#   (a) kill -9 a node under load, restart it on the same data and ports:
+#       the clients ride it out, every acknowledged command is applied
+#       exactly once, and the node's digest equals a fresh node's that
+#       replayed the stream from sequence 1 (and the checker's own replay).
+#   (b) kill -9 the nats-server of the embedded default under load: the
+#       node reports it, restarts it, and nothing acknowledged is lost or
+#       doubled.
+#   (c) two nodes on one stream; the clients are on the second when it is
+#       killed: they fail over to the first, resend, and nothing is
+#       doubled; the second, restarted, catches up to the same digest.
+#
+# Prints "faults: N passed, N failed" last; exits non-zero on a failure.
+# Kills only the processes it started (and, when a node died, the
+# nats-server that node started on this script's directory), and leaves
+# none behind. FAULTS_COUNT (commands per client, default 15000) and
+# FAULTS_KILL_AT (acknowledged commands before a kill, default 2000) size
+# the load; FAULTS_TIME_LIMIT_S (default 85) bounds the whole run, which
+# takes about 25 s.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+NODOWN=build/nodown
+E2E=build/test/e2e_node
+HOUSE_SECRET="faults house secret"
+MEMBER_SECRET="faults member secret"
+COUNT=${FAULTS_COUNT:-15000}
+KILL_AT=${FAULTS_KILL_AT:-2000}
+TIME_LIMIT_S=${FAULTS_TIME_LIMIT_S:-85}
+
+passed=0
+failed=0
+# The pids this script started and has not reaped yet, by name.
+declare -A node_pid node_dir node_listen node_http node_nats node_out
+declare -A load_pid load_log load_out
+work=$(mktemp -d /tmp/nodown-faults-XXXXXX)
+
+ok() {
+    echo "ok   $1"
+    passed=$((passed + 1))
+}
+
+fail() {
+    echo "FAIL $1"
+    failed=$((failed + 1))
+}
+
+# expect NAME COMMAND...: a check that passes when COMMAND succeeds.
+expect() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else fail "$name"; fi
+}
+
+# quiet COMMAND...: COMMAND without its output.
+quiet() {
+    "$@" >/dev/null
+}
+
+# alive PID: running (an exited child not reaped yet, a zombie, is not).
+alive() {
+    local state
+    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# stop_pid PID: SIGTERM, up to 15 s, then SIGKILL; reaps it. Only for
+# children of this script not reaped yet (so the pid is still theirs).
+stop_pid() {
+    local pid=$1 deadline=$((SECONDS + 15))
+    kill -TERM "$pid" 2>/dev/null
+    while alive "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    alive "$pid" && kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+# The nats-server a node of ours started on DIR, if it runs: the pid in
+# DIR/nats/nats.pid, only while its command line names DIR's config (a
+# process that has exited, even unreaped, has none).
+nats_pid_of() {
+    local dir=$1 pid
+    pid=$(cat "$dir/nats/nats.pid" 2>/dev/null) || return 1
+    [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" |
+        grep -qF -- "$dir/nats/nats.conf" && echo "$pid"
+}
+
+# Stops every process of ours still running: load clients, nodes, and a
+# nats-server a node killed with -9 may have left on its directory.
+stop_all() {
+    local pid name
+    for name in "${!load_pid[@]}"; do stop_pid "${load_pid[$name]}"; done
+    load_pid=()
+    for name in "${!node_pid[@]}"; do stop_pid "${node_pid[$name]}"; done
+    node_pid=()
+    for name in "${!node_dir[@]}"; do
+        pid=$(nats_pid_of "${node_dir[$name]}") && kill -TERM "$pid" 2>/dev/null
+    done
+}
+
+cleanup() {
+    stop_all
+    if [ -n "${watchdog:-}" ]; then
+        kill -TERM "$watchdog" 2>/dev/null
+        wait "$watchdog" 2>/dev/null
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'fail "interrupted, or over the time limit of $TIME_LIMIT_S s"; summary; exit 1' TERM INT
+
+summary() {
+    echo "     faults took $SECONDS s"
+    echo "faults: $passed passed, $failed failed"
+}
+
+# A watchdog bounds the whole run even if something hangs; stopped, it
+# stops its sleep too.
+(
+    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+    sleep "$TIME_LIMIT_S" &
+    sleeper=$!
+    wait "$sleeper" && kill -TERM $$
+) 2>/dev/null &
+watchdog=$!
+
+# node_start NAME DIR NODE_ID [house] [serve options...]: starts a node
+# (the same ports as NAME's last start, else free ones) and waits for its
+# ready line. "house" sets $NODOWN_HOUSE_SECRET (a first start only).
+node_start() {
+    local name=$1 dir=$2 id=$3
+    shift 3
+    local house=()
+    if [ "${1:-}" = house ]; then house=("NODOWN_HOUSE_SECRET=$HOUSE_SECRET"); shift; fi
+    node_dir[$name]=$dir
+    node_listen[$name]=${node_listen[$name]:-$($E2E free-port)}
+    node_http[$name]=${node_http[$name]:-$($E2E free-port)}
+    local out=$work/$name.out.$SECONDS.$RANDOM
+    node_out[$name]=$out
+    : >"$out"
+    env -u NODOWN_HOUSE_SECRET -u NODOWN_ADMIN_TOKEN "${house[@]}" "$NODOWN" serve \
+        --data "$dir" --listen "127.0.0.1:${node_listen[$name]}" \
+        --http "127.0.0.1:${node_http[$name]}" --node-id "$id" "$@" \
+        >"$out" 2>>"$work/$name.err" &
+    node_pid[$name]=$!
+    local deadline=$((SECONDS + 20))
+    while ! grep -q "serving clients" "$out" && [ $SECONDS -lt $deadline ]; do
+        alive "${node_pid[$name]}" || break
+        sleep 0.05
+    done
+    node_nats[$name]=$(sed -n 's/.*, NATS \(nats:[^ ]*\)$/\1/p' "$out")
+    if [ -z "${node_nats[$name]}" ]; then
+        echo "node $name did not start:"
+        tail -n 5 "$work/$name.err"
+        return 1
+    fi
+}
+
+node_kill9() {
+    kill -KILL "${node_pid[$1]}" 2>/dev/null
+    wait "${node_pid[$1]}" 2>/dev/null
+    unset "node_pid[$1]"
+}
+
+node_stop() {
+    stop_pid "${node_pid[$1]}"
+    unset "node_pid[$1]"
+}
+
+status_json() {
+    curl -s -m 2 -H "Authorization: Bearer $(cat "${node_dir[$1]}/admin.token")" \
+        "http://127.0.0.1:${node_http[$1]}/status"
+}
+
+# field JSON NAME: the value of a flat field of /status.
+field() {
+    echo "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p"
+}
+
+# nodes_at SEQ NAME...: waits (20 s) until every node's /status shows
+# applied_seq SEQ, the stream's last sequence (/status is rendered once a
+# second, so a node caught up a moment ago may still show an older, equally
+# consistent, state: hence the known SEQ); prints "SEQ DIGEST" per node.
+nodes_at() {
+    local want=$1 deadline=$((SECONDS + 20)) lines
+    shift
+    while :; do
+        local name json seq all=1
+        lines=""
+        for name in "$@"; do
+            json=$(status_json "$name")
+            seq=$(field "$json" applied_seq)
+            [ "$seq" = "$want" ] && [ "$(field "$json" stream_last_seq)" = "$want" ] || all=0
+            lines+="$seq $(field "$json" digest)"$'\n'
+        done
+        if [ $all = 1 ] || [ $SECONDS -ge $deadline ]; then break; fi
+        sleep 0.2
+    done
+    printf '%s' "$lines"
+    [ $all = 1 ]
+}
+
+# bootstrap NODE: the house's set-up through NODE; sets members=(ids),
+# market (its id) and boot_seq, the stream message of its last command.
+bootstrap() {
+    local out
+    out=$($E2E bootstrap --nodes "127.0.0.1:${node_listen[$1]}" --house-secret "$HOUSE_SECRET" \
+        --members 2 --member-secret "$MEMBER_SECRET") || return 1
+    mapfile -t members < <(echo "$out" | awk '$1 == "member" { print $2 }')
+    boot_seq=$(echo "$out" | awk '$1 == "stream_seq" { print $2 }')
+    market=$(echo "$out" | awk '$1 == "market" { print $2 }')
+    [ ${#members[@]} -eq 2 ] && [ -n "$boot_seq" ] && [ -n "$market" ]
+}
+
+# load_start NAME NODES ACCOUNT CLIENT_ID: a load client in the background.
+load_start() {
+    local name=$1
+    load_log[$name]=$work/$name.log
+    load_out[$name]=$work/$name.out
+    : >"${load_log[$name]}"
+    $E2E load --nodes "$2" --account "$3" --secret "$MEMBER_SECRET" --client-id "$4" \
+        --count "$COUNT" --log "${load_log[$name]}" --market "$market" --seconds 45 \
+        >"${load_out[$name]}" 2>"$work/$name.err" &
+    load_pid[$name]=$!
+}
+
+lines_of() {
+    wc -l < "$1" | tr -d ' '
+}
+
+# wait_lines NAME N: until load NAME has N commands acknowledged (20 s).
+wait_lines() {
+    local deadline=$((SECONDS + 20))
+    while [ "$(lines_of "${load_log[$1]}")" -lt "$2" ] && [ $SECONDS -lt $deadline ]; do
+        alive "${load_pid[$1]}" || break
+        sleep 0.02
+    done
+    [ "$(lines_of "${load_log[$1]}")" -ge "$2" ]
+}
+
+# load_finish NAME MIN_CONNECTIONS: waits for it; it must have every
+# command acknowledged, having connected at least MIN_CONNECTIONS times.
+load_finish() {
+    local name=$1 rv=0
+    wait "${load_pid[$name]}" || rv=$?
+    unset "load_pid[$name]"
+    local summary connections
+    summary=$(cat "${load_out[$name]}")
+    connections=$(echo "$summary" | sed -n 's/.*ms, \([0-9]*\) connections.*/\1/p')
+    echo "     $summary"
+    [ $rv -eq 0 ] && [ "$(lines_of "${load_log[$name]}")" -eq "$COUNT" ] &&
+        [ "${connections:-0}" -ge "$2" ] || { tail -n 5 "$work/$name.err"; return 1; }
+}
+
+# check NATS_URL LOAD...: the exactly-once check over the whole stream;
+# sets check_digest and check_seq.
+check() {
+    local url=$1 args=() name out
+    shift
+    for name in "$@"; do args+=(--log "${load_log[$name]}"); done
+    out=$($E2E check --nats "$url" "${args[@]}" ${FAULTS_VERBOSE:+--verbose})
+    local rv=$?
+    echo "$out" | sed 's/^/     /'
+    check_digest=$(echo "$out" | awk '$1 == "digest" { print $2 }')
+    check_seq=$(echo "$out" | awk '$1 == "digest" { print $4 }')
+    return $rv
+}
+
+# doctored_check NATS_URL LOAD...: the checker must catch a log with one
+# acknowledgement dropped (client_seq 100) and one id changed (200).
+doctored_check() {
+    local url=$1 log=${load_log[$2]}
+    awk '$3 == 100 { next } $3 == 200 { $6 = $6 + 1 } { print }' "$log" >"$log.doctored"
+    local out
+    out=$($E2E check --nats "$url" --log "$log.doctored" --log "${load_log[$3]}" 2>&1) &&
+        return 1
+    echo "$out" | grep "^check: account" | sed 's/^/     /'
+    echo "$out" | grep -q "seq 100: applied but never acknowledged" &&
+        echo "$out" | grep -q "seq 200: acknowledged with an outcome other than the one applied"
+}
+
+# same_state "SEQ DIGEST" lines...: all equal to the checker's replay.
+same_state() {
+    local line
+    while read -r line; do
+        echo "     node: $line; replay: $check_seq $check_digest"
+        [ "$line" = "$check_seq $check_digest" ] || return 1
+    done <<<"$1"
+    [ -n "$check_digest" ]
+}
+
+# ---- (a) kill -9 the node under load, restart it. ----
+scenario_a() {
+    local dir=$work/a start=$SECONDS
+    expect "(a) node A starts (embedded NATS)" node_start A "$dir" 1 house || return
+    expect "(a) bootstrap through A" bootstrap A || return
+    local old_nats
+    old_nats=$(nats_pid_of "$dir")
+    load_start a1 "127.0.0.1:${node_listen[A]}" "${members[0]}" 11
+    load_start a2 "127.0.0.1:${node_listen[A]}" "${members[1]}" 12
+    wait_lines a1 "$KILL_AT"
+    node_kill9 A
+    local at_kill
+    at_kill=$(lines_of "${load_log[a1]}")
+    expect "(a) node A killed -9 under load ($at_kill of $COUNT acknowledged)" \
+        test "$at_kill" -ge "$KILL_AT" -a "$at_kill" -lt "$COUNT"
+    local deadline=$((SECONDS + 10))
+    while [ -n "$(nats_pid_of "$dir")" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+    expect "(a) A's nats-server (${old_nats:-none}) exits with it (parent-death signal)" \
+        eval '[ -n "$old_nats" ] && [ -z "$(nats_pid_of "$dir")" ]'
+    sleep 0.5 # the clients meet a dead port for a while
+    node_start A "$dir" 1 || { fail "(a) node A restarts"; return; }
+    ok "(a) node A restarts on the same data and ports"
+    expect "(a) client 11 rides out the restart" load_finish a1 2
+    expect "(a) client 12 rides out the restart" load_finish a2 2
+    expect "(a) every acknowledged command applied exactly once" \
+        check "${node_nats[A]}" a1 a2
+    expect "(a) the checker fails a doctored log" doctored_check "${node_nats[A]}" a1 a2
+    expect "(a) a fresh node F starts on A's stream" \
+        node_start F "$work/f" 2 --nats "${node_nats[A]}" || return
+    local states
+    states=$(nodes_at "$check_seq" A F)
+    expect "(a) A, a fresh node replaying from 1, and the checker: one state" \
+        same_state "$states"
+    node_stop F
+    node_stop A
+    echo "     (a) took $((SECONDS - start)) s"
+}
+
+# ---- (b) kill -9 the embedded nats-server under load. ----
+scenario_b() {
+    local dir=$work/b start=$SECONDS
+    expect "(b) node B starts (embedded NATS)" node_start B "$dir" 1 house || return
+    expect "(b) bootstrap through B" bootstrap B || return
+    load_start b1 "127.0.0.1:${node_listen[B]}" "${members[0]}" 21
+    load_start b2 "127.0.0.1:${node_listen[B]}" "${members[1]}" 22
+    wait_lines b1 "$KILL_AT"
+    local nats
+    nats=$(nats_pid_of "$dir")
+    expect "(b) B's nats-server runs (pid ${nats:-none})" test -n "$nats" || return
+    kill -KILL "$nats"
+    local at_kill killed_ms
+    at_kill=$(lines_of "${load_log[b1]}")
+    killed_ms=$(date +%s%3N)
+    local deadline=$((SECONDS + 20))
+    while ! grep -q "exited (killed by signal 9); restarting it" "$work/B.err" &&
+        [ $SECONDS -lt $deadline ]; do sleep 0.02; done
+    expect "(b) B reports the kill, $(($(date +%s%3N) - killed_ms)) ms after it ($at_kill of\
+ $COUNT acknowledged then)" \
+        grep -q "nats-server on ${node_nats[B]} exited (killed by signal 9); restarting it" \
+        "$work/B.err"
+    grep "nats-server" "$work/B.err" | sed 's/^/     /'
+    expect "(b) client 21 goes on" load_finish b1 1
+    expect "(b) client 22 goes on" load_finish b2 1
+    local json new_nats
+    json=$(status_json B)
+    new_nats=$(nats_pid_of "$dir")
+    expect "(b) B restarted its nats-server (restarts 1, pid ${new_nats:-none})" \
+        test "$(field "$json" restarts)" = 1 -a -n "$new_nats" -a "$new_nats" != "$nats"
+    expect "(b) nothing acknowledged lost, nothing doubled" check "${node_nats[B]}" b1 b2
+    local states
+    states=$(nodes_at "$check_seq" B)
+    expect "(b) B and the checker: one state" same_state "$states"
+    node_stop B
+    expect "(b) B's nats-server stops with it" eval '[ -z "$(nats_pid_of "$dir")" ]'
+    echo "     (b) took $((SECONDS - start)) s"
+}
+
+# ---- (c) two nodes on one stream; the clients' node dies. ----
+scenario_c() {
+    local start=$SECONDS
+    expect "(c) node P starts (embedded NATS)" node_start P "$work/p" 1 house || return
+    expect "(c) node Q starts on P's stream" \
+        node_start Q "$work/q" 2 --nats "${node_nats[P]}" || return
+    expect "(c) bootstrap through P" bootstrap P || return
+    expect "(c) Q has applied the bootstrap (stream $boot_seq)" quiet nodes_at "$boot_seq" P Q
+    local nodes="127.0.0.1:${node_listen[Q]},127.0.0.1:${node_listen[P]}"
+    load_start c1 "$nodes" "${members[0]}" 31
+    load_start c2 "$nodes" "${members[1]}" 32
+    wait_lines c1 "$KILL_AT"
+    node_kill9 Q
+    local at_kill
+    at_kill=$(lines_of "${load_log[c1]}")
+    expect "(c) node Q killed -9 under load ($at_kill of $COUNT acknowledged)" \
+        test "$at_kill" -ge "$KILL_AT" -a "$at_kill" -lt "$COUNT"
+    expect "(c) client 31 fails over from Q to P" load_finish c1 2
+    expect "(c) client 32 fails over from Q to P" load_finish c2 2
+    expect "(c) resent commands not doubled" check "${node_nats[P]}" c1 c2
+    expect "(c) node Q restarts on its data" \
+        node_start Q "$work/q" 2 --nats "${node_nats[P]}" || return
+    local states
+    states=$(nodes_at "$check_seq" P Q)
+    expect "(c) P, Q restarted, and the checker: one state" same_state "$states"
+    node_stop Q
+    node_stop P
+    echo "     (c) took $((SECONDS - start)) s"
+}
+
+if [ ! -x "$NODOWN" ] || [ ! -x "$E2E" ]; then
+    fail "build $NODOWN and $E2E first (make all build/test/e2e_node)"
+else
+    scenario_a
+    scenario_b
+    scenario_c
+fi
+
+# Nothing of ours may outlive the run: no process names this run's
+# directory (the nodes and their nats-servers all do).
+stop_all
+sleep 0.2
+left=""
+for cmdline in /proc/[0-9]*/cmdline; do
+    text=$(tr '\0' ' ' 2>/dev/null < "$cmdline") || continue
+    [[ $text == *"$work"* ]] && left+="${cmdline%/cmdline}: $text"$'\n'
+done
+expect "no process left behind" test -z "$left"
+[ -n "$left" ] && echo "$left"
+summary
+[ "$failed" -eq 0 ]
