@@ -6,4 +6,7 @@
 /* argv holds the arguments after "bench core". Returns an exit code. */
 int bench_core_main(int argc, char **argv);
 
+/* The arguments after "bench node". */
+int bench_node_main(int argc, char **argv);
+
 #endif

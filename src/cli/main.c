@@ -17,6 +17,7 @@ static void usage(FILE *out)
             "  simulate      drive a small market through running nodes\n"
             "  demo          run a brokerage and sportsbook day through the trading core\n"
             "  bench core    benchmark the matching core (--workload liquibook|mix)\n"
+            "  bench node    benchmark a whole node: acknowledged orders/s, latency, replay\n"
             "  version       print the build's format and logic versions\n"
             "\n"
             "Run 'nodown <command> --help' for a command's options.\n");
@@ -46,8 +47,9 @@ int main(int argc, char **argv)
     if (strcmp(command, "bench") == 0) {
         if (argc >= 3 && strcmp(argv[2], "core") == 0)
             return bench_core_main(argc - 3, argv + 3);
-        fprintf(stderr, "usage: nodown bench core [options]  (node and cluster come with the"
-                        " server)\n");
+        if (argc >= 3 && strcmp(argv[2], "node") == 0)
+            return bench_node_main(argc - 3, argv + 3);
+        fprintf(stderr, "usage: nodown bench core|node [options]; --help for each\n");
         return argc >= 3 && strcmp(argv[2], "--help") == 0 ? 0 : 2;
     }
     fprintf(stderr, "nodown: unknown command '%s'\n\n", command);

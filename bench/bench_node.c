@@ -1,0 +1,502 @@
+/* `nodown bench node`: a whole node, measured from outside.
+ *
+ *   orders   a real `nodown serve` child on the embedded default; N client
+ *            threads, each a member logged on through the C client
+ *            library with up to NODOWN_CLIENT_INFLIGHT_MAX commands in
+ *            flight, send orders for S seconds: acknowledged orders per
+ *            second and the time from send to outcome, at full load and
+ *            then at half of the full rate;
+ *   replay   batches published straight to the node's stream, then a
+ *            fresh replica reads the whole stream from sequence 1:
+ *            commands applied per second, NATS read included;
+ *   snapshot a replica holding RESTING orders forks a snapshot writer: the
+ *            longest pause of the loop (the fork).
+ * One JSON object with --json. Every loop is bounded in count and time.
+ */
+#include "bench/bench.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/engine.h"
+#include "lib/secret.h"
+#include "nodown/client.h"
+#include "replica/journal.h"
+#include "replica/replica.h"
+
+#define NODE_CLIENTS_MAX 16u
+#define NODE_SAMPLES_MAX (1u << 20) /* latency samples per client */
+
+struct node_child {
+    pid_t pid;
+    char dir[64];
+    char nodes[64];     /* host:port of the gateway */
+    char nats_url[64];
+};
+
+struct node_client {
+    pthread_t thread;
+    const char *nodes;
+    uint32_t account_id;
+    char secret[32];
+    double seconds;
+    double rate_per_s;  /* 0: as fast as it can */
+    uint64_t acked;
+    uint64_t errors;
+    uint32_t *latency_us; /* one per acknowledged command */
+    uint64_t latency_count;
+};
+
+static uint64_t node_now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* Starts `nodown serve` and reads its ready line for the ports. */
+static int node_start(struct node_child *node, const char *self, char *errmsg, size_t size)
+{
+    snprintf(node->dir, sizeof node->dir, "/tmp/nodown-bench-node-XXXXXX");
+    if (mkdtemp(node->dir) == NULL)
+        return -1;
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0)
+        return -1;
+    node->pid = fork();
+    if (node->pid == 0) {
+        dup2(pipe_fds[1], STDOUT_FILENO);
+        close(pipe_fds[0]);
+        setenv("NODOWN_HOUSE_SECRET", "bench-house", 1);
+        execl(self, self, "serve", "--data", node->dir, "--listen", "127.0.0.1:0", "--http",
+              "127.0.0.1:0", (char *)NULL);
+        _exit(127);
+    }
+    close(pipe_fds[1]);
+    FILE *out = fdopen(pipe_fds[0], "r");
+    char line[512] = "";
+    bool ready = out != NULL && fgets(line, sizeof line, out) != NULL;
+    if (out != NULL)
+        fclose(out); /* the node's later lines go nowhere: it prints only at stop */
+    unsigned port = 0;
+    const char *at = strstr(line, "clients on 127.0.0.1:");
+    const char *nats = strstr(line, "NATS ");
+    if (!ready || at == NULL || sscanf(at, "clients on 127.0.0.1:%u", &port) != 1 ||
+        nats == NULL) {
+        snprintf(errmsg, size, "the node did not start: %s", line);
+        return -1;
+    }
+    snprintf(node->nodes, sizeof node->nodes, "127.0.0.1:%u", port);
+    snprintf(node->nats_url, sizeof node->nats_url, "%s", nats + 5);
+    node->nats_url[strcspn(node->nats_url, "\n")] = '\0';
+    return 0;
+}
+
+static void node_stop(struct node_child *node)
+{
+    if (node->pid > 0) {
+        kill(node->pid, SIGTERM);
+        waitpid(node->pid, NULL, 0);
+    }
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf '%s'", node->dir);
+    if (system(command) != 0)
+        fprintf(stderr, "bench node: could not remove %s\n", node->dir);
+}
+
+/* As the house: a super, master, agent and one member per client with a
+ * secret and cash; an instrument; the day. */
+static int node_bootstrap(const char *nodes, struct node_client *clients, uint32_t count,
+                          char *errmsg, size_t size)
+{
+    struct nodown_client *house = NULL;
+    if (nodown_client_open(&house, nodes, 1, 0, "bench-house", NULL, errmsg, size) != 0)
+        return -1;
+    struct command c;
+    struct nodown_outcome outcome;
+    uint64_t seq;
+    uint32_t parent = 0;
+    int rv = 0;
+#define NODE_DO(setup)                                                                    \
+    do {                                                                                  \
+        memset(&c, 0, sizeof c);                                                          \
+        setup;                                                                            \
+        if (rv == 0 && (nodown_client_send(house, &c, &seq) != 0 ||                       \
+                        nodown_client_wait(house, &outcome, 10000) != 0 ||                \
+                        outcome.result != RESULT_OK))                                     \
+            rv = -1;                                                                      \
+    } while (0)
+    for (uint8_t kind = ACCOUNT_KIND_SUPER; kind <= ACCOUNT_KIND_AGENT; kind++) {
+        NODE_DO((c.type = COMMAND_ACCOUNT_CREATE, c.u.account_create.parent_id = parent,
+                 c.u.account_create.kind = kind));
+        parent = (uint32_t)outcome.id;
+    }
+    NODE_DO((c.type = COMMAND_INSTRUMENT_CREATE, memcpy(c.u.instrument_create.symbol, "NODE", 4),
+             c.u.instrument_create.tick_size_minor = 1, c.u.instrument_create.lot_size = 1,
+             c.u.instrument_create.reference_price_ticks = 10000,
+             c.u.instrument_create.band_bp = 1000));
+    NODE_DO((c.type = COMMAND_DAY_START, c.u.day.trading_date = 20261123));
+    for (uint32_t i = 0; i < count && rv == 0; i++) {
+        NODE_DO((c.type = COMMAND_ACCOUNT_CREATE, c.u.account_create.parent_id = parent,
+                 c.u.account_create.kind = ACCOUNT_KIND_MEMBER));
+        clients[i].account_id = (uint32_t)outcome.id;
+        snprintf(clients[i].secret, sizeof clients[i].secret, "bench-member-%u", i);
+        NODE_DO((c.type = COMMAND_ACCOUNT_SET_SECRET,
+                 c.u.account_set_secret.account_id = clients[i].account_id,
+                 secret_salt_generate(c.u.account_set_secret.salt),
+                 secret_hash(clients[i].secret, strlen(clients[i].secret),
+                             c.u.account_set_secret.salt, c.u.account_set_secret.hash)));
+        NODE_DO((c.type = COMMAND_CASH_DEPOSIT, c.u.cash.account_id = clients[i].account_id,
+                 c.u.cash.amount_minor = (int64_t)1 << 50));
+        NODE_DO((c.type = COMMAND_POSITION_GRANT,
+                 c.u.position_grant.account_id = clients[i].account_id,
+                 c.u.position_grant.quantity = QUANTITY_MAX));
+    }
+#undef NODE_DO
+    nodown_client_close(house);
+    return rv;
+}
+
+/* One client: orders that rest and never trade (buys below, sells above
+ * the reference; IOC every other one, so the book stays bounded), up to
+ * the library's in-flight maximum, at a rate or as fast as it can. */
+static void *node_client_main(void *context)
+{
+    struct node_client *client = context;
+    struct nodown_client *session = NULL;
+    char errmsg[256];
+    if (nodown_client_open(&session, client->nodes, 7, client->account_id, client->secret, NULL,
+                           errmsg, sizeof errmsg) != 0) {
+        client->errors++;
+        return NULL;
+    }
+    static _Thread_local uint64_t sent_ns[1u << 10];
+    uint64_t start_ns = node_now_ns();
+    uint64_t end_ns = start_ns + (uint64_t)(client->seconds * 1e9);
+    uint64_t sent = 0;
+    while (node_now_ns() < end_ns || nodown_client_inflight_count(session) > 0) {
+        bool may_send = node_now_ns() < end_ns &&
+                        nodown_client_inflight_count(session) < NODOWN_CLIENT_INFLIGHT_MAX &&
+                        (client->rate_per_s <= 0 ||
+                         (double)sent < (double)(node_now_ns() - start_ns) / 1e9 *
+                                            client->rate_per_s);
+        if (may_send) {
+            struct command c;
+            memset(&c, 0, sizeof c);
+            c.type = COMMAND_ORDER_PLACE;
+            c.u.order_place.side = (uint8_t)(sent % 2);
+            c.u.order_place.time_in_force = sent % 4 < 2 ? TIF_IOC : TIF_DAY;
+            c.u.order_place.price_ticks = sent % 2 == 0 ? 9500 - (int64_t)(sent % 97)
+                                                        : 10500 + (int64_t)(sent % 97);
+            c.u.order_place.quantity = 1;
+            uint64_t client_seq = 0;
+            if (nodown_client_send(session, &c, &client_seq) != 0)
+                break;
+            sent_ns[client_seq % 1024] = node_now_ns();
+            sent++;
+            continue;
+        }
+        struct nodown_outcome outcome;
+        int rv = nodown_client_wait(session, &outcome, client->rate_per_s > 0 ? 1 : 5000);
+        if (rv == ERR_TIMEOUT)
+            continue;
+        if (rv != 0)
+            break;
+        uint64_t took_us = (node_now_ns() - sent_ns[outcome.client_seq % 1024]) / 1000;
+        if (client->latency_count < NODE_SAMPLES_MAX)
+            client->latency_us[client->latency_count++] = (uint32_t)took_us;
+        client->acked += outcome.result == RESULT_OK;
+        client->errors += outcome.result != RESULT_OK;
+    }
+    nodown_client_close(session);
+    return NULL;
+}
+
+static int node_compare_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a;
+    uint32_t y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+struct node_load {
+    double orders_per_s;
+    uint32_t p50_us, p99_us, p999_us;
+    uint64_t errors;
+};
+
+/* count clients for seconds, each at rate_per_s (0: flat out). */
+static void node_load_run(struct node_client *clients, uint32_t count, const char *nodes,
+                          double seconds, double rate_per_s, struct node_load *load)
+{
+    uint64_t start_ns = node_now_ns();
+    for (uint32_t i = 0; i < count; i++) {
+        clients[i].nodes = nodes;
+        clients[i].seconds = seconds;
+        clients[i].rate_per_s = rate_per_s;
+        clients[i].acked = clients[i].errors = clients[i].latency_count = 0;
+        pthread_create(&clients[i].thread, NULL, node_client_main, &clients[i]);
+    }
+    uint64_t acked = 0, samples = 0;
+    memset(load, 0, sizeof *load);
+    for (uint32_t i = 0; i < count; i++) {
+        pthread_join(clients[i].thread, NULL);
+        acked += clients[i].acked;
+        load->errors += clients[i].errors;
+        samples += clients[i].latency_count;
+    }
+    load->orders_per_s = (double)acked / ((double)(node_now_ns() - start_ns) / 1e9);
+    uint32_t *all = malloc((samples + 1) * sizeof *all);
+    uint64_t n = 0;
+    for (uint32_t i = 0; all != NULL && i < count; i++) {
+        memcpy(all + n, clients[i].latency_us, clients[i].latency_count * sizeof *all);
+        n += clients[i].latency_count;
+    }
+    if (all != NULL && n > 0) {
+        qsort(all, n, sizeof *all, node_compare_u32);
+        load->p50_us = all[n * 50 / 100];
+        load->p99_us = all[n * 99 / 100];
+        load->p999_us = all[n * 999 / 1000];
+    }
+    free(all);
+}
+
+/* Publishes commands_total orders straight to the stream, in batches of
+ * 1000, from two of the members (buys and sells at one price: they trade),
+ * then times a fresh replica reading the whole stream from sequence 1. */
+static int replay_message(void *context, uint64_t stream_seq, uint64_t timestamp_ns,
+                          const void *data, size_t size)
+{
+    int rv = replica_apply(context, stream_seq, timestamp_ns, data, size, NULL, NULL);
+    return rv == REPLICA_REPEAT ? 0 : rv;
+}
+
+static double node_replay(const struct node_child *node, const struct node_client *clients,
+                          uint64_t commands_total, uint64_t *applied)
+{
+    char errmsg[256];
+    struct journal *journal = NULL;
+    struct journal_config config = {node->nats_url, "NODOWN", "nodown.batch", 1, 120000};
+    if (journal_open(&journal, &config, errmsg, sizeof errmsg) != 0)
+        return -1;
+    static struct command batch[1000];
+    static uint8_t buffer[BATCH_SIZE_MAX];
+    for (uint64_t sent = 0; sent < commands_total; sent += 1000) {
+        for (uint32_t k = 0; k < 1000; k++) {
+            struct command *c = &batch[k];
+            memset(c, 0, sizeof *c);
+            c->type = COMMAND_ORDER_PLACE;
+            c->sender_account_id = clients[k % 2].account_id;
+            c->client_id = 99;
+            c->client_seq = sent / 2 + k / 2 + 1;
+            c->u.order_place.side = (uint8_t)(k % 2);
+            c->u.order_place.time_in_force = TIF_GTC;
+            c->u.order_place.price_ticks = 10000;
+            c->u.order_place.quantity = 1;
+        }
+        size_t length = 0;
+        uint64_t seq = 0;
+        bool duplicate = false;
+        char msg_id[48];
+        snprintf(msg_id, sizeof msg_id, "bench-replay-%" PRIu64, sent);
+        if (batch_encode(0, batch, 1000, buffer, sizeof buffer, &length) != 0 ||
+            journal_publish(journal, buffer, length, msg_id, 5000, &seq, &duplicate) != 0)
+            break;
+    }
+    uint64_t last_seq = 0;
+    journal_last_seq(journal, &last_seq);
+    struct replica *replica = calloc(1, sizeof *replica);
+    struct limits limits;
+    limits_default(&limits);
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/replay", node->dir);
+    double rate = -1;
+    if (replica != NULL && replica_open(replica, dir, &limits, errmsg, sizeof errmsg) == 0) {
+        uint64_t start_ns = node_now_ns();
+        uint64_t next = 1;
+        while (replica->applied_seq < last_seq &&
+               journal_read(journal, replica->applied_seq + 1, 4096, 2000, replay_message,
+                            replica, &next) == 0)
+            continue;
+        double took = (double)(node_now_ns() - start_ns) / 1e9;
+        *applied = replica->commands_applied;
+        rate = (double)replica->commands_applied / took;
+        replica_close(replica);
+    }
+    free(replica);
+    journal_close(journal);
+    return rate;
+}
+
+/* A replica holding resting orders (fed locally, no NATS) forks a snapshot
+ * writer; returns the longest pause in microseconds. */
+static double node_snapshot_pause(uint32_t resting, uint64_t *bytes)
+{
+    char errmsg[256];
+    struct limits limits;
+    limits_default(&limits);
+    limits.orders_max = resting + 4096;
+    struct replica *replica = calloc(1, sizeof *replica);
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/nodown-bench-snapshot-XXXXXX");
+    if (replica == NULL || mkdtemp(dir) == NULL ||
+        replica_open(replica, dir, &limits, errmsg, sizeof errmsg) != 0)
+        return -1;
+    static struct command batch[BATCH_COMMANDS_MAX];
+    static uint8_t buffer[BATCH_SIZE_MAX];
+    /* Set-up: a super, master, agent and member (4), cash, an instrument,
+     * the day; each command from the house with the next client_seq. */
+    uint32_t n = 0;
+    for (uint8_t kind = ACCOUNT_KIND_SUPER; kind <= ACCOUNT_KIND_MEMBER; kind++, n++) {
+        batch[n] = (struct command){.type = COMMAND_ACCOUNT_CREATE};
+        batch[n].u.account_create.parent_id = n;
+        batch[n].u.account_create.kind = kind;
+    }
+    batch[n] = (struct command){.type = COMMAND_CASH_DEPOSIT};
+    batch[n].u.cash.account_id = 4;
+    batch[n++].u.cash.amount_minor = (int64_t)1 << 50;
+    batch[n] = (struct command){.type = COMMAND_INSTRUMENT_CREATE};
+    memcpy(batch[n].u.instrument_create.symbol, "SNAP", 4);
+    batch[n].u.instrument_create.tick_size_minor = 1;
+    batch[n].u.instrument_create.lot_size = 1;
+    batch[n].u.instrument_create.reference_price_ticks = 10000;
+    batch[n++].u.instrument_create.band_bp = 1000;
+    batch[n] = (struct command){.type = COMMAND_DAY_START};
+    batch[n++].u.day.trading_date = 20261123;
+    for (uint32_t k = 0; k < n; k++)
+        batch[k].client_seq = k + 1;
+    size_t length = 0;
+    uint64_t seq = 1;
+    int rv = batch_encode(0, batch, n, buffer, sizeof buffer, &length);
+    if (rv == 0)
+        rv = replica_apply(replica, seq++, 1, buffer, length, NULL, NULL);
+    for (uint32_t placed = 0; rv == 0 && placed < resting; placed += BATCH_COMMANDS_MAX) {
+        for (uint32_t k = 0; k < BATCH_COMMANDS_MAX; k++) {
+            batch[k] = (struct command){.type = COMMAND_ORDER_PLACE, .sender_account_id = 4,
+                                        .client_id = 2, .client_seq = placed + k + 1u};
+            batch[k].u.order_place.side = SIDE_BUY;
+            batch[k].u.order_place.time_in_force = TIF_GTC;
+            batch[k].u.order_place.price_ticks = 9000 + (placed + k) % 1000;
+            batch[k].u.order_place.quantity = 1;
+        }
+        rv = batch_encode(0, batch, BATCH_COMMANDS_MAX, buffer, sizeof buffer, &length);
+        if (rv == 0)
+            rv = replica_apply(replica, seq++, 1, buffer, length, NULL, NULL);
+    }
+    double pause_us = -1;
+    if (rv == 0 && replica_snapshot_start(replica, errmsg, sizeof errmsg) == 0 &&
+        replica_snapshot_poll(replica, true, errmsg, sizeof errmsg) == 1)
+        pause_us = (double)replica->snapshot_pause_ns_max / 1000.0;
+    *bytes = pool_used(&replica->engine.order_pool);
+    replica_close(replica);
+    free(replica);
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    if (system(command) != 0)
+        fprintf(stderr, "bench node: could not remove %s\n", dir);
+    return pause_us;
+}
+
+struct node_options {
+    uint32_t clients;
+    double seconds;
+    uint64_t replay_commands;
+    uint32_t resting;
+    bool json;
+};
+
+static int node_parse(int argc, char **argv, struct node_options *o)
+{
+    *o = (struct node_options){8, 3, 10000000, 1000000, false};
+    for (int i = 0; i < argc; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : "";
+        if (strcmp(argv[i], "--json") == 0) {
+            o->json = true;
+            continue;
+        }
+        if (strcmp(argv[i], "--clients") == 0)
+            o->clients = (uint32_t)strtoul(value, NULL, 10);
+        else if (strcmp(argv[i], "--seconds") == 0)
+            o->seconds = strtod(value, NULL);
+        else if (strcmp(argv[i], "--replay-commands") == 0)
+            o->replay_commands = strtoull(value, NULL, 10);
+        else if (strcmp(argv[i], "--resting") == 0)
+            o->resting = (uint32_t)strtoul(value, NULL, 10);
+        else
+            return -1;
+        i++;
+    }
+    bool ok = o->clients >= 2 && o->clients <= NODE_CLIENTS_MAX && o->seconds > 0 &&
+              o->seconds <= 60 && o->replay_commands >= 1000 &&
+              o->replay_commands <= 100000000 && o->resting <= (1u << 24);
+    return ok ? 0 : -1;
+}
+
+static void node_usage(FILE *out)
+{
+    fprintf(out, "usage: nodown bench node [--clients N] [--seconds S] [--replay-commands N]\n"
+                 "                         [--resting N] [--json]\n"
+                 "  Starts its own node (nodown serve, embedded NATS) and measures orders\n"
+                 "  acknowledged per second and acknowledgement latency with N clients\n"
+                 "  (default 8) at full and half load, replay speed over N commands\n"
+                 "  (default 10 M) and the snapshot pause with N resting orders (1 M).\n");
+}
+
+int bench_node_main(int argc, char **argv)
+{
+    struct node_options o;
+    if (argc > 0 && strcmp(argv[0], "--help") == 0) {
+        node_usage(stdout);
+        return 0;
+    }
+    if (node_parse(argc, argv, &o) != 0) {
+        node_usage(stderr);
+        return 2;
+    }
+    static struct node_client clients[NODE_CLIENTS_MAX];
+    for (uint32_t i = 0; i < o.clients; i++) {
+        clients[i].latency_us = malloc(NODE_SAMPLES_MAX * sizeof(uint32_t));
+        if (clients[i].latency_us == NULL)
+            return 1;
+    }
+    struct node_child node = {0};
+    char errmsg[512];
+    if (node_start(&node, "/proc/self/exe", errmsg, sizeof errmsg) != 0 ||
+        node_bootstrap(node.nodes, clients, o.clients, errmsg, sizeof errmsg) != 0) {
+        fprintf(stderr, "nodown bench node: %s\n", errmsg);
+        node_stop(&node);
+        return 1;
+    }
+    struct node_load full, half;
+    node_load_run(clients, o.clients, node.nodes, o.seconds, 0, &full);
+    node_load_run(clients, o.clients, node.nodes, o.seconds,
+                  full.orders_per_s / 2 / o.clients, &half);
+    uint64_t replayed = 0;
+    double replay_per_s = node_replay(&node, clients, o.replay_commands, &replayed);
+    node_stop(&node);
+    uint64_t resting = 0;
+    double pause_us = node_snapshot_pause(o.resting, &resting);
+    printf(o.json ? "{\"clients\":%u,\"orders_per_s\":%.0f,\"ack_p50_us\":%u,\"ack_p99_us\":%u,"
+                    "\"ack_p999_us\":%u,\"half_load_orders_per_s\":%.0f,"
+                    "\"half_ack_p50_us\":%u,\"half_ack_p99_us\":%u,\"half_ack_p999_us\":%u,"
+                    "\"errors\":%" PRIu64 ",\"replay_commands\":%" PRIu64
+                    ",\"replay_commands_per_s\":%.0f,\"snapshot_resting_orders\":%" PRIu64
+                    ",\"snapshot_pause_us_max\":%.0f}\n"
+                  : "clients %u: %.0f orders/s acknowledged, ack p50 %u us p99 %u us p99.9 %u us;"
+                    " half load %.0f/s: p50 %u us p99 %u us p99.9 %u us; %" PRIu64 " errors;"
+                    " replay of %" PRIu64 " commands: %.0f/s; snapshot pause with %" PRIu64
+                    " resting orders: %.0f us\n",
+           o.clients, full.orders_per_s, full.p50_us, full.p99_us, full.p999_us,
+           half.orders_per_s, half.p50_us, half.p99_us, half.p999_us,
+           full.errors + half.errors, replayed, replay_per_s, resting, pause_us);
+    for (uint32_t i = 0; i < o.clients; i++)
+        free(clients[i].latency_us);
+    return 0;
+}
