@@ -42,6 +42,7 @@ struct gateway {
     uint32_t node_id;
     uint64_t run_id;       /* tells this run's message ids from a restart's */
     uint64_t batch_counter;
+    uint64_t awaiting_seq;  /* the last batch it published, until applied */
     struct replica *replica;
     struct journal *journal;
     struct gateway_session sessions[GATEWAY_SESSIONS_MAX];
@@ -398,6 +399,7 @@ static void gateway_flush(struct gateway *gateway)
                          GATEWAY_PUBLISH_TIMEOUT_MS, &stream_seq, &duplicate);
     if (rv == 0) {
         gateway->stats.batches_published++;
+        gateway->awaiting_seq = stream_seq;
     } else {
         /* Stored or not, nobody knows (the publish may have reached the
          * stream before the answer was lost): the clients resend with the
@@ -468,8 +470,11 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
 {
     static uint32_t slots[GATEWAY_SESSIONS_MAX + 1];
     nfds_t count = gateway_poll_set(gateway, slots);
-    if (gateway->pending_count > 0)
-        timeout_ms = 0; /* a batch is waiting for its window to close */
+    /* A batch waiting for its window, or one published and not yet back
+     * from the stream: the loop must not sleep on the sockets. */
+    bool awaiting = gateway->replica->applied_seq < gateway->awaiting_seq;
+    if (gateway->pending_count > 0 || awaiting)
+        timeout_ms = 0;
     int ready = poll(gateway->polls, count, timeout_ms);
     for (nfds_t i = 1; ready > 0 && i < count; i++) {
         struct gateway_session *session = &gateway->sessions[slots[i]];
@@ -484,8 +489,8 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
         gateway_now_ns() - gateway->pending_since_ns >= GATEWAY_BATCH_WINDOW_US * 1000u)
         gateway_flush(gateway);
     uint64_t next_seq = 0;
-    int rv = journal_read(gateway->journal, gateway->replica->applied_seq + 1, 4096, 1,
-                          gateway_message, gateway, &next_seq);
+    int rv = journal_read(gateway->journal, gateway->replica->applied_seq + 1, 4096,
+                          awaiting ? 1 : 0, gateway_message, gateway, &next_seq);
     if (rv != 0) {
         snprintf(errmsg, errmsg_size, "%s", rv == ERR_LOGIC_UNSUPPORTED
                                                 ? "a logic version this build cannot run"

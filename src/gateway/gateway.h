@@ -31,7 +31,7 @@
 #define GATEWAY_SESSIONS_MAX 1024u
 #define GATEWAY_OUTBOX_MAX (256u * 1024u) /* unsent bytes a client may owe */
 #define GATEWAY_BATCH_COMMANDS 1024u      /* a batch is published when full */
-#define GATEWAY_BATCH_WINDOW_US 500u      /* ... or this long after its first */
+#define GATEWAY_BATCH_WINDOW_US 200u      /* ... or this long after its first */
 /* One publish attempt (JOURNAL_PUBLISH_ATTEMPT_MS): the node has one
  * thread, and while it waits nothing else runs, not even the restart of a
  * supervised nats-server that died. After it, the sessions are told to

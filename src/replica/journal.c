@@ -536,7 +536,16 @@ int journal_read(struct journal *journal, uint64_t from_seq, uint32_t max_messag
         if (rv != 0)
             return rv;
     }
-    int64_t deadline_ms = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    if (timeout_ms <= 0) {
+        /* A zero timeout takes only what is already here: libnats waits at
+         * least a millisecond, so ask first whether anything is pending. */
+        int pending = 0;
+        if (natsSubscription_GetPending(journal->read_sub, &pending, NULL) != NATS_OK ||
+            pending <= 0)
+            return 0;
+        timeout_ms = 1;
+    }
+    int64_t deadline_ms = now_ms() + timeout_ms;
     uint32_t delivered = 0;
     int rv = 0;
     while (rv == 0 && delivered < max_messages) {

@@ -75,9 +75,10 @@ int journal_publish(struct journal *journal, const void *data, size_t size, cons
                     int timeout_ms, uint64_t *stream_seq, bool *duplicate);
 
 /* Delivers messages from sequence from_seq on, in order, to cb. Waits up
- * to timeout_ms for the first one; once one is delivered it goes on while
- * more are already at hand and returns when none is (or after
- * max_messages), so a caller's loop keeps its other duties. *next_seq is
+ * to timeout_ms for the first one (0: takes only messages already here);
+ * once one is delivered it goes on while more are already at hand and
+ * returns when none is (or after max_messages), so a caller's loop keeps
+ * its other duties. *next_seq is
  * the sequence to ask for next (from_seq + messages delivered). Returns 0
  * (also when nothing came), cb's non-zero value, or ERR_IO when the stream
  * no longer holds a message it should (deleted or purged: never skipped)
