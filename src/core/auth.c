@@ -54,10 +54,7 @@ static enum auth_class auth_class_of(uint16_t type)
 static int auth_owner(const struct engine *engine, const struct command *command,
                       const struct account *sender, uint32_t *order_slot)
 {
-    uint64_t order_id = command->type == COMMAND_ORDER_CANCEL
-                            ? command->u.order_cancel.order_id
-                            : command->u.order_replace.order_id;
-    uint32_t slot = order_find(engine, order_id);
+    uint32_t slot = order_find(engine, command_order_id(command));
     if (slot == INDEX_NONE)
         return REJECT_ORDER_UNKNOWN;
     *order_slot = slot;

@@ -257,6 +257,10 @@ const char *command_type_name(enum command_type type);
 /* The account a command acts on (for ACCOUNT_CREATE, the parent), or
  * INDEX_NONE for a command that names none. */
 uint32_t command_account_id(const struct command *command);
+
+/* The order a cancel or replace names, or 0 (order ids start at 1) for a
+ * command that names none. */
+uint64_t command_order_id(const struct command *command);
 const char *account_kind_name(enum account_kind kind);
 
 #endif

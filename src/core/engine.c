@@ -472,12 +472,9 @@ static void engine_prefetch_far(const struct engine *engine, const struct comman
 {
     if (command->sender_account_id < engine->account_count)
         PREFETCH(&engine->accounts[command->sender_account_id]);
-    if (command->type == COMMAND_ORDER_REPLACE || command->type == COMMAND_ORDER_CANCEL) {
-        uint64_t order_id = command->type == COMMAND_ORDER_REPLACE
-                                ? command->u.order_replace.order_id
-                                : command->u.order_cancel.order_id;
+    uint64_t order_id = command_order_id(command);
+    if (order_id != 0)
         PREFETCH(&engine->order_index.entries[(uint32_t)order_id & engine->order_index.mask]);
-    }
 }
 
 static void engine_prefetch_near(const struct engine *engine, const struct command *command)
@@ -487,14 +484,12 @@ static void engine_prefetch_near(const struct engine *engine, const struct comma
     uint32_t hint = engine->accounts[command->sender_account_id].session_hint;
     if (hint < engine->session_count)
         PREFETCH(&engine->sessions[hint]);
-    if (command->type == COMMAND_ORDER_REPLACE || command->type == COMMAND_ORDER_CANCEL) {
-        uint64_t order_id = command->type == COMMAND_ORDER_REPLACE
-                                ? command->u.order_replace.order_id
-                                : command->u.order_cancel.order_id;
-        uint32_t slot = engine->order_index.entries[(uint32_t)order_id & engine->order_index.mask];
-        if (slot != INDEX_NONE)
-            PREFETCH(&engine->orders[slot]);
-    }
+    uint64_t order_id = command_order_id(command);
+    uint32_t slot = order_id == 0 ? INDEX_NONE
+                                  : engine->order_index.entries[(uint32_t)order_id &
+                                                                engine->order_index.mask];
+    if (slot != INDEX_NONE)
+        PREFETCH(&engine->orders[slot]);
 }
 
 int engine_apply_batch(struct engine *engine, uint64_t timestamp_ns,

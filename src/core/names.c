@@ -76,6 +76,15 @@ uint32_t command_account_id(const struct command *command)
     }
 }
 
+uint64_t command_order_id(const struct command *command)
+{
+    if (command->type == COMMAND_ORDER_CANCEL)
+        return command->u.order_cancel.order_id;
+    if (command->type == COMMAND_ORDER_REPLACE)
+        return command->u.order_replace.order_id;
+    return 0;
+}
+
 const char *account_kind_name(enum account_kind kind)
 {
     static const char *const names[ACCOUNT_KIND_COUNT] = {
