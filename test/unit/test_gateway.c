@@ -24,6 +24,7 @@
 #include "lib/secret.h"
 #include "replica/nats_supervisor.h"
 #include "test.h"
+#include "test_dir.h"
 
 #define MEMBER_ID 5u /* house 0, operator 1, super 2, master 3, agent 4, member 5 */
 static const char member_secret[] = "correct horse battery staple";
@@ -253,10 +254,7 @@ static void node_stop(struct node *node)
     if (node->journal != NULL)
         journal_close(node->journal);
     nats_supervisor_stop(&node->nats);
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf '%s'", node->dir);
-    if (system(command) != 0)
-        fprintf(stderr, "could not remove %s\n", node->dir);
+    test_dir_remove(node->dir);
 }
 
 static uint64_t now_ms(void)

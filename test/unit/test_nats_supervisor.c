@@ -29,6 +29,7 @@
 #include "core/result.h"
 #include "replica/nats_supervisor.h"
 #include "test.h"
+#include "test_dir.h"
 
 /* ---- Helpers. ---- */
 
@@ -36,34 +37,13 @@ static struct nats_supervisor supervisor;
 static struct nats_supervisor previous; /* a previous run's server */
 static char test_dir[256];
 
-static void dir_remove(const char *path)
-{
-    DIR *dir = opendir(path);
-    if (dir != NULL) {
-        struct dirent *entry;
-        while ((entry = readdir(dir)) != NULL) {
-            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-                continue;
-            char child[1024];
-            snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
-            struct stat st;
-            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
-                dir_remove(child);
-            else
-                unlink(child);
-        }
-        closedir(dir);
-    }
-    rmdir(path);
-}
-
 /* Stops the server if it runs and removes the test directory. */
 static void cleanup(void)
 {
     nats_supervisor_stop(&previous);
     nats_supervisor_stop(&supervisor);
     if (test_dir[0] != '\0')
-        dir_remove(test_dir);
+        test_dir_remove(test_dir);
     test_dir[0] = '\0';
 }
 

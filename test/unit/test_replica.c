@@ -11,6 +11,7 @@
 #include "fixture.h"
 #include "replica/replica.h"
 #include "test.h"
+#include "test_dir.h"
 
 #define LOG_BATCHES 120u
 
@@ -130,13 +131,6 @@ static void temp_dir(char *path, size_t size)
         abort();
 }
 
-static void remove_dir(const char *path)
-{
-    char command[600];
-    snprintf(command, sizeof command, "rm -rf '%s'", path);
-    if (system(command) != 0)
-        fprintf(stderr, "could not remove %s\n", path);
-}
 
 TEST(in_order_exactly_once)
 {
@@ -173,7 +167,7 @@ TEST(in_order_exactly_once)
     char reason[256];
     CHECK_EQ_I64(engine_check(&replica.engine, reason, sizeof reason), 0);
     replica_close(&replica);
-    remove_dir(dir);
+    test_dir_remove(dir);
     stream_free(&stream);
 }
 
@@ -205,7 +199,7 @@ TEST(snapshot_restart_same_digest)
     CHECK(same_digest(&a, &b));
     replica_close(&a);
     replica_close(&b);
-    remove_dir(dir);
+    test_dir_remove(dir);
     stream_free(&stream);
 }
 
@@ -262,7 +256,7 @@ TEST(corrupt_snapshots_are_passed_over)
     CHECK(same_digest(&a, &b));
     replica_close(&a);
     replica_close(&b);
-    remove_dir(dir);
+    test_dir_remove(dir);
     stream_free(&stream);
 }
 
@@ -295,7 +289,7 @@ TEST(malformed_batch_and_pruning)
              dir, REPLICA_SNAPSHOTS_KEPT);
     CHECK_EQ_I64(system(command), 0);
     replica_close(&replica);
-    remove_dir(dir);
+    test_dir_remove(dir);
     stream_free(&stream);
 }
 
