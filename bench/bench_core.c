@@ -95,12 +95,18 @@ static void bench_emit(void *context, const struct event *event)
         bench->rested = true;
 }
 
-static struct outcome bench_apply(struct bench *bench, struct command *command)
+/* Each sender is one client (id 1) numbering its commands 1, 2, 3 ... */
+static void bench_number(struct bench *bench, struct command *command)
 {
-    struct outcome outcome;
     uint32_t sender = command->sender_account_id;
     command->client_id = 1;
     command->client_seq = ++bench->seq[sender < BENCH_MEMBERS + 8 ? sender : 0];
+}
+
+static struct outcome bench_apply(struct bench *bench, struct command *command)
+{
+    struct outcome outcome;
+    bench_number(bench, command);
     bench->time_ns += 1000;
     bench->done_count = 0;
     bench->rested = false;
@@ -184,11 +190,8 @@ static void bench_batch(struct bench *bench, struct command *commands, uint32_t 
 {
     static struct outcome outcomes[BENCH_BATCH];
     assert(count >= 1 && count <= BENCH_BATCH);
-    for (uint32_t i = 0; i < count; i++) {
-        uint32_t sender = commands[i].sender_account_id;
-        commands[i].client_id = 1;
-        commands[i].client_seq = ++bench->seq[sender < BENCH_MEMBERS + 8 ? sender : 0];
-    }
+    for (uint32_t i = 0; i < count; i++)
+        bench_number(bench, &commands[i]);
     uint32_t applied = 0;
     bench->time_ns += 1000;
     if (engine_apply_batch(&bench->engine, bench->time_ns, commands, count - 1, &bench->sink,
