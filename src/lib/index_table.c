@@ -1,8 +1,9 @@
 /* Allocation for index_table.h; the probing lives in the header. */
 #include "lib/index_table.h"
 
-#include <stdlib.h>
 #include <string.h>
+
+#include "lib/mem.h"
 
 int index_table_init(struct index_table *table, uint32_t slots_max)
 {
@@ -10,7 +11,7 @@ int index_table_init(struct index_table *table, uint32_t slots_max)
     while (capacity < (uint64_t)slots_max * 2)
         capacity *= 2;
     assert(capacity <= ((uint64_t)1 << 31));
-    table->entries = malloc(capacity * sizeof(uint32_t));
+    table->entries = mem_array_alloc(capacity, sizeof(uint32_t));
     if (table->entries == NULL)
         return -1;
     table->mask = (uint32_t)(capacity - 1);
@@ -20,7 +21,7 @@ int index_table_init(struct index_table *table, uint32_t slots_max)
 
 void index_table_free(struct index_table *table)
 {
-    free(table->entries);
+    mem_free(table->entries);
     table->entries = NULL;
     table->mask = 0;
     table->count = 0;

@@ -1,12 +1,12 @@
 /* The free-slot stack behind every pool (see pool.h). */
 #include "lib/pool.h"
 
-#include <stdlib.h>
+#include "lib/mem.h"
 
 int pool_init(struct pool *pool, uint32_t capacity)
 {
     assert(capacity > 0);
-    pool->free_slots = malloc((size_t)capacity * sizeof(uint32_t));
+    pool->free_slots = mem_array_alloc(capacity, sizeof(uint32_t));
     if (pool->free_slots == NULL)
         return -1;
     pool->capacity = capacity;
@@ -16,7 +16,7 @@ int pool_init(struct pool *pool, uint32_t capacity)
 
 void pool_free(struct pool *pool)
 {
-    free(pool->free_slots);
+    mem_free(pool->free_slots);
     pool->free_slots = NULL;
     pool->free_count = 0;
     pool->capacity = 0;
