@@ -31,8 +31,9 @@
 #include "replica/journal.h"
 #include "replica/replica.h"
 
-#define NODE_CLIENTS_MAX 16u
+#define NODE_CLIENTS_MAX 64u
 #define NODE_SAMPLES_MAX (1u << 20) /* latency samples per client */
+#define NODE_SNAPSHOT_ROUNDS 3u  /* snapshots forked; the longest pause counts */
 
 struct node_child {
     pid_t pid;
@@ -111,8 +112,8 @@ static void node_stop(struct node_child *node)
         fprintf(stderr, "bench node: could not remove %s\n", node->dir);
 }
 
-/* As the house: a super, master, agent and one member per client with a
- * secret and cash; an instrument; the day. */
+/* As the house: logic version 2; a super, master, agent and one member
+ * per client with a secret and cash; an instrument; the day. */
 static int node_bootstrap(const char *nodes, struct node_client *clients, uint32_t count,
                           char *errmsg, size_t size)
 {
@@ -133,6 +134,8 @@ static int node_bootstrap(const char *nodes, struct node_client *clients, uint32
                         outcome.result != RESULT_OK))                                     \
             rv = -1;                                                                      \
     } while (0)
+    /* Logic version 2: sessions of 32 commands in flight. */
+    NODE_DO((c.type = COMMAND_ACTIVATE_LOGIC, c.u.activate_logic.logic_version = 2));
     for (uint8_t kind = ACCOUNT_KIND_SUPER; kind <= ACCOUNT_KIND_AGENT; kind++) {
         NODE_DO((c.type = COMMAND_ACCOUNT_CREATE, c.u.account_create.parent_id = parent,
                  c.u.account_create.kind = kind));
@@ -165,8 +168,33 @@ static int node_bootstrap(const char *nodes, struct node_client *clients, uint32
 }
 
 /* One client: orders that rest and never trade (buys below, sells above
- * the reference; IOC every other one, so the book stays bounded), up to
- * the library's in-flight maximum, at a rate or as fast as it can. */
+ * the reference; IOC every other one, so the book stays bounded), as a
+ * trading client would send them: a window of up to the library's
+ * in-flight maximum leaves in one write, and every outcome already
+ * arrived is taken before the window is filled again. At a rate, or as
+ * fast as it can. */
+static bool node_client_may_send(const struct node_client *client,
+                                 const struct nodown_client *session, uint64_t start_ns,
+                                 uint64_t end_ns, uint64_t sent)
+{
+    uint64_t now_ns = node_now_ns();
+    return now_ns < end_ns &&
+           nodown_client_inflight_count(session) < nodown_client_window(session) &&
+           (client->rate_per_s <= 0 ||
+            (double)sent < (double)(now_ns - start_ns) / 1e9 * client->rate_per_s);
+}
+
+static void node_order_make(struct command *c, uint64_t sent)
+{
+    memset(c, 0, sizeof *c);
+    c->type = COMMAND_ORDER_PLACE;
+    c->u.order_place.side = (uint8_t)(sent % 2);
+    c->u.order_place.time_in_force = sent % 4 < 2 ? TIF_IOC : TIF_DAY;
+    c->u.order_place.price_ticks =
+        sent % 2 == 0 ? 9500 - (int64_t)(sent % 97) : 10500 + (int64_t)(sent % 97);
+    c->u.order_place.quantity = 1;
+}
+
 static void *node_client_main(void *context)
 {
     struct node_client *client = context;
@@ -181,39 +209,37 @@ static void *node_client_main(void *context)
     uint64_t start_ns = node_now_ns();
     uint64_t end_ns = start_ns + (uint64_t)(client->seconds * 1e9);
     uint64_t sent = 0;
-    while (node_now_ns() < end_ns || nodown_client_inflight_count(session) > 0) {
-        bool may_send = node_now_ns() < end_ns &&
-                        nodown_client_inflight_count(session) < NODOWN_CLIENT_INFLIGHT_MAX &&
-                        (client->rate_per_s <= 0 ||
-                         (double)sent < (double)(node_now_ns() - start_ns) / 1e9 *
-                                            client->rate_per_s);
-        if (may_send) {
+    int rv = 0;
+    while (rv == 0 && (node_now_ns() < end_ns || nodown_client_inflight_count(session) > 0)) {
+        while (node_client_may_send(client, session, start_ns, end_ns, sent)) {
             struct command c;
-            memset(&c, 0, sizeof c);
-            c.type = COMMAND_ORDER_PLACE;
-            c.u.order_place.side = (uint8_t)(sent % 2);
-            c.u.order_place.time_in_force = sent % 4 < 2 ? TIF_IOC : TIF_DAY;
-            c.u.order_place.price_ticks = sent % 2 == 0 ? 9500 - (int64_t)(sent % 97)
-                                                        : 10500 + (int64_t)(sent % 97);
-            c.u.order_place.quantity = 1;
             uint64_t client_seq = 0;
+            node_order_make(&c, sent);
             if (nodown_client_send(session, &c, &client_seq) != 0)
                 break;
             sent_ns[client_seq % 1024] = node_now_ns();
             sent++;
+        }
+        if (nodown_client_inflight_count(session) == 0) {
+            struct timespec pause = {0, 100000}; /* at its rate: the next one is not due */
+            nanosleep(&pause, NULL);
             continue;
         }
+        /* One outcome (waiting for it), then every one already here. */
+        int timeout_ms = client->rate_per_s > 0 ? 1 : 5000;
         struct nodown_outcome outcome;
-        int rv = nodown_client_wait(session, &outcome, client->rate_per_s > 0 ? 1 : 5000);
+        while ((rv = nodown_client_wait(session, &outcome, timeout_ms)) == 0) {
+            uint64_t took_us = (node_now_ns() - sent_ns[outcome.client_seq % 1024]) / 1000;
+            if (client->latency_count < NODE_SAMPLES_MAX)
+                client->latency_us[client->latency_count++] = (uint32_t)took_us;
+            client->acked += outcome.result == RESULT_OK;
+            client->errors += outcome.result != RESULT_OK;
+            timeout_ms = 0;
+            if (nodown_client_inflight_count(session) == 0)
+                break;
+        }
         if (rv == ERR_TIMEOUT)
-            continue;
-        if (rv != 0)
-            break;
-        uint64_t took_us = (node_now_ns() - sent_ns[outcome.client_seq % 1024]) / 1000;
-        if (client->latency_count < NODE_SAMPLES_MAX)
-            client->latency_us[client->latency_count++] = (uint32_t)took_us;
-        client->acked += outcome.result == RESULT_OK;
-        client->errors += outcome.result != RESULT_OK;
+            rv = 0;
     }
     nodown_client_close(session);
     return NULL;
@@ -226,7 +252,55 @@ static int node_compare_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* CPU time (user + system) of a process, in microseconds, from /proc. */
+static uint64_t node_cpu_us(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return 0;
+    char line[1024] = "";
+    char *got = fgets(line, sizeof line, file);
+    fclose(file);
+    const char *after = got == NULL ? NULL : strrchr(line, ')'); /* the name may hold spaces */
+    unsigned long user = 0, system_ = 0;
+    if (after == NULL ||
+        sscanf(after, ") %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &user,
+               &system_) != 2)
+        return 0;
+    return (uint64_t)(user + system_) * 1000000u / (uint64_t)sysconf(_SC_CLK_TCK);
+}
+
+/* The node's children (its nats-server), summed. */
+static uint64_t node_children_cpu_us(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *file = fopen(path, "r");
+    uint64_t total = 0;
+    int child = 0;
+    while (file != NULL && fscanf(file, "%d", &child) == 1)
+        total += node_cpu_us(child);
+    if (file != NULL)
+        fclose(file);
+    return total;
+}
+
+/* CPU used by the node, its NATS server and this process (the clients). */
+struct node_cpu {
+    uint64_t node_us, nats_us, clients_us;
+};
+
+static void node_cpu_sample(pid_t node_pid, struct node_cpu *cpu)
+{
+    cpu->node_us = node_cpu_us(node_pid);
+    cpu->nats_us = node_children_cpu_us(node_pid);
+    cpu->clients_us = node_cpu_us(getpid());
+}
+
 struct node_load {
+    uint64_t acked;
     double orders_per_s;
     uint32_t p50_us, p99_us, p999_us;
     uint64_t errors;
@@ -252,6 +326,7 @@ static void node_load_run(struct node_client *clients, uint32_t count, const cha
         load->errors += clients[i].errors;
         samples += clients[i].latency_count;
     }
+    load->acked = acked;
     load->orders_per_s = (double)acked / ((double)(node_now_ns() - start_ns) / 1e9);
     uint32_t *all = malloc((samples + 1) * sizeof *all);
     uint64_t n = 0;
@@ -342,7 +417,8 @@ static double node_snapshot_pause(uint32_t resting, uint64_t *bytes)
     char errmsg[256];
     struct limits limits;
     limits_default(&limits);
-    limits.orders_max = resting + 4096;
+    if (limits.orders_max < resting + 4096)
+        limits.orders_max = resting + 4096;
     struct replica *replica = calloc(1, sizeof *replica);
     char dir[64];
     snprintf(dir, sizeof dir, "/tmp/nodown-bench-snapshot-XXXXXX");
@@ -391,8 +467,13 @@ static double node_snapshot_pause(uint32_t resting, uint64_t *bytes)
             rv = replica_apply(replica, seq++, 1, buffer, length, NULL, NULL);
     }
     double pause_us = -1;
-    if (rv == 0 && replica_snapshot_start(replica, errmsg, sizeof errmsg) == 0 &&
-        replica_snapshot_poll(replica, true, errmsg, sizeof errmsg) == 1)
+    for (uint32_t round = 0; rv == 0 && round < NODE_SNAPSHOT_ROUNDS; round++) {
+        if (replica_snapshot_start(replica, errmsg, sizeof errmsg) != 0 ||
+            replica_snapshot_poll(replica, true, errmsg, sizeof errmsg) != 1)
+            rv = -1;
+        replica->applied_seq++; /* the next snapshot gets a file name of its own */
+    }
+    if (rv == 0)
         pause_us = (double)replica->snapshot_pause_ns_max / 1000.0;
     *bytes = pool_used(&replica->engine.order_pool);
     replica_close(replica);
@@ -404,7 +485,30 @@ static double node_snapshot_pause(uint32_t resting, uint64_t *bytes)
     return pause_us;
 }
 
+/* The snapshot pause is measured in a process of its own, as lean as a
+ * node: forked from this one, it would also copy the page tables of the
+ * load phase's buffers and threads. Runs `nodown bench node --snapshot-only`. */
+static double node_snapshot_pause_fresh(uint32_t resting, uint64_t *orders)
+{
+    char self[512];
+    ssize_t size = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (size <= 0)
+        return -1;
+    self[size] = '\0';
+    char command[640];
+    snprintf(command, sizeof command, "'%s' bench node --snapshot-only --resting %u", self,
+             resting);
+    FILE *child = popen(command, "r");
+    double pause_us = -1;
+    if (child == NULL)
+        return -1;
+    if (fscanf(child, "%lf %" SCNu64, &pause_us, orders) != 2)
+        pause_us = -1;
+    return pclose(child) == 0 ? pause_us : -1;
+}
+
 struct node_options {
+    bool snapshot_only;
     uint32_t clients;
     double seconds;
     uint64_t replay_commands;
@@ -414,11 +518,11 @@ struct node_options {
 
 static int node_parse(int argc, char **argv, struct node_options *o)
 {
-    *o = (struct node_options){8, 3, 10000000, 1000000, false};
+    *o = (struct node_options){false, 8, 3, 10000000, 1000000, false};
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : "";
-        if (strcmp(argv[i], "--json") == 0) {
-            o->json = true;
+        if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--snapshot-only") == 0) {
+            *(argv[i][2] == 'j' ? &o->json : &o->snapshot_only) = true;
             continue;
         }
         if (strcmp(argv[i], "--clients") == 0)
@@ -446,7 +550,8 @@ static void node_usage(FILE *out)
                  "  Starts its own node (nodown serve, embedded NATS) and measures orders\n"
                  "  acknowledged per second and acknowledgement latency with N clients\n"
                  "  (default 8) at full and half load, replay speed over N commands\n"
-                 "  (default 10 M) and the snapshot pause with N resting orders (1 M).\n");
+                 "  (default 10 M) and the longest of three snapshot pauses with N\n"
+                 "  resting orders (default 1 M), in a fresh process with the node's limits.\n");
 }
 
 int bench_node_main(int argc, char **argv)
@@ -459,6 +564,12 @@ int bench_node_main(int argc, char **argv)
     if (node_parse(argc, argv, &o) != 0) {
         node_usage(stderr);
         return 2;
+    }
+    if (o.snapshot_only) {
+        uint64_t orders = 0;
+        double pause_us = node_snapshot_pause(o.resting, &orders);
+        printf("%.0f %" PRIu64 "\n", pause_us, orders);
+        return pause_us < 0;
     }
     static struct node_client clients[NODE_CLIENTS_MAX];
     for (uint32_t i = 0; i < o.clients; i++) {
@@ -475,27 +586,38 @@ int bench_node_main(int argc, char **argv)
         return 1;
     }
     struct node_load full, half;
+    struct node_cpu cpu_before, cpu_after;
+    node_cpu_sample(node.pid, &cpu_before);
     node_load_run(clients, o.clients, node.nodes, o.seconds, 0, &full);
+    node_cpu_sample(node.pid, &cpu_after);
+    double orders = full.acked > 0 ? (double)full.acked : 1;
+    double cpu_us[3] = {(double)(cpu_after.node_us - cpu_before.node_us) / orders,
+                        (double)(cpu_after.nats_us - cpu_before.nats_us) / orders,
+                        (double)(cpu_after.clients_us - cpu_before.clients_us) / orders};
     node_load_run(clients, o.clients, node.nodes, o.seconds,
                   full.orders_per_s / 2 / o.clients, &half);
     uint64_t replayed = 0;
     double replay_per_s = node_replay(&node, clients, o.replay_commands, &replayed);
     node_stop(&node);
     uint64_t resting = 0;
-    double pause_us = node_snapshot_pause(o.resting, &resting);
+    double pause_us = node_snapshot_pause_fresh(o.resting, &resting);
     printf(o.json ? "{\"clients\":%u,\"orders_per_s\":%.0f,\"ack_p50_us\":%u,\"ack_p99_us\":%u,"
                     "\"ack_p999_us\":%u,\"half_load_orders_per_s\":%.0f,"
                     "\"half_ack_p50_us\":%u,\"half_ack_p99_us\":%u,\"half_ack_p999_us\":%u,"
-                    "\"errors\":%" PRIu64 ",\"replay_commands\":%" PRIu64
-                    ",\"replay_commands_per_s\":%.0f,\"snapshot_resting_orders\":%" PRIu64
-                    ",\"snapshot_pause_us_max\":%.0f}\n"
+                    "\"errors\":%" PRIu64 ","
                   : "clients %u: %.0f orders/s acknowledged, ack p50 %u us p99 %u us p99.9 %u us;"
-                    " half load %.0f/s: p50 %u us p99 %u us p99.9 %u us; %" PRIu64 " errors;"
-                    " replay of %" PRIu64 " commands: %.0f/s; snapshot pause with %" PRIu64
-                    " resting orders: %.0f us\n",
+                    " half load %.0f/s: p50 %u us p99 %u us p99.9 %u us; %" PRIu64 " errors;",
            o.clients, full.orders_per_s, full.p50_us, full.p99_us, full.p999_us,
-           half.orders_per_s, half.p50_us, half.p99_us, half.p999_us,
-           full.errors + half.errors, replayed, replay_per_s, resting, pause_us);
+           half.orders_per_s, half.p50_us, half.p99_us, half.p999_us, full.errors + half.errors);
+    printf(o.json ? "\"cpu_us_per_order_node\":%.2f,\"cpu_us_per_order_nats\":%.2f,"
+                    "\"cpu_us_per_order_clients\":%.2f,"
+                  : " CPU per order: node %.2f us, NATS %.2f us, clients %.2f us;",
+           cpu_us[0], cpu_us[1], cpu_us[2]);
+    printf(o.json ? "\"replay_commands\":%" PRIu64 ",\"replay_commands_per_s\":%.0f,"
+                    "\"snapshot_resting_orders\":%" PRIu64 ",\"snapshot_pause_us_max\":%.0f}\n"
+                  : " replay of %" PRIu64 " commands: %.0f/s; snapshot pause with %" PRIu64
+                    " resting orders: %.0f us\n",
+           replayed, replay_per_s, resting, pause_us);
     for (uint32_t i = 0; i < o.clients; i++)
         free(clients[i].latency_us);
     return 0;

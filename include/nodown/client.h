@@ -48,13 +48,16 @@
 #include "core/limits.h"
 #include "core/result.h"
 
-/* Commands sent and not yet returned by nodown_client_wait(). The state
- * machine remembers the outcomes of a session's last SESSION_OUTCOMES
- * commands only. A resend of an older command, already applied, would be
+/* Commands sent and not yet returned by nodown_client_wait(), at most.
+ * The state machine remembers the outcomes of a session's last
+ * session_window() commands only: 8 under logic version 1, 32 from
+ * version 2. A resend of an older command, already applied, would be
  * answered REJECT_SEQUENCE_STALE, and its real outcome would be lost to
- * the client. Keeping no more than that many in flight guarantees every
- * resend after a failover finds its first outcome. */
-#define NODOWN_CLIENT_INFLIGHT_MAX SESSION_OUTCOMES
+ * the client. So the library keeps no more in flight than the window the
+ * node announced at logon (protocol version 2; 8 with version 1), which
+ * nodown_client_window() tells, and every resend after a failover finds
+ * its first outcome. */
+#define NODOWN_CLIENT_INFLIGHT_MAX SESSION_OUTCOMES_MAX
 
 /* Nodes in the list given to nodown_client_open(). */
 #define NODOWN_CLIENT_NODES_MAX 16u
@@ -108,12 +111,15 @@ int nodown_client_open(struct nodown_client **client, const char *nodes, uint64_
  * with the same client_id learns which by resending them. */
 void nodown_client_close(struct nodown_client *client);
 
-/* Sends one command, setting its sender_account_id and client_id to the
+/* Queues one command, setting its sender_account_id and client_id to the
  * client's and client_seq to the next one (also stored in *client_seq).
+ * Queued commands leave together, in one write, at the next
+ * nodown_client_wait(), nodown_client_query() or nodown_client_flush(), or
+ * when the queue is full: send a window of commands, then wait.
  * Returns
- *   0             sent (or, if the connection broke, queued and resent on
- *                 a new one);
- *   ERR_CAPACITY  NODOWN_CLIENT_INFLIGHT_MAX commands are in flight: call
+ *   0             queued (or, if the connection broke, kept in flight and
+ *                 resent on a new one);
+ *   ERR_CAPACITY  nodown_client_window() commands are in flight: call
  *                 nodown_client_wait() first; nothing was sent;
  *   ERR_USAGE     a command type the codec does not know; nothing sent;
  *   ERR_IO, ERR_REFUSED, ERR_VERSION  the connection broke and failover
@@ -123,8 +129,17 @@ void nodown_client_close(struct nodown_client *client);
 int nodown_client_send(struct nodown_client *client, const struct command *command,
                        uint64_t *client_seq);
 
-/* Waits up to timeout_ms (-1: no limit) for the next outcome of a command
- * in flight, and forgets that command. Answers PINGs while it waits, and
+/* Writes the queued commands now, for a caller that will not wait soon.
+ * Returns 0, or, when the connection broke and failover found no node,
+ * ERR_IO, ERR_REFUSED or ERR_VERSION (the commands stay in flight). */
+int nodown_client_flush(struct nodown_client *client);
+
+/* Commands this client may have in flight: the widest session window a
+ * node announced at logon (8 before any did). */
+uint32_t nodown_client_window(const struct nodown_client *client);
+
+/* Writes the queued commands, then waits up to timeout_ms (-1: no limit)
+ * for the next outcome of a command in flight, and forgets that command. Answers PINGs while it waits, and
  * fails over when the connection breaks. Returns
  *   0            *outcome is set;
  *   ERR_TIMEOUT  no outcome within timeout_ms (the commands stay in

@@ -45,10 +45,15 @@
 #define CLIENT_PORT_SIZE 8u
 
 /* Our frames: HELLO, LOGON (the largest, 5 + 6 + 256), COMMAND, QUERY,
- * PONG. */
-#define CLIENT_TX_SIZE 512u
-_Static_assert(FRAME_HEADER_SIZE + 6 + FRAME_SECRET_SIZE_MAX <= CLIENT_TX_SIZE, "LOGON fits");
-_Static_assert(FRAME_HEADER_SIZE + COMMAND_ENCODED_SIZE_MAX <= CLIENT_TX_SIZE, "COMMAND fits");
+ * PONG. Commands are queued in client->tx and leave together (one system
+ * call for a window of them) at the next wait, query or flush: room for a
+ * whole window of commands and one frame of any other kind. */
+#define CLIENT_FRAME_MAX 512u
+#define CLIENT_TX_SIZE                                                                      \
+    ((FRAME_HEADER_SIZE + COMMAND_ENCODED_SIZE_MAX) * NODOWN_CLIENT_INFLIGHT_MAX +         \
+     CLIENT_FRAME_MAX)
+_Static_assert(FRAME_HEADER_SIZE + 6 + FRAME_SECRET_SIZE_MAX <= CLIENT_FRAME_MAX, "LOGON fits");
+_Static_assert(FRAME_HEADER_SIZE + COMMAND_ENCODED_SIZE_MAX <= CLIENT_FRAME_MAX, "COMMAND fits");
 
 struct client_node {
     char host[CLIENT_HOST_SIZE];
@@ -79,6 +84,7 @@ struct nodown_client {
     int64_t owed_since_ms; /* see "silent" at the top */
 
     uint64_t last_seq;
+    uint32_t window; /* commands in flight allowed: the node's session window */
     struct client_inflight inflight[NODOWN_CLIENT_INFLIGHT_MAX];
     uint32_t inflight_count;
 
@@ -90,6 +96,7 @@ struct nodown_client {
 
     char errmsg[CLIENT_ERRMSG_SIZE];
     struct frame frame; /* the frame being decoded or encoded */
+    size_t tx_size;     /* queued bytes not yet written */
     uint8_t tx[CLIENT_TX_SIZE];
     size_t rx_start;
     size_t rx_end;
@@ -121,7 +128,7 @@ void nodown_client_options_default(struct nodown_client_options *options)
     options->failover_rounds_max = 3;
     options->backoff_initial_ms = 50;
     options->backoff_max_ms = 1000;
-    options->version_min = FRAME_PROTOCOL_VERSION;
+    options->version_min = FRAME_PROTOCOL_VERSION_MIN;
     options->version_max = FRAME_PROTOCOL_VERSION;
 }
 
@@ -215,18 +222,18 @@ static void client_disconnect(struct nodown_client *client)
     client->node_index = -1;
     client->rx_start = 0;
     client->rx_end = 0;
+    client->tx_size = 0; /* what was queued is resent after the next logon */
 }
 
-/* Encodes client->frame and sends it. Returns 0 or ERR_IO. */
-static int client_frame_send(struct nodown_client *client)
+/* Writes what is queued. Returns 0 or ERR_IO. */
+static int client_flush(struct nodown_client *client)
 {
     assert(client->fd >= 0);
-    size_t length = 0;
-    int rv = frame_encode(&client->frame, client->tx, sizeof client->tx, &length);
-    assert(rv == 0); /* our frames were checked when they were made */
-    (void)rv;
+    if (client->tx_size == 0)
+        return 0;
     int64_t deadline_ms = net_deadline_ms(client->options.io_timeout_ms);
-    rv = net_send_all(client->fd, client->tx, length, deadline_ms);
+    int rv = net_send_all(client->fd, client->tx, client->tx_size, deadline_ms);
+    client->tx_size = 0;
     if (rv != 0) {
         const struct client_node *node = client_node_at(client, client->node_index);
         client_errmsg_set(client, "node %s:%s: send: %s", node->host, node->port,
@@ -234,6 +241,28 @@ static int client_frame_send(struct nodown_client *client)
         return ERR_IO;
     }
     return 0;
+}
+
+/* Encodes client->frame behind what is queued, writing the queue first if
+ * the frame might not fit. Returns 0 or ERR_IO. */
+static int client_frame_queue(struct nodown_client *client)
+{
+    assert(client->fd >= 0);
+    if (sizeof client->tx - client->tx_size < CLIENT_FRAME_MAX && client_flush(client) != 0)
+        return ERR_IO;
+    size_t length = 0;
+    int rv = frame_encode(&client->frame, client->tx + client->tx_size,
+                          sizeof client->tx - client->tx_size, &length);
+    assert(rv == 0); /* our frames were checked when they were made */
+    (void)rv;
+    client->tx_size += length;
+    return 0;
+}
+
+/* Queues client->frame and writes the queue. Returns 0 or ERR_IO. */
+static int client_frame_send(struct nodown_client *client)
+{
+    return client_frame_queue(client) == 0 ? client_flush(client) : ERR_IO;
 }
 
 /* Reads the next frame into client->frame before deadline_ms. Returns 0,
@@ -372,6 +401,16 @@ static int client_handshake(struct nodown_client *client)
      * sent from. */
     if (frame->u.logon_ok.last_client_seq > client->last_seq)
         client->last_seq = frame->u.logon_ok.last_client_seq;
+    /* Version 1 says nothing: the window of logic version 1. Windows only
+     * widen from one logic version to the next, so keeping the widest one
+     * a node has told is safe even on a node that has not applied the
+     * widening yet: the commands are applied after it, in stream order. */
+    uint32_t window = frame->u.logon_ok.session_window == 0 ? SESSION_WINDOW_V1
+                                                             : frame->u.logon_ok.session_window;
+    if (window > NODOWN_CLIENT_INFLIGHT_MAX)
+        window = NODOWN_CLIENT_INFLIGHT_MAX;
+    if (window > client->window)
+        client->window = window;
     return 0;
 }
 
@@ -398,15 +437,17 @@ static int client_resend(struct nodown_client *client)
             continue;
         client->frame.type = FRAME_COMMAND;
         client->frame.u.command = client->inflight[i].command;
-        if (client_frame_send(client) != 0)
+        if (client_frame_queue(client) != 0)
             return ERR_IO;
     }
     if (client->query_pending && !client->query_done) {
         client->frame.type = FRAME_QUERY;
         client->frame.u.query = client->query;
-        if (client_frame_send(client) != 0)
+        if (client_frame_queue(client) != 0)
             return ERR_IO;
     }
+    if (client_flush(client) != 0)
+        return ERR_IO;
     client->owed_since_ms = net_now_ms();
     return 0;
 }
@@ -628,6 +669,7 @@ int nodown_client_open(struct nodown_client **client_out, const char *nodes, uin
     }
     client->fd = -1;
     client->node_index = -1;
+    client->window = SESSION_WINDOW_V1;
     int rv = client_setup(client, nodes, client_id, account_id, secret, options);
     if (rv == 0)
         rv = client_failover(client);
@@ -656,7 +698,7 @@ int nodown_client_send(struct nodown_client *client, const struct command *comma
 {
     if (command_encoded_size(command->type) == 0)
         return ERR_USAGE;
-    if (client->inflight_count == NODOWN_CLIENT_INFLIGHT_MAX)
+    if (client->inflight_count >= client->window)
         return ERR_CAPACITY;
     if (!client_owed(client))
         client->owed_since_ms = net_now_ms();
@@ -670,10 +712,21 @@ int nodown_client_send(struct nodown_client *client, const struct command *comma
     if (client->fd >= 0) {
         client->frame.type = FRAME_COMMAND;
         client->frame.u.command = entry->command;
-        if (client_frame_send(client) == 0)
+        if (client_frame_queue(client) == 0)
             return 0;
     }
-    /* Queued either way: failover resends it with the others. */
+    /* Kept in flight either way: failover resends it with the others. */
+    return client_failover(client);
+}
+
+int nodown_client_flush(struct nodown_client *client)
+{
+    if (client->fd >= 0 && client_flush(client) == 0)
+        return 0;
+    if (client_unanswered_count(client) == 0) {
+        client_disconnect(client); /* nothing owed: the next send reconnects */
+        return 0;
+    }
     return client_failover(client);
 }
 
@@ -684,6 +737,8 @@ int nodown_client_wait(struct nodown_client *client, struct nodown_outcome *outc
         return ERR_USAGE;
     int64_t deadline_ms = net_deadline_ms(timeout_ms);
     int failovers_left = client_failovers_max(client);
+    if (client->fd >= 0 && client_flush(client) != 0)
+        client_disconnect(client); /* the first step fails over and resends */
     for (;;) {
         if (client_outcome_pop(client, outcome))
             return 0;
@@ -723,6 +778,11 @@ int nodown_client_query(struct nodown_client *client, const struct frame_query *
 uint32_t nodown_client_inflight_count(const struct nodown_client *client)
 {
     return client->inflight_count;
+}
+
+uint32_t nodown_client_window(const struct nodown_client *client)
+{
+    return client->window;
 }
 
 uint64_t nodown_client_last_seq(const struct nodown_client *client)

@@ -91,10 +91,26 @@ static void walk_logon(struct field_io *io, struct frame *frame)
     io_bytes(io, logon->secret, logon->secret_size);
 }
 
+/* 12 bytes in version 1; version 2 appends the session window (u16). */
 static void walk_logon_ok(struct field_io *io, struct frame *frame)
 {
-    io_u32(io, &frame->u.logon_ok.account_id);
-    io_u64(io, &frame->u.logon_ok.last_client_seq);
+    struct frame_logon_ok *logon_ok = &frame->u.logon_ok;
+    io_u32(io, &logon_ok->account_id);
+    io_u64(io, &logon_ok->last_client_seq);
+    bool has_window = logon_ok->session_window != 0;
+    if (io->reader != NULL) {
+        size_t left = io->reader->size - io->reader->offset;
+        if (left != 0 && left != sizeof logon_ok->session_window) {
+            io->invalid = true;
+            return;
+        }
+        has_window = left != 0;
+    }
+    if (has_window) {
+        io_u16(io, &logon_ok->session_window);
+        if (logon_ok->session_window == 0)
+            io->invalid = true;
+    }
 }
 
 /* ---- Commands, outcomes, errors, pings. ---- */
@@ -350,7 +366,7 @@ static const struct frame_kind frame_kinds[FRAME_TYPE_COUNT] = {
     [FRAME_WELCOME] = {"WELCOME", 14, 14, sizeof(struct frame_welcome), walk_welcome},
     [FRAME_LOGON] = {"LOGON", 6, 6 + FRAME_SECRET_SIZE_MAX, sizeof(struct frame_logon),
                      walk_logon},
-    [FRAME_LOGON_OK] = {"LOGON_OK", 12, 12, sizeof(struct frame_logon_ok), walk_logon_ok},
+    [FRAME_LOGON_OK] = {"LOGON_OK", 12, 14, sizeof(struct frame_logon_ok), walk_logon_ok},
     [FRAME_COMMAND] = {"COMMAND", COMMAND_PAYLOAD_MIN, FRAME_SIZE_MAX - 1,
                        sizeof(struct command), walk_command},
     [FRAME_OUTCOME] = {"OUTCOME", 37, 37, sizeof(struct frame_outcome), walk_outcome},

@@ -29,8 +29,11 @@
 
 #include "core/command.h"
 
-/* The one protocol version this build speaks. */
-#define FRAME_PROTOCOL_VERSION 1u
+/* The protocol versions this build speaks: FRAME_PROTOCOL_VERSION_MIN up
+ * to FRAME_PROTOCOL_VERSION. Version 2 adds the session window to
+ * LOGON_OK. */
+#define FRAME_PROTOCOL_VERSION_MIN 1u
+#define FRAME_PROTOCOL_VERSION 2u
 
 /* The first field of HELLO: the bytes "NDWN". */
 #define FRAME_MAGIC 0x4E57444Eu
@@ -123,6 +126,10 @@ struct frame_logon {
 struct frame_logon_ok {
     uint32_t account_id;
     uint64_t last_client_seq; /* the session's last applied client_seq */
+    /* Version 2 only (0: absent, as in version 1): how many commands the
+     * session may have without an outcome and still learn each one's
+     * first outcome on a resend (session_window). */
+    uint16_t session_window;
 };
 
 struct frame_outcome {

@@ -197,6 +197,15 @@ uint32_t session_create(struct engine *engine, uint32_t account_id, uint64_t cli
     return slot;
 }
 
+uint32_t session_window(uint32_t logic_version)
+{
+    assert(logic_version >= LOGIC_VERSION_MIN && logic_version <= LOGIC_VERSION_MAX);
+    return logic_version >= 2 ? SESSION_WINDOW_V2 : SESSION_WINDOW_V1;
+}
+
+/* The ring is used as a circle of session_window() slots. When a new
+ * logic version widens the window, ring_next (below the old width) just
+ * goes on into the slots that were never used: no migration. */
 static void session_remember(struct engine *engine, uint32_t slot, uint64_t client_seq,
                              const struct outcome *outcome)
 {
@@ -204,15 +213,17 @@ static void session_remember(struct engine *engine, uint32_t slot, uint64_t clie
     assert(client_seq > session->last_seq);
     session->ring[session->ring_next].client_seq = client_seq;
     session->ring[session->ring_next].outcome = *outcome;
-    session->ring_next = (session->ring_next + 1) % SESSION_OUTCOMES;
+    session->ring_next = (session->ring_next + 1) % session_window(engine->logic_version);
     session->last_seq = client_seq;
 }
 
-/* A resend: the first outcome, or a stale reject when it left the ring. */
+/* A resend: the first outcome, or a stale reject when it left the ring.
+ * Slots past the window are empty (client_seq 0 is never sent). */
 static void session_replay(const struct session *session, uint64_t client_seq,
                            struct outcome *outcome)
 {
-    for (uint32_t i = 0; i < SESSION_OUTCOMES; i++) {
+    assert(client_seq > 0);
+    for (uint32_t i = 0; i < SESSION_OUTCOMES_MAX; i++) {
         if (session->ring[i].client_seq == client_seq) {
             *outcome = session->ring[i].outcome;
             outcome->duplicate = 1;
@@ -325,8 +336,9 @@ static int engine_day_end(struct engine *engine, const struct command *command,
     return RESULT_OK;
 }
 
-/* Logic versions: every version this build runs has a migration from the
- * one before it; there are none yet, as only version 1 exists. */
+/* Logic versions (docs/upgrades.md): every version this build runs has a
+ * migration from the one before it. 1 -> 2 widens the session window
+ * from 8 to 32 outcomes, which needs no change to the state. */
 static int engine_activate_logic(struct engine *engine, const struct command *command,
                                  struct outcome *outcome)
 {

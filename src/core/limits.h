@@ -42,9 +42,16 @@ _Static_assert(LADDER_WORDS <= 64u, "the ladder summary is one uint64_t");
 #define SESSIONS_CAP (1u << 22)
 #define SESSIONS_DEFAULT (1u << 16)
 
-/* Outcomes remembered per session: a client may have this many commands
- * unacknowledged and still get each one's first outcome on resend. */
-#define SESSION_OUTCOMES 8u
+/* Outcomes remembered per session (its window): a client may have this
+ * many commands unacknowledged and still get each one's first outcome on
+ * resend. The window is part of the business logic, since it decides
+ * which resends are answered: 8 under logic version 1, 32 from version 2
+ * (session_window). A later version may widen it, never narrow it, so a
+ * client told a window at logon can keep to it. The ring holds the
+ * widest. */
+#define SESSION_WINDOW_V1 8u
+#define SESSION_WINDOW_V2 32u
+#define SESSION_OUTCOMES_MAX SESSION_WINDOW_V2
 
 /* Sportsbook: events, markets, open bets, exposures, manual PT overrides. */
 #define SPORT_EVENTS_CAP (1u << 22)

@@ -153,7 +153,9 @@ static void encode_sessions(struct byte_writer *w, const struct engine *engine)
         byte_put_u64(w, session->client_id);
         byte_put_u64(w, session->last_seq);
         byte_put_u32(w, session->ring_next);
-        for (uint32_t r = 0; r < SESSION_OUTCOMES; r++)
+        /* The window's slots only: a logic version 1 state encodes as it
+         * always did, so builds agree on its digest. */
+        for (uint32_t r = 0; r < session_window(engine->logic_version); r++)
             encode_outcome(w, &session->ring[r]);
     }
 }
@@ -608,7 +610,8 @@ static int decode_sessions(struct decoder *d)
         struct session *session = &engine->sessions[session_create(engine, account_id, client_id)];
         session->last_seq = byte_get_u64(r);
         session->ring_next = byte_get_u32(r);
-        for (uint32_t k = 0; k < SESSION_OUTCOMES; k++) {
+        uint32_t window = session_window(engine->logic_version); /* decoded before */
+        for (uint32_t k = 0; k < window; k++) {
             struct session_outcome *entry = &session->ring[k];
             entry->client_seq = byte_get_u64(r);
             entry->outcome.result = byte_get_u16(r);
@@ -619,7 +622,7 @@ static int decode_sessions(struct decoder *d)
                 entry->outcome.result >= RESULT_CODE_COUNT)
                 return decode_fail(d, ERR_DECODE_MALFORMED, "session outcome", i);
         }
-        if (r->error || session->ring_next >= SESSION_OUTCOMES)
+        if (r->error || session->ring_next >= window)
             return decode_fail(d, ERR_DECODE_MALFORMED, "session", i);
     }
     return 0;

@@ -25,7 +25,7 @@
 /* The logic versions this build can run. ACTIVATE_LOGIC of a higher one
  * stops the replica instead of diverging (docs/upgrades.md). */
 #define LOGIC_VERSION_MIN 1u
-#define LOGIC_VERSION_MAX 1u
+#define LOGIC_VERSION_MAX 2u
 
 struct account {
     /* First cache line: what every command of the account reads. */
@@ -140,7 +140,7 @@ struct session {
     uint32_t ring_next;
     uint64_t client_id;
     uint64_t last_seq;
-    struct session_outcome ring[SESSION_OUTCOMES];
+    struct session_outcome ring[SESSION_OUTCOMES_MAX]; /* session_window() in use */
 };
 
 struct sport_event {

@@ -18,6 +18,7 @@
 
 #include "codec/frame.h"
 #include "core/session.h"
+#include "gateway/publisher.h"
 #include "gateway/query.h"
 #include "lib/hash.h"
 #include "lib/index_table.h"
@@ -28,6 +29,7 @@ enum gateway_session_state { SESSION_HELLO, SESSION_LOGON, SESSION_READY, SESSIO
 struct gateway_session {
     int fd;                /* -1: the slot is free */
     uint8_t state;
+    uint16_t version;      /* the protocol version chosen at HELLO */
     uint64_t client_id;
     uint32_t account_id;
     size_t in_size;
@@ -42,25 +44,18 @@ struct gateway {
     uint32_t node_id;
     uint64_t run_id;       /* tells this run's message ids from a restart's */
     uint64_t batch_counter;
-    uint64_t awaiting_seq;  /* the last batch it published, until applied */
     struct replica *replica;
     struct journal *journal;
+    struct publisher *publisher;
+    bool input_held;       /* a session's input waits for room in pending */
     struct gateway_session sessions[GATEWAY_SESSIONS_MAX];
     struct index_table by_client; /* logged-on sessions by (account, client id) */
     struct command pending[GATEWAY_BATCH_COMMANDS];
     uint32_t pending_count;
-    uint64_t pending_since_ns;
-    uint8_t *batch_buffer; /* BATCH_SIZE_MAX */
+    uint8_t *batch_buffer; /* BATCH_SIZE_MAX: the batch being published */
     struct gateway_stats stats;
-    struct pollfd polls[GATEWAY_SESSIONS_MAX + 1];
+    struct pollfd polls[GATEWAY_POLLS_FIXED + GATEWAY_SESSIONS_MAX];
 };
-
-static uint64_t gateway_now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 
 /* Non-blocking and closed on exec, in POSIX terms. */
 static int gateway_fd_setup(int fd)
@@ -122,7 +117,15 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
     gateway->run_id = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
     int rv = gateway->batch_buffer == NULL ? ERR_NOMEM
                                            : gateway_listen(gateway, config, errmsg, errmsg_size);
+    if (rv == 0) {
+        rv = publisher_open(&gateway->publisher, journal, GATEWAY_PUBLISH_TIMEOUT_MS);
+        if (rv != 0) {
+            snprintf(errmsg, errmsg_size, "gateway: cannot start the publisher thread");
+            close(gateway->listen_fd);
+        }
+    }
     if (rv != 0) {
+        index_table_free(&gateway->by_client);
         free(gateway->batch_buffer);
         free(gateway);
         return rv;
@@ -290,23 +293,20 @@ static void gateway_logon(struct gateway *gateway, struct gateway_session *sessi
     frame.u.logon_ok.account_id = id;
     uint32_t slot = session_find(engine, id, session->client_id);
     frame.u.logon_ok.last_client_seq = slot == INDEX_NONE ? 0 : engine->sessions[slot].last_seq;
+    if (session->version >= 2)
+        frame.u.logon_ok.session_window = (uint16_t)session_window(engine->logic_version);
     session_send(gateway, session, &frame);
 }
-
-static void gateway_flush(struct gateway *gateway);
 
 static void gateway_command(struct gateway *gateway, struct gateway_session *session,
                             const struct command *command)
 {
-    if (gateway->pending_count == GATEWAY_BATCH_COMMANDS)
-        gateway_flush(gateway);
+    assert(gateway->pending_count < GATEWAY_BATCH_COMMANDS); /* see session_process */
     struct command *pending = &gateway->pending[gateway->pending_count++];
     *pending = *command;
     /* Never trust the client with who it is. */
     pending->sender_account_id = session->account_id;
     pending->client_id = session->client_id;
-    if (gateway->pending_count == 1)
-        gateway->pending_since_ns = gateway_now_ns();
     gateway->stats.commands_received++;
 }
 
@@ -314,14 +314,21 @@ static void gateway_frame(struct gateway *gateway, struct gateway_session *sessi
                           const struct frame *frame)
 {
     if (frame->type == FRAME_HELLO && session->state == SESSION_HELLO) {
-        if (frame->u.hello.version_min > FRAME_PROTOCOL_VERSION) {
-            session_error(gateway, session, FRAME_ERROR_VERSION, "protocol version 1 only");
+        const struct frame_hello *hello = &frame->u.hello;
+        if (hello->version_min > FRAME_PROTOCOL_VERSION ||
+            hello->version_max < FRAME_PROTOCOL_VERSION_MIN) {
+            session_error(gateway, session, FRAME_ERROR_VERSION,
+                          "protocol versions 1 to 2 only");
             return;
         }
-        session->client_id = frame->u.hello.client_id;
+        /* The highest both speak. */
+        session->version = (uint16_t)(hello->version_max < FRAME_PROTOCOL_VERSION
+                                          ? hello->version_max
+                                          : FRAME_PROTOCOL_VERSION);
+        session->client_id = hello->client_id;
         session->state = SESSION_LOGON;
         struct frame welcome = {.type = FRAME_WELCOME};
-        welcome.u.welcome.version = FRAME_PROTOCOL_VERSION;
+        welcome.u.welcome.version = session->version;
         welcome.u.welcome.node_id = gateway->node_id;
         welcome.u.welcome.applied_seq = gateway->replica->applied_seq;
         session_send(gateway, session, &welcome);
@@ -350,20 +357,16 @@ static void gateway_frame(struct gateway *gateway, struct gateway_session *sessi
     }
 }
 
-/* Reads what the socket has and handles every whole frame in it. */
-static void session_read(struct gateway *gateway, struct gateway_session *session)
+/* Handles every whole frame of the session's input while the pending
+ * batch has room; what is left waits (input_held) until it has. */
+static void session_process(struct gateway *gateway, struct gateway_session *session)
 {
-    ssize_t got = recv(session->fd, session->in + session->in_size,
-                       sizeof session->in - session->in_size, 0);
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return;
-    if (got <= 0) {
-        session_close(gateway, session);
-        return;
-    }
-    session->in_size += (size_t)got;
     size_t at = 0;
     while (session->fd >= 0 && session->state != SESSION_CLOSING) {
+        if (gateway->pending_count == GATEWAY_BATCH_COMMANDS) {
+            gateway->input_held = true;
+            break;
+        }
         static struct frame frame; /* large; the gateway runs on one thread */
         size_t consumed = 0;
         int rv = frame_decode(session->in + at, session->in_size - at, &frame, &consumed);
@@ -376,42 +379,81 @@ static void session_read(struct gateway *gateway, struct gateway_session *sessio
         at += consumed;
         gateway_frame(gateway, session, &frame);
     }
+    if (session->fd < 0)
+        return; /* closed: its buffers are gone */
     memmove(session->in, session->in + at, session->in_size - at);
     session->in_size -= at;
 }
 
+/* Reads what the socket has and handles the whole frames in it. */
+static void session_read(struct gateway *gateway, struct gateway_session *session)
+{
+    ssize_t got = recv(session->fd, session->in + session->in_size,
+                       sizeof session->in - session->in_size, 0);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (got <= 0) {
+        session_close(gateway, session);
+        return;
+    }
+    session->in_size += (size_t)got;
+    session_process(gateway, session);
+}
+
+/* Input left waiting while the batch was full, now that it has room. */
+static void gateway_process_held(struct gateway *gateway)
+{
+    gateway->input_held = false;
+    for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
+        struct gateway_session *session = &gateway->sessions[i];
+        if (session->fd >= 0 && session->in_size > 0)
+            session_process(gateway, session);
+    }
+}
+
 /* ---- Batches out, outcomes back. ---- */
 
+/* Hands the pending batch to the publisher, if it is idle; otherwise the
+ * batch keeps growing until the publish under way ends. */
 static void gateway_flush(struct gateway *gateway)
 {
-    if (gateway->pending_count == 0)
+    if (gateway->pending_count == 0 || !publisher_idle(gateway->publisher))
         return;
     size_t length = 0;
     int rv = batch_encode(0, gateway->pending, gateway->pending_count, gateway->batch_buffer,
                           BATCH_SIZE_MAX, &length);
     assert(rv == 0); /* commands came through the frame decoder */
+    (void)rv;
     char msg_id[64];
     snprintf(msg_id, sizeof msg_id, "n%u-%" PRIu64 "-%" PRIu64, gateway->node_id,
              gateway->run_id, ++gateway->batch_counter);
-    uint64_t stream_seq = 0;
-    bool duplicate = false;
-    rv = journal_publish(gateway->journal, gateway->batch_buffer, length, msg_id,
-                         GATEWAY_PUBLISH_TIMEOUT_MS, &stream_seq, &duplicate);
-    if (rv == 0) {
-        gateway->stats.batches_published++;
-        gateway->awaiting_seq = stream_seq;
-    } else {
-        /* Stored or not, nobody knows (the publish may have reached the
-         * stream before the answer was lost): the clients resend with the
-         * same client_seq, which the state machine applies once. */
-        gateway->stats.publish_failures++;
-        for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
-            if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].state == SESSION_READY)
-                session_error(gateway, &gateway->sessions[i], FRAME_ERROR_READ_ONLY,
-                              "outcome unknown: resend with the same client_seq");
-        }
-    }
+    publisher_start(gateway->publisher, gateway->batch_buffer, length, msg_id);
     gateway->pending_count = 0;
+}
+
+/* Collects the end of a publish. A failed one's batch may or may not be
+ * stored (an attempt may still land): the sessions are told to resend with
+ * the same client_seq, which the state machine applies once, and what was
+ * collected meanwhile is dropped rather than published, since it could
+ * otherwise reach the stream before the failed batch's commands it
+ * follows. */
+static void gateway_publish_check(struct gateway *gateway)
+{
+    struct publisher_result result;
+    if (!publisher_poll(gateway->publisher, &result))
+        return;
+    if (result.rv == 0) {
+        gateway->stats.batches_published++;
+        return;
+    }
+    gateway->stats.publish_failures++;
+    fprintf(stderr, "nodown: %s\n", result.error);
+    gateway->pending_count = 0;
+    for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
+        if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].state == SESSION_READY)
+            session_error(gateway, &gateway->sessions[i], FRAME_ERROR_READ_ONLY,
+                          "outcome unknown: resend with the same client_seq");
+    }
 }
 
 static void gateway_outcome(void *context, uint64_t stream_seq, const struct command *command,
@@ -443,12 +485,20 @@ static int gateway_message(void *context, uint64_t stream_seq, uint64_t timestam
     return rv == REPLICA_REPEAT ? 0 : rv;
 }
 
-/* Polls the listening socket and every session; sessions with output also
- * wait for room to write. Returns how many entries polls holds. */
+/* Polls the listening socket, the stream's and the publisher's eventfds
+ * and every session; sessions with output also wait for room to write,
+ * and while the pending batch is full no session is read. Returns how
+ * many entries polls holds. */
 static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots)
 {
     nfds_t count = 0;
     gateway->polls[count++] = (struct pollfd){.fd = gateway->listen_fd, .events = POLLIN};
+    gateway->polls[count++] =
+        (struct pollfd){.fd = journal_wake_fd(gateway->journal), .events = POLLIN};
+    gateway->polls[count++] =
+        (struct pollfd){.fd = publisher_wake_fd(gateway->publisher), .events = POLLIN};
+    assert(count == GATEWAY_POLLS_FIXED);
+    short read_events = gateway->pending_count < GATEWAY_BATCH_COMMANDS ? POLLIN : 0;
     for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
         struct gateway_session *session = &gateway->sessions[i];
         if (session->fd < 0)
@@ -457,7 +507,7 @@ static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots)
             session_close(gateway, session);
             continue;
         }
-        short events = session->state == SESSION_CLOSING ? 0 : POLLIN;
+        short events = session->state == SESSION_CLOSING ? 0 : read_events;
         if (session->out_size > 0)
             events |= POLLOUT;
         slots[count] = i;
@@ -466,17 +516,33 @@ static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots)
     return count;
 }
 
+/* Applies what the stream has brought (outcomes go to the sessions). */
+static int gateway_apply(struct gateway *gateway, char *errmsg, size_t errmsg_size)
+{
+    uint64_t next_seq = 0;
+    int rv = journal_read(gateway->journal, gateway->replica->applied_seq + 1,
+                          GATEWAY_READ_MESSAGES_MAX, 0, gateway_message, gateway, &next_seq);
+    if (rv != 0)
+        snprintf(errmsg, errmsg_size, "%s", rv == ERR_LOGIC_UNSUPPORTED
+                                                ? "a logic version this build cannot run"
+                                                : journal_error(gateway->journal));
+    return rv;
+}
+
 int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t errmsg_size)
 {
-    static uint32_t slots[GATEWAY_SESSIONS_MAX + 1];
+    static uint32_t slots[GATEWAY_POLLS_FIXED + GATEWAY_SESSIONS_MAX];
+    gateway_publish_check(gateway);
+    if (gateway->input_held && gateway->pending_count < GATEWAY_BATCH_COMMANDS)
+        gateway_process_held(gateway);
+    gateway_flush(gateway);
     nfds_t count = gateway_poll_set(gateway, slots);
-    /* A batch waiting for its window, or one published and not yet back
-     * from the stream: the loop must not sleep on the sockets. */
-    bool awaiting = gateway->replica->applied_seq < gateway->awaiting_seq;
-    if (gateway->pending_count > 0 || awaiting)
+    /* Work at hand: do not sleep on the sockets. */
+    bool held = gateway->input_held && gateway->pending_count < GATEWAY_BATCH_COMMANDS;
+    if (held || journal_read_pending(gateway->journal))
         timeout_ms = 0;
     int ready = poll(gateway->polls, count, timeout_ms);
-    for (nfds_t i = 1; ready > 0 && i < count; i++) {
+    for (nfds_t i = GATEWAY_POLLS_FIXED; ready > 0 && i < count; i++) {
         struct gateway_session *session = &gateway->sessions[slots[i]];
         if (gateway->polls[i].revents & (POLLIN | POLLHUP | POLLERR))
             session_read(gateway, session);
@@ -485,18 +551,12 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
     }
     if (ready > 0 && (gateway->polls[0].revents & POLLIN))
         gateway_accept(gateway);
-    if (gateway->pending_count > 0 &&
-        gateway_now_ns() - gateway->pending_since_ns >= GATEWAY_BATCH_WINDOW_US * 1000u)
-        gateway_flush(gateway);
-    uint64_t next_seq = 0;
-    int rv = journal_read(gateway->journal, gateway->replica->applied_seq + 1, 4096,
-                          awaiting ? 1 : 0, gateway_message, gateway, &next_seq);
-    if (rv != 0) {
-        snprintf(errmsg, errmsg_size, "%s", rv == ERR_LOGIC_UNSUPPORTED
-                                                ? "a logic version this build cannot run"
-                                                : journal_error(gateway->journal));
+    /* Group commit: what came in goes out now if no publish is under way. */
+    gateway_publish_check(gateway);
+    gateway_flush(gateway);
+    int rv = gateway_apply(gateway, errmsg, errmsg_size);
+    if (rv != 0)
         return rv;
-    }
     for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
         if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].out_size > 0)
             session_write(gateway, &gateway->sessions[i]);
@@ -516,6 +576,7 @@ void gateway_close(struct gateway *gateway)
         session_write(gateway, session); /* best effort: it is closing either way */
         session_close(gateway, session);
     }
+    publisher_close(gateway->publisher); /* after a publish under way ends */
     close(gateway->listen_fd);
     index_table_free(&gateway->by_client);
     free(gateway->batch_buffer);

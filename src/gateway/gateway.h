@@ -7,8 +7,12 @@
  *   accept --> HELLO/WELCOME --> LOGON/LOGON_OK --> COMMAND ... --> close
  *                                 [gateway_logon]   [gateway_command]
  *
- *   commands of every session --> pending batch --(full, or window over)-->
- *   journal_publish (msg id unique to this node's run)      [gateway_flush]
+ *   commands of every session --> pending batch --(publisher idle)-->
+ *   publisher thread: journal_publish (msg id unique to this node's run)
+ *                                                           [gateway_flush]
+ *   (group commit: while one batch is being published the next one grows,
+ *   up to GATEWAY_BATCH_COMMANDS; then sessions are not read until it
+ *   leaves)
  *
  *   journal_read --> replica_apply --> outcome of (account, client_id)
  *   --> the session of that account and client id on this node, if any
@@ -30,13 +34,15 @@
 
 #define GATEWAY_SESSIONS_MAX 1024u
 #define GATEWAY_OUTBOX_MAX (256u * 1024u) /* unsent bytes a client may owe */
-#define GATEWAY_BATCH_COMMANDS 1024u      /* a batch is published when full */
-#define GATEWAY_BATCH_WINDOW_US 200u      /* ... or this long after its first */
-/* One publish attempt (JOURNAL_PUBLISH_ATTEMPT_MS): the node has one
- * thread, and while it waits nothing else runs, not even the restart of a
- * supervised nats-server that died. After it, the sessions are told to
- * resend, which they do with the same client_seq. */
+#define GATEWAY_BATCH_COMMANDS 1024u      /* commands in one batch at most */
+#define GATEWAY_READ_MESSAGES_MAX 256u    /* stream messages applied per step */
+/* A publish that is not stored within this time fails, and the sessions
+ * are told to resend, which they do with the same client_seq (to this
+ * node or another). The loop goes on meanwhile: answering queries,
+ * applying, restarting a supervised nats-server that died. */
 #define GATEWAY_PUBLISH_TIMEOUT_MS 1000
+/* polls[]: the listening socket, the stream's and the publisher's eventfds. */
+#define GATEWAY_POLLS_FIXED 3u
 
 struct gateway_config {
     const char *listen_host; /* "127.0.0.1" */

@@ -9,9 +9,19 @@
  * While libnats reconnects, a publish goes into its reconnect buffer and
  * leaves on the new connection, or times out and is sent again.
  *
- * Reading. An ordered push consumer (jsSubOptions.Ordered) on a
- * synchronous subscription, created at DeliverByStartSequence from_seq,
- * kept between calls. Why not a pull consumer with AckNone:
+ * Publishing may run on one thread while reading runs on another (the
+ * gateway's publisher thread does): they share libnats' connection and
+ * JetStream context, which are thread-safe, and nothing else; publish
+ * keeps its own error text.
+ *
+ * Reading. An ordered push consumer (jsSubOptions.Ordered) on an
+ * asynchronous subscription, created at DeliverByStartSequence from_seq,
+ * kept between calls. libnats' delivery thread hands each message to
+ * read_arrived(), which queues it in journal->ring (bounded: when it is
+ * full the delivery thread waits, and the server's flow control holds the
+ * rest) and bumps an eventfd, so a loop can poll() its sockets and the
+ * stream together; journal_read() takes messages from the ring. Why not a
+ * pull consumer with AckNone:
  *
  *   - latency: the server pushes each message as soon as it is stored,
  *     and the reader takes it from the local queue. natsSubscription_Fetch
@@ -39,12 +49,16 @@
 #include "replica/journal.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <nats/nats.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/result.h"
 
@@ -70,16 +84,30 @@
 /* The read subscription's local queue: the server's flow-control window
  * (32 MB in nats-server 2.9) plus room, and no count limit. */
 #define JOURNAL_READ_PENDING_BYTES_MAX (128 * 1024 * 1024)
+/* Messages (batches) queued between libnats' delivery thread and the
+ * reader: a power of two. */
+#define JOURNAL_RING_SIZE 4096u
 
 struct journal {
     natsConnection *connection;
     jsCtx *js;
-    natsSubscription *read_sub; /* the ordered consumer, or NULL */
-    uint64_t read_next_seq;     /* the stream sequence read_sub delivers next */
+    uint64_t read_next_seq;     /* the stream sequence the reader expects next */
     uint64_t read_gap_seq;      /* a gap at this sequence survived a recreate */
+    int wake_fd;                /* eventfd: bumped for each message queued */
+    bool sync_ready;            /* lock and changed initialised */
+    /* Shared with the delivery thread, under lock. */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;     /* a message queued, one taken, or read_sub changed */
+    natsSubscription *read_sub; /* the ordered consumer, or NULL */
+    uint64_t subs_created;      /* read subscriptions made ... */
+    uint64_t subs_completed;    /* ... and those whose delivery thread is done */
+    uint32_t ring_head;
+    uint32_t ring_count;
+    natsMsg *ring[JOURNAL_RING_SIZE];
     char stream_name[JOURNAL_STREAM_NAME_SIZE];
     char subject[JOURNAL_SUBJECT_SIZE];
     char error[512];
+    char publish_error[512];
 };
 
 static int64_t now_ms(void)
@@ -307,6 +335,24 @@ static int stream_ensure(struct journal *journal, const struct journal_config *c
     return rv;
 }
 
+/* The lock, its condition (on the monotonic clock) and the eventfd. */
+static int journal_sync_init(struct journal *journal, char *errmsg, size_t errmsg_size)
+{
+    pthread_condattr_t attr;
+    bool ok = pthread_condattr_init(&attr) == 0;
+    ok = ok && pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0;
+    ok = ok && pthread_cond_init(&journal->changed, &attr) == 0;
+    ok = ok && pthread_mutex_init(&journal->lock, NULL) == 0;
+    if (ok)
+        journal->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    journal->sync_ready = ok;
+    if (!ok || journal->wake_fd < 0) {
+        snprintf(errmsg, errmsg_size, "journal: synchronisation set-up: %s", strerror(errno));
+        return ERR_IO;
+    }
+    return 0;
+}
+
 int journal_open(struct journal **out, const struct journal_config *config, char *errmsg,
                  size_t errmsg_size)
 {
@@ -323,7 +369,10 @@ int journal_open(struct journal **out, const struct journal_config *config, char
     }
     snprintf(journal->stream_name, sizeof journal->stream_name, "%s", config->stream_name);
     snprintf(journal->subject, sizeof journal->subject, "%s", config->subject);
-    rv = connection_open(journal, config->urls, errmsg, errmsg_size);
+    journal->wake_fd = -1;
+    rv = journal_sync_init(journal, errmsg, errmsg_size);
+    if (rv == 0)
+        rv = connection_open(journal, config->urls, errmsg, errmsg_size);
     if (rv == 0)
         rv = stream_ensure(journal, config, errmsg, errmsg_size);
     if (rv != 0) {
@@ -362,7 +411,7 @@ static bool msg_id_is_valid(const char *msg_id)
 }
 
 /* One attempt. Returns NATS_OK with the ack's sequence, or the status of
- * the failure with its text in journal->error and *retryable set. */
+ * the failure with its text in journal->publish_error and *retryable set. */
 static natsStatus publish_attempt(struct journal *journal, const void *data, size_t size,
                                   const char *msg_id, int64_t wait_ms, uint32_t attempt,
                                   uint64_t *stream_seq, bool *duplicate, bool *retryable)
@@ -379,13 +428,14 @@ static natsStatus publish_attempt(struct journal *journal, const void *data, siz
     snprintf(what, sizeof what, "journal: publishing %.128s to %s (attempt %u)", msg_id,
              journal->stream_name, (unsigned)attempt);
     if (s != NATS_OK) {
-        nats_error_format(journal->error, sizeof journal->error, what, s, js_error);
+        nats_error_format(journal->publish_error, sizeof journal->publish_error, what, s, js_error);
         *retryable = publish_retryable(s, js_error);
         return s;
     }
     if (ack->Stream == NULL || strcmp(ack->Stream, journal->stream_name) != 0) {
         /* Stored, but by another stream that also takes this subject. */
-        snprintf(journal->error, sizeof journal->error, "%s: stored by stream %.64s",
+        snprintf(journal->publish_error, sizeof journal->publish_error,
+                 "%s: stored by stream %.64s",
                  what, ack->Stream == NULL ? "?" : ack->Stream);
         *retryable = false;
         s = NATS_ERR;
@@ -429,13 +479,96 @@ int journal_publish(struct journal *journal, const void *data, size_t size, cons
 
 /* ---- Read. ---- */
 
-static void read_reset(struct journal *journal)
+/* libnats' delivery thread: queue the message for the reader. A message
+ * of a subscription already replaced is dropped (the reader checks every
+ * sequence anyway, so one that slipped through would do no harm). */
+static void read_arrived(natsConnection *connection, natsSubscription *sub, natsMsg *msg,
+                         void *closure)
 {
-    /* Destroy unsubscribes without deleting the consumer (a request that
-     * would block while the server is away); the server removes an
-     * ephemeral consumer with no subscriber by itself. */
-    natsSubscription_Destroy(journal->read_sub);
+    (void)connection;
+    struct journal *journal = closure;
+    pthread_mutex_lock(&journal->lock);
+    while (sub == journal->read_sub && journal->ring_count == JOURNAL_RING_SIZE)
+        pthread_cond_wait(&journal->changed, &journal->lock);
+    if (sub != journal->read_sub) {
+        pthread_mutex_unlock(&journal->lock);
+        natsMsg_Destroy(msg);
+        return;
+    }
+    uint32_t at = (journal->ring_head + journal->ring_count) % JOURNAL_RING_SIZE;
+    journal->ring[at] = msg;
+    journal->ring_count++;
+    pthread_cond_broadcast(&journal->changed);
+    pthread_mutex_unlock(&journal->lock);
+    uint64_t one = 1;
+    if (write(journal->wake_fd, &one, sizeof one) < 0) {
+        /* EAGAIN: the counter is at its maximum, so it is readable anyway. */
+    }
+}
+
+/* Takes the oldest queued message, waiting until deadline_ms (or not at
+ * all when it has passed). Returns it, or NULL. */
+static natsMsg *read_take(struct journal *journal, int64_t deadline_ms)
+{
+    pthread_mutex_lock(&journal->lock);
+    while (journal->ring_count == 0 && now_ms() < deadline_ms) {
+        int64_t at_ms = deadline_ms;
+        struct timespec until = {.tv_sec = (time_t)(at_ms / 1000),
+                                 .tv_nsec = (long)(at_ms % 1000) * 1000000L};
+        pthread_cond_timedwait(&journal->changed, &journal->lock, &until);
+    }
+    natsMsg *msg = NULL;
+    if (journal->ring_count > 0) {
+        msg = journal->ring[journal->ring_head];
+        journal->ring_head = (journal->ring_head + 1) % JOURNAL_RING_SIZE;
+        journal->ring_count--;
+        pthread_cond_broadcast(&journal->changed); /* room for a waiting delivery */
+    }
+    pthread_mutex_unlock(&journal->lock);
+    return msg;
+}
+
+/* libnats: a subscription's delivery thread delivered its last message. */
+static void read_completed(void *closure)
+{
+    struct journal *journal = closure;
+    pthread_mutex_lock(&journal->lock);
+    journal->subs_completed++;
+    pthread_cond_broadcast(&journal->changed);
+    pthread_mutex_unlock(&journal->lock);
+}
+
+/* Ends the read subscription and drops what it queued. Returns whether
+ * its delivery thread is done with the journal (it is, but after
+ * JOURNAL_API_WAIT_MS the wait gives up rather than hang a stopping node). */
+static bool read_reset(struct journal *journal)
+{
+    pthread_mutex_lock(&journal->lock);
+    natsSubscription *sub = journal->read_sub;
     journal->read_sub = NULL;
+    while (journal->ring_count > 0) {
+        natsMsg_Destroy(journal->ring[journal->ring_head]);
+        journal->ring_head = (journal->ring_head + 1) % JOURNAL_RING_SIZE;
+        journal->ring_count--;
+    }
+    pthread_cond_broadcast(&journal->changed); /* a waiting delivery drops its message */
+    pthread_mutex_unlock(&journal->lock);
+    /* Unsubscribing does not delete the consumer (a request that would
+     * block while the server is away); the server removes an ephemeral
+     * consumer with no subscriber by itself. */
+    if (sub != NULL)
+        natsSubscription_Unsubscribe(sub);
+    int64_t deadline_ms = now_ms() + JOURNAL_API_WAIT_MS;
+    pthread_mutex_lock(&journal->lock);
+    while (journal->subs_completed < journal->subs_created && now_ms() < deadline_ms) {
+        struct timespec until = {.tv_sec = (time_t)(deadline_ms / 1000),
+                                 .tv_nsec = (long)(deadline_ms % 1000) * 1000000L};
+        pthread_cond_timedwait(&journal->changed, &journal->lock, &until);
+    }
+    bool quiet = journal->subs_completed == journal->subs_created;
+    pthread_mutex_unlock(&journal->lock);
+    natsSubscription_Destroy(sub);
+    return quiet;
 }
 
 static int read_subscribe(struct journal *journal, uint64_t from_seq)
@@ -450,23 +583,35 @@ static int read_subscribe(struct journal *journal, uint64_t from_seq)
     options.Config.Heartbeat = (int64_t)JOURNAL_READ_HEARTBEAT_MS * 1000000;
     jsErrCode js_error = 0;
     natsSubscription *sub = NULL;
-    natsStatus s = js_SubscribeSync(&sub, journal->js, journal->subject, NULL, &options,
-                                    &js_error);
+    /* Held across the subscribe, so that the first deliveries wait until
+     * read_sub names their subscription. */
+    pthread_mutex_lock(&journal->lock);
+    natsStatus s = js_Subscribe(&sub, journal->js, journal->subject, read_arrived, journal, NULL,
+                                &options, &js_error);
+    if (s == NATS_OK) {
+        s = natsSubscription_SetOnCompleteCB(sub, read_completed, journal);
+        journal->subs_created += s == NATS_OK;
+    }
     if (s == NATS_OK)
         s = natsSubscription_SetPendingLimits(sub, -1, JOURNAL_READ_PENDING_BYTES_MAX);
+    if (s == NATS_OK)
+        journal->read_sub = sub;
+    pthread_mutex_unlock(&journal->lock);
     if (s != NATS_OK) {
         char what[128];
         snprintf(what, sizeof what, "journal: reading %s from %" PRIu64, journal->stream_name,
                  from_seq);
         nats_error_format(journal->error, sizeof journal->error, what, s, js_error);
-        natsSubscription_Destroy(sub);
+        if (sub != NULL) {
+            /* Never named in read_sub: it delivers nothing, and ends. */
+            natsSubscription_Unsubscribe(sub);
+            natsSubscription_Destroy(sub);
+        }
         return ERR_IO;
     }
-    journal->read_sub = sub;
     journal->read_next_seq = from_seq;
     return 0;
 }
-
 /* Checks one message against the expected sequence and delivers it.
  * Returns 0 (delivered, or a repeat dropped), 1 (a gap: the consumer was
  * recreated at the expected sequence), cb's value, or ERR_IO. */
@@ -504,21 +649,14 @@ static int read_message(struct journal *journal, natsMsg *msg, journal_message_c
               (size_t)natsMsg_GetDataLength(msg));
 }
 
-/* The next message: waits up to wait_ms (0: only one already at hand).
- * Returns 0 with *msg (NULL if none came), or ERR_IO. */
-static int read_next(struct journal *journal, int64_t wait_ms, natsMsg **msg)
+/* Wakes a poll() on journal_wake_fd() no more: called before the ring is
+ * drained, so a message queued after it bumps the eventfd again. */
+static void read_wake_clear(struct journal *journal)
 {
-    *msg = NULL;
-    natsStatus s = natsSubscription_NextMsg(msg, journal->read_sub, wait_ms);
-    if (s == NATS_OK || s == NATS_TIMEOUT)
-        return 0;
-    if (s == NATS_SLOW_CONSUMER) {
-        /* Messages were dropped: start again after the last one delivered. */
-        read_reset(journal);
-        return read_subscribe(journal, journal->read_next_seq);
+    uint64_t count = 0;
+    if (read(journal->wake_fd, &count, sizeof count) < 0) {
+        /* EAGAIN: nothing was signalled. */
     }
-    nats_error_format(journal->error, sizeof journal->error, "journal: reading", s, 0);
-    return ERR_IO;
 }
 
 int journal_read(struct journal *journal, uint64_t from_seq, uint32_t max_messages,
@@ -536,42 +674,39 @@ int journal_read(struct journal *journal, uint64_t from_seq, uint32_t max_messag
         if (rv != 0)
             return rv;
     }
-    if (timeout_ms <= 0) {
-        /* A zero timeout takes only what is already here: libnats waits at
-         * least a millisecond, so ask first whether anything is pending. */
-        int pending = 0;
-        if (natsSubscription_GetPending(journal->read_sub, &pending, NULL) != NATS_OK ||
-            pending <= 0)
-            return 0;
-        timeout_ms = 1;
-    }
-    int64_t deadline_ms = now_ms() + timeout_ms;
+    read_wake_clear(journal);
+    int64_t deadline_ms = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     uint32_t delivered = 0;
     int rv = 0;
     while (rv == 0 && delivered < max_messages) {
-        int64_t wait_ms = delivered == 0 ? deadline_ms - now_ms() : 0;
-        if (delivered == 0 && wait_ms <= 0)
+        /* Waits only for the first message. */
+        natsMsg *msg = read_take(journal, delivered == 0 ? deadline_ms : 0);
+        if (msg == NULL)
             break;
-        natsMsg *msg = NULL;
-        rv = read_next(journal, wait_ms, &msg);
-        if (rv != 0 || journal->read_sub == NULL)
-            break;
-        if (msg == NULL) {
-            if (delivered > 0)
-                break;
-            continue;
-        }
         uint64_t before = journal->read_next_seq;
         rv = read_message(journal, msg, cb, context);
         natsMsg_Destroy(msg);
         if (journal->read_next_seq > before)
             delivered++;
         if (rv == 1)
-            rv = 0;
+            rv = 0; /* a gap: the consumer was recreated, wait for it */
     }
     *next_seq = journal->read_next_seq;
     assert(*next_seq == from_seq + delivered);
     return rv;
+}
+
+bool journal_read_pending(struct journal *journal)
+{
+    pthread_mutex_lock(&journal->lock);
+    bool pending = journal->ring_count > 0;
+    pthread_mutex_unlock(&journal->lock);
+    return pending;
+}
+
+int journal_wake_fd(const struct journal *journal)
+{
+    return journal->wake_fd;
 }
 
 /* ---- The rest. ---- */
@@ -605,13 +740,26 @@ const char *journal_error(const struct journal *journal)
     return journal->error;
 }
 
+const char *journal_publish_error(const struct journal *journal)
+{
+    assert(journal != NULL);
+    return journal->publish_error;
+}
+
 void journal_close(struct journal *journal)
 {
     if (journal == NULL)
         return;
-    if (journal->read_sub != NULL)
-        read_reset(journal);
+    bool quiet = journal->sync_ready ? read_reset(journal) : true;
     jsCtx_Destroy(journal->js);
     natsConnection_Destroy(journal->connection);
+    if (!quiet)
+        return; /* a delivery thread may still touch it: leave it (we are stopping) */
+    if (journal->sync_ready) {
+        pthread_cond_destroy(&journal->changed);
+        pthread_mutex_destroy(&journal->lock);
+    }
+    if (journal->wake_fd >= 0)
+        close(journal->wake_fd);
     free(journal);
 }

@@ -11,9 +11,11 @@
  *                     never a repeat, with each one's stored timestamp
  *   journal_last_seq  the stream's last sequence (stream info)
  *
- * libnats types stay inside journal.c. A journal is used from one thread
- * at a time (the caller's lock, if any); libnats runs its own threads for
- * the connection.
+ * libnats types stay inside journal.c. journal_publish may run on one
+ * thread while everything else runs on another (the gateway's publisher
+ * does so); otherwise a journal is used from one thread at a time.
+ * libnats runs its own threads for the connection and the read
+ * subscription.
  */
 #ifndef NODOWN_REPLICA_JOURNAL_H
 #define NODOWN_REPLICA_JOURNAL_H
@@ -69,8 +71,8 @@ int journal_open(struct journal **out, const struct journal_config *config, char
  * *duplicate = true. (*duplicate is also true when an attempt of this
  * same call timed out but was stored, and a later one was answered.)
  * Returns 0 with *stream_seq, or ERR_IO with a message in the journal
- * (journal_error). A message the server refuses for good (too large)
- * fails at once. */
+ * (journal_publish_error). A message the server refuses for good (too
+ * large) fails at once. */
 int journal_publish(struct journal *journal, const void *data, size_t size, const char *msg_id,
                     int timeout_ms, uint64_t *stream_seq, bool *duplicate);
 
@@ -92,14 +94,23 @@ int journal_publish(struct journal *journal, const void *data, size_t size, cons
 int journal_read(struct journal *journal, uint64_t from_seq, uint32_t max_messages,
                  int timeout_ms, journal_message_cb cb, void *context, uint64_t *next_seq);
 
+/* Whether messages are queued for journal_read right now. */
+bool journal_read_pending(struct journal *journal);
+
+/* An eventfd that becomes readable when a message is queued for
+ * journal_read (which clears it): poll() it with the sockets. */
+int journal_wake_fd(const struct journal *journal);
+
 /* The stream's last sequence (0 if empty), from stream info. */
 int journal_last_seq(struct journal *journal, uint64_t *last_seq);
 
 /* Whether the connection to NATS is up right now (for /status). */
 bool journal_connected(const struct journal *journal);
 
-/* The message of the last error of publish, read or last_seq. */
+/* The message of the last error of read or last_seq ... */
 const char *journal_error(const struct journal *journal);
+/* ... and of publish. */
+const char *journal_publish_error(const struct journal *journal);
 
 void journal_close(struct journal *journal);
 

@@ -416,7 +416,7 @@ static void e2e_load_error(struct e2e_load *load, const char *what, int rv)
 static int e2e_load_step(struct e2e_load *load)
 {
     while (load->sent < load->args->count &&
-           nodown_client_inflight_count(load->client) < NODOWN_CLIENT_INFLIGHT_MAX) {
+           nodown_client_inflight_count(load->client) < nodown_client_window(load->client)) {
         struct command command = e2e_load_command(load, load->sent);
         uint64_t client_seq = 0;
         int rv = nodown_client_send(load->client, &command, &client_seq);

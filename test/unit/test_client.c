@@ -42,6 +42,7 @@ struct fake_server {
     uint16_t refuse_code;     /* answer LOGON (or HELLO for a version error) with it */
     bool silent;              /* read commands, never answer */
     bool ping_first;          /* a PING, and wait for its PONG, before each OUTCOME */
+    uint16_t window;          /* speak version 2 and announce it; 0: version 1 */
     /* What it saw. */
     uint64_t seqs[FAKE_SEQS_MAX];
     uint32_t seq_count;
@@ -119,7 +120,8 @@ static int fake_handshake(struct fake_server *server, int fd)
         return -1;
     }
     server->frame.type = FRAME_WELCOME;
-    server->frame.u.welcome = (struct frame_welcome){1, server->tag, 555};
+    server->frame.u.welcome =
+        (struct frame_welcome){server->window == 0 ? 1 : 2, server->tag, 555};
     if (fake_send(server, fd) != 0 || fake_receive(server, fd) != 0 ||
         server->frame.type != FRAME_LOGON)
         return -1;
@@ -134,7 +136,8 @@ static int fake_handshake(struct fake_server *server, int fd)
     }
     uint32_t account_id = logon->account_id;
     server->frame.type = FRAME_LOGON_OK;
-    server->frame.u.logon_ok = (struct frame_logon_ok){account_id, server->last_client_seq};
+    server->frame.u.logon_ok =
+        (struct frame_logon_ok){account_id, server->last_client_seq, server->window};
     return fake_send(server, fd);
 }
 
@@ -630,9 +633,12 @@ TEST(bad_arguments)
     CHECK(strstr(errmsg, "Connection refused") != NULL);
 }
 
-TEST(inflight_is_bounded)
+/* The window a node announced (none with protocol version 1: 8) bounds
+ * the commands in flight. */
+static void inflight_bounded_by(uint16_t announced, uint32_t expected)
 {
     struct fake_server *server = fake_new(1);
+    server->window = announced;
     fake_start(server);
     char nodes[64];
     snprintf(nodes, sizeof nodes, "127.0.0.1:%u", server->port);
@@ -640,11 +646,12 @@ TEST(inflight_is_bounded)
     fast_options(&options);
     struct nodown_client *client = NULL;
     CHECK_EQ_I64(open_client(&client, nodes, &options), 0);
+    CHECK_EQ_I64(nodown_client_window(client), expected);
     struct command command = order_command(1);
     uint64_t seq = 0;
-    for (uint32_t i = 0; i < NODOWN_CLIENT_INFLIGHT_MAX; i++)
+    for (uint32_t i = 0; i < expected; i++)
         CHECK_EQ_I64(nodown_client_send(client, &command, &seq), 0);
-    CHECK_EQ_I64(seq, NODOWN_CLIENT_INFLIGHT_MAX);
+    CHECK_EQ_I64(seq, expected);
     seq = 77;
     CHECK_EQ_I64(nodown_client_send(client, &command, &seq), ERR_CAPACITY);
     CHECK_EQ_I64(seq, 77);
@@ -652,15 +659,21 @@ TEST(inflight_is_bounded)
     CHECK_EQ_I64(nodown_client_wait(client, &outcome, 2000), 0);
     CHECK_EQ_I64(outcome.client_seq, 1);
     CHECK_EQ_I64(nodown_client_send(client, &command, &seq), 0);
-    CHECK_EQ_I64(seq, NODOWN_CLIENT_INFLIGHT_MAX + 1);
+    CHECK_EQ_I64(seq, expected + 1);
     command.type = COMMAND_TYPE_COUNT;
     CHECK_EQ_I64(nodown_client_send(client, &command, &seq), ERR_USAGE);
-    for (uint32_t i = 0; i < NODOWN_CLIENT_INFLIGHT_MAX; i++) {
+    for (uint32_t i = 0; i < expected; i++) {
         CHECK_EQ_I64(nodown_client_wait(client, &outcome, 2000), 0);
         CHECK_EQ_I64(outcome.client_seq, 2 + i);
     }
     nodown_client_close(client);
     fake_free(server);
+}
+
+TEST(inflight_is_bounded)
+{
+    inflight_bounded_by(0, SESSION_WINDOW_V1);
+    inflight_bounded_by(SESSION_WINDOW_V2, SESSION_WINDOW_V2);
 }
 
 TEST(pings_are_answered)

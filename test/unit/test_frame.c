@@ -145,7 +145,8 @@ static void sample_query_result(struct frame *frame, uint16_t query_type)
 }
 
 /* A frame of this type with distinct values; variant picks the query type
- * of QUERY and QUERY_RESULT (1..QUERY_TYPE_COUNT - 1). */
+ * of QUERY and QUERY_RESULT (1..QUERY_TYPE_COUNT - 1), and LOGON_OK's
+ * form: 1 version 1 (no window), 2 version 2. */
 static void sample_frame(struct frame *frame, uint8_t type, uint16_t variant)
 {
     memset(frame, 0, sizeof *frame);
@@ -163,7 +164,8 @@ static void sample_frame(struct frame *frame, uint8_t type, uint16_t variant)
         memcpy(frame->u.logon.secret, "s3cr\0t", 6);
         break;
     case FRAME_LOGON_OK:
-        frame->u.logon_ok = (struct frame_logon_ok){0x31323334u, 0x4142434445464748u};
+        frame->u.logon_ok = (struct frame_logon_ok){0x31323334u, 0x4142434445464748u,
+                                                    variant == 2 ? 32 : 0};
         break;
     case FRAME_COMMAND:
         sample_command(&frame->u.command);
@@ -201,6 +203,8 @@ static size_t sample_payload_size(uint8_t type, uint16_t variant)
         return query_sizes[variant];
     if (type == FRAME_QUERY_RESULT)
         return result_sizes[variant];
+    if (type == FRAME_LOGON_OK && variant == 2)
+        return sizes[type] + 2; /* version 2: the session window */
     return sizes[type];
 }
 
@@ -271,7 +275,9 @@ static int round_trip_one(uint8_t type, uint16_t variant)
 TEST(round_trip_every_type)
 {
     for (uint8_t type = FRAME_HELLO; type < FRAME_TYPE_COUNT; type++) {
-        uint16_t variants = type >= FRAME_QUERY ? QUERY_TYPE_COUNT - 1 : 1;
+        uint16_t variants = type >= FRAME_QUERY      ? QUERY_TYPE_COUNT - 1
+                            : type == FRAME_LOGON_OK ? 2
+                                                     : 1;
         for (uint16_t variant = 1; variant <= variants; variant++) {
             int rv = round_trip_one(type, variant);
             if (rv != 0)
@@ -290,7 +296,9 @@ TEST(round_trip_struct_equal)
     static struct frame out;
     uint8_t buffer[FRAME_BUFFER_SIZE];
     for (uint8_t type = FRAME_HELLO; type < FRAME_TYPE_COUNT; type++) {
-        uint16_t variants = type >= FRAME_QUERY ? QUERY_TYPE_COUNT - 1 : 1;
+        uint16_t variants = type >= FRAME_QUERY      ? QUERY_TYPE_COUNT - 1
+                            : type == FRAME_LOGON_OK ? 2
+                                                     : 1;
         for (uint16_t variant = 1; variant <= variants; variant++) {
             sample_frame(&in, type, variant);
             memset(&out, 0, sizeof out);
@@ -313,6 +321,31 @@ TEST(golden_hello)
                                 1,  2, 3, 4, 5, 6, 7, 8};
     CHECK_EQ_I64(length, sizeof expected);
     CHECK(memcmp(buffer, expected, sizeof expected) == 0);
+}
+
+/* LOGON_OK: 12 bytes in version 1, 14 with the session window in 2. */
+TEST(golden_logon_ok)
+{
+    struct frame frame;
+    uint8_t buffer[64];
+    sample_frame(&frame, FRAME_LOGON_OK, 1);
+    const uint8_t v1[] = {13, 0, 0, 0, FRAME_LOGON_OK, 0x34, 0x33, 0x32, 0x31,
+                          0x48, 0x47, 0x46, 0x45, 0x44, 0x43, 0x42, 0x41};
+    CHECK_EQ_I64(encode_checked(&frame, buffer, sizeof buffer), sizeof v1);
+    CHECK(memcmp(buffer, v1, sizeof v1) == 0);
+    sample_frame(&frame, FRAME_LOGON_OK, 2);
+    uint8_t v2[sizeof v1 + 2];
+    memcpy(v2, v1, sizeof v1);
+    v2[0] = 15;
+    v2[sizeof v1] = 32;
+    v2[sizeof v1 + 1] = 0;
+    CHECK_EQ_I64(encode_checked(&frame, buffer, sizeof buffer), sizeof v2);
+    CHECK(memcmp(buffer, v2, sizeof v2) == 0);
+    /* A window of 0, or one byte of it, is malformed. */
+    v2[sizeof v1] = 0;
+    CHECK_EQ_I64(decode_rv(v2, sizeof v2), ERR_DECODE_MALFORMED);
+    v2[0] = 14;
+    CHECK_EQ_I64(decode_rv(v2, sizeof v2 - 1), ERR_DECODE_MALFORMED);
 }
 
 TEST(golden_outcome)
@@ -662,7 +695,8 @@ TEST(names)
     CHECK_STR(frame_error_text(FRAME_ERROR_CODE_COUNT), "unknown error");
     CHECK_STR(query_type_name(QUERY_ODDS), "odds");
     CHECK_STR(query_type_name(QUERY_TYPE_COUNT), "unknown");
-    CHECK_EQ_I64(FRAME_PROTOCOL_VERSION, 1);
+    CHECK_EQ_I64(FRAME_PROTOCOL_VERSION_MIN, 1);
+    CHECK_EQ_I64(FRAME_PROTOCOL_VERSION, 2);
 }
 
 TEST_MAIN()

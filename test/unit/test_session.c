@@ -3,7 +3,8 @@
  * A session is (sender account, client_id). Its commands carry client_seq
  * 1, 2, 3, ...; gaps are allowed, but a sequence at or below the last one
  * applied is a resend: it is answered with the first outcome (duplicate
- * set) if that is still among the last SESSION_OUTCOMES, else rejected as
+ * set) if that is still among the last session_window() (8 under logic
+ * version 1, 32 from version 2), else rejected as
  * stale, and in both cases nothing is applied: the digest does not move.
  * Rejects are outcomes like any other and are remembered; what is decided
  * before a session exists (sequence zero, unknown sender, a full session
@@ -13,6 +14,10 @@
  * Every command here sets client_id and client_seq itself and goes
  * through session_apply(), which calls engine_apply() directly.
  */
+#include <stdlib.h>
+
+#include "core/session.h"
+#include "core/snapshot.h"
 #include "fixture.h"
 #include "test.h"
 
@@ -125,10 +130,10 @@ TEST(resend_within_ring_then_stale)
     struct fixture_tree tree;
     fixture_init(&fx);
     fixture_tree(&fx, &tree);
-    struct outcome outcomes[SESSION_OUTCOMES + 2];
-    struct command deposits[SESSION_OUTCOMES + 2];
+    struct outcome outcomes[SESSION_WINDOW_V1 + 2];
+    struct command deposits[SESSION_WINDOW_V1 + 2];
     int64_t balance = 0;
-    for (uint64_t seq = 1; seq <= SESSION_OUTCOMES; seq++) {
+    for (uint64_t seq = 1; seq <= SESSION_WINDOW_V1; seq++) {
         deposits[seq] = session_deposit(tree.member_id, (int64_t)seq * 10);
         outcomes[seq] = session_send(&fx, &deposits[seq], 3, seq);
         balance += (int64_t)seq * 10;
@@ -136,7 +141,7 @@ TEST(resend_within_ring_then_stale)
     }
     struct digest full;
     engine_digest(&fx.engine, &full);
-    for (uint64_t seq = 1; seq <= SESSION_OUTCOMES; seq++) {
+    for (uint64_t seq = 1; seq <= SESSION_WINDOW_V1; seq++) {
         struct outcome resent = session_send(&fx, &deposits[seq], 3, seq);
         CHECK(outcome_same(&resent, &outcomes[seq]));
         CHECK_EQ_I64(resent.duplicate, 1);
@@ -162,6 +167,60 @@ TEST(resend_within_ring_then_stale)
         CHECK_EQ_I64(resent.duplicate, 1);
     }
     CHECK(session_digest_equal(&fx, &nine));
+    fixture_free(&fx);
+}
+
+/* Logic version 2 widens the window to 32 at the activation's place in
+ * the log: the ring goes on from where it was, the last 32 outcomes are
+ * answered, the 33rd is stale, and a snapshot keeps all of it. */
+TEST(window_widens_with_logic_2)
+{
+    struct fixture fx;
+    struct fixture_tree tree;
+    fixture_init(&fx);
+    fixture_tree(&fx, &tree);
+    enum { BEFORE = 5, AFTER = 40, TOTAL = BEFORE + AFTER };
+    struct command deposits[TOTAL + 1];
+    struct outcome outcomes[TOTAL + 1];
+    CHECK_EQ_I64(session_window(fx.engine.logic_version), SESSION_WINDOW_V1);
+    for (uint64_t seq = 1; seq <= TOTAL; seq++) {
+        if (seq == BEFORE + 1) {
+            struct command activate = fixture_command(COMMAND_ACTIVATE_LOGIC, 0);
+            activate.u.activate_logic.logic_version = 2;
+            CHECK_EQ_I64(session_send(&fx, &activate, 77, 1).result, RESULT_OK);
+            CHECK_EQ_I64(session_window(fx.engine.logic_version), SESSION_WINDOW_V2);
+        }
+        deposits[seq] = session_deposit(tree.member_id, (int64_t)seq);
+        outcomes[seq] = session_send(&fx, &deposits[seq], 3, seq);
+        CHECK_EQ_I64(outcomes[seq].result, RESULT_OK);
+    }
+    struct digest before;
+    engine_digest(&fx.engine, &before);
+    /* Through a snapshot: the rings of a version 2 state are encoded whole. */
+    size_t size = snapshot_size(&fx.engine);
+    uint8_t *image = malloc(size);
+    size_t written = 0;
+    CHECK(image != NULL);
+    CHECK_EQ_I64(snapshot_encode(&fx.engine, image, size, &written), 0);
+    struct fixture restored;
+    fixture_init(&restored);
+    char errmsg[256];
+    CHECK_EQ_I64(snapshot_decode(&restored.engine, image, written, errmsg, sizeof errmsg), 0);
+    free(image);
+    CHECK(session_digest_equal(&restored, &before));
+    struct fixture *engines[2] = {&fx, &restored};
+    for (uint32_t e = 0; e < 2; e++) {
+        for (uint64_t seq = TOTAL - SESSION_WINDOW_V2 + 1; seq <= TOTAL; seq++) {
+            struct outcome resent = session_send(engines[e], &deposits[seq], 3, seq);
+            CHECK(outcome_same(&resent, &outcomes[seq]));
+            CHECK_EQ_I64(resent.duplicate, 1);
+        }
+        uint64_t gone = TOTAL - SESSION_WINDOW_V2;
+        CHECK_EQ_I64(session_send(engines[e], &deposits[gone], 3, gone).result,
+                     REJECT_SEQUENCE_STALE);
+        CHECK(session_digest_equal(engines[e], &before));
+    }
+    fixture_free(&restored);
     fixture_free(&fx);
 }
 
