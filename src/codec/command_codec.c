@@ -14,6 +14,7 @@
 #include "codec/command_codec.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -240,8 +241,8 @@ static payload_walk_cb payload_walker(uint16_t type)
     return type < COMMAND_TYPE_COUNT ? payload_walkers[type] : NULL;
 }
 
-/* Record size (header and payload) of a known type. */
-static size_t record_size(payload_walk_cb walk)
+/* Record size (header and payload) of a known type, by walking it. */
+static size_t record_size_walked(payload_walk_cb walk)
 {
     struct command scratch;
     memset(&scratch, 0, sizeof scratch);
@@ -253,12 +254,34 @@ static size_t record_size(payload_walk_cb walk)
     return io.size_bytes;
 }
 
+/* Every type's record size, walked once per process: decoding checks it
+ * for every command, and a walk each time cost as much as the decoding. */
+static uint16_t record_sizes[COMMAND_TYPE_COUNT];
+static pthread_once_t record_sizes_once = PTHREAD_ONCE_INIT;
+
+static void record_sizes_init(void)
+{
+    for (uint16_t type = 0; type < COMMAND_TYPE_COUNT; type++) {
+        if (payload_walkers[type] != NULL)
+            record_sizes[type] = (uint16_t)record_size_walked(payload_walkers[type]);
+    }
+}
+
+static size_t record_size(uint16_t type)
+{
+    assert(payload_walker(type) != NULL);
+    int rv = pthread_once(&record_sizes_once, record_sizes_init);
+    assert(rv == 0);
+    (void)rv;
+    return record_sizes[type];
+}
+
 /* ---- One command. ---- */
 
 size_t command_encoded_size(uint16_t type)
 {
     payload_walk_cb walk = payload_walker(type);
-    return walk == NULL ? 0 : COMMAND_PREFIX_SIZE + record_size(walk);
+    return walk == NULL ? 0 : COMMAND_PREFIX_SIZE + record_size(type);
 }
 
 int command_encode(const struct command *command, struct byte_writer *writer)
@@ -266,7 +289,7 @@ int command_encode(const struct command *command, struct byte_writer *writer)
     payload_walk_cb walk = payload_walker(command->type);
     if (walk == NULL)
         return ERR_USAGE;
-    size_t size = record_size(walk);
+    size_t size = record_size(command->type);
     byte_put_u16(writer, COMMAND_FORMAT_VERSION);
     byte_put_u16(writer, (uint16_t)size);
     /* The walkers take a mutable command so that one walker serves both
@@ -302,7 +325,7 @@ int command_decode(struct byte_reader *reader, struct command *command)
     walk_record_header(&io, command);
     payload_walk_cb walk = payload_walker(command->type);
     if (record.error != 0 || walk == NULL || command->reserved != 0 ||
-        length < record_size(walk)) {
+        length < record_size(command->type)) {
         memset(command, 0, sizeof *command);
         return ERR_DECODE_MALFORMED;
     }
