@@ -59,6 +59,11 @@ struct serve {
     char snapshot_path[REPLICA_PATH_MAX + 64];
     uint64_t snapshot_seq;
     char token[80];
+    /* The state's digest, as of digest_seq (see serve_digest). */
+    char digest_text[33];
+    uint64_t digest_seq;
+    bool digest_done;
+    uint64_t chores_seq; /* applied_seq at the previous chores */
 };
 
 static volatile sig_atomic_t serve_stopping;
@@ -197,29 +202,46 @@ static void serve_snapshot_note(struct serve *serve)
     pthread_mutex_unlock(&serve->snapshot_mutex);
 }
 
-/* Renders /status and refreshes the gauges; once a second, as the digest
- * walks the whole state. */
+/* The digest walks the whole state (tens of milliseconds with millions of
+ * orders), so the loop computes it only when the node has been idle since
+ * the previous chores (100 ms: nothing applied) and the state moved since
+ * the last one. Under steady load /status shows an older digest with the
+ * sequence it belongs to; it is current within a second of the load
+ * stopping. */
+static void serve_digest(struct serve *serve)
+{
+    uint64_t applied = serve->replica.applied_seq;
+    bool idle = applied == serve->chores_seq;
+    serve->chores_seq = applied;
+    if (!idle || (serve->digest_done && serve->digest_seq == applied))
+        return;
+    struct digest digest;
+    engine_digest(&serve->replica.engine, &digest);
+    digest_format(&digest, serve->digest_text);
+    serve->digest_seq = applied;
+    serve->digest_done = true;
+}
+
+/* Renders /status and refreshes the gauges, once a second. */
 static void serve_status(struct serve *serve)
 {
     uint64_t last_seq = serve->replica.applied_seq;
     bool connected = journal_connected(serve->journal);
     if (connected)
         journal_last_seq(serve->journal, &last_seq); /* on failure: lag shows 0 */
-    struct digest digest;
-    char digest_text[33];
-    engine_digest(&serve->replica.engine, &digest);
-    digest_format(&digest, digest_text);
     uint64_t lag = last_seq > serve->replica.applied_seq ? last_seq - serve->replica.applied_seq
                                                          : 0;
     char json[SERVE_STATUS_SIZE];
     int length = snprintf(
         json, sizeof json,
         "{\"node_id\":%u,\"applied_seq\":%" PRIu64 ",\"stream_last_seq\":%" PRIu64
-        ",\"lag\":%" PRIu64 ",\"digest\":\"%s\",\"logic_version\":%u,"
+        ",\"lag\":%" PRIu64 ",\"digest\":\"%s\",\"digest_seq\":%" PRIu64
+        ",\"logic_version\":%u,"
         "\"logic_versions_supported\":[%u,%u],\"snapshot_format\":%u,\"protocol_version\":%u,"
         "\"snapshot_seq\":%" PRIu64 ",\"nats\":{\"connected\":%s,\"embedded\":%s,"
         "\"restarts\":%u},\"gateway\":{\"port\":%u}}\n",
-        serve->options.node_id, serve->replica.applied_seq, last_seq, lag, digest_text,
+        serve->options.node_id, serve->replica.applied_seq, last_seq, lag, serve->digest_text,
+        serve->digest_seq,
         serve->replica.engine.logic_version, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
         SNAPSHOT_FORMAT_VERSION, FRAME_PROTOCOL_VERSION, serve->replica.snapshot_seq,
         connected ? "true" : "false", serve->embedded ? "true" : "false",
@@ -378,6 +400,7 @@ static void serve_chores(struct serve *serve, uint64_t *status_ms)
         serve->replica.snapshot_pid == 0 &&
         replica_snapshot_start(&serve->replica, errmsg, sizeof errmsg) != 0)
         fprintf(stderr, "nodown: %s\n", errmsg);
+    serve_digest(serve);
     if (serve_now_ms() >= *status_ms + 1000) {
         serve_status(serve);
         *status_ms = serve_now_ms();
@@ -444,6 +467,8 @@ int serve_main(int argc, char **argv)
         serve_stop(&serve);
         return 1;
     }
+    serve.chores_seq = serve.replica.applied_seq; /* caught up: a digest now */
+    serve_digest(&serve);
     serve_status(&serve);
     printf("nodown: node %u serving clients on %s:%u, admin on http://%s:%u/status "
            "(token in %s/admin.token), NATS %s\n",

@@ -183,9 +183,11 @@ field() {
 }
 
 # nodes_at SEQ NAME...: waits (20 s) until every node's /status shows
-# applied_seq SEQ, the stream's last sequence (/status is rendered once a
-# second, so a node caught up a moment ago may still show an older, equally
-# consistent, state: hence the known SEQ); prints "SEQ DIGEST" per node.
+# applied_seq SEQ, the stream's last sequence, and its digest as of SEQ
+# (/status is rendered once a second and the digest computed when the node
+# is idle, so a node caught up a moment ago may still show an older,
+# equally consistent, state: hence the known SEQ); prints "SEQ DIGEST" per
+# node.
 nodes_at() {
     local want=$1 deadline=$((SECONDS + 20)) lines
     shift
@@ -195,7 +197,8 @@ nodes_at() {
         for name in "$@"; do
             json=$(status_json "$name")
             seq=$(field "$json" applied_seq)
-            [ "$seq" = "$want" ] && [ "$(field "$json" stream_last_seq)" = "$want" ] || all=0
+            [ "$seq" = "$want" ] && [ "$(field "$json" stream_last_seq)" = "$want" ] &&
+                [ "$(field "$json" digest_seq)" = "$want" ] || all=0
             lines+="$seq $(field "$json" digest)"$'\n'
         done
         if [ $all = 1 ] || [ $SECONDS -ge $deadline ]; then break; fi
