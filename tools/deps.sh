@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(build-essential clang libclang-rt-14-dev libxxhash-dev nats-server libnats-dev
-          libmicrohttpd-dev libssl-dev curl)
+          libmicrohttpd-dev libssl-dev curl postgresql-15)
 
 missing=()
 for package in "${packages[@]}"; do
