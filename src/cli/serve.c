@@ -345,7 +345,7 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
         rv = -1;
     }
     struct gateway_config gateway = {options->listen_host, options->listen_port,
-                                     options->node_id};
+                                     options->node_id, &serve->metrics};
     if (rv == 0)
         rv = gateway_open(&serve->gateway, &gateway, &serve->replica, serve->journal, errmsg,
                           size);

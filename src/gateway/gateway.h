@@ -29,6 +29,7 @@
 
 #include <stdint.h>
 
+#include "gateway/metrics.h"
 #include "replica/journal.h"
 #include "replica/replica.h"
 
@@ -48,6 +49,7 @@ struct gateway_config {
     const char *listen_host; /* "127.0.0.1" */
     uint16_t listen_port;    /* 0: any free port (gateway_port tells) */
     uint32_t node_id;
+    struct node_metrics *metrics; /* each applied batch's size and time; may be NULL */
 };
 
 struct gateway_stats {

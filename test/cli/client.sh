@@ -303,6 +303,25 @@ expect "wrong secret" 3 'cannot log on as account 5'
 run --nodes 127.0.0.1:1 "${HOUSE[@]}" query account
 expect "no node" 3 'cannot log on'
 
+# ---- /metrics: every applied batch is counted, with its size and time. ----
+# (The histograms move as batches apply, the counters once a second.)
+
+HTTP_PORT=$(sed -n 's|.*admin on http://127\.0\.0\.1:\([0-9]*\)/status.*|\1|p' "$DIR/serve.out")
+METRICS=$(curl -s -m 5 -H "Authorization: Bearer $(cat "$DIR/data/admin.token")" \
+    "http://127.0.0.1:$HTTP_PORT/metrics")
+metric() { awk -v name="$1" '$1 == name { print $2 }' <<<"$METRICS"; }
+batches=$(metric nodown_batches_applied_total)
+if [ -n "$batches" ] && [ "$batches" -gt 0 ] &&
+    [ "$(metric nodown_batch_commands_count)" -ge "$batches" ] &&
+    [ "$(metric nodown_apply_latency_us_count)" = "$(metric nodown_batch_commands_count)" ] &&
+    [ "$(metric nodown_batch_commands_sum)" -ge "$(metric nodown_commands_applied_total)" ]; then
+    pass
+else
+    fail "metrics: batches $batches, histograms $(metric nodown_batch_commands_count)" \
+        "$(metric nodown_apply_latency_us_count), commands $(metric nodown_batch_commands_sum)" \
+        "of $(metric nodown_commands_applied_total)"
+fi
+
 # ---- Stop the node: SIGTERM, exit 0. ----
 
 kill -TERM "$NODE_PID"
