@@ -220,13 +220,21 @@ static void *node_client_main(void *context)
             sent_ns[client_seq % 1024] = node_now_ns();
             sent++;
         }
+        /* At a rate: when the next one is due. */
+        uint64_t due_ns = client->rate_per_s > 0
+                              ? start_ns + (uint64_t)((double)(sent + 1) / client->rate_per_s * 1e9)
+                              : 0;
+        uint64_t now_ns = node_now_ns();
+        uint64_t until_due_ns = due_ns > now_ns ? due_ns - now_ns : 0;
         if (nodown_client_inflight_count(session) == 0) {
-            struct timespec pause = {0, 100000}; /* at its rate: the next one is not due */
+            struct timespec pause = {(time_t)(until_due_ns / 1000000000u),
+                                     (long)(until_due_ns % 1000000000u)};
             nanosleep(&pause, NULL);
             continue;
         }
-        /* One outcome (waiting for it), then every one already here. */
-        int timeout_ms = client->rate_per_s > 0 ? 1 : 5000;
+        /* One outcome (waiting for it, or until the next send is due),
+         * then every one already here. */
+        int timeout_ms = client->rate_per_s > 0 ? (int)(until_due_ns / 1000000u) + 1 : 5000;
         struct nodown_outcome outcome;
         while ((rv = nodown_client_wait(session, &outcome, timeout_ms)) == 0) {
             uint64_t took_us = (node_now_ns() - sent_ns[outcome.client_seq % 1024]) / 1000;

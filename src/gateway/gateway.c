@@ -50,6 +50,7 @@ struct gateway {
     struct node_metrics *metrics; /* or NULL */
     bool input_held;       /* a session's input waits for room in pending */
     struct gateway_session sessions[GATEWAY_SESSIONS_MAX];
+    uint32_t session_end;  /* slots at and above it are free: loops stop here */
     struct index_table by_client; /* logged-on sessions by (account, client id) */
     struct command pending[GATEWAY_BATCH_COMMANDS];
     uint32_t pending_count;
@@ -187,6 +188,8 @@ static void session_close(struct gateway *gateway, struct gateway_session *sessi
     if (session->fd >= 0)
         close(session->fd);
     session->fd = -1;
+    while (gateway->session_end > 0 && gateway->sessions[gateway->session_end - 1].fd < 0)
+        gateway->session_end--;
     free(session->out);
     session->out = NULL;
     session->in_size = 0;
@@ -262,6 +265,8 @@ static void gateway_accept(struct gateway *gateway)
         memset(session, 0, offsetof(struct gateway_session, in));
         session->fd = fd;
         session->out = out;
+        if (slot >= gateway->session_end)
+            gateway->session_end = slot + 1;
         session->state = SESSION_HELLO;
         gateway->stats.sessions_accepted++;
     }
@@ -406,7 +411,7 @@ static void session_read(struct gateway *gateway, struct gateway_session *sessio
 static void gateway_process_held(struct gateway *gateway)
 {
     gateway->input_held = false;
-    for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
+    for (uint32_t i = 0; i < gateway->session_end; i++) {
         struct gateway_session *session = &gateway->sessions[i];
         if (session->fd >= 0 && session->in_size > 0)
             session_process(gateway, session);
@@ -451,7 +456,7 @@ static void gateway_publish_check(struct gateway *gateway)
     gateway->stats.publish_failures++;
     fprintf(stderr, "nodown: %s\n", result.error);
     gateway->pending_count = 0;
-    for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
+    for (uint32_t i = 0; i < gateway->session_end; i++) {
         if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].state == SESSION_READY)
             session_error(gateway, &gateway->sessions[i], FRAME_ERROR_READ_ONLY,
                           "outcome unknown: resend with the same client_seq");
@@ -504,9 +509,13 @@ static int gateway_message(void *context, uint64_t stream_seq, uint64_t timestam
 }
 
 /* Polls the listening socket, the stream's and the publisher's eventfds
- * and every session; sessions with output also wait for room to write,
- * and while the pending batch is full no session is read. Returns how
- * many entries polls holds. */
+ * and every session; sessions with output also wait for room to write.
+ * Sessions are read only while the publisher is idle and the pending
+ * batch has room: what arrives while a batch is being published would
+ * wait for the next publish anyway, and reading it all when that publish
+ * ends takes one recv per session instead of a wake-up per arrival (a
+ * client that sends one command at a time would otherwise wake the loop
+ * for each). Returns how many entries polls holds. */
 static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots)
 {
     nfds_t count = 0;
@@ -516,8 +525,10 @@ static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots)
     gateway->polls[count++] =
         (struct pollfd){.fd = publisher_wake_fd(gateway->publisher), .events = POLLIN};
     assert(count == GATEWAY_POLLS_FIXED);
-    short read_events = gateway->pending_count < GATEWAY_BATCH_COMMANDS ? POLLIN : 0;
-    for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
+    bool may_read = gateway->pending_count < GATEWAY_BATCH_COMMANDS &&
+                    publisher_idle(gateway->publisher);
+    short read_events = may_read ? POLLIN : 0;
+    for (uint32_t i = 0; i < gateway->session_end; i++) {
         struct gateway_session *session = &gateway->sessions[i];
         if (session->fd < 0)
             continue;
@@ -575,7 +586,7 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
     int rv = gateway_apply(gateway, errmsg, errmsg_size);
     if (rv != 0)
         return rv;
-    for (uint32_t i = 0; i < GATEWAY_SESSIONS_MAX; i++) {
+    for (uint32_t i = 0; i < gateway->session_end; i++) {
         if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].out_size > 0)
             session_write(gateway, &gateway->sessions[i]);
     }

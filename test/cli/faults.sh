@@ -208,12 +208,13 @@ nodes_at() {
     [ $all = 1 ]
 }
 
-# bootstrap NODE: the house's set-up through NODE; sets members=(ids),
-# market (its id) and boot_seq, the stream message of its last command.
+# bootstrap NODE [LOGIC]: the house's set-up through NODE, at logic version
+# LOGIC (default 1); sets members=(ids), market (its id) and boot_seq, the
+# stream message of its last command.
 bootstrap() {
     local out
     out=$($E2E bootstrap --nodes "127.0.0.1:${node_listen[$1]}" --house-secret "$HOUSE_SECRET" \
-        --members 2 --member-secret "$MEMBER_SECRET") || return 1
+        --members 2 --member-secret "$MEMBER_SECRET" --logic "${2:-1}") || return 1
     mapfile -t members < <(echo "$out" | awk '$1 == "member" { print $2 }')
     boot_seq=$(echo "$out" | awk '$1 == "stream_seq" { print $2 }')
     market=$(echo "$out" | awk '$1 == "market" { print $2 }')
@@ -380,7 +381,9 @@ scenario_c() {
     expect "(c) node P starts (embedded NATS)" node_start P "$work/p" 1 house || return
     expect "(c) node Q starts on P's stream" \
         node_start Q "$work/q" 2 --nats "${node_nats[P]}" || return
-    expect "(c) bootstrap through P" bootstrap P || return
+    # Logic version 2: each client keeps 32 commands in flight, all resent
+    # on failover.
+    expect "(c) bootstrap through P, logic version 2" bootstrap P 2 || return
     expect "(c) Q has applied the bootstrap (stream $boot_seq)" quiet nodes_at "$boot_seq" P Q
     local nodes="127.0.0.1:${node_listen[Q]},127.0.0.1:${node_listen[P]}"
     load_start c1 "$nodes" "${members[0]}" 31

@@ -8,8 +8,9 @@
  *   e2e_node free-port
  *       prints a free loopback TCP port (bound to port 0, then released)
  *   e2e_node bootstrap --nodes LIST --house-secret S [--members K]
- *                      [--member-secret S]
- *       as the house (account 0): a super, a master, an agent, K members
+ *                      [--member-secret S] [--logic N]
+ *       as the house (account 0): logic version N if given (sessions of
+ *       32 commands in flight from 2), a super, a master, an agent, K members
  *       with the secret, cash and a position, an instrument, a 1X2 market,
  *       a started day. Prints "member ID" per member, "instrument ID",
  *       "market ID", and "stream_seq S",
@@ -81,6 +82,7 @@ struct e2e_args {
     uint64_t client_id;
     uint64_t count;
     uint32_t members;
+    uint32_t logic_version; /* bootstrap: activate it first (0: stay at 1) */
     uint32_t instrument_id;
     uint32_t market_id; /* INDEX_NONE: the load places no bets */
     int seconds;
@@ -99,7 +101,7 @@ static void e2e_usage(void)
     fprintf(stderr,
             "usage: e2e_node free-port\n"
             "       e2e_node bootstrap --nodes LIST --house-secret S [--members K]"
-            " [--member-secret S]\n"
+            " [--member-secret S] [--logic N]\n"
             "       e2e_node load --nodes LIST --account A --secret S --client-id C"
             " --count N --log FILE\n"
             "                     [--instrument I] [--market M] [--seconds T]\n"
@@ -142,6 +144,8 @@ static int e2e_parse(int argc, char **argv, struct e2e_args *args)
             args->count = strtoull(value, NULL, 10);
         else if (strcmp(name, "--members") == 0)
             args->members = (uint32_t)strtoul(value, NULL, 10);
+        else if (strcmp(name, "--logic") == 0)
+            args->logic_version = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(name, "--instrument") == 0)
             args->instrument_id = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(name, "--market") == 0)
@@ -290,6 +294,13 @@ static int e2e_bootstrap_run(struct nodown_client *client, const struct e2e_args
     uint32_t instrument_id = 0;
     uint32_t market_id = 0;
     uint32_t member_ids[E2E_MEMBERS_MAX];
+    struct nodown_outcome outcome;
+    if (args->logic_version > 1) {
+        struct command activate = e2e_command(COMMAND_ACTIVATE_LOGIC);
+        activate.u.activate_logic.logic_version = args->logic_version;
+        if (e2e_ok(client, &activate, &outcome) != 0)
+            return 1;
+    }
     if (e2e_account(client, 0, ACCOUNT_KIND_SUPER, &super_id) != 0 ||
         e2e_account(client, super_id, ACCOUNT_KIND_MASTER, &master_id) != 0 ||
         e2e_account(client, master_id, ACCOUNT_KIND_AGENT, &agent_id) != 0 ||
@@ -302,7 +313,6 @@ static int e2e_bootstrap_run(struct nodown_client *client, const struct e2e_args
     }
     struct command day = e2e_command(COMMAND_DAY_START);
     day.u.day.trading_date = 20260102;
-    struct nodown_outcome outcome;
     if (e2e_ok(client, &day, &outcome) != 0)
         return 1;
     for (uint32_t i = 0; i < args->members; i++)
