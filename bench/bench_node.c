@@ -1,21 +1,25 @@
 /* `nodown bench node`: a whole node, measured from outside.
  *
- *   orders   a real `nodown serve` child on the embedded default; N client
- *            threads, each a member logged on through the C client
- *            library with up to NODOWN_CLIENT_INFLIGHT_MAX commands in
- *            flight, send orders for S seconds: acknowledged orders per
- *            second and the time from send to outcome, at full load and
- *            then at half of the full rate;
+ *   orders   a real `nodown serve` child on the embedded default, at
+ *            logic version 2; N sessions (default 16), each a member logged
+ *            on through the C client library with up to its window (32)
+ *            of commands in flight, driven by at most 4 threads, send
+ *            orders for S seconds: acknowledged orders per second, the
+ *            time from send to outcome, and the CPU per order of the node,
+ *            its NATS server and the clients, at full load and then at
+ *            half of the full rate;
  *   replay   batches published straight to the node's stream, then a
  *            fresh replica reads the whole stream from sequence 1:
  *            commands applied per second, NATS read included;
- *   snapshot a replica holding RESTING orders forks a snapshot writer: the
- *            longest pause of the loop (the fork).
+ *   snapshot in a fresh process, a replica holding RESTING orders forks a
+ *            snapshot writer three times: the longest pause of the loop
+ *            (the fork).
  * One JSON object with --json. Every loop is bounded in count and time.
  */
 #include "bench/bench.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +36,9 @@
 #include "replica/replica.h"
 
 #define NODE_CLIENTS_MAX 64u
+#define NODE_THREADS_MAX 4u   /* client threads: sessions are shared among them */
+#define NODE_POLL_MAX_MS 1000u
+#define NODE_DRAIN_MAX_MS 10000u /* after the run, outcomes still owed */
 #define NODE_SAMPLES_MAX (1u << 20) /* latency samples per client */
 #define NODE_SNAPSHOT_ROUNDS 3u  /* snapshots forked; the longest pause counts */
 
@@ -42,17 +49,28 @@ struct node_child {
     char nats_url[64];
 };
 
+/* One member's session. */
 struct node_client {
-    pthread_t thread;
     const char *nodes;
     uint32_t account_id;
     char secret[32];
     double seconds;
     double rate_per_s;  /* 0: as fast as it can */
+    struct nodown_client *session;
+    uint64_t sent;
     uint64_t acked;
     uint64_t errors;
+    bool done;
+    uint64_t sent_ns[1024]; /* by client_seq, for the latency */
     uint32_t *latency_us; /* one per acknowledged command */
     uint64_t latency_count;
+};
+
+/* A thread drives clients first .. first + count - 1 (see node_thread_main). */
+struct node_thread {
+    pthread_t thread;
+    struct node_client *clients;
+    uint32_t count;
 };
 
 static uint64_t node_now_ns(void)
@@ -167,21 +185,23 @@ static int node_bootstrap(const char *nodes, struct node_client *clients, uint32
     return rv;
 }
 
-/* One client: orders that rest and never trade (buys below, sells above
- * the reference; IOC every other one, so the book stays bounded), as a
- * trading client would send them: a window of up to the library's
- * in-flight maximum leaves in one write, and every outcome already
- * arrived is taken before the window is filled again. At a rate, or as
- * fast as it can. */
-static bool node_client_may_send(const struct node_client *client,
-                                 const struct nodown_client *session, uint64_t start_ns,
-                                 uint64_t end_ns, uint64_t sent)
+/* The clients: orders that rest and never trade (buys below, sells above
+ * the reference; IOC every other one, so the book stays bounded), sent as
+ * a trading gateway would: a window of up to the session's window leaves
+ * in one write, and every outcome already arrived is taken before the
+ * window is filled again. At a rate, or as fast as it can. A few threads
+ * drive all the sessions through poll() (nodown_client_fd), as a program
+ * with many sessions would, so that the figures are the node's and not
+ * the scheduling of one thread per session on two cores. */
+static bool node_client_may_send(const struct node_client *client, uint64_t start_ns,
+                                 uint64_t end_ns)
 {
     uint64_t now_ns = node_now_ns();
     return now_ns < end_ns &&
-           nodown_client_inflight_count(session) < nodown_client_window(session) &&
+           nodown_client_inflight_count(client->session) <
+               nodown_client_window(client->session) &&
            (client->rate_per_s <= 0 ||
-            (double)sent < (double)(now_ns - start_ns) / 1e9 * client->rate_per_s);
+            (double)client->sent < (double)(now_ns - start_ns) / 1e9 * client->rate_per_s);
 }
 
 static void node_order_make(struct command *c, uint64_t sent)
@@ -195,61 +215,102 @@ static void node_order_make(struct command *c, uint64_t sent)
     c->u.order_place.quantity = 1;
 }
 
-static void *node_client_main(void *context)
+/* Sends what is due and writes it. Returns nanoseconds until the next
+ * order is due (at a rate), or UINT64_MAX. */
+static uint64_t node_client_send(struct node_client *client, uint64_t start_ns,
+                                 uint64_t end_ns)
 {
-    struct node_client *client = context;
-    struct nodown_client *session = NULL;
-    char errmsg[256];
-    if (nodown_client_open(&session, client->nodes, 7, client->account_id, client->secret, NULL,
-                           errmsg, sizeof errmsg) != 0) {
+    bool queued = false;
+    while (node_client_may_send(client, start_ns, end_ns)) {
+        struct command c;
+        uint64_t client_seq = 0;
+        node_order_make(&c, client->sent);
+        if (nodown_client_send(client->session, &c, &client_seq) != 0) {
+            client->errors++;
+            client->done = true;
+            return UINT64_MAX;
+        }
+        client->sent_ns[client_seq % 1024] = node_now_ns();
+        client->sent++;
+        queued = true;
+    }
+    if (queued && nodown_client_flush(client->session) != 0) {
         client->errors++;
-        return NULL;
+        client->done = true;
     }
-    static _Thread_local uint64_t sent_ns[1u << 10];
-    uint64_t start_ns = node_now_ns();
-    uint64_t end_ns = start_ns + (uint64_t)(client->seconds * 1e9);
-    uint64_t sent = 0;
-    int rv = 0;
-    while (rv == 0 && (node_now_ns() < end_ns || nodown_client_inflight_count(session) > 0)) {
-        while (node_client_may_send(client, session, start_ns, end_ns, sent)) {
-            struct command c;
-            uint64_t client_seq = 0;
-            node_order_make(&c, sent);
-            if (nodown_client_send(session, &c, &client_seq) != 0)
-                break;
-            sent_ns[client_seq % 1024] = node_now_ns();
-            sent++;
-        }
-        /* At a rate: when the next one is due. */
-        uint64_t due_ns = client->rate_per_s > 0
-                              ? start_ns + (uint64_t)((double)(sent + 1) / client->rate_per_s * 1e9)
-                              : 0;
-        uint64_t now_ns = node_now_ns();
-        uint64_t until_due_ns = due_ns > now_ns ? due_ns - now_ns : 0;
-        if (nodown_client_inflight_count(session) == 0) {
-            struct timespec pause = {(time_t)(until_due_ns / 1000000000u),
-                                     (long)(until_due_ns % 1000000000u)};
-            nanosleep(&pause, NULL);
-            continue;
-        }
-        /* One outcome (waiting for it, or until the next send is due),
-         * then every one already here. */
-        int timeout_ms = client->rate_per_s > 0 ? (int)(until_due_ns / 1000000u) + 1 : 5000;
-        struct nodown_outcome outcome;
-        while ((rv = nodown_client_wait(session, &outcome, timeout_ms)) == 0) {
-            uint64_t took_us = (node_now_ns() - sent_ns[outcome.client_seq % 1024]) / 1000;
-            if (client->latency_count < NODE_SAMPLES_MAX)
-                client->latency_us[client->latency_count++] = (uint32_t)took_us;
-            client->acked += outcome.result == RESULT_OK;
-            client->errors += outcome.result != RESULT_OK;
-            timeout_ms = 0;
-            if (nodown_client_inflight_count(session) == 0)
-                break;
-        }
+    /* Flat out, or a full window: nothing to send until an outcome. */
+    if (client->rate_per_s <= 0 || nodown_client_inflight_count(client->session) >=
+                                       nodown_client_window(client->session))
+        return UINT64_MAX;
+    uint64_t due_ns = start_ns + (uint64_t)((double)(client->sent + 1) / client->rate_per_s * 1e9);
+    uint64_t now_ns = node_now_ns();
+    return due_ns > now_ns ? due_ns - now_ns : 0;
+}
+
+/* Takes every outcome already arrived. */
+static void node_client_receive(struct node_client *client)
+{
+    struct nodown_outcome outcome;
+    while (nodown_client_inflight_count(client->session) > 0) {
+        int rv = nodown_client_wait(client->session, &outcome, 0);
         if (rv == ERR_TIMEOUT)
-            rv = 0;
+            return;
+        if (rv != 0) {
+            client->errors++;
+            client->done = true;
+            return;
+        }
+        uint64_t took_us = (node_now_ns() - client->sent_ns[outcome.client_seq % 1024]) / 1000;
+        if (client->latency_count < NODE_SAMPLES_MAX)
+            client->latency_us[client->latency_count++] = (uint32_t)took_us;
+        client->acked += outcome.result == RESULT_OK;
+        client->errors += outcome.result != RESULT_OK;
     }
-    nodown_client_close(session);
+}
+
+static void *node_thread_main(void *context)
+{
+    struct node_thread *thread = context;
+    struct pollfd polls[NODE_CLIENTS_MAX];
+    uint32_t owners[NODE_CLIENTS_MAX];
+    char errmsg[256];
+    for (uint32_t i = 0; i < thread->count; i++) {
+        struct node_client *client = &thread->clients[i];
+        client->done = nodown_client_open(&client->session, client->nodes, 7,
+                                          client->account_id, client->secret, NULL, errmsg,
+                                          sizeof errmsg) != 0;
+        client->errors += client->done;
+    }
+    uint64_t start_ns = node_now_ns();
+    uint64_t end_ns = start_ns + (uint64_t)(thread->clients[0].seconds * 1e9);
+    for (;;) {
+        uint64_t wait_ns = NODE_POLL_MAX_MS * 1000000u;
+        nfds_t count = 0;
+        for (uint32_t i = 0; i < thread->count; i++) {
+            struct node_client *client = &thread->clients[i];
+            if (client->done)
+                continue;
+            uint64_t due_ns = node_client_send(client, start_ns, end_ns);
+            wait_ns = due_ns < wait_ns ? due_ns : wait_ns;
+            if (nodown_client_inflight_count(client->session) == 0) {
+                client->done = node_now_ns() >= end_ns;
+                continue;
+            }
+            owners[count] = i;
+            polls[count++] = (struct pollfd){nodown_client_fd(client->session), POLLIN, 0};
+        }
+        if ((count == 0 && node_now_ns() >= end_ns) ||
+            node_now_ns() >= end_ns + NODE_DRAIN_MAX_MS * 1000000u)
+            break; /* every outcome in, or the node stopped answering */
+        int ready = poll(polls, count, (int)(wait_ns / 1000000u) + (wait_ns % 1000000u != 0));
+        for (nfds_t k = 0; ready > 0 && k < count; k++) {
+            /* fd -1 (between connections): its wait fails over. */
+            if (polls[k].revents != 0 || polls[k].fd < 0)
+                node_client_receive(&thread->clients[owners[k]]);
+        }
+    }
+    for (uint32_t i = 0; i < thread->count; i++)
+        nodown_client_close(thread->clients[i].session);
     return NULL;
 }
 
@@ -323,13 +384,23 @@ static void node_load_run(struct node_client *clients, uint32_t count, const cha
         clients[i].nodes = nodes;
         clients[i].seconds = seconds;
         clients[i].rate_per_s = rate_per_s;
-        clients[i].acked = clients[i].errors = clients[i].latency_count = 0;
-        pthread_create(&clients[i].thread, NULL, node_client_main, &clients[i]);
+        clients[i].sent = clients[i].acked = clients[i].errors = clients[i].latency_count = 0;
+        clients[i].session = NULL;
     }
+    /* Clients dealt out to the threads in turn: thread t gets a run of them. */
+    struct node_thread threads[NODE_THREADS_MAX];
+    uint32_t thread_count = count < NODE_THREADS_MAX ? count : NODE_THREADS_MAX;
+    for (uint32_t t = 0, first = 0; t < thread_count; t++) {
+        uint32_t share = count / thread_count + (t < count % thread_count);
+        threads[t] = (struct node_thread){.clients = clients + first, .count = share};
+        pthread_create(&threads[t].thread, NULL, node_thread_main, &threads[t]);
+        first += share;
+    }
+    for (uint32_t t = 0; t < thread_count; t++)
+        pthread_join(threads[t].thread, NULL);
     uint64_t acked = 0, samples = 0;
     memset(load, 0, sizeof *load);
     for (uint32_t i = 0; i < count; i++) {
-        pthread_join(clients[i].thread, NULL);
         acked += clients[i].acked;
         load->errors += clients[i].errors;
         samples += clients[i].latency_count;
@@ -526,7 +597,7 @@ struct node_options {
 
 static int node_parse(int argc, char **argv, struct node_options *o)
 {
-    *o = (struct node_options){false, 8, 3, 10000000, 1000000, false};
+    *o = (struct node_options){false, 16, 3, 10000000, 1000000, false};
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--snapshot-only") == 0) {
@@ -557,7 +628,7 @@ static void node_usage(FILE *out)
                  "                         [--resting N] [--json]\n"
                  "  Starts its own node (nodown serve, embedded NATS) and measures orders\n"
                  "  acknowledged per second and acknowledgement latency with N clients\n"
-                 "  (default 8) at full and half load, replay speed over N commands\n"
+                 "  (default 16) at full and half load, replay speed over N commands\n"
                  "  (default 10 M) and the longest of three snapshot pauses with N\n"
                  "  resting orders (default 1 M), in a fresh process with the node's limits.\n");
 }

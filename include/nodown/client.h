@@ -134,6 +134,13 @@ int nodown_client_send(struct nodown_client *client, const struct command *comma
  * ERR_IO, ERR_REFUSED or ERR_VERSION (the commands stay in flight). */
 int nodown_client_flush(struct nodown_client *client);
 
+/* The socket of the connection, or -1 while there is none, for a program
+ * that drives many clients from one thread: poll() it for POLLIN, then
+ * call nodown_client_wait() with timeout 0 until it returns ERR_TIMEOUT.
+ * Only poll it: reading or writing it would corrupt the protocol. It
+ * changes at a failover, so ask again after every call. */
+int nodown_client_fd(const struct nodown_client *client);
+
 /* Commands this client may have in flight: the widest session window a
  * node announced at logon (8 before any did). */
 uint32_t nodown_client_window(const struct nodown_client *client);

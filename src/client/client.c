@@ -780,6 +780,11 @@ uint32_t nodown_client_inflight_count(const struct nodown_client *client)
     return client->inflight_count;
 }
 
+int nodown_client_fd(const struct nodown_client *client)
+{
+    return client->fd;
+}
+
 uint32_t nodown_client_window(const struct nodown_client *client)
 {
     return client->window;
