@@ -16,20 +16,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "codec/frame.h"
 #include "core/session.h"
+#include "gateway/logon_check.h"
 #include "gateway/publisher.h"
 #include "gateway/query.h"
 #include "lib/hash.h"
 #include "lib/index_table.h"
-#include "lib/secret.h"
 
-enum gateway_session_state { SESSION_HELLO, SESSION_LOGON, SESSION_READY, SESSION_CLOSING };
+/* SESSION_CHECKING: LOGON received, its secret with the logon checker. */
+enum gateway_session_state {
+    SESSION_HELLO,
+    SESSION_LOGON,
+    SESSION_CHECKING,
+    SESSION_READY,
+    SESSION_CLOSING
+};
 
 struct gateway_session {
     int fd;                /* -1: the slot is free */
     uint8_t state;
     uint16_t version;      /* the protocol version chosen at HELLO */
+    uint32_t generation;   /* tells this connection from the slot's later ones */
     uint64_t client_id;
     uint32_t account_id;
     size_t in_size;
@@ -47,6 +57,8 @@ struct gateway {
     struct replica *replica;
     struct journal *journal;
     struct publisher *publisher;
+    struct logon_check *logon_check;
+    uint32_t generations;  /* connections accepted, for gateway_session.generation */
     struct node_metrics *metrics; /* or NULL */
     bool input_held;       /* a session's input waits for room in pending */
     struct gateway_session sessions[GATEWAY_SESSIONS_MAX];
@@ -122,8 +134,10 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
                                            : gateway_listen(gateway, config, errmsg, errmsg_size);
     if (rv == 0) {
         rv = publisher_open(&gateway->publisher, journal, GATEWAY_PUBLISH_TIMEOUT_MS);
+        if (rv == 0 && (rv = logon_check_open(&gateway->logon_check)) != 0)
+            publisher_close(gateway->publisher);
         if (rv != 0) {
-            snprintf(errmsg, errmsg_size, "gateway: cannot start the publisher thread");
+            snprintf(errmsg, errmsg_size, "gateway: cannot start its threads");
             close(gateway->listen_fd);
         }
     }
@@ -268,21 +282,46 @@ static void gateway_accept(struct gateway *gateway)
         if (slot >= gateway->session_end)
             gateway->session_end = slot + 1;
         session->state = SESSION_HELLO;
+        session->generation = ++gateway->generations;
         gateway->stats.sessions_accepted++;
     }
 }
 
+/* LOGON: the account must have a secret; the secret itself goes to the
+ * logon checker, and the session waits (SESSION_CHECKING) for its answer
+ * without reading further frames. */
 static void gateway_logon(struct gateway *gateway, struct gateway_session *session,
                           const struct frame_logon *logon)
 {
     const struct engine *engine = &gateway->replica->engine;
     uint32_t id = logon->account_id;
-    if (id >= engine->account_count || !engine->accounts[id].has_secret ||
-        !secret_verify(logon->secret, logon->secret_size, engine->secrets[id].salt,
-                       engine->secrets[id].hash)) {
+    if (id >= engine->account_count || !engine->accounts[id].has_secret) {
         session_error(gateway, session, FRAME_ERROR_LOGON_FAILED, "logon failed");
         return;
     }
+    static struct logon_job job; /* the loop runs on one thread */
+    job.slot = (uint32_t)(session - gateway->sessions);
+    job.generation = session->generation;
+    job.secret_size = logon->secret_size;
+    memcpy(job.secret, logon->secret, logon->secret_size);
+    memcpy(job.salt, engine->secrets[id].salt, sizeof job.salt);
+    memcpy(job.hash, engine->secrets[id].hash, sizeof job.hash);
+    bool queued = logon_check_submit(gateway->logon_check, &job);
+    OPENSSL_cleanse(job.secret, sizeof job.secret);
+    if (!queued) {
+        session_error(gateway, session, FRAME_ERROR_OVERLOADED,
+                      "too many logons at once: try again or another node");
+        return;
+    }
+    session->account_id = id;
+    session->state = SESSION_CHECKING;
+}
+
+/* The checker said the secret was right. */
+static void gateway_logon_finish(struct gateway *gateway, struct gateway_session *session)
+{
+    const struct engine *engine = &gateway->replica->engine;
+    uint32_t id = session->account_id;
     /* A client that failed over and came back may still have its old
      * session here: the new logon supersedes it. */
     uint32_t at = client_find_at(gateway, id, session->client_id);
@@ -292,7 +331,6 @@ static void gateway_logon(struct gateway *gateway, struct gateway_session *sessi
         old->state = SESSION_LOGON; /* out of the index: close it quietly */
         session_close(gateway, old);
     }
-    session->account_id = id;
     session->state = SESSION_READY;
     index_table_insert(&gateway->by_client, hash_pair64(id, session->client_id),
                        (uint32_t)(session - gateway->sessions));
@@ -369,7 +407,8 @@ static void gateway_frame(struct gateway *gateway, struct gateway_session *sessi
 static void session_process(struct gateway *gateway, struct gateway_session *session)
 {
     size_t at = 0;
-    while (session->fd >= 0 && session->state != SESSION_CLOSING) {
+    while (session->fd >= 0 && session->state != SESSION_CLOSING &&
+           session->state != SESSION_CHECKING) {
         if (gateway->pending_count == GATEWAY_BATCH_COMMANDS) {
             gateway->input_held = true;
             break;
@@ -524,6 +563,8 @@ static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots)
         (struct pollfd){.fd = journal_wake_fd(gateway->journal), .events = POLLIN};
     gateway->polls[count++] =
         (struct pollfd){.fd = publisher_wake_fd(gateway->publisher), .events = POLLIN};
+    gateway->polls[count++] =
+        (struct pollfd){.fd = logon_check_wake_fd(gateway->logon_check), .events = POLLIN};
     assert(count == GATEWAY_POLLS_FIXED);
     bool may_read = gateway->pending_count < GATEWAY_BATCH_COMMANDS &&
                     publisher_idle(gateway->publisher);
@@ -536,7 +577,10 @@ static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots)
             session_close(gateway, session);
             continue;
         }
-        short events = session->state == SESSION_CLOSING ? 0 : read_events;
+        /* A session being checked reads nothing until it is answered
+         * (a hang-up is reported anyway). */
+        bool reads = session->state != SESSION_CLOSING && session->state != SESSION_CHECKING;
+        short events = reads ? read_events : 0;
         if (session->out_size > 0)
             events |= POLLOUT;
         slots[count] = i;
@@ -556,6 +600,25 @@ static int gateway_apply(struct gateway *gateway, char *errmsg, size_t errmsg_si
                                                 ? "a logic version this build cannot run"
                                                 : journal_error(gateway->journal));
     return rv;
+}
+
+/* Finishes the logons the checker has answered, for sessions still
+ * waiting (a session may have closed, and its slot been reused, since). */
+static void gateway_logons_answered(struct gateway *gateway)
+{
+    struct logon_job job;
+    while (logon_check_take(gateway->logon_check, &job)) {
+        struct gateway_session *session = &gateway->sessions[job.slot];
+        if (session->fd < 0 || session->generation != job.generation ||
+            session->state != SESSION_CHECKING)
+            continue;
+        if (!job.ok) {
+            session_error(gateway, session, FRAME_ERROR_LOGON_FAILED, "logon failed");
+            continue;
+        }
+        gateway_logon_finish(gateway, session);
+        session_process(gateway, session); /* what it sent meanwhile */
+    }
 }
 
 int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t errmsg_size)
@@ -580,6 +643,7 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
     }
     if (ready > 0 && (gateway->polls[0].revents & POLLIN))
         gateway_accept(gateway);
+    gateway_logons_answered(gateway);
     /* Group commit: what came in goes out now if no publish is under way. */
     gateway_publish_check(gateway);
     gateway_flush(gateway);
@@ -606,6 +670,7 @@ void gateway_close(struct gateway *gateway)
         session_close(gateway, session);
     }
     publisher_close(gateway->publisher); /* after a publish under way ends */
+    logon_check_close(gateway->logon_check);
     close(gateway->listen_fd);
     index_table_free(&gateway->by_client);
     free(gateway->batch_buffer);

@@ -2,10 +2,12 @@
  * into batches and published to the stream, outcomes sent back when this
  * node's replica has applied them.
  *
- * One thread runs it, one gateway_step() at a time:
+ * One thread runs it, one gateway_step() at a time, with two helpers
+ * (logon_check.h checks secrets, publisher.h publishes batches):
  *
- *   accept --> HELLO/WELCOME --> LOGON/LOGON_OK --> COMMAND ... --> close
- *                                 [gateway_logon]   [gateway_command]
+ *   accept --> HELLO/WELCOME --> LOGON --(logon checker)--> LOGON_OK -->
+ *              COMMAND ... --> close
+ *              [gateway_logon, gateway_logon_finish]   [gateway_command]
  *
  *   commands of every session --> pending batch --(publisher idle)-->
  *   publisher thread: journal_publish (msg id unique to this node's run)
@@ -42,8 +44,9 @@
  * node or another). The loop goes on meanwhile: answering queries,
  * applying, restarting a supervised nats-server that died. */
 #define GATEWAY_PUBLISH_TIMEOUT_MS 1000
-/* polls[]: the listening socket, the stream's and the publisher's eventfds. */
-#define GATEWAY_POLLS_FIXED 3u
+/* polls[]: the listening socket; the stream's, the publisher's and the
+ * logon checker's eventfds. */
+#define GATEWAY_POLLS_FIXED 4u
 
 struct gateway_config {
     const char *listen_host; /* "127.0.0.1" */

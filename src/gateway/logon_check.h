@@ -1,0 +1,51 @@
+/* The logon checker: a thread that checks logon secrets off the gateway's
+ * loop. A check is a PBKDF2 of 20 000 iterations (about 9 ms here, by
+ * design: it is what makes a stolen hash slow to attack), so on the loop
+ * a failover of a thousand clients to this node would stop it for nine
+ * seconds, and every session already on it with it. The loop hands the
+ * secret and the account's salt and hash over, goes on, and finishes the
+ * logon when the result comes back through an eventfd it polls.
+ *
+ * Jobs are bounded (LOGON_CHECK_QUEUE): a logon that finds the queue full
+ * is refused as overloaded, and the client tries another node or again.
+ */
+#ifndef NODOWN_GATEWAY_LOGON_CHECK_H
+#define NODOWN_GATEWAY_LOGON_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec/frame.h"
+#include "lib/secret.h"
+
+#define LOGON_CHECK_QUEUE 256u
+
+struct logon_job {
+    uint32_t slot;       /* the caller's: which session asked */
+    uint32_t generation; /* the caller's: the same session still? */
+    uint16_t secret_size;
+    uint8_t secret[FRAME_SECRET_SIZE_MAX];
+    uint8_t salt[SECRET_SALT_SIZE];
+    uint8_t hash[SECRET_HASH_SIZE];
+    bool ok;             /* the result */
+};
+
+struct logon_check;
+
+/* Starts the thread. Returns 0, ERR_NOMEM or ERR_IO. */
+int logon_check_open(struct logon_check **out);
+
+/* Readable when a result is ready: poll() it, then logon_check_take. */
+int logon_check_wake_fd(const struct logon_check *check);
+
+/* Queues a check (job is copied; its secret is wiped from the copy once
+ * checked). Returns false when the queue is full. */
+bool logon_check_submit(struct logon_check *check, const struct logon_job *job);
+
+/* Takes the oldest finished check: true with *job (ok set, no secret). */
+bool logon_check_take(struct logon_check *check, struct logon_job *job);
+
+/* Stops the thread after the check under way; pending ones are dropped. */
+void logon_check_close(struct logon_check *check);
+
+#endif
