@@ -370,10 +370,12 @@ static void serve_stop(struct serve *serve)
     if (serve->admin != NULL)
         http_admin_stop(serve->admin);
     gateway_close(serve->gateway);
-    if (serve->replica.commands != NULL)
-        replica_close(&serve->replica);
+    /* The journal first: its delivery thread decodes into the replica's
+     * batches (replica_decode_ahead). */
     if (serve->journal != NULL)
         journal_close(serve->journal);
+    if (serve->replica.commands != NULL)
+        replica_close(&serve->replica);
     if (serve->embedded)
         nats_supervisor_stop(&serve->nats);
 }

@@ -132,6 +132,10 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
     gateway->run_id = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
     int rv = gateway->batch_buffer == NULL ? ERR_NOMEM
                                            : gateway_listen(gateway, config, errmsg, errmsg_size);
+    if (rv == 0 && (rv = replica_decode_ahead(replica, journal)) != 0) {
+        snprintf(errmsg, errmsg_size, "gateway: no memory to decode ahead");
+        close(gateway->listen_fd);
+    }
     if (rv == 0) {
         rv = publisher_open(&gateway->publisher, journal, GATEWAY_PUBLISH_TIMEOUT_MS);
         if (rv == 0 && (rv = logon_check_open(&gateway->logon_check)) != 0)
@@ -535,8 +539,8 @@ static int gateway_message(void *context, uint64_t stream_seq, uint64_t timestam
     struct gateway *gateway = context;
     uint64_t start_ns = gateway_now_ns();
     uint64_t commands_before = gateway->replica->commands_applied;
-    int rv = replica_apply(gateway->replica, stream_seq, timestamp_ns, data, size,
-                           gateway_outcome, gateway);
+    int rv = replica_apply_message(gateway->replica, gateway->journal, stream_seq, timestamp_ns,
+                                   data, size, gateway_outcome, gateway);
     if (rv == 0 && gateway->metrics != NULL) {
         /* Applying and answering the batch's sessions, as one. */
         metrics_histogram_observe(&gateway->metrics->apply_latency_us,

@@ -104,6 +104,12 @@ struct journal {
     uint32_t ring_head;
     uint32_t ring_count;
     natsMsg *ring[JOURNAL_RING_SIZE];
+    void *ring_prepared[JOURNAL_RING_SIZE]; /* what prepare made of each */
+    /* The prepare hook (journal_set_prepare), and the current message's. */
+    journal_prepare_cb prepare;
+    journal_release_cb release;
+    void *prepare_context;
+    void *current_prepared;
     char stream_name[JOURNAL_STREAM_NAME_SIZE];
     char subject[JOURNAL_SUBJECT_SIZE];
     char error[512];
@@ -487,16 +493,23 @@ static void read_arrived(natsConnection *connection, natsSubscription *sub, nats
 {
     (void)connection;
     struct journal *journal = closure;
+    void *prepared = NULL;
+    if (journal->prepare != NULL) /* outside the lock: it may block */
+        prepared = journal->prepare(journal->prepare_context, natsMsg_GetData(msg),
+                                    (size_t)natsMsg_GetDataLength(msg));
     pthread_mutex_lock(&journal->lock);
     while (sub == journal->read_sub && journal->ring_count == JOURNAL_RING_SIZE)
         pthread_cond_wait(&journal->changed, &journal->lock);
     if (sub != journal->read_sub) {
         pthread_mutex_unlock(&journal->lock);
+        if (prepared != NULL)
+            journal->release(journal->prepare_context, prepared);
         natsMsg_Destroy(msg);
         return;
     }
     uint32_t at = (journal->ring_head + journal->ring_count) % JOURNAL_RING_SIZE;
     journal->ring[at] = msg;
+    journal->ring_prepared[at] = prepared;
     journal->ring_count++;
     pthread_cond_broadcast(&journal->changed);
     pthread_mutex_unlock(&journal->lock);
@@ -507,8 +520,9 @@ static void read_arrived(natsConnection *connection, natsSubscription *sub, nats
 }
 
 /* Takes the oldest queued message, waiting until deadline_ms (or not at
- * all when it has passed). Returns it, or NULL. */
-static natsMsg *read_take(struct journal *journal, int64_t deadline_ms)
+ * all when it has passed). Returns it, or NULL; *prepared gets what
+ * prepare made of it. */
+static natsMsg *read_take(struct journal *journal, int64_t deadline_ms, void **prepared)
 {
     pthread_mutex_lock(&journal->lock);
     while (journal->ring_count == 0 && now_ms() < deadline_ms) {
@@ -518,8 +532,10 @@ static natsMsg *read_take(struct journal *journal, int64_t deadline_ms)
         pthread_cond_timedwait(&journal->changed, &journal->lock, &until);
     }
     natsMsg *msg = NULL;
+    *prepared = NULL;
     if (journal->ring_count > 0) {
         msg = journal->ring[journal->ring_head];
+        *prepared = journal->ring_prepared[journal->ring_head];
         journal->ring_head = (journal->ring_head + 1) % JOURNAL_RING_SIZE;
         journal->ring_count--;
         pthread_cond_broadcast(&journal->changed); /* room for a waiting delivery */
@@ -548,6 +564,11 @@ static bool read_reset(struct journal *journal)
     journal->read_sub = NULL;
     while (journal->ring_count > 0) {
         natsMsg_Destroy(journal->ring[journal->ring_head]);
+        /* Released before the delivery thread is awaited below: a prepare
+         * waiting for room (a bounded pool) can then finish. */
+        if (journal->ring_prepared[journal->ring_head] != NULL)
+            journal->release(journal->prepare_context,
+                             journal->ring_prepared[journal->ring_head]);
         journal->ring_head = (journal->ring_head + 1) % JOURNAL_RING_SIZE;
         journal->ring_count--;
     }
@@ -680,11 +701,16 @@ int journal_read(struct journal *journal, uint64_t from_seq, uint32_t max_messag
     int rv = 0;
     while (rv == 0 && delivered < max_messages) {
         /* Waits only for the first message. */
-        natsMsg *msg = read_take(journal, delivered == 0 ? deadline_ms : 0);
+        void *prepared = NULL;
+        natsMsg *msg = read_take(journal, delivered == 0 ? deadline_ms : 0, &prepared);
         if (msg == NULL)
             break;
         uint64_t before = journal->read_next_seq;
+        journal->current_prepared = prepared;
         rv = read_message(journal, msg, cb, context);
+        journal->current_prepared = NULL;
+        if (prepared != NULL)
+            journal->release(journal->prepare_context, prepared);
         natsMsg_Destroy(msg);
         if (journal->read_next_seq > before)
             delivered++;
@@ -694,6 +720,21 @@ int journal_read(struct journal *journal, uint64_t from_seq, uint32_t max_messag
     *next_seq = journal->read_next_seq;
     assert(*next_seq == from_seq + delivered);
     return rv;
+}
+
+void journal_set_prepare(struct journal *journal, journal_prepare_cb prepare,
+                         journal_release_cb release, void *context)
+{
+    assert(journal->read_sub == NULL); /* before the first read */
+    assert((prepare == NULL) == (release == NULL));
+    journal->prepare = prepare;
+    journal->release = release;
+    journal->prepare_context = context;
+}
+
+void *journal_prepared(const struct journal *journal)
+{
+    return journal->current_prepared;
 }
 
 bool journal_read_pending(struct journal *journal)

@@ -76,6 +76,21 @@ int journal_open(struct journal **out, const struct journal_config *config, char
 int journal_publish(struct journal *journal, const void *data, size_t size, const char *msg_id,
                     int timeout_ms, uint64_t *stream_seq, bool *duplicate);
 
+/* Optional work on each message as it arrives, on libnats' delivery
+ * thread, ahead of journal_read: prepare returns what it made of the
+ * message (a decoded batch, say; it may block, which holds the delivery
+ * back), NULL for nothing; journal_prepared() gives it to the message
+ * callback, and release gets it back after the callback, or when the
+ * message is dropped unread. Set before the first journal_read; the
+ * context must outlive the journal. */
+typedef void *(*journal_prepare_cb)(void *context, const void *data, size_t size);
+typedef void (*journal_release_cb)(void *context, void *prepared);
+void journal_set_prepare(struct journal *journal, journal_prepare_cb prepare,
+                         journal_release_cb release, void *context);
+
+/* During a message callback: what prepare made of this message, or NULL. */
+void *journal_prepared(const struct journal *journal);
+
 /* Delivers messages from sequence from_seq on, in order, to cb. Waits up
  * to timeout_ms for the first one (0: takes only messages already here);
  * once one is delivered it goes on while more are already at hand and

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,29 @@ static uint64_t replica_clock_ns(void)
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
-int replica_apply(struct replica *replica, uint64_t stream_seq, uint64_t timestamp_ns,
-                  const void *data, size_t size, replica_outcome_cb outcome_cb, void *context)
+/* A batch decoded ahead: batch_decode's result and what it gave. */
+struct replica_batch {
+    int rv;
+    uint64_t time_ns;
+    uint32_t count;
+    struct command *commands; /* BATCH_COMMANDS_MAX */
+};
+
+/* The batches, free or in use; shared with libnats' delivery thread. */
+struct replica_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    uint32_t free_count;
+    struct replica_batch *free[REPLICA_DECODE_AHEAD];
+    struct replica_batch batches[REPLICA_DECODE_AHEAD];
+};
+
+/* Applies count decoded commands (decode_rv: the decoding's result) as the
+ * message at stream_seq. */
+static int replica_apply_decoded(struct replica *replica, uint64_t stream_seq,
+                                 uint64_t timestamp_ns, size_t size, int decode_rv,
+                                 struct command *commands, uint32_t count,
+                                 replica_outcome_cb outcome_cb, void *context)
 {
     if (stream_seq <= replica->applied_seq)
         return REPLICA_REPEAT;
@@ -37,22 +59,18 @@ int replica_apply(struct replica *replica, uint64_t stream_seq, uint64_t timesta
         return ERR_REPLICA_GAP;
     if (timestamp_ns > replica->time_ns)
         replica->time_ns = timestamp_ns;
-    uint64_t batch_time_ns = 0;
-    uint32_t count = 0;
-    int rv = batch_decode(data, size, &batch_time_ns, replica->commands, BATCH_COMMANDS_MAX,
-                          &count);
-    if (rv != 0) {
+    if (decode_rv != 0) {
         replica->malformed_batches++;
         count = 0;
     }
     uint32_t applied = 0;
-    rv = engine_apply_batch(&replica->engine, replica->time_ns, replica->commands, count, NULL,
-                            replica->outcomes, &applied);
+    int rv = engine_apply_batch(&replica->engine, replica->time_ns, commands, count, NULL,
+                                replica->outcomes, &applied);
     for (uint32_t i = 0; i < applied; i++) {
-        uint16_t type = replica->commands[i].type;
+        uint16_t type = commands[i].type;
         replica->orders_applied += type == COMMAND_ORDER_PLACE || type == COMMAND_BET_PLACE;
         if (outcome_cb != NULL)
-            outcome_cb(context, stream_seq, &replica->commands[i], &replica->outcomes[i]);
+            outcome_cb(context, stream_seq, &commands[i], &replica->outcomes[i]);
     }
     replica->commands_applied += applied;
     replica->batches_applied++;
@@ -61,6 +79,93 @@ int replica_apply(struct replica *replica, uint64_t stream_seq, uint64_t timesta
     replica->applied_seq = stream_seq;
     replica->bytes_since_snapshot += size;
     return 0;
+}
+
+int replica_apply(struct replica *replica, uint64_t stream_seq, uint64_t timestamp_ns,
+                  const void *data, size_t size, replica_outcome_cb outcome_cb, void *context)
+{
+    if (stream_seq <= replica->applied_seq)
+        return REPLICA_REPEAT;
+    if (stream_seq != replica->applied_seq + 1)
+        return ERR_REPLICA_GAP;
+    uint64_t batch_time_ns = 0;
+    uint32_t count = 0;
+    int rv = batch_decode(data, size, &batch_time_ns, replica->commands, BATCH_COMMANDS_MAX,
+                          &count);
+    return replica_apply_decoded(replica, stream_seq, timestamp_ns, size, rv, replica->commands,
+                                 count, outcome_cb, context);
+}
+
+/* ---- Decoding ahead. ---- */
+
+/* libnats' delivery thread: a free batch (waiting for one), decoded. */
+static void *replica_prepare(void *context, const void *data, size_t size)
+{
+    struct replica_pool *pool = context;
+    pthread_mutex_lock(&pool->lock);
+    while (pool->free_count == 0)
+        pthread_cond_wait(&pool->freed, &pool->lock);
+    struct replica_batch *batch = pool->free[--pool->free_count];
+    pthread_mutex_unlock(&pool->lock);
+    batch->rv = batch_decode(data, size, &batch->time_ns, batch->commands, BATCH_COMMANDS_MAX,
+                             &batch->count);
+    return batch;
+}
+
+static void replica_release(void *context, void *prepared)
+{
+    struct replica_pool *pool = context;
+    pthread_mutex_lock(&pool->lock);
+    assert(pool->free_count < REPLICA_DECODE_AHEAD);
+    pool->free[pool->free_count++] = prepared;
+    pthread_cond_signal(&pool->freed);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+static void replica_pool_free(struct replica_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    for (uint32_t i = 0; i < REPLICA_DECODE_AHEAD; i++)
+        mem_free(pool->batches[i].commands);
+    pthread_cond_destroy(&pool->freed);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool);
+}
+
+int replica_decode_ahead(struct replica *replica, struct journal *journal)
+{
+    assert(replica->pool == NULL);
+    struct replica_pool *pool = calloc(1, sizeof *pool);
+    if (pool == NULL)
+        return ERR_NOMEM;
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->freed, NULL);
+    bool ok = true;
+    for (uint32_t i = 0; i < REPLICA_DECODE_AHEAD; i++) {
+        pool->batches[i].commands =
+            mem_array_alloc(BATCH_COMMANDS_MAX, sizeof *pool->batches[i].commands);
+        ok = ok && pool->batches[i].commands != NULL;
+        pool->free[pool->free_count++] = &pool->batches[i];
+    }
+    if (!ok) {
+        replica_pool_free(pool);
+        return ERR_NOMEM;
+    }
+    replica->pool = pool;
+    journal_set_prepare(journal, replica_prepare, replica_release, pool);
+    return 0;
+}
+
+int replica_apply_message(struct replica *replica, struct journal *journal, uint64_t stream_seq,
+                          uint64_t timestamp_ns, const void *data, size_t size,
+                          replica_outcome_cb outcome_cb, void *context)
+{
+    struct replica_batch *batch = journal_prepared(journal);
+    if (batch == NULL)
+        return replica_apply(replica, stream_seq, timestamp_ns, data, size, outcome_cb, context);
+    return replica_apply_decoded(replica, stream_seq, timestamp_ns, size, batch->rv,
+                                 batch->commands, batch->count, outcome_cb, context);
 }
 
 /* ---- Snapshot files. ---- */
@@ -337,6 +442,8 @@ void replica_close(struct replica *replica)
     if (replica->snapshot_pid > 0)
         replica_snapshot_poll(replica, true, errmsg, sizeof errmsg);
     engine_free(&replica->engine);
+    replica_pool_free(replica->pool); /* its journal was closed first */
+    replica->pool = NULL;
     mem_free(replica->commands);
     mem_free(replica->outcomes);
     replica->commands = NULL;

@@ -32,12 +32,17 @@
 
 #include "codec/command_codec.h"
 #include "core/engine.h"
+#include "replica/journal.h"
 
 #define REPLICA_FILE_MAGIC 0x4653444Eu /* "NDSF" */
 #define REPLICA_FILE_VERSION 1u
 #define REPLICA_FILE_HEADER_SIZE 24u
 #define REPLICA_SNAPSHOTS_KEPT 3u /* older files are removed */
 #define REPLICA_PATH_MAX 512u
+/* Batches decoded ahead of the apply (replica_decode_ahead). */
+#define REPLICA_DECODE_AHEAD 16u
+
+struct replica_pool;
 
 /* Told of every command's outcome as the batch that carried it applies. */
 typedef void (*replica_outcome_cb)(void *context, uint64_t stream_seq,
@@ -60,6 +65,7 @@ struct replica {
     uint64_t snapshot_pause_ns_max; /* longest fork(): the loop's pause */
     struct command *commands;       /* BATCH_COMMANDS_MAX, for decoding */
     struct outcome *outcomes;
+    struct replica_pool *pool;      /* batches decoded ahead, or NULL */
 };
 
 /* Opens the replica in data_dir (creates data_dir/snapshots), loading the
@@ -81,6 +87,19 @@ void replica_close(struct replica *replica);
 #define REPLICA_REPEAT 1
 int replica_apply(struct replica *replica, uint64_t stream_seq, uint64_t timestamp_ns,
                   const void *data, size_t size, replica_outcome_cb outcome_cb, void *context);
+
+/* Decodes each message of journal as it arrives, on libnats' delivery
+ * thread, into one of REPLICA_DECODE_AHEAD batches, so that the reader's
+ * thread only applies (replica_apply_message): decoding costs about as
+ * much as applying, and the two then run on two cores. The journal must
+ * be closed before the replica. Returns 0 or ERR_NOMEM. */
+int replica_decode_ahead(struct replica *replica, struct journal *journal);
+
+/* replica_apply for a journal message callback: uses the batch decoded
+ * ahead, if there is one. */
+int replica_apply_message(struct replica *replica, struct journal *journal, uint64_t stream_seq,
+                          uint64_t timestamp_ns, const void *data, size_t size,
+                          replica_outcome_cb outcome_cb, void *context);
 
 /* Starts writing a snapshot of the current state in a forked child (the
  * state is shared copy-on-write, so this pauses the caller only for the
