@@ -21,6 +21,7 @@
 
 #define SIMULATE_AGENTS 4u
 #define SIMULATE_MEMBERS 12u
+#define SIMULATE_DAY_TRIES 4000u /* dates tried for a new day: earlier runs took some */
 
 struct simulation {
     struct nodown_client *house;
@@ -33,6 +34,8 @@ struct simulation {
     uint32_t market_id;
     uint64_t rng;
     uint64_t orders, filled, bets, pt_changes, odds_moves, rejects, stream_seq;
+    bool acting;       /* set-up done: rejects now say why */
+    bool reject_told[RESULT_CODE_COUNT];
 };
 
 static volatile sig_atomic_t simulate_stopping;
@@ -67,6 +70,15 @@ static int simulate_do(struct simulation *sim, struct nodown_client *client,
     }
     sim->stream_seq = outcome->stream_seq;
     sim->rejects += outcome->result != RESULT_OK;
+    /* The first reject of each result says why, once (the set-up's are
+     * expected: an earlier run's state). */
+    if (sim->acting && outcome->result != RESULT_OK && outcome->result < RESULT_CODE_COUNT &&
+        !sim->reject_told[outcome->result]) {
+        sim->reject_told[outcome->result] = true;
+        fprintf(stderr, "simulate: %s rejected: %s (more of them are counted, not shown)\n",
+                command_type_name((enum command_type)command->type),
+                result_text(outcome->result));
+    }
     return 0;
 }
 
@@ -154,15 +166,53 @@ static uint32_t simulate_create(struct simulation *sim, enum command_type type)
         c.u.market_create.odds_milli[2] = 3500;
         c.u.market_create.stake_min_minor = 100;
         c.u.market_create.stake_max_minor = 100000;
-    } else if (type == COMMAND_DAY_START) {
-        c.u.day.trading_date = 20261123;
     }
-    if (simulate_do(sim, sim->house, &c, &outcome) != 0)
-        return INDEX_NONE;
-    /* A day already started by an earlier run is fine. */
-    if (outcome.result != RESULT_OK && type != COMMAND_DAY_START)
+    if (simulate_do(sim, sim->house, &c, &outcome) != 0 || outcome.result != RESULT_OK)
         return INDEX_NONE;
     return (uint32_t)outcome.id;
+}
+
+/* The next date after yyyymmdd, with months of 28 days: dates only have
+ * to be valid and rising. */
+static uint32_t simulate_date_next(uint32_t date)
+{
+    uint32_t year = date / 10000, month = date / 100 % 100, day = date % 100;
+    if (++day > 28) {
+        day = 1;
+        if (++month > 12) {
+            month = 1;
+            year++;
+        }
+    }
+    return year * 10000 + month * 100 + day;
+}
+
+/* A new trading day, so that what setup created (an instrument opens at
+ * the start of a day) trades. On a node kept from an earlier run, dates
+ * are tried from 20261123 on: the open day is ended when its date comes,
+ * and the first date after the state's starts the new one. */
+static int simulate_day(struct simulation *sim)
+{
+    uint32_t date = 20261123;
+    for (uint32_t tries = 0; tries < SIMULATE_DAY_TRIES; tries++) {
+        struct nodown_outcome outcome;
+        struct command start = simulate_command(COMMAND_DAY_START);
+        start.u.day.trading_date = date;
+        if (simulate_do(sim, sim->house, &start, &outcome) != 0)
+            return -1;
+        if (outcome.result == RESULT_OK)
+            return 0;
+        if (outcome.result == REJECT_DAY_STATE) { /* a day is open: end it, if it is this one */
+            struct command end = simulate_command(COMMAND_DAY_END);
+            end.u.day.trading_date = date;
+            if (simulate_do(sim, sim->house, &end, &outcome) != 0)
+                return -1;
+        }
+        date = simulate_date_next(date);
+    }
+    fprintf(stderr, "nodown simulate: no trading date free after %u tries\n",
+            SIMULATE_DAY_TRIES);
+    return -1;
 }
 
 /* The hierarchy, the markets, cash and holdings; logs members and agents
@@ -177,7 +227,7 @@ static int simulate_setup(struct simulation *sim, const char *nodes)
     sim->event_id = simulate_create(sim, COMMAND_SPORT_EVENT_CREATE);
     sim->market_id = simulate_create(sim, COMMAND_MARKET_CREATE);
     if (sim->instrument_id == INDEX_NONE || sim->market_id == INDEX_NONE ||
-        simulate_create(sim, COMMAND_DAY_START) == INDEX_NONE)
+        simulate_day(sim) != 0)
         return -1;
     uint32_t members = 0;
     for (uint32_t m = 0; m < 2; m++) {
@@ -335,7 +385,11 @@ int simulate_main(int argc, char **argv)
         fprintf(stderr, "nodown simulate: logon as the house: %s\n", errmsg);
         return 1;
     }
-    int rv = simulate_setup(&sim, nodes) == 0 ? simulate_run(&sim, seconds) : 1;
+    int rv = 1;
+    if (simulate_setup(&sim, nodes) == 0) {
+        sim.acting = true;
+        rv = simulate_run(&sim, seconds);
+    }
     if (rv != 0)
         fprintf(stderr, "nodown simulate: stopped by an error\n");
     else

@@ -303,6 +303,22 @@ expect "wrong secret" 3 'cannot log on as account 5'
 run --nodes 127.0.0.1:1 "${HOUSE[@]}" query account
 expect "no node" 3 'cannot log on'
 
+# ---- nodown simulate: twice on one node (make run on a kept state). ----
+# The second run finds the first one's day open and its date taken; its
+# members must still trade.
+
+for round in 1 2; do
+    out=$("$NODOWN" simulate --nodes "$NODOWN_NODES" --house-secret house-secret \
+        --seconds 2 2>&1)
+    filled=$(sed -n 's/^simulate: [0-9]* orders (\([0-9]*\) filled).*/\1/p' <<<"$out" | tail -1)
+    if [ -n "$filled" ] && [ "$filled" -gt 0 ] &&
+        grep -q '^simulate: done: ' <<<"$out"; then
+        pass
+    else
+        fail "simulate round $round: no order filled: $out"
+    fi
+done
+
 # ---- /metrics: every applied batch is counted, with its size and time. ----
 # (The histograms move as batches apply, the counters once a second.)
 
