@@ -80,6 +80,19 @@ run "fuzz_frame seed $seed" build/test/fuzz_frame --seed "$seed" --cases "$frame
 run "asan+ubsan fuzz_frame seed $seed" build/san/test/fuzz_frame --seed "$seed" \
     --cases "$frame_cases"
 
+# The replica layer's simulation: stream delivery with repeats and gaps,
+# snapshots, torn files and crashes, thousands of seeds from the run's seed
+# (NODOWN_SOAK=1: ten times as many).
+sim_seeds=3000
+sim_san_seeds=200
+if [ "${NODOWN_SOAK:-0}" = 1 ]; then
+    sim_seeds=$((sim_seeds * 10))
+    sim_san_seeds=$((sim_san_seeds * 10))
+fi
+run "fuzz_replica seeds $seed.." build/test/fuzz_replica --seed "$seed" --seeds "$sim_seeds"
+run "asan+ubsan fuzz_replica seeds $seed.." build/san/test/fuzz_replica --seed "$seed" \
+    --seeds "$sim_san_seeds"
+
 for script in test/cli/*.sh; do
     [ -e "$script" ] || continue
     run "$(basename "$script")" bash "$script"

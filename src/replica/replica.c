@@ -236,7 +236,12 @@ static int replica_file_fill(const struct replica *replica, int fd)
     byte_put_u64(&writer, replica->applied_seq);
     byte_put_u64(&writer, replica->time_ns);
     rv = byte_writer_finish(&writer);
-    assert(rv == 0);
+    assert(rv == 0 && buffer.length == REPLICA_FILE_HEADER_SIZE - 8);
+    uint64_t header_check = XXH3_64bits(headers, buffer.length);
+    byte_writer_init(&writer, byte_buffer_flush, &buffer);
+    byte_put_u64(&writer, header_check);
+    rv = byte_writer_finish(&writer);
+    assert(rv == 0 && buffer.length == REPLICA_FILE_HEADER_SIZE);
     snapshot_header_encode(headers + REPLICA_FILE_HEADER_SIZE,
                            (uint64_t)lseek(fd, 0, SEEK_END) - (uint64_t)body_offset,
                            XXH3_64bits_digest(&sink.hash));
@@ -367,16 +372,21 @@ static int replica_load(struct replica *replica, uint64_t seq, char *errmsg, siz
     uint32_t version = byte_get_u32(&reader);
     uint64_t file_seq = byte_get_u64(&reader);
     uint64_t time_ns = byte_get_u64(&reader);
+    /* Version 2 checks the header; version 1 (no check) is still read. */
+    size_t header_size = version == 1 ? REPLICA_FILE_HEADER_SIZE_V1 : REPLICA_FILE_HEADER_SIZE;
+    uint64_t header_check = version == 1 ? 0 : byte_get_u64(&reader);
     char reason[256] = "";
     if (reader.error != 0 || magic != REPLICA_FILE_MAGIC)
         rv = ERR_DECODE_MALFORMED;
-    else if (version != REPLICA_FILE_VERSION)
+    else if (version != 1 && version != REPLICA_FILE_VERSION)
         rv = ERR_VERSION;
+    else if (version != 1 && header_check != XXH3_64bits(data, REPLICA_FILE_HEADER_SIZE - 8))
+        rv = ERR_CHECKSUM;
     else if (file_seq != seq)
         rv = ERR_DECODE_MALFORMED;
     else
-        rv = snapshot_decode(&replica->engine, data + REPLICA_FILE_HEADER_SIZE,
-                             size - REPLICA_FILE_HEADER_SIZE, reason, sizeof reason);
+        rv = snapshot_decode(&replica->engine, data + header_size, size - header_size, reason,
+                             sizeof reason);
     free(data);
     if (rv != 0) {
         snprintf(errmsg, errmsg_size, "%.300s: %s%s%.200s", path, err_text(rv),

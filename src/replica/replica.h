@@ -16,10 +16,13 @@
  * the snapshot's sequence + 1. Time is the message's stored timestamp,
  * made monotonic, so every replica sees the same clock.
  *
- * Snapshot file, format version 1, little-endian:
+ * Snapshot file, format version 2, little-endian:
  *   u32 magic "NDSF"  u32 format_version  u64 stream_seq  u64 time_ns
+ *   u64 XXH3-64 of the 24 bytes before it
  *   then one engine snapshot (src/core/snapshot.h, its own header and
- *   checksum). Named snapshot-<stream_seq, 20 digits>.ndsf in
+ *   checksum). Version 1, still read, had no header checksum: a changed
+ *   byte of its time_ns went unnoticed (found by fuzz_replica).
+ *   Named snapshot-<stream_seq, 20 digits>.ndsf in
  *   <data dir>/snapshots, written to a temporary name, synced, renamed.
  */
 #ifndef NODOWN_REPLICA_REPLICA_H
@@ -35,8 +38,9 @@
 #include "replica/journal.h"
 
 #define REPLICA_FILE_MAGIC 0x4653444Eu /* "NDSF" */
-#define REPLICA_FILE_VERSION 1u
-#define REPLICA_FILE_HEADER_SIZE 24u
+#define REPLICA_FILE_VERSION 2u
+#define REPLICA_FILE_HEADER_SIZE 32u    /* version 2; version 1: 24 */
+#define REPLICA_FILE_HEADER_SIZE_V1 24u
 #define REPLICA_SNAPSHOTS_KEPT 3u /* older files are removed */
 #define REPLICA_PATH_MAX 512u
 /* Batches decoded ahead of the apply (replica_decode_ahead). */
