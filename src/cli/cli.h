@@ -8,5 +8,6 @@ int version_main(int argc, char **argv);
 int serve_main(int argc, char **argv);
 int client_main(int argc, char **argv);
 int simulate_main(int argc, char **argv);
+int cluster_main(int argc, char **argv);
 
 #endif

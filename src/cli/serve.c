@@ -31,6 +31,7 @@
 #include "replica/nats_supervisor.h"
 
 #define SERVE_STATUS_SIZE 4096u
+#define SERVE_JOURNAL_WAIT_MS 60000u /* a cluster's stream may take this long to answer */
 
 struct serve_options {
     const char *data_dir;
@@ -42,6 +43,7 @@ struct serve_options {
     const char *token;
     uint32_t node_id;
     uint64_t snapshot_bytes; /* snapshot after this much applied log */
+    int replicas;            /* the stream's, when this node creates it */
 };
 
 struct serve {
@@ -79,7 +81,7 @@ static void serve_usage(FILE *out)
     fprintf(out,
             "usage: nodown serve --data DIR [--nats URL,...] [--listen HOST:PORT]\n"
             "                    [--http HOST:PORT] [--token TOKEN] [--node-id N]\n"
-            "                    [--snapshot-mb N]\n"
+            "                    [--snapshot-mb N] [--replicas N]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
             "  --listen   the native client protocol (default 127.0.0.1:7400)\n"
@@ -88,6 +90,8 @@ static void serve_usage(FILE *out)
             "             kept in DIR/admin.token\n"
             "  --node-id  this node's number in a cluster (default 1)\n"
             "  --snapshot-mb  write a snapshot after this much applied log (default 64)\n"
+            "  --replicas  copies of the stream on a NATS cluster (--nats): 1 to 5,\n"
+            "             default 1; every node of a cluster must say the same\n"
             "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n");
 }
 
@@ -114,6 +118,7 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
     options->http_port = 7480;
     options->node_id = 1;
     options->snapshot_bytes = 64u << 20;
+    options->replicas = 1;
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = value != NULL;
@@ -133,6 +138,8 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
             options->node_id = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(argv[i], "--snapshot-mb") == 0 && ok)
             options->snapshot_bytes = strtoull(value, NULL, 10) << 20;
+        else if (strcmp(argv[i], "--replicas") == 0 && ok)
+            ok = (options->replicas = atoi(value)) >= 1 && options->replicas <= 5;
         else {
             fprintf(stderr, "nodown serve: bad option '%s'%s\n", argv[i],
                     ok ? "" : " (it needs a value)");
@@ -316,6 +323,36 @@ static int serve_nats_start(struct serve *serve, char *errmsg, size_t size)
     return rv;
 }
 
+static uint64_t serve_now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
+
+/* Opens the journal. On a cluster (--nats) the stream may be between
+ * leaders, or the servers restarting, when the node starts: it keeps
+ * trying for SERVE_JOURNAL_WAIT_MS, saying so every few seconds, rather
+ * than give up at the first timeout. */
+static int serve_journal_open(struct serve *serve, const struct journal_config *config,
+                              char *errmsg, size_t size)
+{
+    uint64_t start_ms = serve_now_ms();
+    uint64_t said_ms = start_ms;
+    for (;;) {
+        int rv = journal_open(&serve->journal, config, errmsg, size);
+        if (rv == 0 || rv == ERR_USAGE || serve->embedded || serve_stopping ||
+            serve_now_ms() - start_ms >= SERVE_JOURNAL_WAIT_MS)
+            return rv;
+        if (serve_now_ms() - said_ms >= 5000) {
+            fprintf(stderr, "nodown: still waiting for the stream: %s\n", errmsg);
+            said_ms = serve_now_ms();
+        }
+        struct timespec pause = {0, 200 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+}
+
 static int serve_start(struct serve *serve, char *errmsg, size_t size)
 {
     const struct serve_options *options = &serve->options;
@@ -326,9 +363,10 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
     serve->embedded = options->nats_urls == NULL;
     int rv = serve->embedded ? serve_nats_start(serve, errmsg, size) : 0;
     struct journal_config journal = {serve->embedded ? serve->nats.url : options->nats_urls,
-                                     "NODOWN", "nodown.batch", 1, 120000};
+                                     "NODOWN", "nodown.batch",
+                                     serve->embedded ? 1 : options->replicas, 120000};
     if (rv == 0)
-        rv = journal_open(&serve->journal, &journal, errmsg, size);
+        rv = serve_journal_open(serve, &journal, errmsg, size);
     struct limits limits;
     limits_default(&limits);
     if (rv == 0)
@@ -378,13 +416,6 @@ static void serve_stop(struct serve *serve)
         replica_close(&serve->replica);
     if (serve->embedded)
         nats_supervisor_stop(&serve->nats);
-}
-
-static uint64_t serve_now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
 /* Every 100 ms: the supervised server's health, snapshots, the status. */

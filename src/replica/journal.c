@@ -752,9 +752,10 @@ int journal_wake_fd(const struct journal *journal)
 
 /* ---- The rest. ---- */
 
-int journal_last_seq(struct journal *journal, uint64_t *last_seq)
+int journal_stream_info(struct journal *journal, struct journal_stream_info *out)
 {
-    assert(journal != NULL && last_seq != NULL);
+    assert(journal != NULL && out != NULL);
+    memset(out, 0, sizeof *out);
     jsStreamInfo *info = NULL;
     jsErrCode js_error = 0;
     natsStatus s = js_GetStreamInfo(&info, journal->js, journal->stream_name, NULL, &js_error);
@@ -764,9 +765,34 @@ int journal_last_seq(struct journal *journal, uint64_t *last_seq)
         nats_error_format(journal->error, sizeof journal->error, what, s, js_error);
         return ERR_IO;
     }
-    *last_seq = info->State.LastSeq;
+    out->last_seq = info->State.LastSeq;
+    out->messages = info->State.Msgs;
+    out->bytes = info->State.Bytes;
+    const jsClusterInfo *cluster = info->Cluster;
+    if (cluster != NULL && cluster->Leader != NULL)
+        snprintf(out->leader, sizeof out->leader, "%s", cluster->Leader);
+    for (int i = 0; cluster != NULL && i < cluster->ReplicasLen &&
+                    out->peer_count < JOURNAL_PEERS_MAX; i++) {
+        const jsPeerInfo *peer = cluster->Replicas[i];
+        uint32_t at = out->peer_count++;
+        snprintf(out->peers[at].name, sizeof out->peers[at].name, "%s",
+                 peer->Name != NULL ? peer->Name : "?");
+        out->peers[at].current = peer->Current;
+        out->peers[at].offline = peer->Offline;
+        out->peers[at].lag = peer->Lag;
+    }
     jsStreamInfo_Destroy(info);
     return 0;
+}
+
+int journal_last_seq(struct journal *journal, uint64_t *last_seq)
+{
+    assert(last_seq != NULL);
+    struct journal_stream_info info;
+    int rv = journal_stream_info(journal, &info);
+    if (rv == 0)
+        *last_seq = info.last_seq; /* on failure, left as it was */
+    return rv;
 }
 
 bool journal_connected(const struct journal *journal)

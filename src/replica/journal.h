@@ -119,6 +119,24 @@ int journal_wake_fd(const struct journal *journal);
 /* The stream's last sequence (0 if empty), from stream info. */
 int journal_last_seq(struct journal *journal, uint64_t *last_seq);
 
+/* The stream as its cluster sees it, from stream info: where it leads and
+ * how far each other copy is behind. */
+#define JOURNAL_PEERS_MAX 8u
+struct journal_stream_info {
+    uint64_t last_seq;
+    uint64_t messages;
+    uint64_t bytes;
+    char leader[64];           /* "" on a single server without a cluster */
+    uint32_t peer_count;       /* the other copies */
+    struct {
+        char name[64];
+        bool current;
+        bool offline;
+        uint64_t lag;          /* operations behind the leader */
+    } peers[JOURNAL_PEERS_MAX];
+};
+int journal_stream_info(struct journal *journal, struct journal_stream_info *info);
+
 /* Whether the connection to NATS is up right now (for /status). */
 bool journal_connected(const struct journal *journal);
 

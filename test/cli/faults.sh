@@ -14,14 +14,20 @@
 #   (c) two nodes on one stream; the clients are on the second when it is
 #       killed: they fail over to the first, resend, and nothing is
 #       doubled; the second, restarted, catches up to the same digest.
+#   (d) `nodown cluster up`: three nats-servers in one JetStream cluster
+#       (the stream on all three) and three nodes, the clients spread over
+#       them. Under load: kill -9 the stream leader's server, then a node,
+#       then another server, each brought back by `cluster up`; every
+#       acknowledged command applied exactly once, all nodes one state.
 #
 # Prints "faults: N passed, N failed" last; exits non-zero on a failure.
 # Kills only the processes it started (and, when a node died, the
 # nats-server that node started on this script's directory), and leaves
 # none behind. FAULTS_COUNT (commands per client, default 15000) and
 # FAULTS_KILL_AT (acknowledged commands before a kill, default 2000) size
-# the load; FAULTS_TIME_LIMIT_S (default 85) bounds the whole run, which
-# takes about 25 s.
+# the load; FAULTS_TIME_LIMIT_S (default 150) bounds the whole run, which
+# takes about 45 s; FAULTS_SCENARIOS (default "a b c d") picks scenarios;
+# FAULTS_KEEP=1 keeps the directory (logs) afterwards.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,7 +37,7 @@ HOUSE_SECRET="faults house secret"
 MEMBER_SECRET="faults member secret"
 COUNT=${FAULTS_COUNT:-15000}
 KILL_AT=${FAULTS_KILL_AT:-2000}
-TIME_LIMIT_S=${FAULTS_TIME_LIMIT_S:-85}
+TIME_LIMIT_S=${FAULTS_TIME_LIMIT_S:-150}
 
 passed=0
 failed=0
@@ -90,10 +96,12 @@ nats_pid_of() {
         grep -qF -- "$dir/nats/nats.conf" && echo "$pid"
 }
 
-# Stops every process of ours still running: load clients, nodes, and a
-# nats-server a node killed with -9 may have left on its directory.
+# Stops every process of ours still running: load clients, nodes, a
+# nats-server a node killed with -9 may have left on its directory, and
+# scenario (d)'s cluster.
 stop_all() {
     local pid name
+    [ -f "$work/d/cluster.txt" ] && "$NODOWN" cluster down --dir "$work/d" >/dev/null
     for name in "${!load_pid[@]}"; do stop_pid "${load_pid[$name]}"; done
     load_pid=()
     for name in "${!node_pid[@]}"; do stop_pid "${node_pid[$name]}"; done
@@ -109,7 +117,7 @@ cleanup() {
         kill -TERM "$watchdog" 2>/dev/null
         wait "$watchdog" 2>/dev/null
     fi
-    rm -rf "$work"
+    [ "${FAULTS_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'fail "interrupted, or over the time limit of $TIME_LIMIT_S s"; summary; exit 1' TERM INT
@@ -267,7 +275,8 @@ check() {
     local url=$1 args=() name out
     shift
     for name in "$@"; do args+=(--log "${load_log[$name]}"); done
-    out=$($E2E check --nats "$url" "${args[@]}" ${FAULTS_VERBOSE:+--verbose})
+    out=$($E2E check --nats "$url" --replicas "${check_replicas:-1}" "${args[@]}" \
+        ${FAULTS_VERBOSE:+--verbose})
     local rv=$?
     echo "$out" | sed 's/^/     /'
     check_digest=$(echo "$out" | awk '$1 == "digest" { print $2 }')
@@ -407,12 +416,79 @@ scenario_c() {
     echo "     (c) took $((SECONDS - start)) s"
 }
 
+# ---- (d) a NATS cluster of three and three nodes. ----
+
+# cluster_pid KIND INDEX: the pid `nodown cluster up` recorded, only while
+# that process runs with this run's directory on its command line.
+cluster_pid() {
+    local pid
+    pid=$(awk -v k="$1" -v i="$2" '$1 == k && $2 == i { print $3 }' "$work/d/cluster.txt")
+    [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -qF -- "$work/d" &&
+        echo "$pid"
+}
+
+cluster_up() {
+    env NODOWN_HOUSE_SECRET="$HOUSE_SECRET" "$NODOWN" cluster up --dir "$work/d" \
+        --nats-servers 3 --nodes 3 >>"$work/d.out" 2>&1
+}
+
+# kill9_cluster KIND INDEX: kill -9 one of the cluster's processes.
+kill9_cluster() {
+    local pid
+    pid=$(cluster_pid "$1" "$2") && kill -KILL "$pid"
+}
+
+# The index of the nats-server leading the stream now.
+stream_leader() {
+    "$NODOWN" cluster status --dir "$work/d" | sed -n 's/.* leader nats-\([0-9]\);.*/\1/p'
+}
+
+scenario_d() {
+    local dir=$work/d start=$SECONDS i
+    expect "(d) nodown cluster up: 3 NATS servers (R3 stream), 3 nodes" cluster_up || return
+    for i in 0 1 2; do
+        node_dir[D$i]=$dir/node-$i
+        node_listen[D$i]=$(awk -v i=$i '$1 == "node" && $2 == i { print $4 }' "$dir/cluster.txt")
+        node_http[D$i]=$(awk -v i=$i '$1 == "node" && $2 == i { print $5 }' "$dir/cluster.txt")
+    done
+    local urls
+    urls=$(awk '$1 == "nats" { printf "%snats://127.0.0.1:%s", s, $4; s = "," }' \
+        "$dir/cluster.txt")
+    expect "(d) bootstrap through node 0, logic version 2" bootstrap D0 2 || return
+    local l0=127.0.0.1:${node_listen[D0]} l1=127.0.0.1:${node_listen[D1]}
+    local l2=127.0.0.1:${node_listen[D2]}
+    load_start d1 "$l1,$l2,$l0" "${members[0]}" 41
+    load_start d2 "$l2,$l0,$l1" "${members[1]}" 42
+    wait_lines d1 "$KILL_AT"
+    local leader
+    leader=$(stream_leader)
+    expect "(d) kill -9 nats-${leader:-?}, the stream leader's server, under load" \
+        kill9_cluster nats "${leader:-9}"
+    expect "(d) the load goes on (a new leader elected)" wait_lines d1 $((KILL_AT * 2))
+    expect "(d) cluster up brings nats-$leader back" cluster_up
+    expect "(d) kill -9 node 1 under load" kill9_cluster node 1
+    expect "(d) the load goes on" wait_lines d1 $((KILL_AT * 3))
+    expect "(d) cluster up brings node 1 back" cluster_up
+    local other=$(((leader + 1) % 3))
+    expect "(d) kill -9 nats-$other under load" kill9_cluster nats "$other"
+    expect "(d) the load goes on" wait_lines d1 $((KILL_AT * 4))
+    expect "(d) cluster up brings nats-$other back" cluster_up
+    expect "(d) client 41 (first on node 1) finishes" load_finish d1 2
+    expect "(d) client 42 finishes" load_finish d2 1
+    check_replicas=3
+    expect "(d) every acknowledged command applied exactly once" check "$urls" d1 d2
+    check_replicas=1
+    local states
+    states=$(nodes_at "$check_seq" D0 D1 D2)
+    expect "(d) three nodes and the checker: one state" same_state "$states"
+    expect "(d) nodown cluster down" quiet "$NODOWN" cluster down --dir "$dir"
+    echo "     (d) took $((SECONDS - start)) s"
+}
+
 if [ ! -x "$NODOWN" ] || [ ! -x "$E2E" ]; then
     fail "build $NODOWN and $E2E first (make all build/test/e2e_node)"
 else
-    scenario_a
-    scenario_b
-    scenario_c
+    for scenario in ${FAULTS_SCENARIOS:-a b c d}; do "scenario_$scenario"; done
 fi
 
 # Nothing of ours may outlive the run: no process names this run's

@@ -26,7 +26,8 @@
  *       It rides out dead nodes: the library fails over along LIST and
  *       resends, and load keeps calling it until T seconds (default 60)
  *       have passed. Exit 0 when all N were acknowledged.
- *   e2e_node check --nats URL --log FILE [--log FILE ...] [--verbose]
+ *   e2e_node check --nats URL[,URL...] [--replicas N] --log FILE [--log FILE ...]
+ *                  [--verbose]
  *       reads the whole stream from NATS into a fresh replica and, for each
  *       (account, client_id) of the logs, counts how often each client_seq
  *       was applied for the first time (not answered as a resend). It
@@ -83,6 +84,7 @@ struct e2e_args {
     uint64_t count;
     uint32_t members;
     uint32_t logic_version; /* bootstrap: activate it first (0: stay at 1) */
+    int replicas;           /* check: the stream's copies (default 1) */
     uint32_t instrument_id;
     uint32_t market_id; /* INDEX_NONE: the load places no bets */
     int seconds;
@@ -105,7 +107,8 @@ static void e2e_usage(void)
             "       e2e_node load --nodes LIST --account A --secret S --client-id C"
             " --count N --log FILE\n"
             "                     [--instrument I] [--market M] [--seconds T]\n"
-            "       e2e_node check --nats URL --log FILE [--log FILE ...] [--verbose]\n");
+            "       e2e_node check --nats URL[,URL...] [--replicas N] --log FILE"
+            " [--log FILE ...] [--verbose]\n");
 }
 
 static int e2e_parse(int argc, char **argv, struct e2e_args *args)
@@ -146,6 +149,8 @@ static int e2e_parse(int argc, char **argv, struct e2e_args *args)
             args->members = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(name, "--logic") == 0)
             args->logic_version = (uint32_t)strtoul(value, NULL, 10);
+        else if (strcmp(name, "--replicas") == 0)
+            args->replicas = atoi(value);
         else if (strcmp(name, "--instrument") == 0)
             args->instrument_id = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(name, "--market") == 0)
@@ -782,7 +787,8 @@ static int e2e_check(const struct e2e_args *args)
             return 1;
     }
     struct journal *journal = NULL;
-    struct journal_config config = {args->nats, "NODOWN", "nodown.batch", 1, 120000};
+    struct journal_config config = {args->nats, "NODOWN", "nodown.batch",
+                                    args->replicas > 0 ? args->replicas : 1, 120000};
     char errmsg[512] = "";
     if (journal_open(&journal, &config, errmsg, sizeof errmsg) != 0) {
         fprintf(stderr, "check: %s\n", errmsg);

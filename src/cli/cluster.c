@@ -1,0 +1,698 @@
+/* `nodown cluster up|status|down`: a whole cluster on this machine, for
+ * trying and testing: N nats-servers in one JetStream cluster (the stream
+ * with min(N, 3) copies) and M nodes following it, on loopback ports.
+ *
+ *   DIR/cluster.txt     the layout: a line per process, "nats I PID CLIENT
+ *                       ROUTE MONITOR" or "node I PID LISTEN HTTP"
+ *   DIR/nats-I/         nats.conf, jetstream/ (its store), log
+ *   DIR/node-I/         the node's data (nodown serve --data), log
+ *   DIR/house.secret    the house's logon secret (made at the first up)
+ *
+ * `up` is idempotent: on a directory it already set up it starts again
+ * whatever is not running, on the same ports and data (so a test kills a
+ * process with kill -9 and brings it back with `up`). `down` stops the
+ * nodes, then the servers (SIGTERM, then SIGKILL after 10 s) and keeps the
+ * data. The processes run in sessions of their own: they outlive the
+ * command that started them.
+ */
+#define _DEFAULT_SOURCE /* realpath, from X/Open */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/result.h"
+#include "replica/journal.h"
+
+#define CLUSTER_NATS_MAX 5u
+#define CLUSTER_NODES_MAX 16u
+#define CLUSTER_PATH_MAX 512u
+#define CLUSTER_READY_MS 30000    /* a process, or the stream, must be up within */
+#define CLUSTER_STOP_MS 10000     /* SIGTERM, then SIGKILL */
+
+struct cluster_process {
+    pid_t pid;
+    uint16_t ports[3]; /* nats: client, route, monitor; node: listen, http */
+};
+
+struct cluster {
+    const char *dir;
+    const char *self; /* this binary, for the nodes */
+    uint32_t nats_count;
+    uint32_t node_count;
+    struct cluster_process nats[CLUSTER_NATS_MAX];
+    struct cluster_process nodes[CLUSTER_NODES_MAX];
+    char urls[CLUSTER_NATS_MAX * 32];
+    char house_secret[64];
+};
+
+static int64_t cluster_now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void cluster_sleep_ms(int ms)
+{
+    struct timespec pause = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+}
+
+/* Whether pid is running (not a zombie: a killed process waits to be
+ * reaped by whoever adopted it) and is one of this cluster's (its command
+ * line names the cluster's directory: a pid can be reused). */
+static bool cluster_running(const struct cluster *cluster, pid_t pid)
+{
+    if (pid <= 0)
+        return false;
+    char path[64], text[4096];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *file = fopen(path, "r");
+    size_t size = file != NULL ? fread(text, 1, sizeof text - 1, file) : 0;
+    if (file != NULL)
+        fclose(file);
+    text[size] = '\0';
+    const char *state = strrchr(text, ')');
+    if (state == NULL || state[1] != ' ' || state[2] == 'Z' || state[2] == 'X')
+        return false;
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    file = fopen(path, "r");
+    size = file != NULL ? fread(text, 1, sizeof text - 1, file) : 0;
+    if (file != NULL)
+        fclose(file);
+    for (size_t i = 0; i < size; i++)
+        text[i] = text[i] == '\0' ? ' ' : text[i];
+    text[size] = '\0';
+    /* Empty for a moment while a process we just forked calls execve. */
+    return size == 0 || strstr(text, cluster->dir) != NULL;
+}
+
+/* A free loopback port (bound to 0, then released). */
+static uint16_t cluster_free_port(void)
+{
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    socklen_t size = sizeof address;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    uint16_t port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&address, sizeof address) == 0 &&
+        getsockname(fd, (struct sockaddr *)&address, &size) == 0)
+        port = ntohs(address.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static bool cluster_port_open(uint16_t port)
+{
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool open = fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof address) == 0;
+    if (fd >= 0)
+        close(fd);
+    return open;
+}
+
+/* ---- The layout file. ---- */
+
+static void cluster_path(const struct cluster *cluster, char *path, const char *format,
+                         uint32_t index)
+{
+    char name[64];
+    snprintf(name, sizeof name, format, index);
+    snprintf(path, CLUSTER_PATH_MAX, "%s/%s", cluster->dir, name);
+}
+
+static int cluster_load(struct cluster *cluster)
+{
+    char path[CLUSTER_PATH_MAX];
+    cluster_path(cluster, path, "cluster.txt", 0);
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return -1;
+    char line[256];
+    cluster->nats_count = cluster->node_count = 0;
+    while (fgets(line, sizeof line, file) != NULL) {
+        char kind[8];
+        unsigned index = 0, a = 0, b = 0, c = 0;
+        int pid = 0;
+        int fields = sscanf(line, "%7s %u %d %u %u %u", kind, &index, &pid, &a, &b, &c);
+        struct cluster_process *p = NULL;
+        if (fields == 6 && strcmp(kind, "nats") == 0 && index == cluster->nats_count &&
+            index < CLUSTER_NATS_MAX)
+            p = &cluster->nats[cluster->nats_count++];
+        else if (fields == 5 && strcmp(kind, "node") == 0 && index == cluster->node_count &&
+                 index < CLUSTER_NODES_MAX)
+            p = &cluster->nodes[cluster->node_count++];
+        if (p == NULL) {
+            fclose(file);
+            return -1;
+        }
+        *p = (struct cluster_process){(pid_t)pid, {(uint16_t)a, (uint16_t)b, (uint16_t)c}};
+    }
+    fclose(file);
+    return cluster->nats_count > 0 ? 0 : -1;
+}
+
+static int cluster_save(const struct cluster *cluster)
+{
+    char path[CLUSTER_PATH_MAX], temporary[CLUSTER_PATH_MAX + 8];
+    cluster_path(cluster, path, "cluster.txt", 0);
+    snprintf(temporary, sizeof temporary, "%s.new", path);
+    FILE *file = fopen(temporary, "w");
+    if (file == NULL)
+        return -1;
+    for (uint32_t i = 0; i < cluster->nats_count; i++)
+        fprintf(file, "nats %u %d %u %u %u\n", i, (int)cluster->nats[i].pid,
+                cluster->nats[i].ports[0], cluster->nats[i].ports[1], cluster->nats[i].ports[2]);
+    for (uint32_t i = 0; i < cluster->node_count; i++)
+        fprintf(file, "node %u %d %u %u\n", i, (int)cluster->nodes[i].pid,
+                cluster->nodes[i].ports[0], cluster->nodes[i].ports[1]);
+    bool failed = ferror(file) != 0;
+    if (fclose(file) != 0 || failed || rename(temporary, path) != 0)
+        return -1;
+    return 0;
+}
+
+static void cluster_urls(struct cluster *cluster)
+{
+    size_t used = 0;
+    cluster->urls[0] = '\0';
+    for (uint32_t i = 0; i < cluster->nats_count; i++)
+        used += (size_t)snprintf(cluster->urls + used, sizeof cluster->urls - used,
+                                 "%snats://127.0.0.1:%u", i > 0 ? "," : "",
+                                 cluster->nats[i].ports[0]);
+}
+
+/* ---- Starting processes. ---- */
+
+/* Forks argv in a session of its own, output to log, environment plus
+ * house (NODOWN_HOUSE_SECRET) when given. */
+static pid_t cluster_spawn(char *const argv[], const char *log, const char *house)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    setsid();
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int null = open("/dev/null", O_RDONLY);
+    if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+        _exit(126);
+    if (house != NULL)
+        setenv("NODOWN_HOUSE_SECRET", house, 1);
+    execv(argv[0], argv);
+    _exit(127);
+}
+
+static int cluster_nats_config(const struct cluster *cluster, uint32_t index)
+{
+    char path[CLUSTER_PATH_MAX];
+    cluster_path(cluster, path, "nats-%u", index);
+    mkdir(path, 0755);
+    cluster_path(cluster, path, "nats-%u/nats.conf", index);
+    FILE *file = fopen(path, "w");
+    if (file == NULL)
+        return -1;
+    const struct cluster_process *p = &cluster->nats[index];
+    fprintf(file, "# Written by nodown cluster up (src/cli/cluster.c).\n"
+                  "server_name: \"nats-%u\"\nlisten: \"127.0.0.1:%u\"\n"
+                  "http: \"127.0.0.1:%u\"\n"
+                  "jetstream { store_dir: \"%s/nats-%u/jetstream\" }\n",
+            index, p->ports[0], p->ports[2], cluster->dir, index);
+    if (cluster->nats_count > 1) {
+        fprintf(file, "cluster {\n  name: \"nodown\"\n  listen: \"127.0.0.1:%u\"\n  routes: [",
+                p->ports[1]);
+        bool first = true;
+        for (uint32_t i = 0; i < cluster->nats_count; i++) {
+            if (i != index)
+                fprintf(file, "%s \"nats-route://127.0.0.1:%u\"", first ? "" : ",",
+                        cluster->nats[i].ports[1]);
+            first = first && i == index;
+        }
+        fprintf(file, " ]\n}\n");
+    }
+    bool failed = ferror(file) != 0;
+    return fclose(file) != 0 || failed ? -1 : 0;
+}
+
+static int cluster_nats_start(struct cluster *cluster, uint32_t index)
+{
+    if (cluster_nats_config(cluster, index) != 0)
+        return -1;
+    char config[CLUSTER_PATH_MAX], log[CLUSTER_PATH_MAX];
+    cluster_path(cluster, config, "nats-%u/nats.conf", index);
+    cluster_path(cluster, log, "nats-%u/log", index);
+    char *argv[] = {"/usr/sbin/nats-server", "-c", config, NULL};
+    cluster->nats[index].pid = cluster_spawn(argv, log, NULL);
+    return cluster->nats[index].pid > 0 ? 0 : -1;
+}
+
+static int cluster_node_start(struct cluster *cluster, uint32_t index)
+{
+    char data[CLUSTER_PATH_MAX], log[CLUSTER_PATH_MAX];
+    char listen[32], http[32], id[16], replicas[8];
+    cluster_path(cluster, data, "node-%u", index);
+    mkdir(data, 0755);
+    cluster_path(cluster, log, "node-%u/log", index);
+    const struct cluster_process *p = &cluster->nodes[index];
+    snprintf(listen, sizeof listen, "127.0.0.1:%u", p->ports[0]);
+    snprintf(http, sizeof http, "127.0.0.1:%u", p->ports[1]);
+    snprintf(id, sizeof id, "%u", index + 1);
+    snprintf(replicas, sizeof replicas, "%u", cluster->nats_count < 3 ? cluster->nats_count : 3);
+    char *argv[] = {(char *)cluster->self, "serve", "--data", data, "--nats", cluster->urls,
+                    "--replicas", replicas, "--listen", listen, "--http", http,
+                    "--node-id", id, NULL};
+    cluster->nodes[index].pid = cluster_spawn(argv, log, cluster->house_secret);
+    return cluster->nodes[index].pid > 0 ? 0 : -1;
+}
+
+/* Waits until port accepts, or the process died, or the time is up. */
+static int cluster_wait_port(const struct cluster *cluster, pid_t pid, uint16_t port,
+                             const char *what)
+{
+    int64_t deadline_ms = cluster_now_ms() + CLUSTER_READY_MS;
+    while (cluster_now_ms() < deadline_ms) {
+        if (cluster_port_open(port))
+            return 0;
+        /* Ours, just started: only waitpid says for sure that it ended. */
+        if (waitpid(pid, NULL, WNOHANG) == pid || !cluster_running(cluster, pid)) {
+            fprintf(stderr, "nodown cluster: %s exited (see its log)\n", what);
+            return -1;
+        }
+        cluster_sleep_ms(50);
+    }
+    fprintf(stderr, "nodown cluster: %s not listening on %u after %d ms\n", what, port,
+            CLUSTER_READY_MS);
+    return -1;
+}
+
+/* The stream exists once the servers have a JetStream leader: creating it
+ * (or finding it) is the test. */
+static int cluster_wait_stream(struct cluster *cluster)
+{
+    int replicas = cluster->nats_count < 3 ? (int)cluster->nats_count : 3;
+    struct journal_config config = {cluster->urls, "NODOWN", "nodown.batch", replicas, 120000};
+    char errmsg[512] = "";
+    int64_t deadline_ms = cluster_now_ms() + CLUSTER_READY_MS;
+    while (cluster_now_ms() < deadline_ms) {
+        struct journal *journal = NULL;
+        if (journal_open(&journal, &config, errmsg, sizeof errmsg) == 0) {
+            journal_close(journal);
+            return 0;
+        }
+        cluster_sleep_ms(250);
+    }
+    fprintf(stderr, "nodown cluster: no stream after %d ms: %s\n", CLUSTER_READY_MS, errmsg);
+    return -1;
+}
+
+/* The house's secret: the --house-secret given, or the one kept in
+ * DIR/house.secret, or a new one made and kept there. */
+static int cluster_house_secret(struct cluster *cluster, const char *given)
+{
+    char path[CLUSTER_PATH_MAX];
+    cluster_path(cluster, path, "house.secret", 0);
+    FILE *file = fopen(path, "r");
+    if (given == NULL && file != NULL) {
+        bool ok = fgets(cluster->house_secret, sizeof cluster->house_secret, file) != NULL;
+        fclose(file);
+        cluster->house_secret[strcspn(cluster->house_secret, "\n")] = '\0';
+        return ok && cluster->house_secret[0] != '\0' ? 0 : -1;
+    }
+    if (file != NULL)
+        fclose(file);
+    if (given != NULL) {
+        snprintf(cluster->house_secret, sizeof cluster->house_secret, "%s", given);
+    } else {
+        uint8_t random[12];
+        FILE *urandom = fopen("/dev/urandom", "rb");
+        if (urandom == NULL || fread(random, 1, sizeof random, urandom) != sizeof random)
+            return -1;
+        fclose(urandom);
+        for (size_t i = 0; i < sizeof random; i++)
+            snprintf(cluster->house_secret + 2 * i, 3, "%02x", random[i]);
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    size_t size = strlen(cluster->house_secret);
+    bool ok = fd >= 0 && write(fd, cluster->house_secret, size) == (ssize_t)size;
+    if (fd >= 0)
+        close(fd);
+    return ok ? 0 : -1;
+}
+
+/* A new layout: ports for every process. */
+static int cluster_plan(struct cluster *cluster, uint32_t nats_count, uint32_t node_count)
+{
+    cluster->nats_count = nats_count;
+    cluster->node_count = node_count;
+    for (uint32_t i = 0; i < nats_count; i++) {
+        for (uint32_t k = 0; k < 3; k++)
+            cluster->nats[i].ports[k] = cluster_free_port();
+    }
+    for (uint32_t i = 0; i < node_count; i++) {
+        for (uint32_t k = 0; k < 2; k++)
+            cluster->nodes[i].ports[k] = cluster_free_port();
+    }
+    return 0;
+}
+
+/* Starts every server that is not running, waits for them and the stream,
+ * then every node likewise. */
+static int cluster_start(struct cluster *cluster)
+{
+    char what[32];
+    for (uint32_t i = 0; i < cluster->nats_count; i++) {
+        if (!cluster_running(cluster, cluster->nats[i].pid) && cluster_nats_start(cluster, i) != 0)
+            return -1;
+    }
+    if (cluster_save(cluster) != 0) /* every pid written before any wait: down finds them */
+        return -1;
+    for (uint32_t i = 0; i < cluster->nats_count; i++) {
+        snprintf(what, sizeof what, "nats-%u", i);
+        const struct cluster_process *server = &cluster->nats[i];
+        if (cluster_wait_port(cluster, server->pid, server->ports[0], what) != 0)
+            return -1;
+    }
+    if (cluster_save(cluster) != 0 || cluster_wait_stream(cluster) != 0)
+        return -1;
+    for (uint32_t i = 0; i < cluster->node_count; i++) {
+        if (!cluster_running(cluster, cluster->nodes[i].pid) && cluster_node_start(cluster, i) != 0)
+            return -1;
+    }
+    if (cluster_save(cluster) != 0)
+        return -1;
+    for (uint32_t i = 0; i < cluster->node_count; i++) {
+        snprintf(what, sizeof what, "node-%u", i);
+        const struct cluster_process *node = &cluster->nodes[i];
+        if (cluster_wait_port(cluster, node->pid, node->ports[0], what) != 0)
+            return -1;
+    }
+    return cluster_save(cluster);
+}
+
+/* ---- Status. ---- */
+
+/* GET path from 127.0.0.1:port (bearer token if given) into body;
+ * returns 0 when the answer was 200. */
+static int cluster_http_get(uint16_t port, const char *path, const char *token, char *body,
+                            size_t size)
+{
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval timeout = {2, 0};
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) != 0 ||
+        connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    char request[512];
+    int length = snprintf(request, sizeof request,
+                          "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%s%s%s\r\n", path,
+                          token ? "Authorization: Bearer " : "", token ? token : "",
+                          token ? "\r\n" : "");
+    static char response[1 << 16];
+    size_t got = 0;
+    if (write(fd, request, (size_t)length) == length) {
+        ssize_t n;
+        while (got < sizeof response - 1 &&
+               (n = read(fd, response + got, sizeof response - 1 - got)) > 0)
+            got += (size_t)n;
+    }
+    close(fd);
+    response[got] = '\0';
+    const char *start = strstr(response, "\r\n\r\n");
+    if (strncmp(response, "HTTP/1.", 7) != 0 || strstr(response, " 200 ") != response + 8 ||
+        start == NULL)
+        return -1;
+    snprintf(body, size, "%s", start + 4);
+    return 0;
+}
+
+/* The value of "key": in a flat JSON text (a number or a string), or "". */
+static void cluster_json_field(const char *json, const char *key, char *out, size_t size)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\"", key);
+    const char *at = strstr(json, pattern);
+    out[0] = '\0';
+    if (at == NULL)
+        return;
+    at += strlen(pattern);
+    while (*at == ' ' || *at == ':') /* "key": value, and "key" : value */
+        at++;
+    bool quoted = *at == '"';
+    at += quoted;
+    size_t n = 0;
+    while (at[n] != '\0' && n + 1 < size &&
+           (quoted ? at[n] != '"' : (at[n] != ',' && at[n] != '}')))
+        n++;
+    memcpy(out, at, n);
+    out[n] = '\0';
+}
+
+static void cluster_status_nats(const struct cluster *cluster, bool json)
+{
+    for (uint32_t i = 0; i < cluster->nats_count; i++) {
+        const struct cluster_process *p = &cluster->nats[i];
+        bool up = cluster_running(cluster, p->pid) && cluster_port_open(p->ports[0]);
+        char body[4096] = "", leader[64] = "";
+        if (up && cluster_http_get(p->ports[2], "/jsz", NULL, body, sizeof body) == 0)
+            cluster_json_field(body, "leader", leader, sizeof leader);
+        printf(json ? "%s{\"name\":\"nats-%u\",\"pid\":%d,\"up\":%s,"
+                      "\"url\":\"nats://127.0.0.1:%u\",\"meta_leader\":\"%s\"}"
+                    : "%snats-%u  pid %d  %s  nats://127.0.0.1:%u  JetStream meta leader: %s\n",
+               json && i > 0 ? "," : "", i, (int)p->pid, json ? (up ? "true" : "false")
+                                                             : (up ? "up  " : "DOWN"),
+               p->ports[0], leader[0] ? leader : (json ? "" : "-"));
+    }
+}
+
+static void cluster_status_stream(const struct cluster *cluster, bool json)
+{
+    int replicas = cluster->nats_count < 3 ? (int)cluster->nats_count : 3;
+    struct journal_config config = {cluster->urls, "NODOWN", "nodown.batch", replicas, 120000};
+    struct journal *journal = NULL;
+    struct journal_stream_info info;
+    char errmsg[512];
+    bool ok = journal_open(&journal, &config, errmsg, sizeof errmsg) == 0 &&
+              journal_stream_info(journal, &info) == 0;
+    journal_close(journal);
+    if (!ok) {
+        printf(json ? "\"stream\":null" : "stream NODOWN: unreachable\n");
+        return;
+    }
+    printf(json ? "\"stream\":{\"last_seq\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"leader\":\"%s\","
+                  "\"replicas\":["
+                : "stream NODOWN: last seq %" PRIu64 ", %" PRIu64 " bytes, leader %s;",
+           info.last_seq, info.bytes, info.leader);
+    for (uint32_t i = 0; i < info.peer_count; i++)
+        printf(json ? "%s{\"name\":\"%s\",\"current\":%s,\"offline\":%s,\"lag\":%" PRIu64 "}"
+                    : "%s %s (%s%s, lag %" PRIu64 ")",
+               i > 0 ? (json ? "," : ";") : "", info.peers[i].name,
+               info.peers[i].current ? (json ? "true" : "current") : (json ? "false" : "behind"),
+               json ? (info.peers[i].offline ? "true" : "false")
+                    : (info.peers[i].offline ? ", offline" : ""),
+               info.peers[i].lag);
+    printf(json ? "]}" : "\n");
+}
+
+static void cluster_status_nodes(const struct cluster *cluster, bool json)
+{
+    for (uint32_t i = 0; i < cluster->node_count; i++) {
+        const struct cluster_process *p = &cluster->nodes[i];
+        char path[CLUSTER_PATH_MAX], token[128] = "", body[4096] = "";
+        cluster_path(cluster, path, "node-%u/admin.token", i);
+        FILE *file = fopen(path, "r");
+        if (file != NULL) {
+            if (fgets(token, sizeof token, file) == NULL)
+                token[0] = '\0';
+            fclose(file);
+            token[strcspn(token, "\n")] = '\0';
+        }
+        bool up = cluster_running(cluster, p->pid) &&
+                  cluster_http_get(p->ports[1], "/status", token, body, sizeof body) == 0;
+        char applied[24] = "", lag[24] = "", digest[40] = "", digest_seq[24] = "";
+        cluster_json_field(body, "applied_seq", applied, sizeof applied);
+        cluster_json_field(body, "lag", lag, sizeof lag);
+        cluster_json_field(body, "digest", digest, sizeof digest);
+        cluster_json_field(body, "digest_seq", digest_seq, sizeof digest_seq);
+        if (json)
+            printf("%s{\"name\":\"node-%u\",\"pid\":%d,\"up\":%s,\"listen\":\"127.0.0.1:%u\","
+                   "\"status\":%s}", i > 0 ? "," : "", i, (int)p->pid, up ? "true" : "false",
+                   p->ports[0], up ? body : "null");
+        else
+            printf("node-%u  pid %d  %s  127.0.0.1:%u  applied %s  lag %s  digest %s at %s\n",
+                   i, (int)p->pid, up ? "up  " : "DOWN", p->ports[0], up ? applied : "-",
+                   up ? lag : "-", up ? digest : "-", up ? digest_seq : "-");
+    }
+}
+
+/* ---- Stopping. ---- */
+
+static void cluster_stop(const struct cluster *cluster, pid_t pid)
+{
+    if (!cluster_running(cluster, pid))
+        return;
+    kill(pid, SIGTERM);
+    int64_t deadline_ms = cluster_now_ms() + CLUSTER_STOP_MS;
+    while (cluster_running(cluster, pid) && cluster_now_ms() < deadline_ms) {
+        waitpid(pid, NULL, WNOHANG); /* ours if this process started it */
+        cluster_sleep_ms(20);
+    }
+    if (cluster_running(cluster, pid))
+        kill(pid, SIGKILL);
+}
+
+/* ---- The command. ---- */
+
+static void cluster_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: nodown cluster up --dir DIR [--nats-servers N] [--nodes N]\n"
+            "                         [--house-secret S]\n"
+            "       nodown cluster status --dir DIR [--json]\n"
+            "       nodown cluster down --dir DIR\n"
+            "  up      starts N nats-servers in one JetStream cluster (default 3; the\n"
+            "          stream keeps min(N, 3) copies) and N nodes on it (default 3), on\n"
+            "          free loopback ports; on a directory already set up, starts again\n"
+            "          whatever is not running, on the same ports and data\n"
+            "  status  every server (JetStream meta leader), the stream (leader, each\n"
+            "          copy's lag) and every node (applied sequence, lag, digest)\n"
+            "  down    stops the nodes, then the servers; the data stays in DIR\n"
+            "  The house's secret is --house-secret, else $NODOWN_HOUSE_SECRET, else\n"
+            "  made once and kept in DIR/house.secret.\n");
+}
+
+static int cluster_up(struct cluster *cluster, uint32_t nats_count, uint32_t node_count,
+                      const char *house)
+{
+    if (cluster_load(cluster) != 0)
+        cluster_plan(cluster, nats_count, node_count);
+    cluster_urls(cluster);
+    if (cluster_house_secret(cluster, house) != 0) {
+        fprintf(stderr, "nodown cluster: cannot read or write %s/house.secret\n", cluster->dir);
+        return 1;
+    }
+    if (cluster_start(cluster) != 0) {
+        fprintf(stderr, "nodown cluster: not all up; 'nodown cluster status --dir %s' says "
+                "which, 'down' stops the rest\n", cluster->dir);
+        return 1;
+    }
+    printf("cluster up in %s: %u NATS servers (%s), %u nodes:", cluster->dir,
+           cluster->nats_count, cluster->urls, cluster->node_count);
+    for (uint32_t i = 0; i < cluster->node_count; i++)
+        printf("%s127.0.0.1:%u", i > 0 ? "," : " ", cluster->nodes[i].ports[0]);
+    printf("\nhouse secret in %s/house.secret\n", cluster->dir);
+    return 0;
+}
+
+static int cluster_status(const struct cluster *cluster, bool json)
+{
+    printf(json ? "{\"nats\":[" : "");
+    cluster_status_nats(cluster, json);
+    printf(json ? "]," : "");
+    cluster_status_stream(cluster, json);
+    printf(json ? ",\"nodes\":[" : "");
+    cluster_status_nodes(cluster, json);
+    printf(json ? "]}\n" : "");
+    return 0;
+}
+
+static int cluster_down(const struct cluster *cluster)
+{
+    for (uint32_t i = 0; i < cluster->node_count; i++)
+        cluster_stop(cluster, cluster->nodes[i].pid);
+    for (uint32_t i = 0; i < cluster->nats_count; i++)
+        cluster_stop(cluster, cluster->nats[i].pid);
+    printf("cluster down: %u nodes and %u NATS servers stopped; data kept in %s\n",
+           cluster->node_count, cluster->nats_count, cluster->dir);
+    return 0;
+}
+
+/* One spelling of the directory (made for up): the processes' command
+ * lines name it, and that is how they are recognised (cluster_running). */
+static int cluster_resolve_dir(struct cluster *cluster, bool make)
+{
+    static char dir[PATH_MAX]; /* what realpath may write */
+    if (make && mkdir(cluster->dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "nodown cluster: %s: %s\n", cluster->dir, strerror(errno));
+        return -1;
+    }
+    if (realpath(cluster->dir, dir) == NULL || strlen(dir) > CLUSTER_PATH_MAX - 64) {
+        fprintf(stderr, "nodown cluster: %s: %s\n", cluster->dir,
+                errno != 0 ? strerror(errno) : "path too long");
+        return -1;
+    }
+    cluster->dir = dir;
+    return 0;
+}
+
+int cluster_main(int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "--help") == 0) {
+        cluster_usage(argc < 1 ? stderr : stdout);
+        return argc < 1 ? 2 : 0;
+    }
+    static struct cluster cluster;
+    const char *house = getenv("NODOWN_HOUSE_SECRET");
+    unsigned nats_count = 3, node_count = 3;
+    bool json = false, ok = true;
+    for (int i = 1; i < argc && ok; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (strcmp(argv[i], "--dir") == 0 && value != NULL)
+            cluster.dir = argv[++i];
+        else if (strcmp(argv[i], "--nats-servers") == 0 && value != NULL)
+            ok = sscanf(argv[++i], "%u", &nats_count) == 1;
+        else if (strcmp(argv[i], "--nodes") == 0 && value != NULL)
+            ok = sscanf(argv[++i], "%u", &node_count) == 1;
+        else if (strcmp(argv[i], "--house-secret") == 0 && value != NULL)
+            house = argv[++i];
+        else
+            ok = false;
+    }
+    ok = ok && cluster.dir != NULL && nats_count >= 1 && nats_count <= CLUSTER_NATS_MAX &&
+         node_count >= 1 && node_count <= CLUSTER_NODES_MAX;
+    static char self[CLUSTER_PATH_MAX];
+    ssize_t size = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (!ok || size <= 0) {
+        cluster_usage(stderr);
+        return 2;
+    }
+    self[size] = '\0';
+    cluster.self = self;
+    if (cluster_resolve_dir(&cluster, strcmp(argv[0], "up") == 0) != 0)
+        return 1;
+    if (strcmp(argv[0], "up") == 0)
+        return cluster_up(&cluster, nats_count, node_count, house);
+    if (cluster_load(&cluster) != 0) {
+        fprintf(stderr, "nodown cluster: no cluster in %s (cluster.txt)\n", cluster.dir);
+        return 1;
+    }
+    cluster_urls(&cluster);
+    if (strcmp(argv[0], "status") == 0)
+        return cluster_status(&cluster, json);
+    if (strcmp(argv[0], "down") == 0)
+        return cluster_down(&cluster);
+    cluster_usage(stderr);
+    return 2;
+}
