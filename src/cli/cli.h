@@ -9,5 +9,6 @@ int serve_main(int argc, char **argv);
 int client_main(int argc, char **argv);
 int simulate_main(int argc, char **argv);
 int cluster_main(int argc, char **argv);
+int verify_main(int argc, char **argv);
 
 #endif

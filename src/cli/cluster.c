@@ -34,7 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/admin_http.h"
 #include "cli/cli.h"
+#include "lib/clock.h"
 #include "core/result.h"
 #include "replica/journal.h"
 
@@ -59,19 +61,6 @@ struct cluster {
     char urls[CLUSTER_NATS_MAX * 32];
     char house_secret[64];
 };
-
-static int64_t cluster_now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-static void cluster_sleep_ms(int ms)
-{
-    struct timespec pause = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&pause, NULL);
-}
 
 /* Whether pid is running (not a zombie: a killed process waits to be
  * reaped by whoever adopted it) and is one of this cluster's (its command
@@ -286,8 +275,8 @@ static int cluster_node_start(struct cluster *cluster, uint32_t index)
 static int cluster_wait_port(const struct cluster *cluster, pid_t pid, uint16_t port,
                              const char *what)
 {
-    int64_t deadline_ms = cluster_now_ms() + CLUSTER_READY_MS;
-    while (cluster_now_ms() < deadline_ms) {
+    int64_t deadline_ms = clock_now_ms() + CLUSTER_READY_MS;
+    while (clock_now_ms() < deadline_ms) {
         if (cluster_port_open(port))
             return 0;
         /* Ours, just started: only waitpid says for sure that it ended. */
@@ -295,7 +284,7 @@ static int cluster_wait_port(const struct cluster *cluster, pid_t pid, uint16_t 
             fprintf(stderr, "nodown cluster: %s exited (see its log)\n", what);
             return -1;
         }
-        cluster_sleep_ms(50);
+        clock_sleep_ms(50);
     }
     fprintf(stderr, "nodown cluster: %s not listening on %u after %d ms\n", what, port,
             CLUSTER_READY_MS);
@@ -309,14 +298,14 @@ static int cluster_wait_stream(struct cluster *cluster)
     int replicas = cluster->nats_count < 3 ? (int)cluster->nats_count : 3;
     struct journal_config config = {cluster->urls, "NODOWN", "nodown.batch", replicas, 120000};
     char errmsg[512] = "";
-    int64_t deadline_ms = cluster_now_ms() + CLUSTER_READY_MS;
-    while (cluster_now_ms() < deadline_ms) {
+    int64_t deadline_ms = clock_now_ms() + CLUSTER_READY_MS;
+    while (clock_now_ms() < deadline_ms) {
         struct journal *journal = NULL;
         if (journal_open(&journal, &config, errmsg, sizeof errmsg) == 0) {
             journal_close(journal);
             return 0;
         }
-        cluster_sleep_ms(250);
+        clock_sleep_ms(250);
     }
     fprintf(stderr, "nodown cluster: no stream after %d ms: %s\n", CLUSTER_READY_MS, errmsg);
     return -1;
@@ -408,74 +397,14 @@ static int cluster_start(struct cluster *cluster)
 
 /* ---- Status. ---- */
 
-/* GET path from 127.0.0.1:port (bearer token if given) into body;
- * returns 0 when the answer was 200. */
-static int cluster_http_get(uint16_t port, const char *path, const char *token, char *body,
-                            size_t size)
-{
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
-    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct timeval timeout = {2, 0};
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) != 0 ||
-        connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    char request[512];
-    int length = snprintf(request, sizeof request,
-                          "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%s%s%s\r\n", path,
-                          token ? "Authorization: Bearer " : "", token ? token : "",
-                          token ? "\r\n" : "");
-    static char response[1 << 16];
-    size_t got = 0;
-    if (write(fd, request, (size_t)length) == length) {
-        ssize_t n;
-        while (got < sizeof response - 1 &&
-               (n = read(fd, response + got, sizeof response - 1 - got)) > 0)
-            got += (size_t)n;
-    }
-    close(fd);
-    response[got] = '\0';
-    const char *start = strstr(response, "\r\n\r\n");
-    if (strncmp(response, "HTTP/1.", 7) != 0 || strstr(response, " 200 ") != response + 8 ||
-        start == NULL)
-        return -1;
-    snprintf(body, size, "%s", start + 4);
-    return 0;
-}
-
-/* The value of "key": in a flat JSON text (a number or a string), or "". */
-static void cluster_json_field(const char *json, const char *key, char *out, size_t size)
-{
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\"", key);
-    const char *at = strstr(json, pattern);
-    out[0] = '\0';
-    if (at == NULL)
-        return;
-    at += strlen(pattern);
-    while (*at == ' ' || *at == ':') /* "key": value, and "key" : value */
-        at++;
-    bool quoted = *at == '"';
-    at += quoted;
-    size_t n = 0;
-    while (at[n] != '\0' && n + 1 < size &&
-           (quoted ? at[n] != '"' : (at[n] != ',' && at[n] != '}')))
-        n++;
-    memcpy(out, at, n);
-    out[n] = '\0';
-}
-
 static void cluster_status_nats(const struct cluster *cluster, bool json)
 {
     for (uint32_t i = 0; i < cluster->nats_count; i++) {
         const struct cluster_process *p = &cluster->nats[i];
         bool up = cluster_running(cluster, p->pid) && cluster_port_open(p->ports[0]);
         char body[4096] = "", leader[64] = "";
-        if (up && cluster_http_get(p->ports[2], "/jsz", NULL, body, sizeof body) == 0)
-            cluster_json_field(body, "leader", leader, sizeof leader);
+        if (up && admin_http_get(p->ports[2], "/jsz", NULL, body, sizeof body) == 0)
+            admin_json_field(body, "leader", leader, sizeof leader);
         printf(json ? "%s{\"name\":\"nats-%u\",\"pid\":%d,\"up\":%s,"
                       "\"url\":\"nats://127.0.0.1:%u\",\"meta_leader\":\"%s\"}"
                     : "%snats-%u  pid %d  %s  nats://127.0.0.1:%u  JetStream meta leader: %s\n",
@@ -520,20 +449,14 @@ static void cluster_status_nodes(const struct cluster *cluster, bool json)
         const struct cluster_process *p = &cluster->nodes[i];
         char path[CLUSTER_PATH_MAX], token[128] = "", body[4096] = "";
         cluster_path(cluster, path, "node-%u/admin.token", i);
-        FILE *file = fopen(path, "r");
-        if (file != NULL) {
-            if (fgets(token, sizeof token, file) == NULL)
-                token[0] = '\0';
-            fclose(file);
-            token[strcspn(token, "\n")] = '\0';
-        }
+        admin_token_read(path, token, sizeof token);
         bool up = cluster_running(cluster, p->pid) &&
-                  cluster_http_get(p->ports[1], "/status", token, body, sizeof body) == 0;
+                  admin_http_get(p->ports[1], "/status", token, body, sizeof body) == 0;
         char applied[24] = "", lag[24] = "", digest[40] = "", digest_seq[24] = "";
-        cluster_json_field(body, "applied_seq", applied, sizeof applied);
-        cluster_json_field(body, "lag", lag, sizeof lag);
-        cluster_json_field(body, "digest", digest, sizeof digest);
-        cluster_json_field(body, "digest_seq", digest_seq, sizeof digest_seq);
+        admin_json_field(body, "applied_seq", applied, sizeof applied);
+        admin_json_field(body, "lag", lag, sizeof lag);
+        admin_json_field(body, "digest", digest, sizeof digest);
+        admin_json_field(body, "digest_seq", digest_seq, sizeof digest_seq);
         if (json)
             printf("%s{\"name\":\"node-%u\",\"pid\":%d,\"up\":%s,\"listen\":\"127.0.0.1:%u\","
                    "\"status\":%s}", i > 0 ? "," : "", i, (int)p->pid, up ? "true" : "false",
@@ -552,10 +475,10 @@ static void cluster_stop(const struct cluster *cluster, pid_t pid)
     if (!cluster_running(cluster, pid))
         return;
     kill(pid, SIGTERM);
-    int64_t deadline_ms = cluster_now_ms() + CLUSTER_STOP_MS;
-    while (cluster_running(cluster, pid) && cluster_now_ms() < deadline_ms) {
+    int64_t deadline_ms = clock_now_ms() + CLUSTER_STOP_MS;
+    while (cluster_running(cluster, pid) && clock_now_ms() < deadline_ms) {
         waitpid(pid, NULL, WNOHANG); /* ours if this process started it */
-        cluster_sleep_ms(20);
+        clock_sleep_ms(20);
     }
     if (cluster_running(cluster, pid))
         kill(pid, SIGKILL);

@@ -16,6 +16,7 @@ static void usage(FILE *out)
             "  client        send a command or a query to a cluster (nodown client --help)\n"
             "  simulate      drive a small market through running nodes\n"
             "  cluster       start, show and stop a local cluster (up|status|down)\n"
+            "  verify        check that every node holds the same state\n"
             "  demo          run a brokerage and sportsbook day through the trading core\n"
             "  bench core    benchmark the matching core (--workload liquibook|mix)\n"
             "  bench node    benchmark a whole node: acknowledged orders/s, latency, replay\n"
@@ -35,6 +36,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (strcmp(command, "verify") == 0)
+        return verify_main(argc - 2, argv + 2);
     if (strcmp(command, "cluster") == 0)
         return cluster_main(argc - 2, argv + 2);
     if (strcmp(command, "simulate") == 0)

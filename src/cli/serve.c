@@ -66,6 +66,15 @@ struct serve {
     uint64_t digest_seq;
     bool digest_done;
     uint64_t chores_seq; /* applied_seq at the previous chores */
+    /* /verify?at=SEQ (serve_verify_cb, serve_verify_step), under lock. */
+    struct {
+        pthread_mutex_t lock;
+        uint64_t requested;  /* the sequence asked for, 0: none */
+        uint64_t applied;    /* the loop's applied_seq, for the HTTP thread */
+        uint64_t done_at;    /* the last sequence verified, 0: none */
+        char digest[33];
+        char check[160];     /* "ok", or the first invariant broken */
+    } verify;
 };
 
 static volatile sig_atomic_t serve_stopping;
@@ -227,6 +236,75 @@ static void serve_digest(struct serve *serve)
     digest_format(&digest, serve->digest_text);
     serve->digest_seq = applied;
     serve->digest_done = true;
+}
+
+/* ---- /verify?at=SEQ: the digest and the invariant check at SEQ. ----
+ *
+ * The HTTP thread records the request; the loop, when its replica reaches
+ * SEQ, stops applying there (gateway_pause_at), computes the digest and
+ * runs the invariant checker on its own thread, keeps the result, and goes
+ * on. Every node asked for the same SEQ answers about the same state, which
+ * is what `nodown verify` compares. A node already past SEQ answers "past".
+ * The pause is the time of a digest and a check: milliseconds for a small
+ * state, more for millions of orders (docs/cluster.md). */
+static int serve_verify_cb(void *context, uint64_t at, char *buffer, size_t size,
+                           size_t *length)
+{
+    struct serve *serve = context;
+    pthread_mutex_lock(&serve->verify.lock);
+    const char *state = "pending";
+    if (serve->verify.done_at == at)
+        state = "done";
+    else if (serve->verify.applied > at)
+        state = "past";
+    else
+        serve->verify.requested = at;
+    int n = snprintf(buffer, size,
+                     "{\"node_id\":%u,\"at\":%" PRIu64 ",\"state\":\"%s\",\"applied_seq\":%" PRIu64
+                     ",\"digest\":\"%s\",\"check\":\"%s\"}\n",
+                     serve->options.node_id, at, state, serve->verify.applied,
+                     serve->verify.done_at == at ? serve->verify.digest : "",
+                     serve->verify.done_at == at ? serve->verify.check : "");
+    pthread_mutex_unlock(&serve->verify.lock);
+    if (n < 0 || (size_t)n >= size)
+        return ERR_CAPACITY;
+    *length = (size_t)n;
+    return 0;
+}
+
+static void serve_verify_step(struct serve *serve)
+{
+    uint64_t applied = serve->replica.applied_seq;
+    pthread_mutex_lock(&serve->verify.lock);
+    serve->verify.applied = applied;
+    uint64_t at = serve->verify.requested;
+    if (at != 0 && at < applied)
+        serve->verify.requested = 0; /* past it: the answer says so */
+    pthread_mutex_unlock(&serve->verify.lock);
+    if (at == 0 || at < applied) {
+        gateway_pause_at(serve->gateway, 0);
+        return;
+    }
+    if (at > applied) {
+        gateway_pause_at(serve->gateway, at);
+        return;
+    }
+    struct digest digest;
+    char text[33], check[160];
+    engine_digest(&serve->replica.engine, &digest);
+    digest_format(&digest, text);
+    if (engine_check(&serve->replica.engine, check, sizeof check) == 0)
+        snprintf(check, sizeof check, "ok");
+    for (char *c = check; *c != '\0'; c++)
+        *c = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c; /* JSON-safe */
+    pthread_mutex_lock(&serve->verify.lock);
+    serve->verify.done_at = at;
+    memcpy(serve->verify.digest, text, sizeof text);
+    memcpy(serve->verify.check, check, sizeof check);
+    if (serve->verify.requested == at)
+        serve->verify.requested = 0;
+    pthread_mutex_unlock(&serve->verify.lock);
+    gateway_pause_at(serve->gateway, 0);
 }
 
 /* Renders /status and refreshes the gauges, once a second. */
@@ -397,6 +475,7 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
         .status_cb = http_admin_text_read, .status_context = &serve->status,
         .metrics_cb = metrics_render_cb, .metrics_context = &serve->metrics,
         .snapshot_path_cb = serve_snapshot_path, .snapshot_context = serve,
+        .verify_cb = serve_verify_cb, .verify_context = serve,
     };
     if (rv == 0)
         rv = http_admin_start(&serve->admin, &admin, errmsg, size);
@@ -464,6 +543,7 @@ static int serve_loop(struct serve *serve)
             fprintf(stderr, "nodown: stopping: %s\n", errmsg);
             return 1;
         }
+        serve_verify_step(serve);
         if (serve_now_ms() >= chores_ms + 100) {
             serve_chores(serve, &status_ms);
             chores_ms = serve_now_ms();
@@ -485,6 +565,7 @@ int serve_main(int argc, char **argv)
     }
     metrics_init(&serve.metrics);
     pthread_mutex_init(&serve.snapshot_mutex, NULL);
+    pthread_mutex_init(&serve.verify.lock, NULL);
     http_admin_text_init(&serve.status, serve.status_buffer, sizeof serve.status_buffer);
     signal(SIGINT, serve_on_signal);
     signal(SIGTERM, serve_on_signal);

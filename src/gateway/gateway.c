@@ -58,6 +58,7 @@ struct gateway {
     struct journal *journal;
     struct publisher *publisher;
     struct logon_check *logon_check;
+    uint64_t pause_at;     /* apply nothing past it; 0: no limit */
     uint32_t generations;  /* connections accepted, for gateway_session.generation */
     struct node_metrics *metrics; /* or NULL */
     bool input_held;       /* a session's input waits for room in pending */
@@ -596,9 +597,17 @@ static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots)
 /* Applies what the stream has brought (outcomes go to the sessions). */
 static int gateway_apply(struct gateway *gateway, char *errmsg, size_t errmsg_size)
 {
+    uint64_t applied = gateway->replica->applied_seq;
+    uint64_t max = GATEWAY_READ_MESSAGES_MAX;
+    if (gateway->pause_at != 0)
+        max = gateway->pause_at <= applied ? 0 : gateway->pause_at - applied < max
+                                                     ? gateway->pause_at - applied
+                                                     : max;
+    if (max == 0)
+        return 0;
     uint64_t next_seq = 0;
-    int rv = journal_read(gateway->journal, gateway->replica->applied_seq + 1,
-                          GATEWAY_READ_MESSAGES_MAX, 0, gateway_message, gateway, &next_seq);
+    int rv = journal_read(gateway->journal, applied + 1, (uint32_t)max, 0, gateway_message,
+                          gateway, &next_seq);
     if (rv != 0)
         snprintf(errmsg, errmsg_size, "%s", rv == ERR_LOGIC_UNSUPPORTED
                                                 ? "a logic version this build cannot run"
@@ -635,7 +644,8 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
     nfds_t count = gateway_poll_set(gateway, slots);
     /* Work at hand: do not sleep on the sockets. */
     bool held = gateway->input_held && gateway->pending_count < GATEWAY_BATCH_COMMANDS;
-    if (held || journal_read_pending(gateway->journal))
+    bool paused = gateway->pause_at != 0 && gateway->replica->applied_seq >= gateway->pause_at;
+    if (held || (!paused && journal_read_pending(gateway->journal)))
         timeout_ms = 0;
     int ready = poll(gateway->polls, count, timeout_ms);
     for (nfds_t i = GATEWAY_POLLS_FIXED; ready > 0 && i < count; i++) {
@@ -659,6 +669,11 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
             session_write(gateway, &gateway->sessions[i]);
     }
     return 0;
+}
+
+void gateway_pause_at(struct gateway *gateway, uint64_t seq)
+{
+    gateway->pause_at = seq;
 }
 
 void gateway_close(struct gateway *gateway)

@@ -80,6 +80,11 @@ const struct gateway_stats *gateway_stats(const struct gateway *gateway);
  * node (ERR_LOGIC_UNSUPPORTED from the replica, ERR_IO from the stream). */
 int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t errmsg_size);
 
+/* Applies nothing past stream sequence seq until called again (0: no
+ * limit): a node verifying its state at seq stops there for the time it
+ * takes (serve.c). */
+void gateway_pause_at(struct gateway *gateway, uint64_t seq);
+
 /* Tells every session the node is stopping, closes them and the socket. */
 void gateway_close(struct gateway *gateway);
 

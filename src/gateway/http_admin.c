@@ -56,6 +56,8 @@ struct http_admin {
     void *metrics_context;
     http_admin_snapshot_path_cb snapshot_path_cb;
     void *snapshot_context;
+    http_admin_verify_cb verify_cb;
+    void *verify_context;
     /* Status and metrics are rendered here (HTTP thread only). */
     char *body;
     /* Until start returns, libmicrohttpd's messages are kept here for
@@ -275,6 +277,29 @@ static enum MHD_Result admin_reply_snapshot(struct http_admin *admin,
     return admin_queue(connection, MHD_HTTP_OK, response);
 }
 
+/* GET /verify?at=SEQ */
+static enum MHD_Result admin_reply_verify(struct http_admin *admin,
+                                          struct MHD_Connection *connection)
+{
+    const char *at_text = MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, "at");
+    char *end = NULL;
+    errno = 0;
+    unsigned long long at = at_text != NULL ? strtoull(at_text, &end, 10) : 0;
+    if (at_text == NULL || end == at_text || *end != '\0' || errno != 0 || at == 0)
+        return admin_reply_error(connection, MHD_HTTP_BAD_REQUEST, "bad_request",
+                                 "verify needs at=<stream sequence>, 1 or more");
+    size_t length = 0;
+    int rv = admin->verify_cb(admin->verify_context, (uint64_t)at, admin->body,
+                              HTTP_ADMIN_BODY_SIZE_MAX, &length);
+    if (rv != 0)
+        return admin_reply_error(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                 err_text(rv));
+    assert(length <= HTTP_ADMIN_BODY_SIZE_MAX);
+    struct MHD_Response *response =
+        admin_response_text(admin->body, length, "application/json");
+    return admin_queue(connection, MHD_HTTP_OK, response);
+}
+
 static enum MHD_Result admin_handle(void *context, struct MHD_Connection *connection,
                                     const char *url, const char *method, const char *version,
                                     const char *upload_data, size_t *upload_data_size,
@@ -303,6 +328,8 @@ static enum MHD_Result admin_handle(void *context, struct MHD_Connection *connec
                                   "text/plain; version=0.0.4");
     if (strcmp(url, "/snapshot/latest") == 0)
         return admin_reply_snapshot(admin, connection);
+    if (strcmp(url, "/verify") == 0 && admin->verify_cb != NULL)
+        return admin_reply_verify(admin, connection);
     return admin_reply_error(connection, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
 }
 
@@ -431,6 +458,8 @@ int http_admin_start(struct http_admin **out, const struct http_admin_config *co
     admin->metrics_context = config->metrics_context;
     admin->snapshot_path_cb = config->snapshot_path_cb;
     admin->snapshot_context = config->snapshot_context;
+    admin->verify_cb = config->verify_cb;
+    admin->verify_context = config->verify_context;
     atomic_init(&admin->started, false);
     rv = admin_daemon_start(admin, config, &address);
     if (rv != 0) {

@@ -4,6 +4,9 @@
  *   GET /metrics          200 text/plain; version=0.0.4, from metrics_cb
  *   GET /snapshot/latest  200 application/octet-stream, the file that
  *                         snapshot_path_cb names, with X-Nodown-Stream-Seq
+ *   GET /verify?at=SEQ    200 application/json, from verify_cb (when set):
+ *                         asks for the state's digest and invariant check
+ *                         at stream sequence SEQ, and says how far it is
  *
  * Every request must carry "Authorization: Bearer <operator token>"
  * (compared in constant time), or it gets 401 whatever its path. Any
@@ -68,6 +71,11 @@ typedef int (*http_admin_render_cb)(void *context, char *buffer, size_t size, si
 typedef int (*http_admin_snapshot_path_cb)(void *context, char *path, size_t size,
                                            uint64_t *stream_seq);
 
+/* /verify?at=SEQ: writes the JSON answer for SEQ (a decimal stream
+ * sequence, checked) like a render callback. Called on the HTTP thread. */
+typedef int (*http_admin_verify_cb)(void *context, uint64_t at, char *buffer, size_t size,
+                                    size_t *length);
+
 struct http_admin_config {
     const char *host;          /* an IPv4 or IPv6 literal, or "localhost";
                                   NULL is HTTP_ADMIN_HOST_DEFAULT */
@@ -80,6 +88,8 @@ struct http_admin_config {
     void *metrics_context;
     http_admin_snapshot_path_cb snapshot_path_cb;
     void *snapshot_context;
+    http_admin_verify_cb verify_cb; /* NULL: /verify is 404 */
+    void *verify_context;
     uint32_t connection_limit;      /* 0 is the default */
     uint32_t connection_timeout_s;  /* 0 is the default */
 };

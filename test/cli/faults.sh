@@ -455,6 +455,21 @@ scenario_d() {
     urls=$(awk '$1 == "nats" { printf "%snats://127.0.0.1:%s", s, $4; s = "," }' \
         "$dir/cluster.txt")
     expect "(d) bootstrap through node 0, logic version 2" bootstrap D0 2 || return
+    local d_boot=$boot_seq
+    # A node of another stream with the same history but its own house
+    # secret (another salt): at the same sequence, another state.
+    expect "(d) node X starts (embedded NATS, a stream of its own)" \
+        node_start X "$work/x" 9 house || return
+    expect "(d) bootstrap through X, logic version 2" bootstrap X 2 || return
+    expect "(d) X is at the cluster's sequence ($d_boot)" test "$boot_seq" = "$d_boot"
+    local out
+    out=$("$NODOWN" verify --dir "$dir" --node "${node_http[X]}:${node_dir[X]}/admin.token" \
+        --timeout 20)
+    local rv=$?
+    echo "$out" | sed 's/^/     /'
+    expect "(d) nodown verify names X as diverging, and fails" \
+        eval '[ $rv = 1 ] && grep -q "127.0.0.1:${node_http[X]} *DIVERGES" <<<"$out"'
+    node_stop X # (its bootstrap gave the same member ids as the cluster's)
     local l0=127.0.0.1:${node_listen[D0]} l1=127.0.0.1:${node_listen[D1]}
     local l2=127.0.0.1:${node_listen[D2]}
     load_start d1 "$l1,$l2,$l0" "${members[0]}" 41
@@ -466,6 +481,8 @@ scenario_d() {
         kill9_cluster nats "${leader:-9}"
     expect "(d) the load goes on (a new leader elected)" wait_lines d1 $((KILL_AT * 2))
     expect "(d) cluster up brings nats-$leader back" cluster_up
+    expect "(d) nodown verify under load: the three nodes agree" \
+        quiet "$NODOWN" verify --dir "$dir" --timeout 20
     expect "(d) kill -9 node 1 under load" kill9_cluster node 1
     expect "(d) the load goes on" wait_lines d1 $((KILL_AT * 3))
     expect "(d) cluster up brings node 1 back" cluster_up
@@ -481,6 +498,8 @@ scenario_d() {
     local states
     states=$(nodes_at "$check_seq" D0 D1 D2)
     expect "(d) three nodes and the checker: one state" same_state "$states"
+    expect "(d) nodown verify at rest: the three nodes agree" \
+        quiet "$NODOWN" verify --dir "$dir" --timeout 20
     expect "(d) nodown cluster down" quiet "$NODOWN" cluster down --dir "$dir"
     echo "     (d) took $((SECONDS - start)) s"
 }

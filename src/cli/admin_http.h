@@ -1,0 +1,24 @@
+/* The little HTTP client the nodown commands use to ask nodes' admin
+ * interfaces (docs/admin.md) on loopback: one GET, the whole answer read,
+ * and flat JSON fields picked out of it. */
+#ifndef NODOWN_CLI_ADMIN_HTTP_H
+#define NODOWN_CLI_ADMIN_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* GET path from 127.0.0.1:port, with "Authorization: Bearer token" when
+ * token is not NULL, waiting at most 2 s for the answer; its body into
+ * body (cut to size). Returns 0 when the answer was 200, -1 otherwise. */
+int admin_http_get(uint16_t port, const char *path, const char *token, char *body,
+                   size_t size);
+
+/* The value of "key" in a JSON text (the first one, at any depth; a number
+ * or a string without escapes), or "". */
+void admin_json_field(const char *json, const char *key, char *out, size_t size);
+
+/* The first line of a file (an admin token), without its newline; "" when
+ * it cannot be read. */
+void admin_token_read(const char *path, char *token, size_t size);
+
+#endif

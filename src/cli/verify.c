@@ -1,0 +1,266 @@
+/* `nodown verify`: are all replicas one state?
+ *
+ * Each node is asked, through its admin interface, for the digest of its
+ * state and the invariant check at one stream sequence S (GET
+ * /verify?at=S): a node stops applying at S for the time of the digest and
+ * the check, then goes on (serve.c). S is chosen a little ahead of the
+ * furthest node, so that no node is past it while the stream moves; on an
+ * idle stream, where nobody would get there, it is the furthest node's
+ * sequence. The digests are then compared: a node whose digest differs
+ * from the most common one diverges, a check that is not "ok" is a broken
+ * invariant, a node that does not answer or never reaches S is reported
+ * too. Exit 0 when all agree and every check is ok, 1 otherwise, 2 on bad
+ * usage.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/admin_http.h"
+#include "cli/cli.h"
+#include "lib/clock.h"
+
+#define VERIFY_NODES_MAX 32u
+#define VERIFY_AHEAD 4u        /* messages ahead of the furthest node */
+#define VERIFY_IDLE_MS 1500    /* nobody reached S: the stream is idle */
+#define VERIFY_ROUNDS_MAX 5u   /* a node past S: choose again */
+
+struct verify_node {
+    char name[64];
+    uint16_t port;  /* the admin interface on 127.0.0.1 */
+    char token[128];
+    uint64_t applied;
+    char state[16]; /* done, pending, past, or unreachable */
+    char digest[40];
+    char check[200];
+};
+
+struct verify {
+    struct verify_node nodes[VERIFY_NODES_MAX];
+    uint32_t count;
+    int timeout_ms;
+    bool json;
+    uint64_t at;
+};
+
+/* The nodes of a local cluster: DIR/cluster.txt and DIR/node-I/admin.token. */
+static int verify_add_cluster(struct verify *verify, const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/cluster.txt", dir);
+    FILE *file = fopen(path, "r");
+    if (file == NULL) {
+        fprintf(stderr, "nodown verify: no cluster in %s\n", dir);
+        return -1;
+    }
+    char line[256];
+    while (fgets(line, sizeof line, file) != NULL && verify->count < VERIFY_NODES_MAX) {
+        unsigned index = 0, listen = 0, http = 0;
+        int pid = 0;
+        if (sscanf(line, "node %u %d %u %u", &index, &pid, &listen, &http) != 4)
+            continue;
+        struct verify_node *node = &verify->nodes[verify->count++];
+        snprintf(node->name, sizeof node->name, "node-%u", index);
+        node->port = (uint16_t)http;
+        snprintf(path, sizeof path, "%s/node-%u/admin.token", dir, index);
+        admin_token_read(path, node->token, sizeof node->token);
+    }
+    fclose(file);
+    return 0;
+}
+
+/* --node PORT:TOKENFILE, a node's admin interface on 127.0.0.1. */
+static int verify_add_node(struct verify *verify, const char *text)
+{
+    unsigned port = 0;
+    int used = 0;
+    if (verify->count == VERIFY_NODES_MAX || sscanf(text, "%u:%n", &port, &used) != 1 ||
+        used == 0 || port == 0 || port > 65535)
+        return -1;
+    struct verify_node *node = &verify->nodes[verify->count++];
+    snprintf(node->name, sizeof node->name, "127.0.0.1:%u", port);
+    node->port = (uint16_t)port;
+    admin_token_read(text + used, node->token, sizeof node->token);
+    return node->token[0] != '\0' ? 0 : -1;
+}
+
+/* Asks every node not done yet about S. Returns how many are done. */
+static uint32_t verify_ask(struct verify *verify)
+{
+    uint32_t done = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/verify?at=%" PRIu64, verify->at);
+    for (uint32_t i = 0; i < verify->count; i++) {
+        struct verify_node *node = &verify->nodes[i];
+        if (strcmp(node->state, "done") == 0) {
+            done++;
+            continue;
+        }
+        char body[1024];
+        if (admin_http_get(node->port, path, node->token, body, sizeof body) != 0) {
+            snprintf(node->state, sizeof node->state, "unreachable");
+            continue;
+        }
+        char applied[24];
+        admin_json_field(body, "state", node->state, sizeof node->state);
+        admin_json_field(body, "applied_seq", applied, sizeof applied);
+        admin_json_field(body, "digest", node->digest, sizeof node->digest);
+        admin_json_field(body, "check", node->check, sizeof node->check);
+        node->applied = strtoull(applied, NULL, 10);
+        done += strcmp(node->state, "done") == 0;
+    }
+    return done;
+}
+
+static uint64_t verify_furthest(const struct verify *verify)
+{
+    uint64_t furthest = 0;
+    for (uint32_t i = 0; i < verify->count; i++)
+        furthest = verify->nodes[i].applied > furthest ? verify->nodes[i].applied : furthest;
+    return furthest;
+}
+
+static bool verify_any(const struct verify *verify, const char *state)
+{
+    for (uint32_t i = 0; i < verify->count; i++) {
+        if (strcmp(verify->nodes[i].state, state) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Rounds of asking until every node is done at one S, or the time is up.
+ * S is ahead of the furthest node while the stream moves; after a round
+ * in which nobody reached it (an idle stream), it is the furthest node's. */
+static void verify_collect(struct verify *verify)
+{
+    int64_t deadline_ms = clock_now_ms() + verify->timeout_ms;
+    verify->at = 1; /* a first ask learns where everyone is */
+    verify_ask(verify);
+    bool idle = false;
+    for (uint32_t round = 0; round < VERIFY_ROUNDS_MAX && clock_now_ms() < deadline_ms;
+         round++) {
+        verify->at = verify_furthest(verify) + (idle ? 0 : VERIFY_AHEAD);
+        for (uint32_t i = 0; i < verify->count; i++)
+            verify->nodes[i].state[0] = '\0';
+        int64_t round_start_ms = clock_now_ms();
+        idle = false;
+        while (clock_now_ms() < deadline_ms) {
+            if (verify_ask(verify) == verify->count || verify_any(verify, "past"))
+                break;
+            if (clock_now_ms() - round_start_ms > VERIFY_IDLE_MS &&
+                !verify_any(verify, "done")) {
+                idle = true;
+                break;
+            }
+            clock_sleep_ms(20);
+        }
+        if (!idle && !verify_any(verify, "past"))
+            return; /* all done, or the time is up */
+    }
+}
+
+/* The digest most nodes have. */
+static const char *verify_majority(const struct verify *verify)
+{
+    const char *best = "";
+    uint32_t best_count = 0;
+    for (uint32_t i = 0; i < verify->count; i++) {
+        uint32_t count = 0;
+        for (uint32_t k = 0; k < verify->count; k++)
+            count += strcmp(verify->nodes[i].digest, verify->nodes[k].digest) == 0;
+        if (verify->nodes[i].digest[0] != '\0' && count > best_count) {
+            best = verify->nodes[i].digest;
+            best_count = count;
+        }
+    }
+    return best;
+}
+
+/* Prints the report; returns how many nodes are not as they should be. */
+static uint32_t verify_report(const struct verify *verify)
+{
+    const char *majority = verify_majority(verify);
+    uint32_t bad = 0;
+    if (verify->json)
+        printf("{\"at\":%" PRIu64 ",\"digest\":\"%s\",\"nodes\":[", verify->at, majority);
+    else
+        printf("verify at stream sequence %" PRIu64 ":\n", verify->at);
+    for (uint32_t i = 0; i < verify->count; i++) {
+        const struct verify_node *node = &verify->nodes[i];
+        const char *verdict = "ok";
+        if (strcmp(node->state, "done") != 0)
+            verdict = node->state[0] != '\0' ? node->state : "no answer";
+        else if (strcmp(node->digest, majority) != 0)
+            verdict = "DIVERGES";
+        else if (strcmp(node->check, "ok") != 0)
+            verdict = "INVARIANT BROKEN";
+        bad += strcmp(verdict, "ok") != 0;
+        if (verify->json)
+            printf("%s{\"name\":\"%s\",\"state\":\"%s\",\"applied_seq\":%" PRIu64
+                   ",\"digest\":\"%s\",\"check\":\"%s\",\"verdict\":\"%s\"}",
+                   i > 0 ? "," : "", node->name, node->state, node->applied, node->digest,
+                   node->check, verdict);
+        else
+            printf("  %-16s %-16s digest %s  check %s\n", node->name, verdict,
+                   node->digest[0] ? node->digest : "-", node->check[0] ? node->check : "-");
+    }
+    if (verify->json)
+        printf("],\"ok\":%s}\n", bad == 0 ? "true" : "false");
+    else
+        printf(bad == 0 ? "all %u nodes agree, invariants hold\n"
+                        : "%u of the nodes are not in the agreed state\n",
+               bad == 0 ? verify->count : bad);
+    return bad;
+}
+
+static void verify_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: nodown verify [--dir DIR] [--node PORT:TOKENFILE]... [--timeout S]\n"
+            "                     [--json]\n"
+            "  Asks every node (those of the local cluster in DIR, and each --node:\n"
+            "  an admin port on 127.0.0.1 and the file holding its token) for its\n"
+            "  state's digest and invariant check at one stream sequence, and\n"
+            "  compares them. Exit 0: all agree and hold their invariants; 1: a node\n"
+            "  diverges, breaks an invariant or does not answer (named in the report).\n"
+            "  --timeout  seconds to wait for every node (default 30)\n");
+}
+
+int verify_main(int argc, char **argv)
+{
+    static struct verify verify;
+    memset(&verify, 0, sizeof verify);
+    verify.timeout_ms = 30000;
+    for (int i = 0; i < argc; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        int rv = 0;
+        if (strcmp(argv[i], "--help") == 0) {
+            verify_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            verify.json = true;
+        } else if (strcmp(argv[i], "--dir") == 0 && value != NULL) {
+            rv = verify_add_cluster(&verify, argv[++i]);
+        } else if (strcmp(argv[i], "--node") == 0 && value != NULL) {
+            rv = verify_add_node(&verify, argv[++i]);
+        } else if (strcmp(argv[i], "--timeout") == 0 && value != NULL) {
+            verify.timeout_ms = atoi(argv[++i]) * 1000;
+        } else {
+            rv = -1;
+        }
+        if (rv != 0) {
+            verify_usage(stderr);
+            return 2;
+        }
+    }
+    if (verify.count == 0 || verify.timeout_ms <= 0) {
+        verify_usage(stderr);
+        return 2;
+    }
+    verify_collect(&verify);
+    return verify_report(&verify) == 0 ? 0 : 1;
+}
