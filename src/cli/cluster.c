@@ -484,6 +484,82 @@ static void cluster_stop(const struct cluster *cluster, pid_t pid)
         kill(pid, SIGKILL);
 }
 
+/* ---- Planned moves. ---- */
+
+static int cluster_journal_open(const struct cluster *cluster, struct journal **journal)
+{
+    int replicas = cluster->nats_count < 3 ? (int)cluster->nats_count : 3;
+    struct journal_config config = {cluster->urls, "NODOWN", "nodown.batch", replicas, 120000};
+    char errmsg[512];
+    int rv = journal_open(journal, &config, errmsg, sizeof errmsg);
+    if (rv != 0)
+        fprintf(stderr, "nodown cluster: %s\n", errmsg);
+    return rv;
+}
+
+/* The stream's leader now ("" when there is none), waiting while it is
+ * `from` (a leader stepping down) for up to 10 s. */
+static void cluster_leader(struct journal *journal, const char *from, char *leader, size_t size)
+{
+    int64_t deadline_ms = clock_now_ms() + 10000;
+    struct journal_stream_info info;
+    do {
+        leader[0] = '\0';
+        if (journal_stream_info(journal, &info) == 0)
+            snprintf(leader, size, "%s", info.leader);
+        if (leader[0] != '\0' && strcmp(leader, from) != 0)
+            return;
+        clock_sleep_ms(5);
+    } while (clock_now_ms() < deadline_ms);
+}
+
+/* Moves the stream's leader off nats-AWAY (any leader when away < 0): a
+ * step-down, again if the same server is elected (a few times). */
+static int cluster_step_down(const struct cluster *cluster, int away)
+{
+    struct journal *journal = NULL;
+    if (cluster_journal_open(cluster, &journal) != 0)
+        return 1;
+    char leader[64] = "", away_name[32] = "";
+    cluster_leader(journal, "", leader, sizeof leader);
+    snprintf(away_name, sizeof away_name, "nats-%d", away);
+    int rv = 0;
+    for (int tries = 0; tries < 5 && (away < 0 ? tries == 0 : strcmp(leader, away_name) == 0);
+         tries++) {
+        char before[64];
+        snprintf(before, sizeof before, "%s", leader);
+        int64_t start_ms = clock_now_ms();
+        rv = journal_stream_step_down(journal);
+        if (rv != 0) {
+            fprintf(stderr, "nodown cluster: %s\n", journal_error(journal));
+            break;
+        }
+        cluster_leader(journal, before, leader, sizeof leader);
+        printf("stream leader %s -> %s in %" PRId64 " ms\n", before,
+               leader[0] ? leader : "(none yet)", clock_now_ms() - start_ms);
+    }
+    if (rv == 0 && away >= 0 && strcmp(leader, away_name) != 0 && leader[0] != '\0')
+        printf("nats-%d does not lead the stream: %s does\n", away, leader);
+    journal_close(journal);
+    return rv == 0 && (away < 0 || strcmp(leader, away_name) != 0) ? 0 : 1;
+}
+
+/* A planned restart of nats-INDEX: the stream's leader moved off it
+ * first, then a clean stop (SIGTERM), then started again on its data. */
+static int cluster_restart_nats(struct cluster *cluster, uint32_t index)
+{
+    if (index >= cluster->nats_count || cluster_house_secret(cluster, NULL) != 0 ||
+        cluster_step_down(cluster, (int)index) != 0)
+        return 1;
+    cluster_stop(cluster, cluster->nats[index].pid);
+    int64_t start_ms = clock_now_ms();
+    if (cluster_start(cluster) != 0)
+        return 1;
+    printf("nats-%u restarted, the stream found again, in %" PRId64 " ms\n", index,
+           clock_now_ms() - start_ms);
+    return 0;
+}
+
 /* ---- The command. ---- */
 
 static void cluster_usage(FILE *out)
@@ -493,6 +569,8 @@ static void cluster_usage(FILE *out)
             "                         [--house-secret S]\n"
             "       nodown cluster status --dir DIR [--json]\n"
             "       nodown cluster down --dir DIR\n"
+            "       nodown cluster step-down --dir DIR [--nats I]\n"
+            "       nodown cluster restart --dir DIR --nats I\n"
             "  up      starts N nats-servers in one JetStream cluster (default 3; the\n"
             "          stream keeps min(N, 3) copies) and N nodes on it (default 3), on\n"
             "          free loopback ports; on a directory already set up, starts again\n"
@@ -500,6 +578,9 @@ static void cluster_usage(FILE *out)
             "  status  every server (JetStream meta leader), the stream (leader, each\n"
             "          copy's lag) and every node (applied sequence, lag, digest)\n"
             "  down    stops the nodes, then the servers; the data stays in DIR\n"
+            "  step-down  moves the stream's leader to another server (off nats-I)\n"
+            "  restart    a planned restart of nats-I: leader moved off it, a clean\n"
+            "          stop, started again on its data\n"
             "  The house's secret is --house-secret, else $NODOWN_HOUSE_SECRET, else\n"
             "  made once and kept in DIR/house.secret.\n");
 }
@@ -577,6 +658,7 @@ int cluster_main(int argc, char **argv)
     static struct cluster cluster;
     const char *house = getenv("NODOWN_HOUSE_SECRET");
     unsigned nats_count = 3, node_count = 3;
+    int nats_index = -1;
     bool json = false, ok = true;
     for (int i = 1; i < argc && ok; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -588,6 +670,8 @@ int cluster_main(int argc, char **argv)
             ok = sscanf(argv[++i], "%u", &nats_count) == 1;
         else if (strcmp(argv[i], "--nodes") == 0 && value != NULL)
             ok = sscanf(argv[++i], "%u", &node_count) == 1;
+        else if (strcmp(argv[i], "--nats") == 0 && value != NULL)
+            ok = sscanf(argv[++i], "%d", &nats_index) == 1 && nats_index >= 0;
         else if (strcmp(argv[i], "--house-secret") == 0 && value != NULL)
             house = argv[++i];
         else
@@ -616,6 +700,10 @@ int cluster_main(int argc, char **argv)
         return cluster_status(&cluster, json);
     if (strcmp(argv[0], "down") == 0)
         return cluster_down(&cluster);
+    if (strcmp(argv[0], "step-down") == 0)
+        return cluster_step_down(&cluster, nats_index);
+    if (strcmp(argv[0], "restart") == 0 && nats_index >= 0)
+        return cluster_restart_nats(&cluster, (uint32_t)nats_index);
     cluster_usage(stderr);
     return 2;
 }

@@ -785,6 +785,28 @@ int journal_stream_info(struct journal *journal, struct journal_stream_info *out
     return 0;
 }
 
+int journal_stream_step_down(struct journal *journal)
+{
+    assert(journal != NULL);
+    char subject[JOURNAL_STREAM_NAME_SIZE + 64];
+    snprintf(subject, sizeof subject, "$JS.API.STREAM.LEADER.STEPDOWN.%s",
+             journal->stream_name);
+    natsMsg *reply = NULL;
+    natsStatus s = natsConnection_Request(&reply, journal->connection, subject, NULL, 0,
+                                          JOURNAL_API_WAIT_MS);
+    /* The answer is {"success":true}, or an "error" object. */
+    const char *data = s == NATS_OK ? natsMsg_GetData(reply) : NULL;
+    bool ok = data != NULL && strstr(data, "\"success\":true") != NULL;
+    if (s != NATS_OK)
+        nats_error_format(journal->error, sizeof journal->error, "journal: leader step-down",
+                          s, 0);
+    else if (!ok)
+        snprintf(journal->error, sizeof journal->error, "journal: leader step-down: %.300s",
+                 data != NULL ? data : "no answer");
+    natsMsg_Destroy(reply);
+    return ok ? 0 : ERR_IO;
+}
+
 int journal_last_seq(struct journal *journal, uint64_t *last_seq)
 {
     assert(last_seq != NULL);

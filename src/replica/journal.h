@@ -137,6 +137,12 @@ struct journal_stream_info {
 };
 int journal_stream_info(struct journal *journal, struct journal_stream_info *info);
 
+/* Asks the stream's leader to step down, so that another copy leads (a
+ * planned restart of the leader's server then costs an election among the
+ * others, not a timeout): JetStream's $JS.API.STREAM.LEADER.STEPDOWN.
+ * Returns 0 when the leader accepted, or ERR_IO (journal_error). */
+int journal_stream_step_down(struct journal *journal);
+
 /* Whether the connection to NATS is up right now (for /status). */
 bool journal_connected(const struct journal *journal);
 

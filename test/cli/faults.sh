@@ -17,8 +17,10 @@
 #   (d) `nodown cluster up`: three nats-servers in one JetStream cluster
 #       (the stream on all three) and three nodes, the clients spread over
 #       them. Under load: kill -9 the stream leader's server, then a node,
-#       then another server, each brought back by `cluster up`; every
-#       acknowledged command applied exactly once, all nodes one state.
+#       then a planned restart of the leader's server (`cluster restart`),
+#       then kill -9 another server, each brought back by `cluster up`;
+#       every acknowledged command applied exactly once, all nodes one
+#       state, `nodown verify` agreeing (and naming a node that does not).
 #
 # Prints "faults: N passed, N failed" last; exits non-zero on a failure.
 # Kills only the processes it started (and, when a node died, the
@@ -486,9 +488,16 @@ scenario_d() {
     expect "(d) kill -9 node 1 under load" kill9_cluster node 1
     expect "(d) the load goes on" wait_lines d1 $((KILL_AT * 3))
     expect "(d) cluster up brings node 1 back" cluster_up
+    leader=$(stream_leader)
+    local moved
+    moved=$("$NODOWN" cluster restart --dir "$dir" --nats "${leader:-9}" 2>&1)
+    expect "(d) a planned restart of nats-${leader:-?}, the stream leader's server, under load" \
+        eval '[ $? = 0 ] && [ "$(stream_leader)" != "$leader" ]'
+    echo "$moved" | sed 's/^/     /'
+    expect "(d) the load goes on" wait_lines d1 $((KILL_AT * 4))
     local other=$(((leader + 1) % 3))
     expect "(d) kill -9 nats-$other under load" kill9_cluster nats "$other"
-    expect "(d) the load goes on" wait_lines d1 $((KILL_AT * 4))
+    expect "(d) the load goes on" wait_lines d1 $((KILL_AT * 5))
     expect "(d) cluster up brings nats-$other back" cluster_up
     expect "(d) client 41 (first on node 1) finishes" load_finish d1 2
     expect "(d) client 42 finishes" load_finish d2 1

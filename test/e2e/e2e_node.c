@@ -635,15 +635,23 @@ static int e2e_check_message(void *context, uint64_t stream_seq, uint64_t timest
 static int e2e_check_replay(struct e2e_check *check, struct journal *journal)
 {
     uint64_t last_seq = 0;
-    if (journal_last_seq(journal, &last_seq) != 0) {
-        fprintf(stderr, "check: stream info: %s\n", journal_error(journal));
-        return -1;
-    }
     int64_t deadline_ms = e2e_now_ms() + 30000;
+    while (journal_last_seq(journal, &last_seq) != 0) {
+        fprintf(stderr, "check: stream info: %s\n", journal_error(journal));
+        if (e2e_now_ms() >= deadline_ms)
+            return -1;
+    }
     uint64_t next_seq = 1;
     while (check->replica.applied_seq < last_seq && e2e_now_ms() < deadline_ms) {
         int rv = journal_read(journal, check->replica.applied_seq + 1, 4096, 1000,
                               e2e_check_message, check, &next_seq);
+        if (rv == ERR_IO && e2e_now_ms() < deadline_ms) {
+            /* A cluster just disturbed (a server restarted, leaders being
+             * elected) may time out a consumer's creation: say so, retry. */
+            fprintf(stderr, "check: reading the stream at %" PRIu64 ": %s; again\n",
+                    check->replica.applied_seq + 1, journal_error(journal));
+            continue;
+        }
         if (rv != 0) {
             fprintf(stderr, "check: reading the stream at %" PRIu64 ": %s\n",
                     check->replica.applied_seq + 1,
@@ -790,9 +798,12 @@ static int e2e_check(const struct e2e_args *args)
     struct journal_config config = {args->nats, "NODOWN", "nodown.batch",
                                     args->replicas > 0 ? args->replicas : 1, 120000};
     char errmsg[512] = "";
-    if (journal_open(&journal, &config, errmsg, sizeof errmsg) != 0) {
-        fprintf(stderr, "check: %s\n", errmsg);
-        return 1;
+    int64_t deadline_ms = e2e_now_ms() + 30000;
+    while (journal_open(&journal, &config, errmsg, sizeof errmsg) != 0) {
+        fprintf(stderr, "check: %s\n", errmsg); /* a cluster electing leaders: again */
+        if (e2e_now_ms() >= deadline_ms)
+            return 1;
+        nanosleep(&(struct timespec){.tv_nsec = 200000000}, NULL);
     }
     int rv = e2e_check_state(&check, journal);
     journal_close(journal);
