@@ -17,6 +17,12 @@ int admin_http_get(uint16_t port, const char *path, const char *token, char *bod
  * or a string without escapes), or "". */
 void admin_json_field(const char *json, const char *key, char *out, size_t size);
 
+/* GET path (a snapshot: /snapshot/latest) into file, synced: returns 0
+ * with the X-Nodown-Stream-Seq header's sequence and the bytes written,
+ * or -1 (not 200, no sequence, I/O). */
+int admin_http_download(uint16_t port, const char *path, const char *token, const char *file,
+                        uint64_t *stream_seq, uint64_t *bytes);
+
 /* The first line of a file (an admin token), without its newline; "" when
  * it cannot be read. */
 void admin_token_read(const char *path, char *token, size_t size);

@@ -59,6 +59,7 @@ struct cluster {
     struct cluster_process nats[CLUSTER_NATS_MAX];
     struct cluster_process nodes[CLUSTER_NODES_MAX];
     char urls[CLUSTER_NATS_MAX * 32];
+    char snapshot_mb[16];   /* the nodes' --snapshot-mb; "": their default */
     char house_secret[64];
 };
 
@@ -141,6 +142,8 @@ static int cluster_load(struct cluster *cluster)
         char kind[8];
         unsigned index = 0, a = 0, b = 0, c = 0;
         int pid = 0;
+        if (sscanf(line, "snapshot_mb %15s", cluster->snapshot_mb) == 1)
+            continue;
         int fields = sscanf(line, "%7s %u %d %u %u %u", kind, &index, &pid, &a, &b, &c);
         struct cluster_process *p = NULL;
         if (fields == 6 && strcmp(kind, "nats") == 0 && index == cluster->nats_count &&
@@ -173,6 +176,8 @@ static int cluster_save(const struct cluster *cluster)
     for (uint32_t i = 0; i < cluster->node_count; i++)
         fprintf(file, "node %u %d %u %u\n", i, (int)cluster->nodes[i].pid,
                 cluster->nodes[i].ports[0], cluster->nodes[i].ports[1]);
+    if (cluster->snapshot_mb[0] != '\0')
+        fprintf(file, "snapshot_mb %s\n", cluster->snapshot_mb);
     bool failed = ferror(file) != 0;
     if (fclose(file) != 0 || failed || rename(temporary, path) != 0)
         return -1;
@@ -264,9 +269,24 @@ static int cluster_node_start(struct cluster *cluster, uint32_t index)
     snprintf(http, sizeof http, "127.0.0.1:%u", p->ports[1]);
     snprintf(id, sizeof id, "%u", index + 1);
     snprintf(replicas, sizeof replicas, "%u", cluster->nats_count < 3 ? cluster->nats_count : 3);
-    char *argv[] = {(char *)cluster->self, "serve", "--data", data, "--nats", cluster->urls,
-                    "--replicas", replicas, "--listen", listen, "--http", http,
-                    "--node-id", id, NULL};
+    char join[CLUSTER_PATH_MAX + 16];
+    /* Every node but the first joins from the first's latest snapshot when
+     * it starts with none of its own (a node added to a running cluster). */
+    snprintf(join, sizeof join, "%u:%s/node-0/admin.token", cluster->nodes[0].ports[1],
+             cluster->dir);
+    char *argv[20] = {(char *)cluster->self, "serve", "--data", data, "--nats", cluster->urls,
+                      "--replicas", replicas, "--listen", listen, "--http", http,
+                      "--node-id", id};
+    int argc = 14;
+    if (cluster->snapshot_mb[0] != '\0') {
+        argv[argc++] = "--snapshot-mb";
+        argv[argc++] = (char *)cluster->snapshot_mb;
+    }
+    if (index > 0) {
+        argv[argc++] = "--join";
+        argv[argc++] = join;
+    }
+    argv[argc] = NULL;
     cluster->nodes[index].pid = cluster_spawn(argv, log, cluster->house_secret);
     return cluster->nodes[index].pid > 0 ? 0 : -1;
 }
@@ -566,7 +586,7 @@ static void cluster_usage(FILE *out)
 {
     fprintf(out,
             "usage: nodown cluster up --dir DIR [--nats-servers N] [--nodes N]\n"
-            "                         [--house-secret S]\n"
+            "                         [--house-secret S] [--snapshot-mb N]\n"
             "       nodown cluster status --dir DIR [--json]\n"
             "       nodown cluster down --dir DIR\n"
             "       nodown cluster step-down --dir DIR [--nats I]\n"
@@ -574,7 +594,9 @@ static void cluster_usage(FILE *out)
             "  up      starts N nats-servers in one JetStream cluster (default 3; the\n"
             "          stream keeps min(N, 3) copies) and N nodes on it (default 3), on\n"
             "          free loopback ports; on a directory already set up, starts again\n"
-            "          whatever is not running, on the same ports and data\n"
+            "          whatever is not running, on the same ports and data, and adds\n"
+            "          nodes up to --nodes: a new node joins from node 0's latest\n"
+            "          snapshot; --snapshot-mb is the nodes' (kept for later ups)\n"
             "  status  every server (JetStream meta leader), the stream (leader, each\n"
             "          copy's lag) and every node (applied sequence, lag, digest)\n"
             "  down    stops the nodes, then the servers; the data stays in DIR\n"
@@ -588,8 +610,18 @@ static void cluster_usage(FILE *out)
 static int cluster_up(struct cluster *cluster, uint32_t nats_count, uint32_t node_count,
                       const char *house)
 {
-    if (cluster_load(cluster) != 0)
+    char snapshot_mb[sizeof cluster->snapshot_mb];
+    memcpy(snapshot_mb, cluster->snapshot_mb, sizeof snapshot_mb);
+    if (cluster_load(cluster) != 0) {
         cluster_plan(cluster, nats_count, node_count);
+        memcpy(cluster->snapshot_mb, snapshot_mb, sizeof snapshot_mb);
+    }
+    /* More nodes than it has: new ones, which join from node 0. */
+    for (; cluster->node_count < node_count; cluster->node_count++) {
+        for (uint32_t k = 0; k < 2; k++)
+            cluster->nodes[cluster->node_count].ports[k] = cluster_free_port();
+        cluster->nodes[cluster->node_count].pid = 0;
+    }
     cluster_urls(cluster);
     if (cluster_house_secret(cluster, house) != 0) {
         fprintf(stderr, "nodown cluster: cannot read or write %s/house.secret\n", cluster->dir);
@@ -670,6 +702,9 @@ int cluster_main(int argc, char **argv)
             ok = sscanf(argv[++i], "%u", &nats_count) == 1;
         else if (strcmp(argv[i], "--nodes") == 0 && value != NULL)
             ok = sscanf(argv[++i], "%u", &node_count) == 1;
+        else if (strcmp(argv[i], "--snapshot-mb") == 0 && value != NULL)
+            ok = snprintf(cluster.snapshot_mb, sizeof cluster.snapshot_mb, "%s", argv[++i]) <
+                     (int)sizeof cluster.snapshot_mb && strtod(cluster.snapshot_mb, NULL) > 0;
         else if (strcmp(argv[i], "--nats") == 0 && value != NULL)
             ok = sscanf(argv[++i], "%d", &nats_index) == 1 && nats_index >= 0;
         else if (strcmp(argv[i], "--house-secret") == 0 && value != NULL)

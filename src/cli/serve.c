@@ -9,6 +9,7 @@
  *          -> admin; then the loop: gateway_step, and every 100 ms the
  *          supervisor's health, status and metrics, snapshots.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/admin_http.h"
 #include "cli/cli.h"
 #include "codec/frame.h"
 #include "core/snapshot.h"
@@ -44,6 +46,7 @@ struct serve_options {
     uint32_t node_id;
     uint64_t snapshot_bytes; /* snapshot after this much applied log */
     int replicas;            /* the stream's, when this node creates it */
+    const char *join;        /* PORT:TOKENFILE of a peer's admin, or NULL */
 };
 
 struct serve {
@@ -66,6 +69,7 @@ struct serve {
     uint64_t digest_seq;
     bool digest_done;
     uint64_t chores_seq; /* applied_seq at the previous chores */
+    uint64_t joined_ms;  /* when a --join snapshot came, or 0 */
     /* /verify?at=SEQ (serve_verify_cb, serve_verify_step), under lock. */
     struct {
         pthread_mutex_t lock;
@@ -90,7 +94,7 @@ static void serve_usage(FILE *out)
     fprintf(out,
             "usage: nodown serve --data DIR [--nats URL,...] [--listen HOST:PORT]\n"
             "                    [--http HOST:PORT] [--token TOKEN] [--node-id N]\n"
-            "                    [--snapshot-mb N] [--replicas N]\n"
+            "                    [--snapshot-mb N] [--replicas N] [--join PORT:TOKENFILE]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
             "  --listen   the native client protocol (default 127.0.0.1:7400)\n"
@@ -98,9 +102,14 @@ static void serve_usage(FILE *out)
             "             token is --token, or $NODOWN_ADMIN_TOKEN, or made once and\n"
             "             kept in DIR/admin.token\n"
             "  --node-id  this node's number in a cluster (default 1)\n"
-            "  --snapshot-mb  write a snapshot after this much applied log (default 64)\n"
+            "  --snapshot-mb  write a snapshot after this much applied log (default 64;\n"
+            "             a fraction is fine: 0.25)\n"
             "  --replicas  copies of the stream on a NATS cluster (--nats): 1 to 5,\n"
             "             default 1; every node of a cluster must say the same\n"
+            "  --join PORT:TOKENFILE  a node with no snapshot yet first fetches the\n"
+            "             latest one of the peer whose admin interface is on\n"
+            "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
+            "             stream from there instead of from the beginning\n"
             "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n");
 }
 
@@ -146,7 +155,9 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
         else if (strcmp(argv[i], "--node-id") == 0 && ok)
             options->node_id = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(argv[i], "--snapshot-mb") == 0 && ok)
-            options->snapshot_bytes = strtoull(value, NULL, 10) << 20;
+            ok = (options->snapshot_bytes = (uint64_t)(strtod(value, NULL) * (1 << 20))) > 0;
+        else if (strcmp(argv[i], "--join") == 0 && ok)
+            options->join = value;
         else if (strcmp(argv[i], "--replicas") == 0 && ok)
             ok = (options->replicas = atoi(value)) >= 1 && options->replicas <= 5;
         else {
@@ -408,6 +419,57 @@ static uint64_t serve_now_ms(void)
     return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
+/* Joining a cluster without a rebuild: a node with no snapshot fetches a
+ * peer's latest (GET /snapshot/latest), puts it where its own would be,
+ * and the replica loads it like its own and consumes the stream after it.
+ * The file is checked as any snapshot is (checksums): a bad one is passed
+ * over at load, and the node then starts from the beginning. */
+static int serve_join(struct serve *serve, char *errmsg, size_t size)
+{
+    char dir[REPLICA_PATH_MAX], path[REPLICA_PATH_MAX + 64], final[REPLICA_PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s/snapshots", serve->options.data_dir);
+    DIR *listing = opendir(dir);
+    struct dirent *entry;
+    while (listing != NULL && (entry = readdir(listing)) != NULL) {
+        if (strncmp(entry->d_name, "snapshot-", 9) == 0) {
+            closedir(listing);
+            return 0; /* it has its own: a restart, not a join */
+        }
+    }
+    if (listing != NULL)
+        closedir(listing);
+    unsigned port = 0;
+    int used = 0;
+    char token[HTTP_ADMIN_TOKEN_SIZE_MAX + 2];
+    if (sscanf(serve->options.join, "%u:%n", &port, &used) != 1 || used == 0 || port == 0 ||
+        port > 65535) {
+        snprintf(errmsg, size, "--join %s: not PORT:TOKENFILE", serve->options.join);
+        return ERR_USAGE;
+    }
+    admin_token_read(serve->options.join + used, token, sizeof token);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/.join-download", dir);
+    uint64_t seq = 0, bytes = 0;
+    uint64_t start_ms = serve_now_ms();
+    if (admin_http_download((uint16_t)port, "/snapshot/latest", token, path, &seq, &bytes) != 0) {
+        unlink(path);
+        fprintf(stderr, "nodown: join: no snapshot from 127.0.0.1:%u; starting from the "
+                "stream's beginning\n", port);
+        return 0;
+    }
+    snprintf(final, sizeof final, "%s/snapshot-%020" PRIu64 ".ndsf", dir, seq);
+    if (rename(path, final) != 0) {
+        snprintf(errmsg, size, "join: %.300s: %s", final, strerror(errno));
+        return ERR_IO;
+    }
+    serve->joined_ms = serve_now_ms();
+    printf("nodown: joined from 127.0.0.1:%u: snapshot at stream sequence %" PRIu64
+           ", %" PRIu64 " bytes in %" PRIu64 " ms\n", port, seq, bytes,
+           serve_now_ms() - start_ms);
+    fflush(stdout);
+    return 0;
+}
+
 /* Opens the journal. On a cluster (--nats) the stream may be between
  * leaders, or the servers restarting, when the node starts: it keeps
  * trying for SERVE_JOURNAL_WAIT_MS, saying so every few seconds, rather
@@ -447,6 +509,8 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
         rv = serve_journal_open(serve, &journal, errmsg, size);
     struct limits limits;
     limits_default(&limits);
+    if (rv == 0 && options->join != NULL)
+        rv = serve_join(serve, errmsg, size);
     if (rv == 0)
         rv = replica_open(&serve->replica, options->data_dir, &limits, errmsg, size);
     uint64_t stream_last_seq = 0;
@@ -574,6 +638,10 @@ int serve_main(int argc, char **argv)
     int rv = serve_start(&serve, errmsg, sizeof errmsg);
     if (rv == 0 && serve_catch_up(&serve, errmsg, sizeof errmsg) != 0)
         rv = -1;
+    if (rv == 0 && serve.joined_ms != 0)
+        printf("nodown: joined: caught up to stream sequence %" PRIu64 " in %" PRIu64
+               " ms after the snapshot\n", serve.replica.applied_seq,
+               serve_now_ms() - serve.joined_ms);
     if (rv == 0 && serve_house_secret(&serve) != 0)
         snprintf(errmsg, sizeof errmsg, "could not publish the house secret"), rv = -1;
     if (rv != 0) {

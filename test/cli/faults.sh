@@ -429,9 +429,18 @@ cluster_pid() {
         echo "$pid"
 }
 
+# cluster_up [NODES]: nodown cluster up (3 servers, NODES nodes, default 3;
+# a snapshot every 100 KB of log, so that a new node has one to join from).
 cluster_up() {
     env NODOWN_HOUSE_SECRET="$HOUSE_SECRET" "$NODOWN" cluster up --dir "$work/d" \
-        --nats-servers 3 --nodes 3 >>"$work/d.out" 2>&1
+        --nats-servers 3 --nodes "${1:-3}" --snapshot-mb 0.1 >>"$work/d.out" 2>&1
+}
+
+# The ports of cluster node I, as node D<I> for the helpers above.
+cluster_node() {
+    node_dir[D$1]=$work/d/node-$1
+    node_listen[D$1]=$(awk -v i="$1" '$1 == "node" && $2 == i { print $4 }' "$work/d/cluster.txt")
+    node_http[D$1]=$(awk -v i="$1" '$1 == "node" && $2 == i { print $5 }' "$work/d/cluster.txt")
 }
 
 # kill9_cluster KIND INDEX: kill -9 one of the cluster's processes.
@@ -448,11 +457,7 @@ stream_leader() {
 scenario_d() {
     local dir=$work/d start=$SECONDS i
     expect "(d) nodown cluster up: 3 NATS servers (R3 stream), 3 nodes" cluster_up || return
-    for i in 0 1 2; do
-        node_dir[D$i]=$dir/node-$i
-        node_listen[D$i]=$(awk -v i=$i '$1 == "node" && $2 == i { print $4 }' "$dir/cluster.txt")
-        node_http[D$i]=$(awk -v i=$i '$1 == "node" && $2 == i { print $5 }' "$dir/cluster.txt")
-    done
+    for i in 0 1 2; do cluster_node "$i"; done
     local urls
     urls=$(awk '$1 == "nats" { printf "%snats://127.0.0.1:%s", s, $4; s = "," }' \
         "$dir/cluster.txt")
@@ -488,6 +493,14 @@ scenario_d() {
     expect "(d) kill -9 node 1 under load" kill9_cluster node 1
     expect "(d) the load goes on" wait_lines d1 $((KILL_AT * 3))
     expect "(d) cluster up brings node 1 back" cluster_up
+    expect "(d) a fourth node added under load (cluster up --nodes 4)" cluster_up 4
+    cluster_node 3
+    local joined
+    joined=$(grep "joined" "$dir/node-3/log")
+    echo "$joined" | sed 's/^/     /'
+    expect "(d) it joined from node 0's snapshot, not from the stream's start" \
+        grep -q "joined from 127.0.0.1:${node_http[D0]}: snapshot at stream sequence" \
+        "$dir/node-3/log"
     leader=$(stream_leader)
     local moved
     moved=$("$NODOWN" cluster restart --dir "$dir" --nats "${leader:-9}" 2>&1)
@@ -505,9 +518,9 @@ scenario_d() {
     expect "(d) every acknowledged command applied exactly once" check "$urls" d1 d2
     check_replicas=1
     local states
-    states=$(nodes_at "$check_seq" D0 D1 D2)
-    expect "(d) three nodes and the checker: one state" same_state "$states"
-    expect "(d) nodown verify at rest: the three nodes agree" \
+    states=$(nodes_at "$check_seq" D0 D1 D2 D3)
+    expect "(d) four nodes and the checker: one state" same_state "$states"
+    expect "(d) nodown verify at rest: the four nodes agree" \
         quiet "$NODOWN" verify --dir "$dir" --timeout 20
     expect "(d) nodown cluster down" quiet "$NODOWN" cluster down --dir "$dir"
     echo "     (d) took $((SECONDS - start)) s"
