@@ -580,6 +580,43 @@ static int cluster_restart_nats(struct cluster *cluster, uint32_t index)
     return 0;
 }
 
+/* The stream's retention from the oldest snapshot still needed: every
+ * node restarts from its own newest snapshot, and a new one joins from
+ * node 0's, so the messages at or below the oldest of the nodes' newest
+ * snapshots are needed by nobody. Refused unless every node answers (a
+ * node that is down may hold an older one). */
+static int cluster_trim(const struct cluster *cluster)
+{
+    uint64_t oldest = UINT64_MAX;
+    for (uint32_t i = 0; i < cluster->node_count; i++) {
+        char path[CLUSTER_PATH_MAX], token[128], body[4096], snapshot[24] = "";
+        cluster_path(cluster, path, "node-%u/admin.token", i);
+        admin_token_read(path, token, sizeof token);
+        if (admin_http_get(cluster->nodes[i].ports[1], "/status", token, body, sizeof body) != 0) {
+            fprintf(stderr, "nodown cluster: node-%u does not answer: nothing trimmed\n", i);
+            return 1;
+        }
+        admin_json_field(body, "snapshot_seq", snapshot, sizeof snapshot);
+        uint64_t seq = strtoull(snapshot, NULL, 10);
+        oldest = seq < oldest ? seq : oldest;
+    }
+    if (oldest == 0 || oldest == UINT64_MAX) {
+        printf("a node has no snapshot yet: nothing trimmed\n");
+        return 0;
+    }
+    struct journal *journal = NULL;
+    uint64_t purged = 0;
+    int rv = cluster_journal_open(cluster, &journal);
+    if (rv == 0 && (rv = journal_stream_purge_below(journal, oldest + 1, &purged)) != 0)
+        fprintf(stderr, "nodown cluster: %s\n", journal_error(journal));
+    journal_close(journal);
+    if (rv == 0)
+        printf("stream trimmed below sequence %" PRIu64 " (the oldest of the nodes' newest "
+               "snapshots is at %" PRIu64 "): %" PRIu64 " messages removed\n", oldest + 1,
+               oldest, purged);
+    return rv == 0 ? 0 : 1;
+}
+
 /* ---- The command. ---- */
 
 static void cluster_usage(FILE *out)
@@ -591,6 +628,7 @@ static void cluster_usage(FILE *out)
             "       nodown cluster down --dir DIR\n"
             "       nodown cluster step-down --dir DIR [--nats I]\n"
             "       nodown cluster restart --dir DIR --nats I\n"
+            "       nodown cluster trim --dir DIR\n"
             "  up      starts N nats-servers in one JetStream cluster (default 3; the\n"
             "          stream keeps min(N, 3) copies) and N nodes on it (default 3), on\n"
             "          free loopback ports; on a directory already set up, starts again\n"
@@ -603,6 +641,8 @@ static void cluster_usage(FILE *out)
             "  step-down  moves the stream's leader to another server (off nats-I)\n"
             "  restart    a planned restart of nats-I: leader moved off it, a clean\n"
             "          stop, started again on its data\n"
+            "  trim    removes the stream's messages that no node needs: those at or\n"
+            "          below the oldest of the nodes' newest snapshots\n"
             "  The house's secret is --house-secret, else $NODOWN_HOUSE_SECRET, else\n"
             "  made once and kept in DIR/house.secret.\n");
 }
@@ -737,6 +777,8 @@ int cluster_main(int argc, char **argv)
         return cluster_down(&cluster);
     if (strcmp(argv[0], "step-down") == 0)
         return cluster_step_down(&cluster, nats_index);
+    if (strcmp(argv[0], "trim") == 0)
+        return cluster_trim(&cluster);
     if (strcmp(argv[0], "restart") == 0 && nats_index >= 0)
         return cluster_restart_nats(&cluster, (uint32_t)nats_index);
     cluster_usage(stderr);

@@ -785,23 +785,52 @@ int journal_stream_info(struct journal *journal, struct journal_stream_info *out
     return 0;
 }
 
+/* A JetStream API request on subject, payload, answered within the API
+ * wait; returns the answer (natsMsg_Destroy it) or NULL with the error in
+ * journal_error. */
+static natsMsg *journal_api(struct journal *journal, const char *what, const char *subject,
+                            const char *payload)
+{
+    natsMsg *reply = NULL;
+    natsStatus s = natsConnection_Request(&reply, journal->connection, subject, payload,
+                                          (int)strlen(payload), JOURNAL_API_WAIT_MS);
+    if (s != NATS_OK) {
+        nats_error_format(journal->error, sizeof journal->error, what, s, 0);
+        return NULL;
+    }
+    return reply;
+}
+
 int journal_stream_step_down(struct journal *journal)
 {
     assert(journal != NULL);
     char subject[JOURNAL_STREAM_NAME_SIZE + 64];
     snprintf(subject, sizeof subject, "$JS.API.STREAM.LEADER.STEPDOWN.%s",
              journal->stream_name);
-    natsMsg *reply = NULL;
-    natsStatus s = natsConnection_Request(&reply, journal->connection, subject, NULL, 0,
-                                          JOURNAL_API_WAIT_MS);
     /* The answer is {"success":true}, or an "error" object. */
-    const char *data = s == NATS_OK ? natsMsg_GetData(reply) : NULL;
+    natsMsg *reply = journal_api(journal, "journal: leader step-down", subject, "");
+    const char *data = reply != NULL ? natsMsg_GetData(reply) : NULL;
     bool ok = data != NULL && strstr(data, "\"success\":true") != NULL;
-    if (s != NATS_OK)
-        nats_error_format(journal->error, sizeof journal->error, "journal: leader step-down",
-                          s, 0);
-    else if (!ok)
+    if (reply != NULL && !ok)
         snprintf(journal->error, sizeof journal->error, "journal: leader step-down: %.300s",
+                 data != NULL ? data : "no answer");
+    natsMsg_Destroy(reply);
+    return ok ? 0 : ERR_IO;
+}
+
+int journal_stream_purge_below(struct journal *journal, uint64_t seq, uint64_t *purged)
+{
+    assert(journal != NULL && seq >= 1 && purged != NULL);
+    char subject[JOURNAL_STREAM_NAME_SIZE + 64], payload[64];
+    snprintf(subject, sizeof subject, "$JS.API.STREAM.PURGE.%s", journal->stream_name);
+    snprintf(payload, sizeof payload, "{\"seq\":%" PRIu64 "}", seq);
+    natsMsg *reply = journal_api(journal, "journal: purge", subject, payload);
+    const char *data = reply != NULL ? natsMsg_GetData(reply) : NULL;
+    const char *count = data != NULL ? strstr(data, "\"purged\":") : NULL;
+    bool ok = data != NULL && strstr(data, "\"success\":true") != NULL;
+    *purged = count != NULL ? strtoull(count + 9, NULL, 10) : 0;
+    if (reply != NULL && !ok)
+        snprintf(journal->error, sizeof journal->error, "journal: purge: %.300s",
                  data != NULL ? data : "no answer");
     natsMsg_Destroy(reply);
     return ok ? 0 : ERR_IO;

@@ -143,6 +143,11 @@ int journal_stream_info(struct journal *journal, struct journal_stream_info *inf
  * Returns 0 when the leader accepted, or ERR_IO (journal_error). */
 int journal_stream_step_down(struct journal *journal);
 
+/* Removes the stream's messages below seq (JetStream's purge, keeping seq
+ * and after): what no node needs any more, every node having a snapshot
+ * at seq - 1 or later. Returns 0 with *purged, or ERR_IO (journal_error). */
+int journal_stream_purge_below(struct journal *journal, uint64_t seq, uint64_t *purged);
+
 /* Whether the connection to NATS is up right now (for /status). */
 bool journal_connected(const struct journal *journal);
 
