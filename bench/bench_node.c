@@ -17,6 +17,7 @@
  * One JSON object with --json. Every loop is bounded in count and time.
  */
 #include "bench/bench.h"
+#include "bench/bench_node.h"
 
 #include <inttypes.h>
 #include <poll.h>
@@ -35,11 +36,9 @@
 #include "replica/journal.h"
 #include "replica/replica.h"
 
-#define NODE_CLIENTS_MAX 64u
 #define NODE_THREADS_MAX 4u   /* client threads: sessions are shared among them */
 #define NODE_POLL_MAX_MS 1000u
 #define NODE_DRAIN_MAX_MS 10000u /* after the run, outcomes still owed */
-#define NODE_SAMPLES_MAX (1u << 20) /* latency samples per client */
 #define NODE_SNAPSHOT_ROUNDS 3u  /* snapshots forked; the longest pause counts */
 
 struct node_child {
@@ -47,23 +46,6 @@ struct node_child {
     char dir[64];
     char nodes[64];     /* host:port of the gateway */
     char nats_url[64];
-};
-
-/* One member's session. */
-struct node_client {
-    const char *nodes;
-    uint32_t account_id;
-    char secret[32];
-    double seconds;
-    double rate_per_s;  /* 0: as fast as it can */
-    struct nodown_client *session;
-    uint64_t sent;
-    uint64_t acked;
-    uint64_t errors;
-    bool done;
-    uint64_t sent_ns[1024]; /* by client_seq, for the latency */
-    uint32_t *latency_us; /* one per acknowledged command */
-    uint64_t latency_count;
 };
 
 /* A thread drives clients first .. first + count - 1 (see node_thread_main). */
@@ -132,8 +114,8 @@ static void node_stop(struct node_child *node)
 
 /* As the house: logic version 2; a super, master, agent and one member
  * per client with a secret and cash; an instrument; the day. */
-static int node_bootstrap(const char *nodes, struct node_client *clients, uint32_t count,
-                          char *errmsg, size_t size)
+int node_bootstrap(const char *nodes, struct node_client *clients, uint32_t count,
+                   char *errmsg, size_t size)
 {
     struct nodown_client *house = NULL;
     if (nodown_client_open(&house, nodes, 1, 0, "bench-house", NULL, errmsg, size) != 0)
@@ -368,20 +350,18 @@ static void node_cpu_sample(pid_t node_pid, struct node_cpu *cpu)
     cpu->clients_us = node_cpu_us(getpid());
 }
 
-struct node_load {
-    uint64_t acked;
-    double orders_per_s;
-    uint32_t p50_us, p99_us, p999_us;
-    uint64_t errors;
-};
 
 /* count clients for seconds, each at rate_per_s (0: flat out). */
-static void node_load_run(struct node_client *clients, uint32_t count, const char *nodes,
-                          double seconds, double rate_per_s, struct node_load *load)
+/* nodes: every client's list; or, when nodes_by_client is set, client i
+ * takes nodes_by_client[i] (a cluster: clients spread over its nodes). */
+static const char *const *nodes_by_client;
+
+void node_load_run(struct node_client *clients, uint32_t count, const char *nodes,
+                   double seconds, double rate_per_s, struct node_load *load)
 {
     uint64_t start_ns = node_now_ns();
     for (uint32_t i = 0; i < count; i++) {
-        clients[i].nodes = nodes;
+        clients[i].nodes = nodes_by_client != NULL ? nodes_by_client[i] : nodes;
         clients[i].seconds = seconds;
         clients[i].rate_per_s = rate_per_s;
         clients[i].sent = clients[i].acked = clients[i].errors = clients[i].latency_count = 0;
@@ -418,8 +398,14 @@ static void node_load_run(struct node_client *clients, uint32_t count, const cha
         load->p50_us = all[n * 50 / 100];
         load->p99_us = all[n * 99 / 100];
         load->p999_us = all[n * 999 / 1000];
+        load->max_us = all[n - 1];
     }
     free(all);
+}
+
+void node_load_spread(const char *const *lists)
+{
+    nodes_by_client = lists;
 }
 
 /* Publishes commands_total orders straight to the stream, in batches of

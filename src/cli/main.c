@@ -20,6 +20,7 @@ static void usage(FILE *out)
             "  demo          run a brokerage and sportsbook day through the trading core\n"
             "  bench core    benchmark the matching core (--workload liquibook|mix)\n"
             "  bench node    benchmark a whole node: acknowledged orders/s, latency, replay\n"
+            "  bench cluster benchmark a local cluster: orders/s, latency, a leader step-down\n"
             "  version       print the build's format and logic versions\n"
             "\n"
             "Run 'nodown <command> --help' for a command's options.\n");
@@ -55,7 +56,9 @@ int main(int argc, char **argv)
             return bench_core_main(argc - 3, argv + 3);
         if (argc >= 3 && strcmp(argv[2], "node") == 0)
             return bench_node_main(argc - 3, argv + 3);
-        fprintf(stderr, "usage: nodown bench core|node [options]; --help for each\n");
+        if (argc >= 3 && strcmp(argv[2], "cluster") == 0)
+            return bench_cluster_main(argc - 3, argv + 3);
+        fprintf(stderr, "usage: nodown bench core|node|cluster [options]; --help for each\n");
         return argc >= 3 && strcmp(argv[2], "--help") == 0 ? 0 : 2;
     }
     fprintf(stderr, "nodown: unknown command '%s'\n\n", command);
