@@ -15,7 +15,7 @@ static void usage(FILE *out)
             "  serve         run a node: the stream, the replica, the gateway, the admin\n"
             "  client        send a command or a query to a cluster (nodown client --help)\n"
             "  simulate      drive a small market through running nodes\n"
-            "  cluster       start, show and stop a local cluster (up|status|down)\n"
+            "  cluster       a local cluster: up, status, down, step-down, restart, trim\n"
             "  verify        check that every node holds the same state\n"
             "  demo          run a brokerage and sportsbook day through the trading core\n"
             "  bench core    benchmark the matching core (--workload liquibook|mix)\n"
