@@ -141,6 +141,11 @@ int nodown_client_flush(struct nodown_client *client);
  * changes at a failover, so ask again after every call. */
 int nodown_client_fd(const struct nodown_client *client);
 
+/* The highest stream sequence among the outcomes nodown_client_wait()
+ * has returned: set a query's min_seq to it to read your own writes on
+ * whatever node answers (protocol version 2). */
+uint64_t nodown_client_last_stream_seq(const struct nodown_client *client);
+
 /* Commands this client may have in flight: the widest session window a
  * node announced at logon (8 before any did). */
 uint32_t nodown_client_window(const struct nodown_client *client);
@@ -159,7 +164,11 @@ int nodown_client_wait(struct nodown_client *client, struct nodown_outcome *outc
 
 /* Sends a query (its request_id is set by the library) and waits up to
  * timeout_ms for its result. Outcomes that arrive meanwhile are kept for
- * nodown_client_wait(). A query is resent after a failover. Returns 0 with
+ * nodown_client_wait(). A query is resent after a failover. With
+ * query->min_seq set (protocol version 2; dropped on version 1), the node
+ * answers once it has applied that stream sequence (at most
+ * GATEWAY_QUERY_WAIT_MS later, then with what it has: the result's
+ * applied_seq, the sequence the answer reflects, says which). Returns 0 with
  * *result set (check result->result: a REJECT_* when the account may not
  * read it or the object does not exist), ERR_USAGE for a query the codec
  * refuses, ERR_TIMEOUT, or a failover's error. */

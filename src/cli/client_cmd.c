@@ -3,7 +3,8 @@
  * answer printed as one line of text or one JSON object (docs/client.md).
  *
  *   nodown client [--nodes HOST:PORT,...] --account ID [--secret S]
- *                 [--client-id N] [--json] [--timeout-ms N] <command> [options]
+ *                 [--client-id N] [--json] [--timeout-ms N] [--at-least SEQ]
+ *                 <command> [options]
  *
  * Every command type of the core has a subcommand, and `query <type>` reads
  * the state. The words are checked before any connection is made: a bad
@@ -716,7 +717,8 @@ static void usage_client(FILE *out)
 {
     fprintf(out,
             "usage: nodown client [--nodes HOST:PORT,...] --account ID [--secret S]\n"
-            "                     [--client-id N] [--json] [--timeout-ms N] <command> [options]\n"
+            "                     [--client-id N] [--json] [--timeout-ms N] [--at-least SEQ]\n"
+            "                     <command> [options]\n"
             "  Sends one command (or query) to a nodown cluster and prints its answer.\n"
             "  --nodes       nodes to try in turn (default $NODOWN_NODES, else %s)\n"
             "  --account     the account to log on as\n"
@@ -725,6 +727,9 @@ static void usage_client(FILE *out)
             "                invocations of one account different ids\n"
             "  --json        print one JSON object instead of a line of text\n"
             "  --timeout-ms  how long to wait for the answer (default %d)\n"
+            "  --at-least    a query answers once the node has applied stream\n"
+            "                sequence SEQ (an outcome's, to read your own writes), and\n"
+            "                says on stderr which sequence it reflects\n"
             "  Exit: 0 done, 1 rejected (the reason is printed), 2 bad usage, 3 no answer.\n"
             "  Amounts are integer minor units, prices integer ticks, odds decimal.\n\n"
             "commands:\n",
@@ -764,6 +769,7 @@ struct client_globals {
     uint64_t client_id;
     bool json;
     int timeout_ms;
+    uint64_t min_seq; /* --at-least: queries read at this stream sequence or later */
 };
 
 /* Reads the subcommand's options into args. Returns -1 after printing
@@ -826,6 +832,8 @@ static int parse_global_value(struct client_globals *g, const char *name, const 
         g->client_id = number;
     } else if (strcmp(name, "--timeout-ms") == 0 && number >= 1 && number <= 3600000) {
         g->timeout_ms = (int)number;
+    } else if (strcmp(name, "--at-least") == 0 && number >= 1) {
+        g->min_seq = number;
     } else {
         snprintf(errmsg, errmsg_size, "%s '%s' is out of range", name, value);
         return -1;
@@ -853,7 +861,7 @@ static int parse_globals(int argc, char **argv, struct client_globals *g, int *n
         }
         bool known = strcmp(name, "--nodes") == 0 || strcmp(name, "--secret") == 0 ||
                      strcmp(name, "--account") == 0 || strcmp(name, "--client-id") == 0 ||
-                     strcmp(name, "--timeout-ms") == 0;
+                     strcmp(name, "--timeout-ms") == 0 || strcmp(name, "--at-least") == 0;
         if (!known) {
             snprintf(errmsg, errmsg_size, "unknown option '%s'", name);
             return -1;
@@ -1145,6 +1153,7 @@ static int run_positions(struct nodown_client *client, const struct client_spec 
 static int run_query(struct nodown_client *client, const struct client_spec *spec,
                      struct frame_query *query, const struct client_globals *g)
 {
+    query->min_seq = g->min_seq;
     if (query->query_type == QUERY_POSITIONS)
         return run_positions(client, spec, query, g);
     static struct frame_query_result result;
@@ -1152,6 +1161,9 @@ static int run_query(struct nodown_client *client, const struct client_spec *spe
     int rv = nodown_client_query(client, query, &result, g->timeout_ms);
     if (query_failed(spec, client, rv, &result, g->json, &exit_code))
         return exit_code;
+    if (g->min_seq != 0)
+        fprintf(stderr, "nodown client: as of stream sequence %" PRIu64 "\n",
+                result.applied_seq);
     switch (query->query_type) {
     case QUERY_ACCOUNT: print_account(&result.u.account, g->json); break;
     case QUERY_ORDER: print_order(&result.u.order, g->json); break;

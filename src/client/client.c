@@ -85,6 +85,7 @@ struct nodown_client {
 
     uint64_t last_seq;
     uint32_t window; /* commands in flight allowed: the node's session window */
+    uint64_t last_stream_seq; /* the highest stream_seq of an outcome returned */
     struct client_inflight inflight[NODOWN_CLIENT_INFLIGHT_MAX];
     uint32_t inflight_count;
 
@@ -443,6 +444,8 @@ static int client_resend(struct nodown_client *client)
     if (client->query_pending && !client->query_done) {
         client->frame.type = FRAME_QUERY;
         client->frame.u.query = client->query;
+        if (client->version < 2)
+            client->frame.u.query.min_seq = 0; /* version 1 has no such field */
         if (client_frame_queue(client) != 0)
             return ERR_IO;
     }
@@ -541,6 +544,8 @@ static bool client_outcome_pop(struct nodown_client *client, struct nodown_outco
         if (!client->inflight[i].answered)
             continue;
         *outcome = client->inflight[i].outcome;
+        if (outcome->stream_seq > client->last_stream_seq)
+            client->last_stream_seq = outcome->stream_seq;
         memmove(&client->inflight[i], &client->inflight[i + 1],
                 (client->inflight_count - i - 1) * sizeof client->inflight[0]);
         client->inflight_count--;
@@ -761,6 +766,8 @@ int nodown_client_query(struct nodown_client *client, const struct frame_query *
         client->owed_since_ms = net_now_ms();
     client->query = client->frame.u.query;
     client->query_pending = true;
+    if (client->fd >= 0 && client->version < 2)
+        client->frame.u.query.min_seq = 0; /* version 1 has no such field */
     client->query_done = false;
     if (client->fd >= 0 && client_frame_send(client) != 0)
         client_disconnect(client); /* the first step fails over and resends */
@@ -783,6 +790,11 @@ uint32_t nodown_client_inflight_count(const struct nodown_client *client)
 int nodown_client_fd(const struct nodown_client *client)
 {
     return client->fd;
+}
+
+uint64_t nodown_client_last_stream_seq(const struct nodown_client *client)
+{
+    return client->last_stream_seq;
 }
 
 uint32_t nodown_client_window(const struct nodown_client *client)

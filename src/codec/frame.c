@@ -171,6 +171,26 @@ static void walk_ping(struct field_io *io, struct frame *frame)
 
 /* ---- Queries. ---- */
 
+/* A version 2 field appended to a frame: absent in version 1. Written
+ * when not 0; read when exactly its 8 bytes are left (then never 0). */
+static void walk_trailing_u64(struct field_io *io, uint64_t *value)
+{
+    bool present = *value != 0;
+    if (io->reader != NULL) {
+        size_t left = io->reader->size - io->reader->offset;
+        if (left != 0 && left != sizeof *value) {
+            io->invalid = true;
+            return;
+        }
+        present = left != 0;
+    }
+    if (present) {
+        io_u64(io, value);
+        if (*value == 0)
+            io->invalid = true;
+    }
+}
+
 static void walk_query(struct field_io *io, struct frame *frame)
 {
     struct frame_query *query = &frame->u.query;
@@ -205,8 +225,9 @@ static void walk_query(struct field_io *io, struct frame *frame)
         break;
     default:
         io->invalid = true;
-        break;
+        return;
     }
+    walk_trailing_u64(io, &query->min_seq);
 }
 
 static void walk_result_account(struct field_io *io, struct query_account *account)
@@ -316,8 +337,10 @@ static void walk_query_result(struct field_io *io, struct frame *frame)
         io->invalid = true;
         return;
     }
-    if (result->result != RESULT_OK)
-        return; /* a failed query carries no rows */
+    if (result->result != RESULT_OK) {
+        walk_trailing_u64(io, &result->applied_seq); /* a failed query carries no rows */
+        return;
+    }
     switch (result->query_type) {
     case QUERY_ACCOUNT:
         walk_result_account(io, &result->u.account);
@@ -339,6 +362,7 @@ static void walk_query_result(struct field_io *io, struct frame *frame)
         walk_result_odds(io, &result->u.odds);
         break;
     }
+    walk_trailing_u64(io, &result->applied_seq);
 }
 
 /* ---- The table of frame types. ---- */
@@ -358,7 +382,7 @@ struct frame_kind {
 };
 
 #define QUERY_PAYLOAD_MIN (2u + 8u + 4u) /* type, request_id, u32 */
-#define QUERY_PAYLOAD_MAX (2u + 8u + 8u)
+#define QUERY_PAYLOAD_MAX (2u + 8u + 8u + 8u) /* version 2: + min_seq */
 #define COMMAND_PAYLOAD_MIN (COMMAND_PREFIX_SIZE + COMMAND_RECORD_HEADER_SIZE)
 
 static const struct frame_kind frame_kinds[FRAME_TYPE_COUNT] = {

@@ -155,6 +155,10 @@ struct frame_ping {
 struct frame_query {
     uint16_t query_type; /* enum query_type */
     uint64_t request_id; /* echoed by the QUERY_RESULT */
+    /* Version 2, appended (0: absent): answer once the node has applied
+     * this stream sequence, e.g. the client's last outcome's (read your
+     * own writes on any node). */
+    uint64_t min_seq;
     union {
         struct {
             uint32_t account_id;
@@ -274,6 +278,9 @@ struct frame_query_result {
     uint64_t request_id;
     uint16_t result;     /* enum result_code */
     uint16_t query_type; /* the QUERY's */
+    /* Version 2, appended (0: absent): the stream sequence the answer
+     * reflects (the node's applied sequence then). */
+    uint64_t applied_seq;
     union {
         struct query_account account;
         struct query_positions positions;

@@ -23,6 +23,7 @@
 #include "gateway/logon_check.h"
 #include "gateway/publisher.h"
 #include "gateway/query.h"
+#include "lib/clock.h"
 #include "lib/hash.h"
 #include "lib/index_table.h"
 
@@ -40,6 +41,9 @@ struct gateway_session {
     uint8_t state;
     uint16_t version;      /* the protocol version chosen at HELLO */
     uint32_t generation;   /* tells this connection from the slot's later ones */
+    bool query_waiting;    /* a QUERY whose min_seq this node has not applied yet */
+    int64_t query_since_ms;
+    struct frame_query query;
     uint64_t client_id;
     uint32_t account_id;
     size_t in_size;
@@ -360,6 +364,45 @@ static void gateway_command(struct gateway *gateway, struct gateway_session *ses
     gateway->stats.commands_received++;
 }
 
+/* Answered from this node's state, as of what it has applied (which a
+ * version 2 client is told). */
+static void gateway_query_reply(struct gateway *gateway, struct gateway_session *session,
+                                const struct frame_query *query)
+{
+    static struct frame result; /* large; the gateway runs on one thread */
+    memset(&result, 0, sizeof result);
+    result.type = FRAME_QUERY_RESULT;
+    if (gateway_query_answer(&gateway->replica->engine, session->account_id, query,
+                             &result.u.query_result) != 0) {
+        session_error(gateway, session, FRAME_ERROR_MALFORMED, "malformed query");
+        return;
+    }
+    if (session->version >= 2)
+        result.u.query_result.applied_seq = gateway->replica->applied_seq;
+    session_send(gateway, session, &result);
+}
+
+/* Queries waiting for a sequence: answered once it is applied, or after
+ * GATEWAY_QUERY_WAIT_MS with the state there is (its applied_seq tells
+ * the client that it is older than asked). */
+static void gateway_queries_due(struct gateway *gateway)
+{
+    int64_t now_ms = -1;
+    for (uint32_t i = 0; i < gateway->session_end; i++) {
+        struct gateway_session *session = &gateway->sessions[i];
+        if (session->fd < 0 || !session->query_waiting)
+            continue;
+        if (session->query.min_seq > gateway->replica->applied_seq) {
+            now_ms = now_ms < 0 ? clock_now_ms() : now_ms;
+            if (now_ms - session->query_since_ms < GATEWAY_QUERY_WAIT_MS)
+                continue;
+        }
+        session->query_waiting = false;
+        if (session->state == SESSION_READY)
+            gateway_query_reply(gateway, session, &session->query);
+    }
+}
+
 static void gateway_frame(struct gateway *gateway, struct gateway_session *session,
                           const struct frame *frame)
 {
@@ -387,15 +430,15 @@ static void gateway_frame(struct gateway *gateway, struct gateway_session *sessi
     } else if (frame->type == FRAME_COMMAND && session->state == SESSION_READY) {
         gateway_command(gateway, session, &frame->u.command);
     } else if (frame->type == FRAME_QUERY && session->state == SESSION_READY) {
-        /* Answered from this node's state, as of what it has applied. */
-        static struct frame result; /* large; the gateway runs on one thread */
-        memset(&result, 0, sizeof result);
-        result.type = FRAME_QUERY_RESULT;
-        if (gateway_query_answer(&gateway->replica->engine, session->account_id,
-                                 &frame->u.query, &result.u.query_result) != 0)
-            session_error(gateway, session, FRAME_ERROR_MALFORMED, "malformed query");
-        else
-            session_send(gateway, session, &result);
+        /* Read your writes: a query for a sequence not applied yet waits
+         * (one per session: the client asks one at a time). */
+        if (frame->u.query.min_seq > gateway->replica->applied_seq) {
+            session->query = frame->u.query;
+            session->query_waiting = true;
+            session->query_since_ms = clock_now_ms();
+        } else {
+            gateway_query_reply(gateway, session, &frame->u.query);
+        }
     } else if (frame->type == FRAME_PING) {
         struct frame pong = *frame;
         pong.type = FRAME_PONG;
@@ -664,6 +707,7 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
     int rv = gateway_apply(gateway, errmsg, errmsg_size);
     if (rv != 0)
         return rv;
+    gateway_queries_due(gateway);
     for (uint32_t i = 0; i < gateway->session_end; i++) {
         if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].out_size > 0)
             session_write(gateway, &gateway->sessions[i]);

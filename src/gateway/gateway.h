@@ -44,6 +44,9 @@
  * node or another). The loop goes on meanwhile: answering queries,
  * applying, restarting a supervised nats-server that died. */
 #define GATEWAY_PUBLISH_TIMEOUT_MS 1000
+/* A query for a stream sequence this node has not applied waits this long
+ * at most, then is answered with the state there is (docs/protocol.md). */
+#define GATEWAY_QUERY_WAIT_MS 5000
 /* polls[]: the listening socket; the stream's, the publisher's and the
  * logon checker's eventfds. */
 #define GATEWAY_POLLS_FIXED 4u

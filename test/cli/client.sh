@@ -169,6 +169,24 @@ run "${HOUSE[@]}" withdraw --account 5 --amount 1
 expect "withdraw" 0 '^withdraw: ok, account 5, balance 999999 '
 run "${HOUSE[@]}" deposit --account 5 --amount 1
 expect "deposit back" 0 'balance 1000000 '
+
+# Read your writes: a query asked at the next stream sequence waits for it.
+seq=$(sed -n 's/.*stream_seq \([0-9]*\))$/\1/p' <<<"$OUT")
+"$NODOWN" client "${HOUSE[@]}" --at-least $((seq + 1)) query account --account 5 \
+    >"$DIR/later.out" 2>"$DIR/later.err" &
+later=$!
+sleep 0.3
+run "${HOUSE[@]}" deposit --account 5 --amount 7
+wait "$later"
+later_rc=$?
+if [ "$later_rc" = 0 ] && grep -q "balance 1000007" "$DIR/later.out" &&
+    grep -qE "as of stream sequence $((seq + 1))$" "$DIR/later.err"; then
+    pass
+else
+    fail "query --at-least $((seq + 1)): exit $later_rc, $(cat "$DIR/later.out" "$DIR/later.err")"
+fi
+run "${HOUSE[@]}" withdraw --account 5 --amount 7
+expect "withdraw the 7 again" 0 'balance 1000000 '
 run "${HOUSE[@]}" instrument-create --symbol ACME --tick-size 1 --lot-size 1 --reference 1000 \
     --band-bp 1000
 expect "instrument" 0 '^instrument-create: ok, instrument 0 '

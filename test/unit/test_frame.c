@@ -683,6 +683,38 @@ TEST(encode_refuses)
     CHECK_EQ_I64(length, 42);
 }
 
+/* Version 2's appended fields: QUERY's min_seq and QUERY_RESULT's
+ * applied_seq, absent (0) in version 1; 8 bytes or none, never 0. */
+TEST(query_sequences)
+{
+    static struct frame in, out;
+    uint8_t buffer[FRAME_BUFFER_SIZE];
+    size_t consumed = 0;
+    sample_frame(&in, FRAME_QUERY, QUERY_ACCOUNT);
+    size_t v1 = encode_checked(&in, buffer, sizeof buffer);
+    in.u.query.min_seq = 0x0102030405060708u;
+    size_t v2 = encode_checked(&in, buffer, sizeof buffer);
+    CHECK_EQ_I64(v2, v1 + 8);
+    CHECK_EQ_I64(frame_decode(buffer, v2, &out, &consumed), 0);
+    CHECK_EQ_I64(out.u.query.min_seq, 0x0102030405060708u);
+    /* Four bytes of it: malformed. */
+    buffer[0] = (uint8_t)(v2 - 4 - 4);
+    CHECK_EQ_I64(decode_rv(buffer, v2 - 4), ERR_DECODE_MALFORMED);
+    sample_frame(&in, FRAME_QUERY_RESULT, QUERY_BOOK);
+    in.u.query_result.applied_seq = 99;
+    size_t length = encode_checked(&in, buffer, sizeof buffer);
+    CHECK(length > 0);
+    CHECK_EQ_I64(frame_decode(buffer, length, &out, &consumed), 0);
+    CHECK_EQ_I64(out.u.query_result.applied_seq, 99);
+    CHECK_EQ_I64(out.u.query_result.u.book.bid_count, in.u.query_result.u.book.bid_count);
+    /* A failed query's result carries it too. */
+    in.u.query_result.result = REJECT_ACCOUNT_UNKNOWN;
+    length = encode_checked(&in, buffer, sizeof buffer);
+    CHECK_EQ_I64(length, FRAME_HEADER_SIZE + 12 + 8);
+    CHECK_EQ_I64(frame_decode(buffer, length, &out, &consumed), 0);
+    CHECK_EQ_I64(out.u.query_result.applied_seq, 99);
+}
+
 TEST(names)
 {
     CHECK_STR(frame_type_name(FRAME_HELLO), "HELLO");
