@@ -45,6 +45,7 @@
 #define CLUSTER_PATH_MAX 512u
 #define CLUSTER_READY_MS 30000    /* a process, or the stream, must be up within */
 #define CLUSTER_STOP_MS 10000     /* SIGTERM, then SIGKILL */
+#define CLUSTER_HELD_MAX 256u
 
 struct cluster_process {
     pid_t pid;
@@ -60,6 +61,8 @@ struct cluster {
     struct cluster_process nodes[CLUSTER_NODES_MAX];
     char urls[CLUSTER_NATS_MAX * 32];
     char snapshot_mb[16];   /* the nodes' --snapshot-mb; "": their default */
+    int held[CLUSTER_HELD_MAX]; /* sockets holding planned ports (cluster_free_port) */
+    uint32_t held_count;
     char house_secret[64];
 };
 
@@ -93,19 +96,50 @@ static bool cluster_running(const struct cluster *cluster, pid_t pid)
 }
 
 /* A free loopback port (bound to 0, then released). */
-static uint16_t cluster_free_port(void)
+/* Whether port is already in the layout (a process that is down now
+ * will want it back). */
+static bool cluster_port_taken(const struct cluster *cluster, uint16_t port)
 {
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
-    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-    socklen_t size = sizeof address;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    uint16_t port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&address, sizeof address) == 0 &&
-        getsockname(fd, (struct sockaddr *)&address, &size) == 0)
-        port = ntohs(address.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
+    for (uint32_t i = 0; i < cluster->nats_count; i++) {
+        for (uint32_t k = 0; k < 3; k++)
+            if (cluster->nats[i].ports[k] == port)
+                return true;
+    }
+    for (uint32_t i = 0; i < cluster->node_count; i++) {
+        for (uint32_t k = 0; k < 2; k++)
+            if (cluster->nodes[i].ports[k] == port)
+                return true;
+    }
+    return false;
+}
+
+/* A free loopback port not in the layout. The socket bound to it stays
+ * open (in held) until cluster_ports_release, so that the next call cannot
+ * be given the same port. */
+static uint16_t cluster_free_port(struct cluster *cluster)
+{
+    for (int tries = 0; tries < 100 && cluster->held_count < CLUSTER_HELD_MAX; tries++) {
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+        socklen_t size = sizeof address;
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        uint16_t port = 0;
+        if (fd >= 0 && bind(fd, (struct sockaddr *)&address, sizeof address) == 0 &&
+            getsockname(fd, (struct sockaddr *)&address, &size) == 0)
+            port = ntohs(address.sin_port);
+        if (fd >= 0)
+            cluster->held[cluster->held_count++] = fd;
+        if (port != 0 && !cluster_port_taken(cluster, port))
+            return port;
+    }
+    return 0;
+}
+
+static void cluster_ports_release(struct cluster *cluster)
+{
+    for (uint32_t i = 0; i < cluster->held_count; i++)
+        close(cluster->held[i]);
+    cluster->held_count = 0;
 }
 
 static bool cluster_port_open(uint16_t port)
@@ -372,11 +406,11 @@ static int cluster_plan(struct cluster *cluster, uint32_t nats_count, uint32_t n
     cluster->node_count = node_count;
     for (uint32_t i = 0; i < nats_count; i++) {
         for (uint32_t k = 0; k < 3; k++)
-            cluster->nats[i].ports[k] = cluster_free_port();
+            cluster->nats[i].ports[k] = cluster_free_port(cluster);
     }
     for (uint32_t i = 0; i < node_count; i++) {
         for (uint32_t k = 0; k < 2; k++)
-            cluster->nodes[i].ports[k] = cluster_free_port();
+            cluster->nodes[i].ports[k] = cluster_free_port(cluster);
     }
     return 0;
 }
@@ -659,9 +693,10 @@ static int cluster_up(struct cluster *cluster, uint32_t nats_count, uint32_t nod
     /* More nodes than it has: new ones, which join from node 0. */
     for (; cluster->node_count < node_count; cluster->node_count++) {
         for (uint32_t k = 0; k < 2; k++)
-            cluster->nodes[cluster->node_count].ports[k] = cluster_free_port();
+            cluster->nodes[cluster->node_count].ports[k] = cluster_free_port(cluster);
         cluster->nodes[cluster->node_count].pid = 0;
     }
+    cluster_ports_release(cluster); /* the processes bind them now */
     cluster_urls(cluster);
     if (cluster_house_secret(cluster, house) != 0) {
         fprintf(stderr, "nodown cluster: cannot read or write %s/house.secret\n", cluster->dir);
