@@ -24,7 +24,7 @@
 #include "lib/clock.h"
 
 #define VERIFY_NODES_MAX 32u
-#define VERIFY_AHEAD 4u        /* messages ahead of the furthest node */
+#define VERIFY_AHEAD 4u        /* messages ahead of the furthest node, times 16 a round */
 #define VERIFY_IDLE_MS 1500    /* nobody reached S: the stream is idle */
 #define VERIFY_ROUNDS_MAX 5u   /* a node past S: choose again */
 
@@ -143,7 +143,10 @@ static void verify_collect(struct verify *verify)
     bool idle = false;
     for (uint32_t round = 0; round < VERIFY_ROUNDS_MAX && clock_now_ms() < deadline_ms;
          round++) {
-        verify->at = verify_furthest(verify) + (idle ? 0 : VERIFY_AHEAD);
+        /* Further ahead each round: a node past S means the stream
+         * outran the ask (4, 64, 1024, 16384 messages ahead). */
+        uint64_t ahead = (uint64_t)VERIFY_AHEAD << (4 * (round < 4 ? round : 3));
+        verify->at = verify_furthest(verify) + (idle ? 0 : ahead);
         for (uint32_t i = 0; i < verify->count; i++)
             verify->nodes[i].state[0] = '\0';
         int64_t round_start_ms = clock_now_ms();

@@ -498,8 +498,11 @@ scenario_d() {
         kill9_cluster nats "$victim"
     expect "(d) the load goes on" wait_lines d1 $((KILL_AT * 2))
     expect "(d) cluster up brings nats-$victim back" cluster_up
-    expect "(d) nodown verify under load: the three nodes agree" \
-        quiet "$NODOWN" verify --dir "$dir" --timeout 20
+    local verified verified_rc
+    verified=$("$NODOWN" verify --dir "$dir" --timeout 20 2>&1)
+    verified_rc=$?
+    expect "(d) nodown verify under load: the three nodes agree" test "$verified_rc" = 0
+    [ "$verified_rc" = 0 ] || echo "$verified" | sed 's/^/     /'
     expect "(d) kill -9 node 1 under load" eval 'alive "${load_pid[d1]}" && kill9_cluster node 1'
     expect "(d) the load goes on" wait_lines d1 $((KILL_AT * 3))
     expect "(d) cluster up brings node 1 back" cluster_up
