@@ -291,6 +291,22 @@ static int cluster_nats_start(struct cluster *cluster, uint32_t index)
     return cluster->nats[index].pid > 0 ? 0 : -1;
 }
 
+/* The stream's copies: three, or every server when there are fewer. */
+static uint32_t cluster_replicas(const struct cluster *cluster)
+{
+    return cluster->nats_count < 3 ? cluster->nats_count : 3;
+}
+
+/* The cluster's stream, as its nodes open it (creating it if missing).
+ * Returns 0, or an error with errmsg. */
+static int cluster_journal_open(const struct cluster *cluster, struct journal **journal,
+                                char *errmsg, size_t size)
+{
+    struct journal_config config = {cluster->urls, "NODOWN", "nodown.batch",
+                                    (int)cluster_replicas(cluster), 120000};
+    return journal_open(journal, &config, errmsg, size);
+}
+
 static int cluster_node_start(struct cluster *cluster, uint32_t index)
 {
     char data[CLUSTER_PATH_MAX], log[CLUSTER_PATH_MAX];
@@ -302,7 +318,7 @@ static int cluster_node_start(struct cluster *cluster, uint32_t index)
     snprintf(listen, sizeof listen, "127.0.0.1:%u", p->ports[0]);
     snprintf(http, sizeof http, "127.0.0.1:%u", p->ports[1]);
     snprintf(id, sizeof id, "%u", index + 1);
-    snprintf(replicas, sizeof replicas, "%u", cluster->nats_count < 3 ? cluster->nats_count : 3);
+    snprintf(replicas, sizeof replicas, "%u", cluster_replicas(cluster));
     char join[CLUSTER_PATH_MAX + 16];
     /* Every node but the first joins from the first's latest snapshot when
      * it starts with none of its own (a node added to a running cluster). */
@@ -349,13 +365,11 @@ static int cluster_wait_port(const struct cluster *cluster, pid_t pid, uint16_t 
  * (or finding it) is the test. */
 static int cluster_wait_stream(struct cluster *cluster)
 {
-    int replicas = cluster->nats_count < 3 ? (int)cluster->nats_count : 3;
-    struct journal_config config = {cluster->urls, "NODOWN", "nodown.batch", replicas, 120000};
     char errmsg[512] = "";
     int64_t deadline_ms = clock_now_ms() + CLUSTER_READY_MS;
     while (clock_now_ms() < deadline_ms) {
         struct journal *journal = NULL;
-        if (journal_open(&journal, &config, errmsg, sizeof errmsg) == 0) {
+        if (cluster_journal_open(cluster, &journal, errmsg, sizeof errmsg) == 0) {
             journal_close(journal);
             return 0;
         }
@@ -470,12 +484,10 @@ static void cluster_status_nats(const struct cluster *cluster, bool json)
 
 static void cluster_status_stream(const struct cluster *cluster, bool json)
 {
-    int replicas = cluster->nats_count < 3 ? (int)cluster->nats_count : 3;
-    struct journal_config config = {cluster->urls, "NODOWN", "nodown.batch", replicas, 120000};
     struct journal *journal = NULL;
     struct journal_stream_info info;
     char errmsg[512];
-    bool ok = journal_open(&journal, &config, errmsg, sizeof errmsg) == 0 &&
+    bool ok = cluster_journal_open(cluster, &journal, errmsg, sizeof errmsg) == 0 &&
               journal_stream_info(journal, &info) == 0;
     journal_close(journal);
     if (!ok) {
@@ -540,17 +552,6 @@ static void cluster_stop(const struct cluster *cluster, pid_t pid)
 
 /* ---- Planned moves. ---- */
 
-static int cluster_journal_open(const struct cluster *cluster, struct journal **journal)
-{
-    int replicas = cluster->nats_count < 3 ? (int)cluster->nats_count : 3;
-    struct journal_config config = {cluster->urls, "NODOWN", "nodown.batch", replicas, 120000};
-    char errmsg[512];
-    int rv = journal_open(journal, &config, errmsg, sizeof errmsg);
-    if (rv != 0)
-        fprintf(stderr, "nodown cluster: %s\n", errmsg);
-    return rv;
-}
-
 /* The stream's leader now ("" when there is none), waiting while it is
  * `from` (a leader stepping down) for up to 10 s. */
 static void cluster_leader(struct journal *journal, const char *from, char *leader, size_t size)
@@ -572,8 +573,11 @@ static void cluster_leader(struct journal *journal, const char *from, char *lead
 static int cluster_step_down(const struct cluster *cluster, int away)
 {
     struct journal *journal = NULL;
-    if (cluster_journal_open(cluster, &journal) != 0)
+    char errmsg[512];
+    if (cluster_journal_open(cluster, &journal, errmsg, sizeof errmsg) != 0) {
+        fprintf(stderr, "nodown cluster: %s\n", errmsg);
         return 1;
+    }
     char leader[64] = "", away_name[32] = "";
     cluster_leader(journal, "", leader, sizeof leader);
     snprintf(away_name, sizeof away_name, "nats-%d", away);
@@ -640,8 +644,11 @@ static int cluster_trim(const struct cluster *cluster)
     }
     struct journal *journal = NULL;
     uint64_t purged = 0;
-    int rv = cluster_journal_open(cluster, &journal);
-    if (rv == 0 && (rv = journal_stream_purge_below(journal, oldest + 1, &purged)) != 0)
+    char errmsg[512];
+    int rv = cluster_journal_open(cluster, &journal, errmsg, sizeof errmsg);
+    if (rv != 0)
+        fprintf(stderr, "nodown cluster: %s\n", errmsg);
+    else if ((rv = journal_stream_purge_below(journal, oldest + 1, &purged)) != 0)
         fprintf(stderr, "nodown cluster: %s\n", journal_error(journal));
     journal_close(journal);
     if (rv == 0)
