@@ -29,6 +29,7 @@
 #include "gateway/gateway.h"
 #include "gateway/http_admin.h"
 #include "gateway/metrics.h"
+#include "lib/clock.h"
 #include "lib/secret.h"
 #include "replica/nats_supervisor.h"
 
@@ -488,8 +489,7 @@ static int serve_journal_open(struct serve *serve, const struct journal_config *
             fprintf(stderr, "nodown: still waiting for the stream: %s\n", errmsg);
             said_ms = serve_now_ms();
         }
-        struct timespec pause = {0, 200 * 1000000L};
-        nanosleep(&pause, NULL);
+        clock_sleep_ms(200);
     }
 }
 

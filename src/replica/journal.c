@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "core/result.h"
+#include "lib/clock.h"
 
 /* Servers in config->urls, and the size of the string. */
 #define JOURNAL_SERVERS_MAX 16
@@ -115,19 +116,6 @@ struct journal {
     char error[512];
     char publish_error[512];
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* libnats' status text and, when there is one, its last error detail. */
 static void nats_error_format(char *out, size_t out_size, const char *what, natsStatus status,
@@ -462,9 +450,9 @@ int journal_publish(struct journal *journal, const void *data, size_t size, cons
     assert(size <= (size_t)INT32_MAX);
     assert(stream_seq != NULL && duplicate != NULL);
     assert(timeout_ms > 0);
-    int64_t deadline_ms = now_ms() + timeout_ms;
+    int64_t deadline_ms = clock_now_ms() + timeout_ms;
     for (uint32_t attempt = 1;; attempt++) {
-        int64_t left_ms = deadline_ms - now_ms();
+        int64_t left_ms = deadline_ms - clock_now_ms();
         int64_t wait_ms = left_ms < 1 ? 1 : left_ms;
         if (wait_ms > JOURNAL_PUBLISH_ATTEMPT_MS)
             wait_ms = JOURNAL_PUBLISH_ATTEMPT_MS;
@@ -475,11 +463,11 @@ int journal_publish(struct journal *journal, const void *data, size_t size, cons
             assert(*stream_seq > 0);
             return 0;
         }
-        left_ms = deadline_ms - now_ms();
+        left_ms = deadline_ms - clock_now_ms();
         if (!retryable || left_ms <= 0)
             return ERR_IO;
         if (s != NATS_TIMEOUT)
-            sleep_ms(left_ms < JOURNAL_PUBLISH_PAUSE_MS ? left_ms : JOURNAL_PUBLISH_PAUSE_MS);
+            clock_sleep_ms(left_ms < JOURNAL_PUBLISH_PAUSE_MS ? left_ms : JOURNAL_PUBLISH_PAUSE_MS);
     }
 }
 
@@ -525,7 +513,7 @@ static void read_arrived(natsConnection *connection, natsSubscription *sub, nats
 static natsMsg *read_take(struct journal *journal, int64_t deadline_ms, void **prepared)
 {
     pthread_mutex_lock(&journal->lock);
-    while (journal->ring_count == 0 && now_ms() < deadline_ms) {
+    while (journal->ring_count == 0 && clock_now_ms() < deadline_ms) {
         int64_t at_ms = deadline_ms;
         struct timespec until = {.tv_sec = (time_t)(at_ms / 1000),
                                  .tv_nsec = (long)(at_ms % 1000) * 1000000L};
@@ -579,9 +567,9 @@ static bool read_reset(struct journal *journal)
      * consumer with no subscriber by itself. */
     if (sub != NULL)
         natsSubscription_Unsubscribe(sub);
-    int64_t deadline_ms = now_ms() + JOURNAL_API_WAIT_MS;
+    int64_t deadline_ms = clock_now_ms() + JOURNAL_API_WAIT_MS;
     pthread_mutex_lock(&journal->lock);
-    while (journal->subs_completed < journal->subs_created && now_ms() < deadline_ms) {
+    while (journal->subs_completed < journal->subs_created && clock_now_ms() < deadline_ms) {
         struct timespec until = {.tv_sec = (time_t)(deadline_ms / 1000),
                                  .tv_nsec = (long)(deadline_ms % 1000) * 1000000L};
         pthread_cond_timedwait(&journal->changed, &journal->lock, &until);
@@ -696,7 +684,7 @@ int journal_read(struct journal *journal, uint64_t from_seq, uint32_t max_messag
             return rv;
     }
     read_wake_clear(journal);
-    int64_t deadline_ms = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline_ms = clock_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     uint32_t delivered = 0;
     int rv = 0;
     while (rv == 0 && delivered < max_messages) {
