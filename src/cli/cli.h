@@ -3,6 +3,8 @@
 #ifndef NODOWN_CLI_CLI_H
 #define NODOWN_CLI_CLI_H
 
+#include <stddef.h>
+
 int demo_main(int argc, char **argv);
 int version_main(int argc, char **argv);
 int serve_main(int argc, char **argv);
@@ -10,5 +12,10 @@ int client_main(int argc, char **argv);
 int simulate_main(int argc, char **argv);
 int cluster_main(int argc, char **argv);
 int verify_main(int argc, char **argv);
+int promote_main(int argc, char **argv);
+
+/* The NATS URL of the DR site of the local cluster in dir (cluster up
+ * --dr). Returns 0, or -1 when there is none. */
+int cluster_dr_url(const char *dir, char *url, size_t size);
 
 #endif

@@ -17,6 +17,7 @@
  */
 #define _DEFAULT_SOURCE /* realpath, from X/Open */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -49,8 +50,14 @@
 
 struct cluster_process {
     pid_t pid;
-    uint16_t ports[3]; /* nats: client, route, monitor; node: listen, http */
+    uint16_t ports[4]; /* nats: client, route, monitor, leafnode; node: listen, http */
 };
+
+/* The JetStream domains of the primary cluster and of the DR site: the
+ * site reaches the primary's API as $JS.primary.API over its leafnode. */
+#define CLUSTER_DOMAIN "primary"
+#define CLUSTER_DR_DOMAIN "dr"
+#define CLUSTER_DR_NODE_ID 100u
 
 struct cluster {
     const char *dir;
@@ -59,6 +66,9 @@ struct cluster {
     uint32_t node_count;
     struct cluster_process nats[CLUSTER_NATS_MAX];
     struct cluster_process nodes[CLUSTER_NODES_MAX];
+    bool dr;                          /* a disaster-recovery site: */
+    struct cluster_process dr_nats;   /* its server (client, -, monitor) */
+    struct cluster_process dr_node;   /* its node (--dr-of) */
     char urls[CLUSTER_NATS_MAX * 32];
     char snapshot_mb[16];   /* the nodes' --snapshot-mb; "": their default */
     int held[CLUSTER_HELD_MAX]; /* sockets holding planned ports (cluster_free_port) */
@@ -101,7 +111,7 @@ static bool cluster_running(const struct cluster *cluster, pid_t pid)
 static bool cluster_port_taken(const struct cluster *cluster, uint16_t port)
 {
     for (uint32_t i = 0; i < cluster->nats_count; i++) {
-        for (uint32_t k = 0; k < 3; k++)
+        for (uint32_t k = 0; k < 4; k++)
             if (cluster->nats[i].ports[k] == port)
                 return true;
     }
@@ -109,6 +119,10 @@ static bool cluster_port_taken(const struct cluster *cluster, uint16_t port)
         for (uint32_t k = 0; k < 2; k++)
             if (cluster->nodes[i].ports[k] == port)
                 return true;
+    }
+    for (uint32_t k = 0; k < 4; k++) {
+        if (cluster->dr_nats.ports[k] == port || cluster->dr_node.ports[k] == port)
+            return true;
     }
     return false;
 }
@@ -174,23 +188,30 @@ static int cluster_load(struct cluster *cluster)
     cluster->nats_count = cluster->node_count = 0;
     while (fgets(line, sizeof line, file) != NULL) {
         char kind[8];
-        unsigned index = 0, a = 0, b = 0, c = 0;
+        unsigned index = 0, a = 0, b = 0, c = 0, d = 0;
         int pid = 0;
         if (sscanf(line, "snapshot_mb %15s", cluster->snapshot_mb) == 1)
             continue;
-        int fields = sscanf(line, "%7s %u %d %u %u %u", kind, &index, &pid, &a, &b, &c);
+        /* A server's line has 6 fields, 7 since it has a leafnode port. */
+        int fields = sscanf(line, "%7s %u %d %u %u %u %u", kind, &index, &pid, &a, &b, &c, &d);
         struct cluster_process *p = NULL;
-        if (fields == 6 && strcmp(kind, "nats") == 0 && index == cluster->nats_count &&
+        bool server = fields == 6 || fields == 7;
+        if (server && strcmp(kind, "nats") == 0 && index == cluster->nats_count &&
             index < CLUSTER_NATS_MAX)
             p = &cluster->nats[cluster->nats_count++];
         else if (fields == 5 && strcmp(kind, "node") == 0 && index == cluster->node_count &&
                  index < CLUSTER_NODES_MAX)
             p = &cluster->nodes[cluster->node_count++];
+        else if (server && strcmp(kind, "drnats") == 0 && index == 0)
+            p = &cluster->dr_nats, cluster->dr = true;
+        else if (fields == 5 && strcmp(kind, "drnode") == 0 && index == 0)
+            p = &cluster->dr_node;
         if (p == NULL) {
             fclose(file);
             return -1;
         }
-        *p = (struct cluster_process){(pid_t)pid, {(uint16_t)a, (uint16_t)b, (uint16_t)c}};
+        *p = (struct cluster_process){(pid_t)pid,
+                                      {(uint16_t)a, (uint16_t)b, (uint16_t)c, (uint16_t)d}};
     }
     fclose(file);
     return cluster->nats_count > 0 ? 0 : -1;
@@ -205,11 +226,16 @@ static int cluster_save(const struct cluster *cluster)
     if (file == NULL)
         return -1;
     for (uint32_t i = 0; i < cluster->nats_count; i++)
-        fprintf(file, "nats %u %d %u %u %u\n", i, (int)cluster->nats[i].pid,
-                cluster->nats[i].ports[0], cluster->nats[i].ports[1], cluster->nats[i].ports[2]);
+        fprintf(file, "nats %u %d %u %u %u %u\n", i, (int)cluster->nats[i].pid,
+                cluster->nats[i].ports[0], cluster->nats[i].ports[1], cluster->nats[i].ports[2],
+                cluster->nats[i].ports[3]);
     for (uint32_t i = 0; i < cluster->node_count; i++)
         fprintf(file, "node %u %d %u %u\n", i, (int)cluster->nodes[i].pid,
                 cluster->nodes[i].ports[0], cluster->nodes[i].ports[1]);
+    if (cluster->dr)
+        fprintf(file, "drnats 0 %d %u 0 %u 0\ndrnode 0 %d %u %u\n", (int)cluster->dr_nats.pid,
+                cluster->dr_nats.ports[0], cluster->dr_nats.ports[2], (int)cluster->dr_node.pid,
+                cluster->dr_node.ports[0], cluster->dr_node.ports[1]);
     if (cluster->snapshot_mb[0] != '\0')
         fprintf(file, "snapshot_mb %s\n", cluster->snapshot_mb);
     bool failed = ferror(file) != 0;
@@ -261,8 +287,10 @@ static int cluster_nats_config(const struct cluster *cluster, uint32_t index)
     fprintf(file, "# Written by nodown cluster up (src/cli/cluster.c).\n"
                   "server_name: \"nats-%u\"\nlisten: \"127.0.0.1:%u\"\n"
                   "http: \"127.0.0.1:%u\"\n"
-                  "jetstream { store_dir: \"%s/nats-%u/jetstream\" }\n",
-            index, p->ports[0], p->ports[2], cluster->dir, index);
+                  "jetstream { store_dir: \"%s/nats-%u/jetstream\", domain: \"" CLUSTER_DOMAIN
+                  "\" }\n"
+                  "leafnodes { listen: \"127.0.0.1:%u\" }\n",
+            index, p->ports[0], p->ports[2], cluster->dir, index, p->ports[3]);
     if (cluster->nats_count > 1) {
         fprintf(file, "cluster {\n  name: \"nodown\"\n  listen: \"127.0.0.1:%u\"\n  routes: [",
                 p->ports[1]);
@@ -302,32 +330,75 @@ static uint32_t cluster_replicas(const struct cluster *cluster)
 static int cluster_journal_open(const struct cluster *cluster, struct journal **journal,
                                 char *errmsg, size_t size)
 {
-    struct journal_config config = {cluster->urls, "NODOWN", "nodown.batch",
-                                    (int)cluster_replicas(cluster), 120000};
+    struct journal_config config = {.urls = cluster->urls, .stream_name = "NODOWN",
+                                    .subject = "nodown.batch",
+                                    .replicas = (int)cluster_replicas(cluster),
+                                    .duplicate_window_ms = 120000};
     return journal_open(journal, &config, errmsg, size);
 }
 
+/* The DR site's server: JetStream in its own domain, a leafnode to every
+ * primary server, and nothing of nodown's subjects crossing it (a DR
+ * node's publish must never reach the primary's stream; the mirror's own
+ * traffic runs on JetStream's subjects). */
+static int cluster_dr_nats_start(struct cluster *cluster)
+{
+    char path[CLUSTER_PATH_MAX], log[CLUSTER_PATH_MAX];
+    cluster_path(cluster, path, "dr-nats", 0);
+    mkdir(path, 0755);
+    cluster_path(cluster, path, "dr-nats/nats.conf", 0);
+    FILE *file = fopen(path, "w");
+    if (file == NULL)
+        return -1;
+    const struct cluster_process *p = &cluster->dr_nats;
+    fprintf(file, "# Written by nodown cluster up --dr (src/cli/cluster.c).\n"
+                  "server_name: \"dr-0\"\nlisten: \"127.0.0.1:%u\"\nhttp: \"127.0.0.1:%u\"\n"
+                  "jetstream { store_dir: \"%s/dr-nats/jetstream\", domain: \""
+                  CLUSTER_DR_DOMAIN "\" }\n"
+                  "leafnodes { remotes: [ { urls: [",
+            p->ports[0], p->ports[2], cluster->dir);
+    for (uint32_t i = 0; i < cluster->nats_count; i++)
+        fprintf(file, "%s\"nats-leaf://127.0.0.1:%u\"", i > 0 ? ", " : " ",
+                cluster->nats[i].ports[3]);
+    fprintf(file, " ],\n  deny_imports: [\"nodown.>\"], deny_exports: [\"nodown.>\"] } ] }\n");
+    bool failed = ferror(file) != 0;
+    if (fclose(file) != 0 || failed)
+        return -1;
+    cluster_path(cluster, log, "dr-nats/log", 0);
+    char *argv[] = {"/usr/sbin/nats-server", "-c", path, NULL};
+    cluster->dr_nats.pid = cluster_spawn(argv, log, NULL);
+    return cluster->dr_nats.pid > 0 ? 0 : -1;
+}
+
+/* Node INDEX, or the DR site's node (index CLUSTER_NODES_MAX): it follows
+ * the site's mirror (--dr-of) on the site's server. */
 static int cluster_node_start(struct cluster *cluster, uint32_t index)
 {
-    char data[CLUSTER_PATH_MAX], log[CLUSTER_PATH_MAX];
+    bool dr = index == CLUSTER_NODES_MAX;
+    char data[CLUSTER_PATH_MAX], log[CLUSTER_PATH_MAX], dr_url[32];
     char listen[32], http[32], id[16], replicas[8];
-    cluster_path(cluster, data, "node-%u", index);
+    cluster_path(cluster, data, dr ? "dr-node" : "node-%u", index);
     mkdir(data, 0755);
-    cluster_path(cluster, log, "node-%u/log", index);
-    const struct cluster_process *p = &cluster->nodes[index];
+    cluster_path(cluster, log, dr ? "dr-node/log" : "node-%u/log", index);
+    const struct cluster_process *p = dr ? &cluster->dr_node : &cluster->nodes[index];
     snprintf(listen, sizeof listen, "127.0.0.1:%u", p->ports[0]);
     snprintf(http, sizeof http, "127.0.0.1:%u", p->ports[1]);
-    snprintf(id, sizeof id, "%u", index + 1);
-    snprintf(replicas, sizeof replicas, "%u", cluster_replicas(cluster));
+    snprintf(id, sizeof id, "%u", dr ? CLUSTER_DR_NODE_ID : index + 1);
+    snprintf(replicas, sizeof replicas, "%u", dr ? 1u : cluster_replicas(cluster));
+    snprintf(dr_url, sizeof dr_url, "nats://127.0.0.1:%u", cluster->dr_nats.ports[0]);
     char join[CLUSTER_PATH_MAX + 16];
     /* Every node but the first joins from the first's latest snapshot when
      * it starts with none of its own (a node added to a running cluster). */
     snprintf(join, sizeof join, "%u:%s/node-0/admin.token", cluster->nodes[0].ports[1],
              cluster->dir);
-    char *argv[20] = {(char *)cluster->self, "serve", "--data", data, "--nats", cluster->urls,
-                      "--replicas", replicas, "--listen", listen, "--http", http,
-                      "--node-id", id};
+    char *argv[24] = {(char *)cluster->self, "serve", "--data", data, "--nats",
+                      dr ? dr_url : cluster->urls, "--replicas", replicas, "--listen", listen,
+                      "--http", http, "--node-id", id};
     int argc = 14;
+    if (dr) {
+        argv[argc++] = "--dr-of";
+        argv[argc++] = CLUSTER_DOMAIN;
+    }
     if (cluster->snapshot_mb[0] != '\0') {
         argv[argc++] = "--snapshot-mb";
         argv[argc++] = (char *)cluster->snapshot_mb;
@@ -336,9 +407,11 @@ static int cluster_node_start(struct cluster *cluster, uint32_t index)
         argv[argc++] = "--join";
         argv[argc++] = join;
     }
+    assert(argc < (int)(sizeof argv / sizeof argv[0]));
     argv[argc] = NULL;
-    cluster->nodes[index].pid = cluster_spawn(argv, log, cluster->house_secret);
-    return cluster->nodes[index].pid > 0 ? 0 : -1;
+    pid_t pid = cluster_spawn(argv, log, cluster->house_secret);
+    *(dr ? &cluster->dr_node.pid : &cluster->nodes[index].pid) = pid;
+    return pid > 0 ? 0 : -1;
 }
 
 /* Waits until port accepts, or the process died, or the time is up. */
@@ -419,7 +492,7 @@ static int cluster_plan(struct cluster *cluster, uint32_t nats_count, uint32_t n
     cluster->nats_count = nats_count;
     cluster->node_count = node_count;
     for (uint32_t i = 0; i < nats_count; i++) {
-        for (uint32_t k = 0; k < 3; k++)
+        for (uint32_t k = 0; k < 4; k++)
             cluster->nats[i].ports[k] = cluster_free_port(cluster);
     }
     for (uint32_t i = 0; i < node_count; i++) {
@@ -429,8 +502,26 @@ static int cluster_plan(struct cluster *cluster, uint32_t nats_count, uint32_t n
     return 0;
 }
 
+/* The DR site, after the primary: its server, then its node (which makes
+ * the mirror when it is missing). */
+static int cluster_dr_start(struct cluster *cluster)
+{
+    if (!cluster_running(cluster, cluster->dr_nats.pid) && cluster_dr_nats_start(cluster) != 0)
+        return -1;
+    if (cluster_save(cluster) != 0 ||
+        cluster_wait_port(cluster, cluster->dr_nats.pid, cluster->dr_nats.ports[0], "dr-nats"))
+        return -1;
+    if (!cluster_running(cluster, cluster->dr_node.pid) &&
+        cluster_node_start(cluster, CLUSTER_NODES_MAX) != 0)
+        return -1;
+    if (cluster_save(cluster) != 0 ||
+        cluster_wait_port(cluster, cluster->dr_node.pid, cluster->dr_node.ports[0], "dr-node"))
+        return -1;
+    return cluster_save(cluster);
+}
+
 /* Starts every server that is not running, waits for them and the stream,
- * then every node likewise. */
+ * then every node likewise, then the DR site if there is one. */
 static int cluster_start(struct cluster *cluster)
 {
     char what[32];
@@ -460,7 +551,7 @@ static int cluster_start(struct cluster *cluster)
         if (cluster_wait_port(cluster, node->pid, node->ports[0], what) != 0)
             return -1;
     }
-    return cluster_save(cluster);
+    return cluster->dr ? cluster_dr_start(cluster) : cluster_save(cluster);
 }
 
 /* ---- Status. ---- */
@@ -509,29 +600,82 @@ static void cluster_status_stream(const struct cluster *cluster, bool json)
     printf(json ? "]}" : "\n");
 }
 
+/* One node's line: name, its process, its admin token's file. */
+static void cluster_status_node(const struct cluster *cluster, const char *name,
+                                const struct cluster_process *p, const char *token_path,
+                                bool json, bool first)
+{
+    char token[128] = "", body[4096] = "";
+    admin_token_read(token_path, token, sizeof token);
+    bool up = cluster_running(cluster, p->pid) &&
+              admin_http_get(p->ports[1], "/status", token, body, sizeof body) == 0;
+    char applied[24] = "", lag[24] = "", digest[40] = "", digest_seq[24] = "";
+    admin_json_field(body, "applied_seq", applied, sizeof applied);
+    admin_json_field(body, "lag", lag, sizeof lag);
+    admin_json_field(body, "digest", digest, sizeof digest);
+    admin_json_field(body, "digest_seq", digest_seq, sizeof digest_seq);
+    body[strcspn(body, "\n")] = '\0';
+    if (json)
+        printf("%s{\"name\":\"%s\",\"pid\":%d,\"up\":%s,\"listen\":\"127.0.0.1:%u\","
+               "\"status\":%s}", first ? "" : ",", name, (int)p->pid, up ? "true" : "false",
+               p->ports[0], up ? body : "null");
+    else
+        printf("%-8s pid %d  %s  127.0.0.1:%u  applied %s  lag %s  digest %s at %s\n", name,
+               (int)p->pid, up ? "up  " : "DOWN", p->ports[0], up ? applied : "-",
+               up ? lag : "-", up ? digest : "-", up ? digest_seq : "-");
+}
+
 static void cluster_status_nodes(const struct cluster *cluster, bool json)
 {
+    char path[CLUSTER_PATH_MAX], name[32];
     for (uint32_t i = 0; i < cluster->node_count; i++) {
-        const struct cluster_process *p = &cluster->nodes[i];
-        char path[CLUSTER_PATH_MAX], token[128] = "", body[4096] = "";
         cluster_path(cluster, path, "node-%u/admin.token", i);
-        admin_token_read(path, token, sizeof token);
-        bool up = cluster_running(cluster, p->pid) &&
-                  admin_http_get(p->ports[1], "/status", token, body, sizeof body) == 0;
-        char applied[24] = "", lag[24] = "", digest[40] = "", digest_seq[24] = "";
-        admin_json_field(body, "applied_seq", applied, sizeof applied);
-        admin_json_field(body, "lag", lag, sizeof lag);
-        admin_json_field(body, "digest", digest, sizeof digest);
-        admin_json_field(body, "digest_seq", digest_seq, sizeof digest_seq);
-        if (json)
-            printf("%s{\"name\":\"node-%u\",\"pid\":%d,\"up\":%s,\"listen\":\"127.0.0.1:%u\","
-                   "\"status\":%s}", i > 0 ? "," : "", i, (int)p->pid, up ? "true" : "false",
-                   p->ports[0], up ? body : "null");
-        else
-            printf("node-%u  pid %d  %s  127.0.0.1:%u  applied %s  lag %s  digest %s at %s\n",
-                   i, (int)p->pid, up ? "up  " : "DOWN", p->ports[0], up ? applied : "-",
-                   up ? lag : "-", up ? digest : "-", up ? digest_seq : "-");
+        snprintf(name, sizeof name, "node-%u", i);
+        cluster_status_node(cluster, name, &cluster->nodes[i], path, json, i == 0);
     }
+}
+
+/* The DR site: its server, its stream (the mirror, or the promoted
+ * stream) and its node. */
+static void cluster_status_dr(const struct cluster *cluster, bool json)
+{
+    const struct cluster_process *p = &cluster->dr_nats;
+    bool up = cluster_running(cluster, p->pid) && cluster_port_open(p->ports[0]);
+    char url[32], errmsg[512], path[CLUSTER_PATH_MAX];
+    snprintf(url, sizeof url, "nats://127.0.0.1:%u", p->ports[0]);
+    struct journal_config config = {.urls = url, .stream_name = "NODOWN_DR",
+                                    .subject = "nodown.batch", .replicas = 1,
+                                    .duplicate_window_ms = 120000, .mirror_of = "NODOWN",
+                                    .mirror_api = "$JS." CLUSTER_DOMAIN ".API",
+                                    .must_exist = true};
+    struct journal *journal = NULL;
+    struct journal_stream_info mirror, promoted;
+    bool known = up && journal_open(&journal, &config, errmsg, sizeof errmsg) == 0 &&
+                 journal_stream_info(journal, &mirror) == 0;
+    bool is_promoted = known && journal_stream_lookup(journal, "NODOWN", &promoted) == 0 &&
+                       promoted.promoted;
+    journal_close(journal);
+    printf(json ? "\"dr\":{\"nats\":{\"pid\":%d,\"up\":%s,\"url\":\"%s\"},"
+                : "dr-nats  pid %d  %s  %s\n", (int)p->pid,
+           json ? (up ? "true" : "false") : (up ? "up  " : "DOWN"), url);
+    if (json)
+        printf("\"mirror\":{\"known\":%s,\"last_seq\":%" PRIu64 ",\"lag\":%" PRIu64
+               ",\"active_ms\":%" PRId64 "},\"promoted\":%s,\"node\":",
+               known ? "true" : "false", known ? mirror.last_seq : 0,
+               known ? mirror.mirror_lag : 0, known ? mirror.mirror_active_ms : -1,
+               is_promoted ? "true" : "false");
+    else if (is_promoted)
+        printf("DR stream NODOWN: primary (%s), last seq %" PRIu64 "\n", promoted.description,
+               promoted.last_seq);
+    else if (known)
+        printf("DR mirror NODOWN_DR: last seq %" PRIu64 ", %" PRIu64 " behind, heard from the "
+               "primary %" PRId64 " ms ago\n", mirror.last_seq, mirror.mirror_lag,
+               mirror.mirror_active_ms);
+    else
+        printf("DR mirror NODOWN_DR: unreachable\n");
+    cluster_path(cluster, path, "dr-node/admin.token", 0);
+    cluster_status_node(cluster, "dr-node", &cluster->dr_node, path, json, true);
+    printf(json ? "}" : "");
 }
 
 /* ---- Stopping. ---- */
@@ -663,7 +807,7 @@ static int cluster_trim(const struct cluster *cluster)
 static void cluster_usage(FILE *out)
 {
     fprintf(out,
-            "usage: nodown cluster up --dir DIR [--nats-servers N] [--nodes N]\n"
+            "usage: nodown cluster up --dir DIR [--nats-servers N] [--nodes N] [--dr]\n"
             "                         [--house-secret S] [--snapshot-mb N]\n"
             "       nodown cluster status --dir DIR [--json]\n"
             "       nodown cluster down --dir DIR\n"
@@ -675,7 +819,11 @@ static void cluster_usage(FILE *out)
             "          free loopback ports; on a directory already set up, starts again\n"
             "          whatever is not running, on the same ports and data, and adds\n"
             "          nodes up to --nodes: a new node joins from node 0's latest\n"
-            "          snapshot; --snapshot-mb is the nodes' (kept for later ups)\n"
+            "          snapshot; --snapshot-mb is the nodes' (kept for later ups);\n"
+            "          --dr adds a disaster-recovery site: a NATS server of its own\n"
+            "          (JetStream domain dr, a leafnode to the cluster) holding the\n"
+            "          mirror NODOWN_DR of the stream, and a node following it\n"
+            "          ('nodown promote --dir DIR' makes that site primary)\n"
             "  status  every server (JetStream meta leader), the stream (leader, each\n"
             "          copy's lag) and every node (applied sequence, lag, digest)\n"
             "  down    stops the nodes, then the servers; the data stays in DIR\n"
@@ -689,13 +837,25 @@ static void cluster_usage(FILE *out)
 }
 
 static int cluster_up(struct cluster *cluster, uint32_t nats_count, uint32_t node_count,
-                      const char *house)
+                      bool dr, const char *house)
 {
     char snapshot_mb[sizeof cluster->snapshot_mb];
     memcpy(snapshot_mb, cluster->snapshot_mb, sizeof snapshot_mb);
     if (cluster_load(cluster) != 0) {
         cluster_plan(cluster, nats_count, node_count);
         memcpy(cluster->snapshot_mb, snapshot_mb, sizeof snapshot_mb);
+    }
+    /* A layout from before leafnode ports; a DR site asked for. */
+    for (uint32_t i = 0; i < cluster->nats_count; i++) {
+        if (cluster->nats[i].ports[3] == 0)
+            cluster->nats[i].ports[3] = cluster_free_port(cluster);
+    }
+    if (dr && !cluster->dr) {
+        cluster->dr = true;
+        cluster->dr_nats = (struct cluster_process){0, {cluster_free_port(cluster), 0,
+                                                        cluster_free_port(cluster), 0}};
+        cluster->dr_node = (struct cluster_process){0, {cluster_free_port(cluster),
+                                                        cluster_free_port(cluster), 0, 0}};
     }
     /* More nodes than it has: new ones, which join from node 0. */
     for (; cluster->node_count < node_count; cluster->node_count++) {
@@ -718,6 +878,9 @@ static int cluster_up(struct cluster *cluster, uint32_t nats_count, uint32_t nod
            cluster->nats_count, cluster->urls, cluster->node_count);
     for (uint32_t i = 0; i < cluster->node_count; i++)
         printf("%s127.0.0.1:%u", i > 0 ? "," : " ", cluster->nodes[i].ports[0]);
+    if (cluster->dr)
+        printf("\nDR site: NATS nats://127.0.0.1:%u (mirror NODOWN_DR), node 127.0.0.1:%u",
+               cluster->dr_nats.ports[0], cluster->dr_node.ports[0]);
     printf("\nhouse secret in %s/house.secret\n", cluster->dir);
     return 0;
 }
@@ -730,7 +893,12 @@ static int cluster_status(const struct cluster *cluster, bool json)
     cluster_status_stream(cluster, json);
     printf(json ? ",\"nodes\":[" : "");
     cluster_status_nodes(cluster, json);
-    printf(json ? "]}\n" : "");
+    printf(json ? "]" : "");
+    if (cluster->dr) {
+        printf(json ? "," : "");
+        cluster_status_dr(cluster, json);
+    }
+    printf(json ? "}\n" : "");
     return 0;
 }
 
@@ -738,10 +906,15 @@ static int cluster_down(const struct cluster *cluster)
 {
     for (uint32_t i = 0; i < cluster->node_count; i++)
         cluster_stop(cluster, cluster->nodes[i].pid);
+    if (cluster->dr) {
+        cluster_stop(cluster, cluster->dr_node.pid);
+        cluster_stop(cluster, cluster->dr_nats.pid);
+    }
     for (uint32_t i = 0; i < cluster->nats_count; i++)
         cluster_stop(cluster, cluster->nats[i].pid);
-    printf("cluster down: %u nodes and %u NATS servers stopped; data kept in %s\n",
-           cluster->node_count, cluster->nats_count, cluster->dir);
+    printf("cluster down: %u nodes and %u NATS servers stopped%s; data kept in %s\n",
+           cluster->node_count, cluster->nats_count,
+           cluster->dr ? ", and the DR site's server and node" : "", cluster->dir);
     return 0;
 }
 
@@ -763,6 +936,16 @@ static int cluster_resolve_dir(struct cluster *cluster, bool make)
     return 0;
 }
 
+int cluster_dr_url(const char *dir, char *url, size_t size)
+{
+    static struct cluster cluster;
+    cluster.dir = dir;
+    if (cluster_resolve_dir(&cluster, false) != 0 || cluster_load(&cluster) != 0 || !cluster.dr)
+        return -1;
+    snprintf(url, size, "nats://127.0.0.1:%u", cluster.dr_nats.ports[0]);
+    return 0;
+}
+
 int cluster_main(int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "--help") == 0) {
@@ -773,11 +956,13 @@ int cluster_main(int argc, char **argv)
     const char *house = getenv("NODOWN_HOUSE_SECRET");
     unsigned nats_count = 3, node_count = 3;
     int nats_index = -1;
-    bool json = false, ok = true;
+    bool json = false, dr = false, ok = true;
     for (int i = 1; i < argc && ok; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--json") == 0)
             json = true;
+        else if (strcmp(argv[i], "--dr") == 0)
+            dr = true;
         else if (strcmp(argv[i], "--dir") == 0 && value != NULL)
             cluster.dir = argv[++i];
         else if (strcmp(argv[i], "--nats-servers") == 0 && value != NULL)
@@ -807,7 +992,7 @@ int cluster_main(int argc, char **argv)
     if (cluster_resolve_dir(&cluster, strcmp(argv[0], "up") == 0) != 0)
         return 1;
     if (strcmp(argv[0], "up") == 0)
-        return cluster_up(&cluster, nats_count, node_count, house);
+        return cluster_up(&cluster, nats_count, node_count, dr, house);
     if (cluster_load(&cluster) != 0) {
         fprintf(stderr, "nodown cluster: no cluster in %s (cluster.txt)\n", cluster.dir);
         return 1;

@@ -17,6 +17,7 @@ static void usage(FILE *out)
             "  simulate      drive a small market through running nodes\n"
             "  cluster       a local cluster: up, status, down, step-down, restart, trim\n"
             "  verify        check that every node holds the same state\n"
+            "  promote       make the disaster-recovery site primary\n"
             "  demo          run a brokerage and sportsbook day through the trading core\n"
             "  bench core    benchmark the matching core (--workload liquibook|mix)\n"
             "  bench node    benchmark a whole node: acknowledged orders/s, latency, replay\n"
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
         return verify_main(argc - 2, argv + 2);
     if (strcmp(command, "cluster") == 0)
         return cluster_main(argc - 2, argv + 2);
+    if (strcmp(command, "promote") == 0)
+        return promote_main(argc - 2, argv + 2);
     if (strcmp(command, "simulate") == 0)
         return simulate_main(argc - 2, argv + 2);
     if (strcmp(command, "serve") == 0)

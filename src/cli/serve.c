@@ -35,6 +35,9 @@
 
 #define SERVE_STATUS_SIZE 4096u
 #define SERVE_JOURNAL_WAIT_MS 60000u /* a cluster's stream may take this long to answer */
+#define SERVE_STREAM "NODOWN"
+#define SERVE_MIRROR "NODOWN_DR"      /* a disaster-recovery site's copy of SERVE_STREAM */
+#define SERVE_PROMOTED_CHECK_MS 1000u /* how often a DR node looks for the promotion */
 
 struct serve_options {
     const char *data_dir;
@@ -48,6 +51,7 @@ struct serve_options {
     uint64_t snapshot_bytes; /* snapshot after this much applied log */
     int replicas;            /* the stream's, when this node creates it */
     const char *join;        /* PORT:TOKENFILE of a peer's admin, or NULL */
+    const char *dr_of;       /* the primary's JetStream domain: a DR site's node */
 };
 
 struct serve {
@@ -71,6 +75,8 @@ struct serve {
     bool digest_done;
     uint64_t chores_seq; /* applied_seq at the previous chores */
     uint64_t joined_ms;  /* when a --join snapshot came, or 0 */
+    bool dr_waiting;     /* following the DR site's mirror until it is promoted */
+    char dr_api[96];     /* "$JS.<dr_of>.API" */
     /* /verify?at=SEQ (serve_verify_cb, serve_verify_step), under lock. */
     struct {
         pthread_mutex_t lock;
@@ -111,6 +117,12 @@ static void serve_usage(FILE *out)
             "             latest one of the peer whose admin interface is on\n"
             "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
             "             stream from there instead of from the beginning\n"
+            "  --dr-of DOMAIN  a node of a disaster-recovery site: --nats is the site's\n"
+            "             server, whose stream " SERVE_MIRROR " mirrors the primary's\n"
+            "             " SERVE_STREAM " in JetStream domain DOMAIN (made if missing);\n"
+            "             commands are refused until 'nodown promote' makes the site\n"
+            "             primary; the node then follows the site's new " SERVE_STREAM "\n"
+            "             and takes them\n"
             "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n");
 }
 
@@ -159,6 +171,8 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
             ok = (options->snapshot_bytes = (uint64_t)(strtod(value, NULL) * (1 << 20))) > 0;
         else if (strcmp(argv[i], "--join") == 0 && ok)
             options->join = value;
+        else if (strcmp(argv[i], "--dr-of") == 0 && ok)
+            options->dr_of = value;
         else if (strcmp(argv[i], "--replicas") == 0 && ok)
             ok = (options->replicas = atoi(value)) >= 1 && options->replicas <= 5;
         else {
@@ -174,6 +188,10 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
     }
     if (options->data_dir == NULL) {
         fprintf(stderr, "nodown serve: --data DIR is required\n");
+        return -1;
+    }
+    if (options->dr_of != NULL && options->nats_urls == NULL) {
+        fprintf(stderr, "nodown serve: --dr-of needs --nats (the DR site's servers)\n");
         return -1;
     }
     return 0;
@@ -336,13 +354,15 @@ static void serve_status(struct serve *serve)
         ",\"logic_version\":%u,"
         "\"logic_versions_supported\":[%u,%u],\"snapshot_format\":%u,\"protocol_version\":%u,"
         "\"snapshot_seq\":%" PRIu64 ",\"nats\":{\"connected\":%s,\"embedded\":%s,"
-        "\"restarts\":%u},\"gateway\":{\"port\":%u}}\n",
+        "\"restarts\":%u},\"gateway\":{\"port\":%u},\"stream\":\"%s\",\"site\":\"%s\"}\n",
         serve->options.node_id, serve->replica.applied_seq, last_seq, lag, serve->digest_text,
         serve->digest_seq,
         serve->replica.engine.logic_version, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
         SNAPSHOT_FORMAT_VERSION, FRAME_PROTOCOL_VERSION, serve->replica.snapshot_seq,
         connected ? "true" : "false", serve->embedded ? "true" : "false",
-        serve->embedded ? serve->nats.restart_count : 0, gateway_port(serve->gateway));
+        serve->embedded ? serve->nats.restart_count : 0, gateway_port(serve->gateway),
+        serve->dr_waiting ? SERVE_MIRROR : SERVE_STREAM,
+        serve->dr_waiting ? "disaster-recovery" : "primary");
     if (length > 0 && (size_t)length < sizeof json)
         http_admin_text_publish(&serve->status, json, (size_t)length);
     /* Counters move by what happened since the last turn. */
@@ -371,7 +391,7 @@ static void serve_status(struct serve *serve)
 static int serve_house_secret(struct serve *serve)
 {
     const char *secret = getenv("NODOWN_HOUSE_SECRET");
-    if (secret == NULL || serve->replica.engine.accounts[0].has_secret)
+    if (secret == NULL || serve->replica.engine.accounts[0].has_secret || serve->dr_waiting)
         return 0;
     struct command command;
     memset(&command, 0, sizeof command);
@@ -493,6 +513,35 @@ static int serve_journal_open(struct serve *serve, const struct journal_config *
     }
 }
 
+/* A node at a DR site follows the site's mirror and refuses commands
+ * until `nodown promote` has made the site's own primary stream (its
+ * description says so); then it reads that stream from where it is (the
+ * same sequences) and takes commands. Called at start and every
+ * SERVE_PROMOTED_CHECK_MS. Returns 0, or -1 when the node applied more of
+ * the mirror than the promotion kept (it must not go on: its state would
+ * contain commands the new primary does not). */
+static int serve_promoted_check(struct serve *serve, char *errmsg, size_t size)
+{
+    struct journal_stream_info info;
+    if (!serve->dr_waiting || journal_stream_lookup(serve->journal, SERVE_STREAM, &info) != 0 ||
+        !info.promoted)
+        return 0;
+    if (serve->replica.applied_seq > info.last_seq) {
+        snprintf(errmsg, size, "this site was promoted with its stream ending at %" PRIu64
+                 " but this node applied up to %" PRIu64 " from the mirror; start it again "
+                 "on a snapshot at or below %" PRIu64 " (or with an empty --data and --join)",
+                 info.last_seq, serve->replica.applied_seq, info.last_seq);
+        return -1;
+    }
+    journal_follow(serve->journal, SERVE_STREAM);
+    gateway_set_read_only(serve->gateway, NULL);
+    serve->dr_waiting = false;
+    printf("nodown: this site is primary (%s); following stream " SERVE_STREAM " from %" PRIu64
+           ", taking commands\n", info.description, serve->replica.applied_seq + 1);
+    fflush(stdout);
+    return 0;
+}
+
 static int serve_start(struct serve *serve, char *errmsg, size_t size)
 {
     const struct serve_options *options = &serve->options;
@@ -502,9 +551,17 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
     }
     serve->embedded = options->nats_urls == NULL;
     int rv = serve->embedded ? serve_nats_start(serve, errmsg, size) : 0;
-    struct journal_config journal = {serve->embedded ? serve->nats.url : options->nats_urls,
-                                     "NODOWN", "nodown.batch",
-                                     serve->embedded ? 1 : options->replicas, 120000};
+    struct journal_config journal = {
+        .urls = serve->embedded ? serve->nats.url : options->nats_urls,
+        .stream_name = SERVE_STREAM, .subject = "nodown.batch",
+        .replicas = serve->embedded ? 1 : options->replicas, .duplicate_window_ms = 120000};
+    if (options->dr_of != NULL) {
+        snprintf(serve->dr_api, sizeof serve->dr_api, "$JS.%.80s.API", options->dr_of);
+        journal.stream_name = SERVE_MIRROR;
+        journal.mirror_of = SERVE_STREAM;
+        journal.mirror_api = serve->dr_api;
+        serve->dr_waiting = true;
+    }
     if (rv == 0)
         rv = serve_journal_open(serve, &journal, errmsg, size);
     struct limits limits;
@@ -529,6 +586,12 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
     if (rv == 0)
         rv = gateway_open(&serve->gateway, &gateway, &serve->replica, serve->journal, errmsg,
                           size);
+    if (rv == 0 && serve->dr_waiting)
+        gateway_set_read_only(serve->gateway, "this node is at the disaster-recovery site, "
+                              "which follows the primary: send commands to the primary "
+                              "('nodown promote' makes this site primary)");
+    if (rv == 0)
+        rv = serve_promoted_check(serve, errmsg, size);
     if (rv == 0 && serve_token(serve) != 0) {
         snprintf(errmsg, size, "no operator token: give --token or check %s/admin.token",
                  options->data_dir);
@@ -602,10 +665,18 @@ static int serve_loop(struct serve *serve)
     char errmsg[512];
     uint64_t chores_ms = 0;
     uint64_t status_ms = 0;
+    uint64_t promoted_ms = 0;
     while (!serve_stopping) {
         if (gateway_step(serve->gateway, 10, errmsg, sizeof errmsg) != 0) {
             fprintf(stderr, "nodown: stopping: %s\n", errmsg);
             return 1;
+        }
+        if (serve->dr_waiting && serve_now_ms() >= promoted_ms + SERVE_PROMOTED_CHECK_MS) {
+            if (serve_promoted_check(serve, errmsg, sizeof errmsg) != 0) {
+                fprintf(stderr, "nodown: stopping: %s\n", errmsg);
+                return 1;
+            }
+            promoted_ms = serve_now_ms();
         }
         serve_verify_step(serve);
         if (serve_now_ms() >= chores_ms + 100) {

@@ -46,7 +46,8 @@ struct verify {
     uint64_t at;
 };
 
-/* The nodes of a local cluster: DIR/cluster.txt and DIR/node-I/admin.token. */
+/* The nodes of a local cluster, its DR site's too: DIR/cluster.txt and each
+ * one's admin.token. */
 static int verify_add_cluster(struct verify *verify, const char *dir)
 {
     char path[600];
@@ -60,12 +61,14 @@ static int verify_add_cluster(struct verify *verify, const char *dir)
     while (fgets(line, sizeof line, file) != NULL && verify->count < VERIFY_NODES_MAX) {
         unsigned index = 0, listen = 0, http = 0;
         int pid = 0;
-        if (sscanf(line, "node %u %d %u %u", &index, &pid, &listen, &http) != 4)
+        bool dr = sscanf(line, "drnode %u %d %u %u", &index, &pid, &listen, &http) == 4;
+        if (!dr && sscanf(line, "node %u %d %u %u", &index, &pid, &listen, &http) != 4)
             continue;
         struct verify_node *node = &verify->nodes[verify->count++];
-        snprintf(node->name, sizeof node->name, "node-%u", index);
+        snprintf(node->name, sizeof node->name, dr ? "dr-node" : "node-%u", index);
         node->port = (uint16_t)http;
-        snprintf(path, sizeof path, "%s/node-%u/admin.token", dir, index);
+        snprintf(path, sizeof path, dr ? "%s/dr-node/admin.token" : "%s/node-%u/admin.token",
+                 dir, index);
         admin_token_read(path, node->token, sizeof node->token);
     }
     fclose(file);

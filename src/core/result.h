@@ -23,7 +23,8 @@
     X(ERR_USAGE, -11, "bad usage")                                             \
     X(ERR_REPLICA_GAP, -12, "stream sequence is not the next one")             \
     X(ERR_TIMEOUT, -13, "timed out")                                           \
-    X(ERR_REFUSED, -14, "refused by the peer")
+    X(ERR_REFUSED, -14, "refused by the peer")                                 \
+    X(ERR_NOT_FOUND, -15, "not found")
 
 #define REJECTS(X)                                                             \
     X(RESULT_OK, 0, "ok")                                                      \

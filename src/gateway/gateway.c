@@ -66,6 +66,7 @@ struct gateway {
     uint32_t generations;  /* connections accepted, for gateway_session.generation */
     struct node_metrics *metrics; /* or NULL */
     bool input_held;       /* a session's input waits for room in pending */
+    char read_only[FRAME_TEXT_SIZE_MAX + 1]; /* why commands are refused; "": they are not */
     struct gateway_session sessions[GATEWAY_SESSIONS_MAX];
     uint32_t session_end;  /* slots at and above it are free: loops stop here */
     struct index_table by_client; /* logged-on sessions by (account, client id) */
@@ -427,6 +428,9 @@ static void gateway_frame(struct gateway *gateway, struct gateway_session *sessi
         session_send(gateway, session, &welcome);
     } else if (frame->type == FRAME_LOGON && session->state == SESSION_LOGON) {
         gateway_logon(gateway, session, &frame->u.logon);
+    } else if (frame->type == FRAME_COMMAND && session->state == SESSION_READY &&
+               gateway->read_only[0] != '\0') {
+        session_error(gateway, session, FRAME_ERROR_READ_ONLY, gateway->read_only);
     } else if (frame->type == FRAME_COMMAND && session->state == SESSION_READY) {
         gateway_command(gateway, session, &frame->u.command);
     } else if (frame->type == FRAME_QUERY && session->state == SESSION_READY) {
@@ -713,6 +717,12 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
             session_write(gateway, &gateway->sessions[i]);
     }
     return 0;
+}
+
+void gateway_set_read_only(struct gateway *gateway, const char *reason)
+{
+    assert(gateway != NULL);
+    snprintf(gateway->read_only, sizeof gateway->read_only, "%s", reason != NULL ? reason : "");
 }
 
 void gateway_pause_at(struct gateway *gateway, uint64_t seq)

@@ -88,6 +88,12 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
  * takes (serve.c). */
 void gateway_pause_at(struct gateway *gateway, uint64_t seq);
 
+/* Refuses every command from now on with ERROR 8 (FRAME_ERROR_READ_ONLY)
+ * and reason (cut to FRAME_TEXT_SIZE_MAX bytes), queries still answered:
+ * a node at a disaster-recovery site before its promotion. NULL or ""
+ * accepts commands again. */
+void gateway_set_read_only(struct gateway *gateway, const char *reason);
+
 /* Tells every session the node is stopping, closes them and the socket. */
 void gateway_close(struct gateway *gateway);
 

@@ -62,64 +62,11 @@
 
 #include "core/result.h"
 #include "lib/clock.h"
-
-/* Servers in config->urls, and the size of the string. */
-#define JOURNAL_SERVERS_MAX 16
-#define JOURNAL_URLS_SIZE 4096
-#define JOURNAL_STREAM_NAME_SIZE 64
-#define JOURNAL_SUBJECT_SIZE 256
-/* libnats: wait between reconnect attempts, plus up to the jitter. */
-#define JOURNAL_RECONNECT_WAIT_MS 50
-#define JOURNAL_RECONNECT_JITTER_MS 50
-/* Connect timeout per server at open. */
-#define JOURNAL_CONNECT_TIMEOUT_MS 2000
-/* A silent server (no RST, e.g. a partition) is dropped after
- * JOURNAL_PINGS_OUT_MAX unanswered pings, JOURNAL_PING_INTERVAL_MS apart. */
-#define JOURNAL_PING_INTERVAL_MS 2000
-#define JOURNAL_PINGS_OUT_MAX 3
-/* JetStream API requests (stream info, consumer creation). */
-#define JOURNAL_API_WAIT_MS 5000
-/* Pause before resending after an error that came back at once (no
- * responders), so that a server restarting is not flooded. */
-#define JOURNAL_PUBLISH_PAUSE_MS 20
-/* The read subscription's local queue: the server's flow-control window
- * (32 MB in nats-server 2.9) plus room, and no count limit. */
-#define JOURNAL_READ_PENDING_BYTES_MAX (128 * 1024 * 1024)
-/* Messages (batches) queued between libnats' delivery thread and the
- * reader: a power of two. */
-#define JOURNAL_RING_SIZE 4096u
-
-struct journal {
-    natsConnection *connection;
-    jsCtx *js;
-    uint64_t read_next_seq;     /* the stream sequence the reader expects next */
-    uint64_t read_gap_seq;      /* a gap at this sequence survived a recreate */
-    int wake_fd;                /* eventfd: bumped for each message queued */
-    bool sync_ready;            /* lock and changed initialised */
-    /* Shared with the delivery thread, under lock. */
-    pthread_mutex_t lock;
-    pthread_cond_t changed;     /* a message queued, one taken, or read_sub changed */
-    natsSubscription *read_sub; /* the ordered consumer, or NULL */
-    uint64_t subs_created;      /* read subscriptions made ... */
-    uint64_t subs_completed;    /* ... and those whose delivery thread is done */
-    uint32_t ring_head;
-    uint32_t ring_count;
-    natsMsg *ring[JOURNAL_RING_SIZE];
-    void *ring_prepared[JOURNAL_RING_SIZE]; /* what prepare made of each */
-    /* The prepare hook (journal_set_prepare), and the current message's. */
-    journal_prepare_cb prepare;
-    journal_release_cb release;
-    void *prepare_context;
-    void *current_prepared;
-    char stream_name[JOURNAL_STREAM_NAME_SIZE];
-    char subject[JOURNAL_SUBJECT_SIZE];
-    char error[512];
-    char publish_error[512];
-};
+#include "replica/journal_internal.h"
 
 /* libnats' status text and, when there is one, its last error detail. */
-static void nats_error_format(char *out, size_t out_size, const char *what, natsStatus status,
-                              jsErrCode js_error)
+void journal_nats_error(char *out, size_t out_size, const char *what, natsStatus status,
+                        jsErrCode js_error)
 {
     natsStatus last_status = NATS_OK;
     const char *detail = nats_GetLastError(&last_status);
@@ -167,6 +114,12 @@ static int config_check(const struct journal_config *config, char *errmsg, size_
     }
     if (config->replicas < 1 || config->replicas > 5) {
         snprintf(errmsg, errmsg_size, "journal: replicas %d not in 1..5", config->replicas);
+        return ERR_USAGE;
+    }
+    if (config->mirror_of != NULL &&
+        (!name_is_valid(config->mirror_of, JOURNAL_STREAM_NAME_SIZE, false) ||
+         config->mirror_api == NULL || !name_is_valid(config->mirror_api, 128, true))) {
+        snprintf(errmsg, errmsg_size, "journal: invalid mirror source or API prefix");
         return ERR_USAGE;
     }
     if (config->duplicate_window_ms <= 0 || config->duplicate_window_ms > INT64_MAX / 1000000) {
@@ -246,7 +199,7 @@ static int connection_open(struct journal *journal, const char *urls, char *errm
     if (s != NATS_OK) {
         char what[300];
         snprintf(what, sizeof what, "journal: connecting to %.200s", urls);
-        nats_error_format(errmsg, errmsg_size, what, s, 0);
+        journal_nats_error(errmsg, errmsg_size, what, s, 0);
         return ERR_IO;
     }
     jsOptions js_options;
@@ -254,52 +207,86 @@ static int connection_open(struct journal *journal, const char *urls, char *errm
     js_options.Wait = JOURNAL_API_WAIT_MS;
     s = natsConnection_JetStream(&journal->js, journal->connection, &js_options);
     if (s != NATS_OK) {
-        nats_error_format(errmsg, errmsg_size, "journal: JetStream context", s, 0);
+        journal_nats_error(errmsg, errmsg_size, "journal: JetStream context", s, 0);
         return ERR_IO;
     }
     return 0;
+}
+
+/* What differs between the existing stream and the one this node would
+ * have created, or NULL. */
+static const char *stream_difference(const jsStreamConfig *c, const struct journal_config *config)
+{
+    if (config->mirror_of != NULL) {
+        if (c->Mirror == NULL || c->Mirror->Name == NULL ||
+            strcmp(c->Mirror->Name, config->mirror_of) != 0 || c->SubjectsLen != 0)
+            return "mirror source";
+    } else if (c->Mirror != NULL || c->SubjectsLen != 1 ||
+               strcmp(c->Subjects[0], config->subject) != 0) {
+        return "subjects";
+    }
+    if (c->Storage != js_FileStorage)
+        return "storage (not file)";
+    if (c->Replicas != (int64_t)config->replicas)
+        return "replicas";
+    if (c->Duplicates != config->duplicate_window_ms * 1000000)
+        return "duplicate window";
+    if (c->Retention != js_LimitsPolicy)
+        return "retention (not limits)";
+    return NULL;
 }
 
 /* The existing stream must be what this node would have created. */
 static int stream_check(const jsStreamInfo *info, const struct journal_config *config,
                         char *errmsg, size_t errmsg_size)
 {
-    const jsStreamConfig *c = info->Config;
-    const char *problem = NULL;
-    if (c->SubjectsLen != 1 || strcmp(c->Subjects[0], config->subject) != 0)
-        problem = "subjects";
-    else if (c->Storage != js_FileStorage)
-        problem = "storage (not file)";
-    else if (c->Replicas != (int64_t)config->replicas)
-        problem = "replicas";
-    else if (c->Duplicates != config->duplicate_window_ms * 1000000)
-        problem = "duplicate window";
-    else if (c->Retention != js_LimitsPolicy)
-        problem = "retention (not limits)";
+    const char *problem = stream_difference(info->Config, config);
     if (problem == NULL)
         return 0;
     snprintf(errmsg, errmsg_size, "journal: stream %s exists with other %s than this node's "
-             "(subject %s, file storage, %d replicas, duplicate window %" PRId64 " ms, limits "
+             "(%s %s, file storage, %d replicas, duplicate window %" PRId64 " ms, limits "
              "retention); nodown never changes an existing stream",
-             config->stream_name, problem, config->subject, config->replicas,
+             config->stream_name, problem, config->mirror_of != NULL ? "mirror of" : "subject",
+             config->mirror_of != NULL ? config->mirror_of : config->subject, config->replicas,
              config->duplicate_window_ms);
     return ERR_IO;
+}
+
+void journal_stream_config(jsStreamConfig *stream, const struct journal_config *config,
+                           const char *subjects[1])
+{
+    subjects[0] = config->subject;
+    jsStreamConfig_Init(stream);
+    stream->Name = config->stream_name;
+    stream->Subjects = subjects;
+    stream->SubjectsLen = 1;
+    stream->Storage = js_FileStorage;
+    stream->Replicas = config->replicas;
+    stream->Duplicates = config->duplicate_window_ms * 1000000;
+    stream->Retention = js_LimitsPolicy;
+    stream->Discard = js_DiscardOld;
 }
 
 static natsStatus stream_create(jsStreamInfo **info, jsCtx *js,
                                 const struct journal_config *config, jsErrCode *js_error)
 {
-    const char *subjects[1] = {config->subject};
+    const char *subjects[1];
     jsStreamConfig stream;
-    jsStreamConfig_Init(&stream);
-    stream.Name = config->stream_name;
-    stream.Subjects = subjects;
-    stream.SubjectsLen = 1;
-    stream.Storage = js_FileStorage;
-    stream.Replicas = config->replicas;
-    stream.Duplicates = config->duplicate_window_ms * 1000000;
-    stream.Retention = js_LimitsPolicy;
-    stream.Discard = js_DiscardOld;
+    journal_stream_config(&stream, config, subjects);
+    /* A mirror takes its source's messages, at their sequences. */
+    jsStreamSource mirror;
+    jsExternalStream external;
+    if (config->mirror_of != NULL) {
+        jsStreamSource_Init(&mirror);
+        jsExternalStream_Init(&external);
+        mirror.Name = config->mirror_of;
+        external.APIPrefix = config->mirror_api;
+        external.DeliverPrefix = ""; /* the server's own; libnats needs a string */
+        mirror.External = &external;
+        stream.Mirror = &mirror;
+        stream.Subjects = NULL;
+        stream.SubjectsLen = 0;
+    }
     return js_AddStream(info, js, &stream, NULL, js_error);
 }
 
@@ -309,6 +296,11 @@ static int stream_ensure(struct journal *journal, const struct journal_config *c
     jsStreamInfo *info = NULL;
     jsErrCode js_error = 0;
     natsStatus s = js_GetStreamInfo(&info, journal->js, config->stream_name, NULL, &js_error);
+    if ((s == NATS_NOT_FOUND || js_error == JSStreamNotFoundErr) && config->must_exist) {
+        snprintf(errmsg, errmsg_size, "journal: no stream %s on these servers",
+                 config->stream_name);
+        return ERR_NOT_FOUND;
+    }
     if (s == NATS_NOT_FOUND || js_error == JSStreamNotFoundErr) {
         js_error = 0;
         s = stream_create(&info, journal->js, config, &js_error);
@@ -321,7 +313,7 @@ static int stream_ensure(struct journal *journal, const struct journal_config *c
     if (s != NATS_OK) {
         char what[128];
         snprintf(what, sizeof what, "journal: stream %s", config->stream_name);
-        nats_error_format(errmsg, errmsg_size, what, s, js_error);
+        journal_nats_error(errmsg, errmsg_size, what, s, js_error);
         return ERR_IO;
     }
     int rv = stream_check(info, config, errmsg, errmsg_size);
@@ -363,6 +355,7 @@ int journal_open(struct journal **out, const struct journal_config *config, char
     }
     snprintf(journal->stream_name, sizeof journal->stream_name, "%s", config->stream_name);
     snprintf(journal->subject, sizeof journal->subject, "%s", config->subject);
+    journal->mirror = config->mirror_of != NULL;
     journal->wake_fd = -1;
     rv = journal_sync_init(journal, errmsg, errmsg_size);
     if (rv == 0)
@@ -422,7 +415,8 @@ static natsStatus publish_attempt(struct journal *journal, const void *data, siz
     snprintf(what, sizeof what, "journal: publishing %.128s to %s (attempt %u)", msg_id,
              journal->stream_name, (unsigned)attempt);
     if (s != NATS_OK) {
-        nats_error_format(journal->publish_error, sizeof journal->publish_error, what, s, js_error);
+        journal_nats_error(journal->publish_error, sizeof journal->publish_error, what, s,
+                           js_error);
         *retryable = publish_retryable(s, js_error);
         return s;
     }
@@ -450,6 +444,12 @@ int journal_publish(struct journal *journal, const void *data, size_t size, cons
     assert(size <= (size_t)INT32_MAX);
     assert(stream_seq != NULL && duplicate != NULL);
     assert(timeout_ms > 0);
+    if (journal->mirror) {
+        snprintf(journal->publish_error, sizeof journal->publish_error,
+                 "journal: stream %s is a mirror of the primary's: it cannot be written",
+                 journal->stream_name);
+        return ERR_USAGE;
+    }
     int64_t deadline_ms = clock_now_ms() + timeout_ms;
     for (uint32_t attempt = 1;; attempt++) {
         int64_t left_ms = deadline_ms - clock_now_ms();
@@ -610,7 +610,7 @@ static int read_subscribe(struct journal *journal, uint64_t from_seq)
         char what[128];
         snprintf(what, sizeof what, "journal: reading %s from %" PRIu64, journal->stream_name,
                  from_seq);
-        nats_error_format(journal->error, sizeof journal->error, what, s, js_error);
+        journal_nats_error(journal->error, sizeof journal->error, what, s, js_error);
         if (sub != NULL) {
             /* Never named in read_sub: it delivers nothing, and ends. */
             natsSubscription_Unsubscribe(sub);
@@ -630,13 +630,16 @@ static int read_message(struct journal *journal, natsMsg *msg, journal_message_c
     jsMsgMetaData *meta = NULL;
     natsStatus s = natsMsg_GetMetaData(&meta, msg);
     if (s != NATS_OK) {
-        nats_error_format(journal->error, sizeof journal->error,
+        journal_nats_error(journal->error, sizeof journal->error,
                           "journal: message without JetStream metadata", s, 0);
         return ERR_IO;
     }
     uint64_t seq = meta->Sequence.Stream;
     uint64_t timestamp_ns = meta->Timestamp > 0 ? (uint64_t)meta->Timestamp : 0;
     jsMsgMetaData_Destroy(meta);
+    const char *stored = NULL; /* a promoted stream's copy keeps the primary's time */
+    if (natsMsgHeader_Get(msg, JOURNAL_HEADER_STORED_NS, &stored) == NATS_OK && stored != NULL)
+        timestamp_ns = strtoull(stored, NULL, 10);
     uint64_t expected = journal->read_next_seq;
     if (seq < expected)
         return 0; /* already delivered: never twice */
@@ -740,19 +743,9 @@ int journal_wake_fd(const struct journal *journal)
 
 /* ---- The rest. ---- */
 
-int journal_stream_info(struct journal *journal, struct journal_stream_info *out)
+static void stream_info_copy(const jsStreamInfo *info, struct journal_stream_info *out)
 {
-    assert(journal != NULL && out != NULL);
-    memset(out, 0, sizeof *out);
-    jsStreamInfo *info = NULL;
-    jsErrCode js_error = 0;
-    natsStatus s = js_GetStreamInfo(&info, journal->js, journal->stream_name, NULL, &js_error);
-    if (s != NATS_OK) {
-        char what[128];
-        snprintf(what, sizeof what, "journal: stream %s info", journal->stream_name);
-        nats_error_format(journal->error, sizeof journal->error, what, s, js_error);
-        return ERR_IO;
-    }
+    out->first_seq = info->State.FirstSeq;
     out->last_seq = info->State.LastSeq;
     out->messages = info->State.Msgs;
     out->bytes = info->State.Bytes;
@@ -769,7 +762,58 @@ int journal_stream_info(struct journal *journal, struct journal_stream_info *out
         out->peers[at].offline = peer->Offline;
         out->peers[at].lag = peer->Lag;
     }
+    const char *description = info->Config != NULL ? info->Config->Description : NULL;
+    snprintf(out->description, sizeof out->description, "%s",
+             description != NULL ? description : "");
+    out->promoted = strncmp(out->description, JOURNAL_PROMOTED_PREFIX,
+                            strlen(JOURNAL_PROMOTED_PREFIX)) == 0;
+    out->mirror = info->Config != NULL && info->Config->Mirror != NULL;
+    out->mirror_active_ms = info->Mirror != NULL ? info->Mirror->Active / 1000000 : -1;
+    out->mirror_lag = info->Mirror != NULL ? info->Mirror->Lag : 0;
+}
+
+int journal_stream_lookup(struct journal *journal, const char *stream_name,
+                          struct journal_stream_info *out)
+{
+    assert(journal != NULL && stream_name != NULL && out != NULL);
+    memset(out, 0, sizeof *out);
+    jsStreamInfo *info = NULL;
+    jsErrCode js_error = 0;
+    natsStatus s = js_GetStreamInfo(&info, journal->js, stream_name, NULL, &js_error);
+    if (s == NATS_NOT_FOUND || js_error == JSStreamNotFoundErr) {
+        snprintf(journal->error, sizeof journal->error, "journal: no stream %.64s",
+                 stream_name);
+        return ERR_NOT_FOUND;
+    }
+    if (s != NATS_OK) {
+        char what[128];
+        snprintf(what, sizeof what, "journal: stream %.64s info", stream_name);
+        journal_nats_error(journal->error, sizeof journal->error, what, s, js_error);
+        return ERR_IO;
+    }
+    stream_info_copy(info, out);
     jsStreamInfo_Destroy(info);
+    return 0;
+}
+
+int journal_stream_info(struct journal *journal, struct journal_stream_info *out)
+{
+    assert(journal != NULL);
+    int rv = journal_stream_lookup(journal, journal->stream_name, out);
+    return rv == ERR_NOT_FOUND ? ERR_IO : rv;
+}
+
+int journal_follow(struct journal *journal, const char *stream_name)
+{
+    assert(journal != NULL && stream_name != NULL);
+    if (!name_is_valid(stream_name, JOURNAL_STREAM_NAME_SIZE, false))
+        return ERR_USAGE;
+    /* The next journal_read starts a consumer on the new stream where the
+     * old one would have gone on. */
+    if (journal->read_sub != NULL)
+        read_reset(journal);
+    snprintf(journal->stream_name, sizeof journal->stream_name, "%s", stream_name);
+    journal->mirror = false;
     return 0;
 }
 
@@ -783,7 +827,7 @@ static natsMsg *journal_api(struct journal *journal, const char *what, const cha
     natsStatus s = natsConnection_Request(&reply, journal->connection, subject, payload,
                                           (int)strlen(payload), JOURNAL_API_WAIT_MS);
     if (s != NATS_OK) {
-        nats_error_format(journal->error, sizeof journal->error, what, s, 0);
+        journal_nats_error(journal->error, sizeof journal->error, what, s, 0);
         return NULL;
     }
     return reply;

@@ -46,7 +46,23 @@ struct journal_config {
     const char *subject;         /* "nodown.batch" */
     int replicas;                /* 1 for the embedded default, 3 (or 5) for a cluster */
     int64_t duplicate_window_ms; /* e.g. 120000 */
+    /* A disaster-recovery site (docs/cluster.md): when mirror_of is set,
+     * stream_name is a mirror of the primary's stream mirror_of, reached
+     * through the site's leafnode connection at the JetStream API prefix
+     * mirror_api ("$JS.primary.API"). It has no subjects: nothing can
+     * publish to it, and journal_publish refuses. */
+    const char *mirror_of;
+    const char *mirror_api;
+    bool must_exist;             /* never create the stream: it is an error if missing */
 };
+
+/* Header that a promotion's copy carries with the time the primary
+ * stored the message (UTC nanoseconds, decimal): the reader takes a
+ * message's time from it when present, so a node replaying the promoted
+ * stream computes the same state as one that read the mirror. */
+#define JOURNAL_HEADER_STORED_NS "Nodown-Stored-Ns"
+/* A promoted stream's description starts with this. */
+#define JOURNAL_PROMOTED_PREFIX "nodown: promoted"
 
 /* Called for each message, in stream order. timestamp_ns is the time the
  * stream stored it (UTC nanoseconds, the leader's wall clock: not
@@ -61,8 +77,9 @@ typedef int (*journal_message_cb)(void *context, uint64_t stream_seq, uint64_t t
  * is missing (file storage, config->replicas, the duplicate window,
  * limits retention with no limits), or checks that the existing one has
  * exactly these settings; nothing of an existing stream is ever updated.
- * Returns 0, ERR_USAGE (bad config), or ERR_IO (cannot connect, stream
- * incompatible or not created) with a message in errmsg. */
+ * Returns 0, ERR_USAGE (bad config), ERR_NOT_FOUND (missing and
+ * must_exist), or ERR_IO (cannot connect, stream incompatible or not
+ * created) with a message in errmsg. */
 int journal_open(struct journal **out, const struct journal_config *config, char *errmsg,
                  size_t errmsg_size);
 
@@ -126,6 +143,7 @@ int journal_last_seq(struct journal *journal, uint64_t *last_seq);
  * how far each other copy is behind. */
 #define JOURNAL_PEERS_MAX 8u
 struct journal_stream_info {
+    uint64_t first_seq;
     uint64_t last_seq;
     uint64_t messages;
     uint64_t bytes;
@@ -137,8 +155,48 @@ struct journal_stream_info {
         bool offline;
         uint64_t lag;          /* operations behind the leader */
     } peers[JOURNAL_PEERS_MAX];
+    char description[128];
+    bool promoted;             /* description starts with JOURNAL_PROMOTED_PREFIX */
+    bool mirror;               /* a mirror of another stream: */
+    int64_t mirror_active_ms;  /* since it last heard from its source */
+    uint64_t mirror_lag;       /* messages its source has that it lacks */
 };
 int journal_stream_info(struct journal *journal, struct journal_stream_info *info);
+
+/* The same for another stream of the journal's servers (this site's).
+ * Returns 0, ERR_NOT_FOUND when there is no such stream, or ERR_IO. */
+int journal_stream_lookup(struct journal *journal, const char *stream_name,
+                          struct journal_stream_info *info);
+
+/* From the next journal_read on, reads (and publishes to) stream_name,
+ * which must number its messages as the current one does: a promoted
+ * site's stream after its mirror (journal_promote). Returns 0 or
+ * ERR_USAGE (a bad name). */
+int journal_follow(struct journal *journal, const char *stream_name);
+
+/* Promotion of a disaster-recovery site to primary (journal_promote.c).
+ * The journal reads the site's mirror (journal_config.mirror_of); target
+ * describes the primary stream to make at the site (the name and subject
+ * the primary had). journal_promote creates it with a description saying
+ * "promoting", makes its first sequence the mirror's first (a purge of
+ * the empty stream), copies every message of the mirror at the same
+ * sequence with its message id and JOURNAL_HEADER_STORED_NS, checking
+ * each ack's sequence, then sets the description to
+ * JOURNAL_PROMOTED_PREFIX " from MIRROR at sequence N". Run again after
+ * a crash, it goes on from the copy's last message; on a stream already
+ * promoted it copies nothing. The mirror must not grow meanwhile (its
+ * source, the primary, is gone or has no writers): a message it gains
+ * after the copy ended is not in the promoted stream. */
+struct journal_promotion {
+    uint64_t first_seq; /* the promoted stream's first message */
+    uint64_t last_seq;  /* and its last: everything this site holds */
+    uint64_t copied;    /* by this call */
+    bool already;       /* it was promoted before this call */
+};
+typedef void (*journal_progress_cb)(void *context, uint64_t seq, uint64_t last_seq);
+int journal_promote(struct journal *journal, const struct journal_config *target,
+                    journal_progress_cb progress, void *context,
+                    struct journal_promotion *out);
 
 /* Asks the stream's leader to step down, so that another copy leads (a
  * planned restart of the leader's server then costs an election among the

@@ -105,6 +105,7 @@ nats_pid_of() {
 stop_all() {
     local pid name
     [ -f "$work/d/cluster.txt" ] && "$NODOWN" cluster down --dir "$work/d" >/dev/null
+    [ -f "$work/e/cluster.txt" ] && "$NODOWN" cluster down --dir "$work/e" >/dev/null
     for name in "${!load_pid[@]}"; do stop_pid "${load_pid[$name]}"; done
     load_pid=()
     for name in "${!node_pid[@]}"; do stop_pid "${node_pid[$name]}"; done
@@ -425,23 +426,29 @@ scenario_c() {
 # that process runs with this run's directory on its command line.
 cluster_pid() {
     local pid
-    pid=$(awk -v k="$1" -v i="$2" '$1 == k && $2 == i { print $3 }' "$work/d/cluster.txt")
-    [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -qF -- "$work/d" &&
+    pid=$(awk -v k="$1" -v i="$2" '$1 == k && $2 == i { print $3 }' "$cdir/cluster.txt")
+    [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -qF -- "$cdir" &&
         echo "$pid"
 }
 
-# cluster_up [NODES]: nodown cluster up (3 servers, NODES nodes, default 3;
-# a snapshot every 100 KB of log, so that a new node has one to join from).
+# The directory of the cluster the helpers below act on: (d)'s, then (e)'s.
+cdir=$work/d
+
+# cluster_up [NODES [OPTIONS...]]: nodown cluster up (3 servers, NODES
+# nodes, default 3; a snapshot every 100 KB of log, so that a new node has
+# one to join from).
 cluster_up() {
-    env NODOWN_HOUSE_SECRET="$HOUSE_SECRET" "$NODOWN" cluster up --dir "$work/d" \
-        --nats-servers 3 --nodes "${1:-3}" --snapshot-mb 0.1 >>"$work/d.out" 2>&1
+    local nodes=${1:-3}
+    [ $# -gt 0 ] && shift
+    env NODOWN_HOUSE_SECRET="$HOUSE_SECRET" "$NODOWN" cluster up --dir "$cdir" \
+        --nats-servers 3 --nodes "$nodes" --snapshot-mb 0.1 "$@" >>"$cdir.out" 2>&1
 }
 
 # The ports of cluster node I, as node D<I> for the helpers above.
 cluster_node() {
-    node_dir[D$1]=$work/d/node-$1
-    node_listen[D$1]=$(awk -v i="$1" '$1 == "node" && $2 == i { print $4 }' "$work/d/cluster.txt")
-    node_http[D$1]=$(awk -v i="$1" '$1 == "node" && $2 == i { print $5 }' "$work/d/cluster.txt")
+    node_dir[D$1]=$cdir/node-$1
+    node_listen[D$1]=$(awk -v i="$1" '$1 == "node" && $2 == i { print $4 }' "$cdir/cluster.txt")
+    node_http[D$1]=$(awk -v i="$1" '$1 == "node" && $2 == i { print $5 }' "$cdir/cluster.txt")
 }
 
 # kill9_cluster KIND INDEX: kill -9 one of the cluster's processes.
@@ -452,11 +459,12 @@ kill9_cluster() {
 
 # The index of the nats-server leading the stream now.
 stream_leader() {
-    "$NODOWN" cluster status --dir "$work/d" | sed -n 's/.* leader nats-\([0-9]\);.*/\1/p'
+    "$NODOWN" cluster status --dir "$cdir" | sed -n 's/.* leader nats-\([0-9]\);.*/\1/p'
 }
 
 scenario_d() {
     local dir=$work/d start=$SECONDS i
+    cdir=$dir
     # Eight times the load: it must outlast five faults and a join.
     local COUNT=$((COUNT * 8))
     expect "(d) nodown cluster up: 3 NATS servers (R3 stream), 3 nodes" cluster_up || return
@@ -553,10 +561,81 @@ scenario_d() {
     echo "     (d) took $((SECONDS - start)) s"
 }
 
+# ---- (e) the disaster-recovery site. ----
+
+scenario_e() {
+    local dir=$work/e start=$SECONDS
+    cdir=$dir
+    local COUNT=$((COUNT * 2))
+    expect "(e) nodown cluster up --dr: 3 NATS servers, 2 nodes, a DR site (server, mirror, node)" \
+        cluster_up 2 --dr || return
+    cluster_node 0
+    cluster_node 1
+    node_dir[DR]=$dir/dr-node
+    node_listen[DR]=$(awk '$1 == "drnode" { print $4 }' "$dir/cluster.txt")
+    node_http[DR]=$(awk '$1 == "drnode" { print $5 }' "$dir/cluster.txt")
+    expect "(e) bootstrap through node 0, logic version 2" bootstrap D0 2 || return
+    local refused
+    refused=$("$NODOWN" client --nodes "127.0.0.1:${node_listen[DR]}" --account "${members[0]}" \
+        --secret "$MEMBER_SECRET" --client-id 90 --timeout-ms 3000 withdraw \
+        --account "${members[0]}" --amount 1 2>&1)
+    echo "$refused" | sed 's/^/     /'
+    expect "(e) the DR node refuses commands before its promotion, saying why" \
+        grep -q "disaster-recovery site" <<<"$refused"
+    local l0=127.0.0.1:${node_listen[D0]} l1=127.0.0.1:${node_listen[D1]}
+    local ldr=127.0.0.1:${node_listen[DR]}
+    # The DR node is last in each client's list: the clients move there
+    # when the primary is gone, and stay refused until the promotion.
+    load_start e1 "$l0,$l1,$ldr" "${members[0]}" 51
+    load_start e2 "$l1,$l0,$ldr" "${members[1]}" 52
+    wait_lines e1 "$KILL_AT"
+    local verified
+    verified=$("$NODOWN" verify --dir "$dir" --timeout 20 2>&1)
+    expect "(e) under load, the DR node (following the mirror) agrees with the primary's" \
+        eval '[ $? = 0 ] && grep -q "dr-node .*ok" <<<"$verified"'
+    echo "$verified" | sed 's/^/     /'
+    wait_lines e1 $((KILL_AT * 2))
+    local i pid
+    for i in 0 1 2; do
+        pid=$(cluster_pid nats "$i") && kill -KILL "$pid"
+    done
+    expect "(e) the disaster: kill -9 of all three primary NATS servers under load" \
+        eval '! cluster_pid nats 0 && ! cluster_pid nats 1 && ! cluster_pid nats 2'
+    local promoted last
+    promoted=$("$NODOWN" promote --dir "$dir" --json 2>&1)
+    echo "     $promoted"
+    last=$(echo "$promoted" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p')
+    expect "(e) nodown promote: the DR site is primary, its last sequence printed" \
+        test -n "$last"
+    expect "(e) client 51 finishes on the DR site" load_finish e1 2
+    expect "(e) client 52 finishes on the DR site" load_finish e2 2
+    local drurl
+    drurl=nats://127.0.0.1:$(awk '$1 == "drnats" { print $4 }' "$dir/cluster.txt")
+    local out
+    out=$($E2E check --nats "$drurl" --lost-above "${last:-0}" --log "${load_log[e1]}" \
+        --log "${load_log[e2]}")
+    local rv=$?
+    echo "$out" | sed 's/^/     /'
+    check_digest=$(echo "$out" | awk '$1 == "digest" { print $2 }')
+    check_seq=$(echo "$out" | awk '$1 == "digest" { print $4 }')
+    # Those the old primary acknowledged after the DR site's last sequence
+    # are lost (counted in the output), not an error.
+    expect "(e) exactly once on the DR site: every acknowledged command it holds applied once" \
+        test "$rv" = 0
+    local states
+    states=$(nodes_at "$check_seq" DR)
+    expect "(e) the DR node and the checker's replay of the promoted stream: one state" \
+        same_state "$states"
+    expect "(e) nodown verify on the DR site" \
+        quiet "$NODOWN" verify --node "${node_http[DR]}:$dir/dr-node/admin.token" --timeout 20
+    expect "(e) nodown cluster down" quiet "$NODOWN" cluster down --dir "$dir"
+    echo "     (e) took $((SECONDS - start)) s"
+}
+
 if [ ! -x "$NODOWN" ] || [ ! -x "$E2E" ]; then
     fail "build $NODOWN and $E2E first (make all build/test/e2e_node)"
 else
-    for scenario in ${FAULTS_SCENARIOS:-a b c d}; do "scenario_$scenario"; done
+    for scenario in ${FAULTS_SCENARIOS:-a b c d e}; do "scenario_$scenario"; done
 fi
 
 # Nothing of ours may outlive the run: no process names this run's

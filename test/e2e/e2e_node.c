@@ -27,7 +27,7 @@
  *       resends, and load keeps calling it until T seconds (default 60)
  *       have passed. Exit 0 when all N were acknowledged.
  *   e2e_node check --nats URL[,URL...] [--replicas N] --log FILE [--log FILE ...]
- *                  [--verbose]
+ *                  [--verbose] [--lost-above SEQ]
  *       reads the whole stream from NATS into a fresh replica and, for each
  *       (account, client_id) of the logs, counts how often each client_seq
  *       was applied for the first time (not answered as a resend). It
@@ -37,6 +37,10 @@
  *       not acknowledge. Prints "digest D applied_seq S" of the replayed
  *       state for the script to compare with the nodes' /status. With
  *       --verbose, a line for each command the stream holds more than once.
+ *       --lost-above SEQ (a promoted DR site's stream, whose last sequence
+ *       at the promotion was SEQ): an acknowledged command absent from the
+ *       stream is counted as lost in the disaster, not an error, when it
+ *       was acknowledged above SEQ.
  *
  * Exit status: 0 ok, 1 a failed run or check, 2 bad usage.
  */
@@ -89,6 +93,7 @@ struct e2e_args {
     uint32_t market_id; /* INDEX_NONE: the load places no bets */
     int seconds;
     bool verbose;
+    uint64_t lost_above; /* check: a promoted DR site's last sequence (0: none) */
 };
 
 static int64_t e2e_now_ms(void)
@@ -108,7 +113,8 @@ static void e2e_usage(void)
             " --count N --log FILE\n"
             "                     [--instrument I] [--market M] [--seconds T]\n"
             "       e2e_node check --nats URL[,URL...] [--replicas N] --log FILE"
-            " [--log FILE ...] [--verbose]\n");
+            " [--log FILE ...] [--verbose]\n"
+            "                      [--lost-above SEQ]\n");
 }
 
 static int e2e_parse(int argc, char **argv, struct e2e_args *args)
@@ -157,6 +163,8 @@ static int e2e_parse(int argc, char **argv, struct e2e_args *args)
             args->market_id = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(name, "--seconds") == 0)
             args->seconds = atoi(value);
+        else if (strcmp(name, "--lost-above") == 0)
+            args->lost_above = strtoull(value, NULL, 10);
         else {
             fprintf(stderr, "e2e_node: bad option '%s'\n", name);
             return -1;
@@ -514,6 +522,8 @@ struct e2e_client {
 
 struct e2e_check {
     bool verbose;
+    uint64_t lost_above; /* acknowledged above it and absent: lost, not an error */
+    uint64_t lost_count;
     struct e2e_client clients[E2E_LOGS_MAX];
     uint32_t client_count;
     struct replica replica;
@@ -689,6 +699,9 @@ static void e2e_check_record(struct e2e_check *check, const struct e2e_client *c
     else if (record->acknowledged_count == 0 && record->first_count == 0 &&
              client_seq <= acknowledged_max)
         who = "missing from the log (never acknowledged) and not in the stream";
+    else if (record->acknowledged_count == 1 && record->first_count == 0 &&
+             check->lost_above > 0 && record->acknowledged.stream_seq > check->lost_above)
+        check->lost_count++; /* acknowledged by the old primary after what the DR site holds */
     else if (record->acknowledged_count == 1 && record->first_count == 0)
         who = "acknowledged but NOT APPLIED (lost)";
     else if (record->acknowledged_count == 0 && record->first_count == 1)
@@ -745,6 +758,10 @@ static void e2e_check_records(struct e2e_check *check)
            " stale); %" PRIu64 " errors\n",
            acknowledged, check->client_count, duplicates, resends, check->stale_count,
            check->errors);
+    if (check->lost_above > 0)
+        printf("check: %" PRIu64 " acknowledged commands lost, all acknowledged above sequence %"
+               PRIu64 " (the DR site's last when promoted)\n", check->lost_count,
+               check->lost_above);
 }
 
 static int e2e_check_state(struct e2e_check *check, struct journal *journal)
@@ -790,13 +807,16 @@ static int e2e_check(const struct e2e_args *args)
     }
     static struct e2e_check check;
     check.verbose = args->verbose;
+    check.lost_above = args->lost_above;
     for (uint32_t i = 0; i < args->log_count; i++) {
         if (e2e_check_read_log(&check, args->logs[i]) != 0)
             return 1;
     }
     struct journal *journal = NULL;
-    struct journal_config config = {args->nats, "NODOWN", "nodown.batch",
-                                    args->replicas > 0 ? args->replicas : 1, 120000};
+    struct journal_config config = {.urls = args->nats, .stream_name = "NODOWN",
+                                    .subject = "nodown.batch",
+                                    .replicas = args->replicas > 0 ? args->replicas : 1,
+                                    .duplicate_window_ms = 120000};
     char errmsg[512] = "";
     int64_t deadline_ms = e2e_now_ms() + 30000;
     while (journal_open(&journal, &config, errmsg, sizeof errmsg) != 0) {

@@ -234,7 +234,9 @@ static int node_start(struct node *node, char *errmsg, size_t size)
     struct limits limits;
     fixture_limits(&limits);
     int rv = nats_supervisor_start(&node->nats, node->dir, 0, errmsg, size);
-    struct journal_config config = {node->nats.url, "NODOWN", "nodown.batch", 1, 120000};
+    struct journal_config config = {.urls = node->nats.url, .stream_name = "NODOWN",
+                                    .subject = "nodown.batch", .replicas = 1,
+                                    .duplicate_window_ms = 120000};
     if (rv == 0)
         rv = journal_open(&node->journal, &config, errmsg, size);
     if (rv == 0)

@@ -29,6 +29,7 @@
 #include "core/result.h"
 #include "replica/nats_supervisor.h"
 #include "test.h"
+#include "test_net.h"
 #include "test_dir.h"
 
 /* ---- Helpers. ---- */
@@ -61,22 +62,6 @@ static void sleep_ms(int ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-/* A free loopback port, or 0. */
-static uint16_t port_free(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET};
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    uint16_t port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&address, sizeof address) == 0 &&
-        getsockname(fd, (struct sockaddr *)&address, &size) == 0)
-        port = ntohs(address.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
 }
 
 /* Connects to 127.0.0.1:port and reads the first line the server sends
@@ -191,7 +176,7 @@ TEST(start_and_stop)
 
 static void start_on_given_port_body(void)
 {
-    uint16_t port = port_free();
+    uint16_t port = test_free_port();
     CHECK(port != 0);
     CHECK(start(port));
     CHECK_EQ_I64(supervisor.port, port);
