@@ -457,6 +457,19 @@ kill9_cluster() {
     pid=$(cluster_pid "$1" "$2") && kill -KILL "$pid"
 }
 
+# ack_gap_ms FROM_MS TO_MS LOG...: the longest time between two
+# acknowledgements of the load logs (their last field, wall-clock ms) in
+# [FROM_MS, TO_MS], the window's edges counting as acknowledgements.
+ack_gap_ms() {
+    local from=$1 to=$2
+    shift 2
+    awk -v from="$from" -v to="$to" '$10 >= from && $10 <= to { print $10 }' "$@" |
+        sort -n | awk -v from="$from" -v to="$to" '
+            BEGIN { last = from; gap = 0 }
+            { if ($1 - last > gap) gap = $1 - last; last = $1 }
+            END { if (to - last > gap) gap = to - last; print gap }'
+}
+
 # The index of the nats-server leading the stream now.
 stream_leader() {
     "$NODOWN" cluster status --dir "$cdir" | sed -n 's/.* leader nats-\([0-9]\);.*/\1/p'
@@ -514,14 +527,24 @@ scenario_d() {
     expect "(d) kill -9 node 1 under load" eval 'alive "${load_pid[d1]}" && kill9_cluster node 1'
     expect "(d) the load goes on" wait_lines d1 $((KILL_AT * 3))
     expect "(d) cluster up brings node 1 back" cluster_up
+    local join_start
+    join_start=$(date +%s%3N)
     expect "(d) a fourth node added under load (cluster up --nodes 4)" cluster_up 4
     cluster_node 3
-    local joined
+    local deadline=$((SECONDS + 20))
+    while ! grep -q "joined: caught up" "$dir/node-3/log" && [ $SECONDS -lt $deadline ]; do
+        sleep 0.05
+    done
+    local joined gap
     joined=$(grep "joined" "$dir/node-3/log")
     echo "$joined" | sed 's/^/     /'
     expect "(d) it joined from node 0's snapshot, not from the stream's start" \
         grep -q "joined from 127.0.0.1:${node_http[D0]}: snapshot at stream sequence" \
         "$dir/node-3/log"
+    gap=$(ack_gap_ms "$join_start" "$(date +%s%3N)" "${load_log[d1]}" "${load_log[d2]}")
+    echo "     longest time without an acknowledgement while node 3 joined: ${gap} ms"
+    expect "(d) the join paused no one (no 1 s without an acknowledgement)" \
+        test "${gap:-99999}" -lt 1000
     leader=$(stream_leader)
     local moved
     moved=$("$NODOWN" cluster restart --dir "$dir" --nats "${leader:-9}" 2>&1)
