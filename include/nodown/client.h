@@ -188,7 +188,9 @@ int nodown_client_node_index(const struct nodown_client *client);
 /* Connections made so far, the first included: 1 + failovers. */
 uint32_t nodown_client_connection_count(const struct nodown_client *client);
 
-/* The last error, as a sentence naming the node ("" if none). */
+/* The last error, as a sentence naming the node ("" if none). An ERROR
+ * frame's text is in it whole: a node that cannot store commands (ERROR 8,
+ * a partition's minority side) says why. */
 const char *nodown_client_errmsg(const struct nodown_client *client);
 
 #endif

@@ -40,7 +40,9 @@
 #include "client/net.h"
 #include "codec/command_codec.h"
 
-#define CLIENT_ERRMSG_SIZE 256u
+/* Room for a node's ERROR text whole (FRAME_TEXT_SIZE_MAX: a refusal
+ * names its cause, docs/cluster.md) behind the node's name and the code. */
+#define CLIENT_ERRMSG_SIZE (FRAME_TEXT_SIZE_MAX + 256u)
 #define CLIENT_HOST_SIZE 256u
 #define CLIENT_PORT_SIZE 8u
 

@@ -46,6 +46,7 @@ struct gateway_session {
     struct frame_query query;
     uint64_t client_id;
     uint32_t account_id;
+    uint64_t batch_last;   /* the batch holding its newest command (0: none yet) */
     size_t in_size;
     size_t out_size;
     uint8_t in[FRAME_BUFFER_SIZE];
@@ -362,6 +363,7 @@ static void gateway_command(struct gateway *gateway, struct gateway_session *ses
     /* Never trust the client with who it is. */
     pending->sender_account_id = session->account_id;
     pending->client_id = session->client_id;
+    session->batch_last = gateway->batch_counter + 1; /* the pending batch's number */
     gateway->stats.commands_received++;
 }
 
@@ -529,12 +531,36 @@ static void gateway_flush(struct gateway *gateway)
     gateway->pending_count = 0;
 }
 
+/* The text of the ERROR 8 that sessions get when a batch was not stored:
+ * for the person reading it at the end of a client's error message. What
+ * the journal said comes first-hand (no responders, a timeout, a refusal),
+ * then the likely cause and what to do. A node on the minority side of a
+ * partition (its NATS server cut off from the stream's leader and from a
+ * majority of the stream's servers) says this for every batch until the
+ * partition heals; docs/cluster.md. */
+void gateway_refusal_text(char *text, size_t size, const char *journal_error)
+{
+    assert(size > 0);
+    assert(journal_error != NULL);
+    snprintf(text, size,
+             "this node could not store commands in the journal within %d ms (%.512s): its "
+             "NATS server may be cut off from the others (a network partition) or the stream "
+             "has no leader; the outcome of the commands in flight is unknown: resend them with "
+             "the same client_seq, to this node or another",
+             GATEWAY_PUBLISH_TIMEOUT_MS, journal_error[0] != '\0' ? journal_error : "no reason");
+    assert(strlen(text) < size);
+}
+
 /* Collects the end of a publish. A failed one's batch may or may not be
- * stored (an attempt may still land): the sessions are told to resend with
+ * stored (an attempt may still land): its sessions are told to resend with
  * the same client_seq, which the state machine applies once, and what was
  * collected meanwhile is dropped rather than published, since it could
  * otherwise reach the stream before the failed batch's commands it
- * follows. */
+ * follows; its sessions are told too. The failed batch is number
+ * batch_counter (one publish at a time), the pending one batch_counter + 1:
+ * a session whose newest command is in neither had all of its commands
+ * stored, or has sent none (it only reads), and stays: on the minority
+ * side of a partition, queries are still answered. */
 static void gateway_publish_check(struct gateway *gateway)
 {
     struct publisher_result result;
@@ -545,12 +571,15 @@ static void gateway_publish_check(struct gateway *gateway)
         return;
     }
     gateway->stats.publish_failures++;
-    fprintf(stderr, "nodown: %s\n", result.error);
+    fprintf(stderr, "nodown: commands not stored, sessions told to resend: %s\n", result.error);
     gateway->pending_count = 0;
+    static char text[FRAME_TEXT_SIZE_MAX + 1]; /* the loop runs on one thread */
+    gateway_refusal_text(text, sizeof text, result.error);
     for (uint32_t i = 0; i < gateway->session_end; i++) {
-        if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].state == SESSION_READY)
-            session_error(gateway, &gateway->sessions[i], FRAME_ERROR_READ_ONLY,
-                          "outcome unknown: resend with the same client_seq");
+        struct gateway_session *session = &gateway->sessions[i];
+        if (session->fd >= 0 && session->state == SESSION_READY &&
+            session->batch_last >= gateway->batch_counter)
+            session_error(gateway, session, FRAME_ERROR_READ_ONLY, text);
     }
 }
 

@@ -29,6 +29,7 @@
 #ifndef NODOWN_GATEWAY_GATEWAY_H
 #define NODOWN_GATEWAY_GATEWAY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "gateway/metrics.h"
@@ -50,6 +51,11 @@
 /* polls[]: the listening socket; the stream's, the publisher's and the
  * logon checker's eventfds. */
 #define GATEWAY_POLLS_FIXED 4u
+
+/* The ERROR 8 (FRAME_ERROR_READ_ONLY) text sent to every session when a
+ * batch was not stored, from the journal's reason (journal_publish_error):
+ * cut to size - 1 bytes (FRAME_TEXT_SIZE_MAX + 1 holds it all). */
+void gateway_refusal_text(char *text, size_t size, const char *journal_error);
 
 struct gateway_config {
     const char *listen_host; /* "127.0.0.1" */

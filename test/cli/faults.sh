@@ -49,44 +49,12 @@ declare -A node_pid node_dir node_listen node_http node_nats node_out
 declare -A load_pid load_log load_out
 work=$(mktemp -d /tmp/nodown-faults-XXXXXX)
 
-ok() {
-    echo "ok   $1"
-    passed=$((passed + 1))
-}
-
-fail() {
-    echo "FAIL $1"
-    failed=$((failed + 1))
-}
-
-# expect NAME COMMAND...: a check that passes when COMMAND succeeds.
-expect() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else fail "$name"; fi
-}
+# shellcheck source=test/cli/lib/common.sh
+source test/cli/lib/common.sh
 
 # quiet COMMAND...: COMMAND without its output.
 quiet() {
     "$@" >/dev/null
-}
-
-# alive PID: running (an exited child not reaped yet, a zombie, is not).
-alive() {
-    local state
-    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
-
-# stop_pid PID: SIGTERM, up to 15 s, then SIGKILL; reaps it. Only for
-# children of this script not reaped yet (so the pid is still theirs).
-stop_pid() {
-    local pid=$1 deadline=$((SECONDS + 15))
-    kill -TERM "$pid" 2>/dev/null
-    while alive "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-    alive "$pid" && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
 }
 
 # The nats-server a node of ours started on DIR, if it runs: the pid in
@@ -182,16 +150,6 @@ node_kill9() {
 node_stop() {
     stop_pid "${node_pid[$1]}"
     unset "node_pid[$1]"
-}
-
-status_json() {
-    curl -s -m 2 -H "Authorization: Bearer $(cat "${node_dir[$1]}/admin.token")" \
-        "http://127.0.0.1:${node_http[$1]}/status"
-}
-
-# field JSON NAME: the value of a flat field of /status.
-field() {
-    echo "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p"
 }
 
 # nodes_at SEQ NAME...: waits (20 s) until every node's /status shows
@@ -299,16 +257,6 @@ doctored_check() {
     echo "$out" | grep "^check: account" | sed 's/^/     /'
     echo "$out" | grep -q "seq 100: applied but never acknowledged" &&
         echo "$out" | grep -q "seq 200: acknowledged with an outcome other than the one applied"
-}
-
-# same_state "SEQ DIGEST" lines...: all equal to the checker's replay.
-same_state() {
-    local line
-    while read -r line; do
-        echo "     node: $line; replay: $check_seq $check_digest"
-        [ "$line" = "$check_seq $check_digest" ] || return 1
-    done <<<"$1"
-    [ -n "$check_digest" ]
 }
 
 # ---- (a) kill -9 the node under load, restart it. ----

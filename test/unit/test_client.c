@@ -41,6 +41,7 @@ struct fake_server {
     uint32_t drop_after;      /* drop on reading the n-th command (once); 0: never */
     uint16_t refuse_code;     /* answer LOGON (or HELLO for a version error) with it */
     bool silent;              /* read commands, never answer */
+    const char *read_only;    /* answer every command with ERROR 8 and this text */
     bool ping_first;          /* a PING, and wait for its PONG, before each OUTCOME */
     uint16_t window;          /* speak version 2 and announce it; 0: version 1 */
     /* What it saw. */
@@ -217,6 +218,11 @@ static void fake_serve(struct fake_server *server, int fd)
             server->seq_count == server->drop_after) {
             fake_drop(server, fd);
             return;
+        }
+        if (server->read_only != NULL) {
+            frame_error_set(&server->frame, FRAME_ERROR_READ_ONLY, server->read_only);
+            fake_send(server, fd);
+            return; /* an ERROR is a server's last word */
         }
         struct command copy = *command;
         if (!server->silent && fake_outcome(server, fd, &copy) != 0)
@@ -552,6 +558,46 @@ TEST(silent_node_fails_over)
     CHECK_EQ_I64(second->seqs[0], 1);
     fake_free(first);
     fake_free(second);
+}
+
+/* A node on the minority side of a partition answers every command with
+ * ERROR 8 and the journal's reason. With that node alone, wait fails over
+ * to it and resends (rounds x nodes times), then gives up with ERR_IO and
+ * the node's text whole, however long; the command stays in flight. */
+TEST(read_only_node_gives_its_reason)
+{
+    static char text[FRAME_TEXT_SIZE_MAX + 1];
+    int length = snprintf(text, sizeof text, "this node could not store commands (");
+    while (length < 900)
+        text[length++] = 'x';
+    snprintf(text + length, sizeof text - (size_t)length, "): the end of the reason");
+    struct fake_server *server = fake_new(1);
+    server->read_only = text;
+    fake_start(server);
+    char nodes[64];
+    snprintf(nodes, sizeof nodes, "127.0.0.1:%u", server->port);
+    struct nodown_client_options options;
+    fast_options(&options);
+    struct nodown_client *client = NULL;
+    CHECK_EQ_I64(open_client(&client, nodes, &options), 0);
+    struct command command = order_command(1);
+    uint64_t seq = 0;
+    CHECK_EQ_I64(nodown_client_send(client, &command, &seq), 0);
+    struct nodown_outcome outcome;
+    int64_t start_ms = net_now_ms();
+    CHECK_EQ_I64(nodown_client_wait(client, &outcome, 10000), ERR_IO);
+    CHECK(net_now_ms() - start_ms < 5000);
+    const char *errmsg = nodown_client_errmsg(client);
+    CHECK(strstr(errmsg, ": read-only node (8): this node could not store commands (") != NULL);
+    CHECK(strstr(errmsg, "): the end of the reason") != NULL);
+    CHECK_EQ_I64(nodown_client_inflight_count(client), 1);
+    CHECK_EQ_I64(nodown_client_connection_count(client), 3); /* the first, 2 failovers */
+    nodown_client_close(client);
+    fake_stop(server);
+    CHECK_EQ_I64(server->seq_count, 3); /* sent once, resent twice, same client_seq */
+    CHECK_EQ_I64(server->seqs[0], 1);
+    CHECK_EQ_I64(server->seqs[2], 1);
+    fake_free(server);
 }
 
 TEST(refused_logon_and_version)

@@ -330,4 +330,114 @@ TEST(client_round_trip_and_replay)
     CHECK_EQ_I64(orders, 3); /* three orders rest; the resend added none */
 }
 
+/* ---- A batch the journal does not store: ERROR 8 for its sessions only. ---- */
+
+struct cut_run {
+    uint16_t port;
+    int failures;
+    char failure[256];
+    atomic_int cut;  /* the client asks for the nats-server to be stopped */
+    atomic_int done;
+    char text[FRAME_TEXT_SIZE_MAX + 1];
+};
+
+/* Session A sends an order once the server is gone: it gets ERROR 8 with
+ * the journal's reason. Session B, logged on with nothing to publish, is
+ * left open: its query is answered. */
+static int cut_script(struct cut_run *run)
+{
+    struct client_run logons = {.port = run->port};
+    int a = client_connect(run->port);
+    int b = client_connect(run->port);
+    EXPECT(run, a >= 0 && b >= 0);
+    EXPECT(run, client_logon(&logons, a, 50, member_secret) == 0);
+    EXPECT(run, client_logon(&logons, b, 51, member_secret) == 0);
+    atomic_store(&run->cut, 1);
+    while (atomic_load(&run->cut) != 2)
+        nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
+    struct frame frame = order_frame(1, 995);
+    EXPECT(run, client_send(a, &frame) == 0);
+    EXPECT(run, client_receive(a, &frame) == 0 && frame.type == FRAME_ERROR);
+    EXPECT(run, frame.u.error.code == FRAME_ERROR_READ_ONLY);
+    snprintf(run->text, sizeof run->text, "%s", frame.u.error.text);
+    memset(&frame, 0, sizeof frame);
+    frame.type = FRAME_QUERY;
+    frame.u.query.query_type = QUERY_ACCOUNT;
+    frame.u.query.request_id = 9;
+    frame.u.query.u.account.account_id = MEMBER_ID;
+    EXPECT(run, client_send(b, &frame) == 0);
+    EXPECT(run, client_receive(b, &frame) == 0 && frame.type == FRAME_QUERY_RESULT);
+    EXPECT(run, frame.u.query_result.request_id == 9);
+    close(a);
+    close(b);
+    return 0;
+}
+
+static void *cut_main(void *context)
+{
+    struct cut_run *run = context;
+    cut_script(run);
+    atomic_store(&run->done, 1);
+    return NULL;
+}
+
+TEST(unstored_batch_refused_with_its_reason)
+{
+    struct node node;
+    char errmsg[512] = "";
+    int rv = node_start(&node, errmsg, sizeof errmsg);
+    if (rv != 0)
+        fprintf(stderr, "  node: %s\n", errmsg);
+    int ok = rv == 0 && bootstrap(node.journal) == 0;
+    uint64_t deadline = now_ms() + 10000;
+    while (ok && node.replica.applied_seq < 1 && now_ms() < deadline)
+        ok = gateway_step(node.gateway, 5, errmsg, sizeof errmsg) == 0;
+    struct cut_run run = {.port = ok ? gateway_port(node.gateway) : 0};
+    pthread_t thread;
+    ok = ok && pthread_create(&thread, NULL, cut_main, &run) == 0;
+    deadline = now_ms() + 20000;
+    while (ok && !atomic_load(&run.done) && now_ms() < deadline) {
+        if (atomic_load(&run.cut) == 1) {
+            nats_supervisor_stop(&node.nats); /* the journal can store nothing now */
+            atomic_store(&run.cut, 2);
+        }
+        gateway_step(node.gateway, 5, errmsg, sizeof errmsg); /* reading fails: no server */
+    }
+    bool done = atomic_load(&run.done);
+    if (ok)
+        pthread_join(thread, NULL);
+    if (run.failures != 0)
+        fprintf(stderr, "  client: %s\n", run.failure);
+    node_stop(&node);
+    CHECK(ok);
+    CHECK(done);
+    CHECK_EQ_I64(run.failures, 0);
+    CHECK(strstr(run.text, "this node could not store commands in the journal within 1000 ms "
+                           "(journal: ") != NULL);
+    CHECK(strstr(run.text, "cut off from the others (a network partition)") != NULL);
+    CHECK(strstr(run.text, "resend them with the same client_seq") != NULL);
+}
+
+TEST(refusal_text)
+{
+    char text[FRAME_TEXT_SIZE_MAX + 1];
+    gateway_refusal_text(text, sizeof text, "journal: publishing x to NODOWN (attempt 5): Timeout");
+    CHECK_STR(text, "this node could not store commands in the journal within 1000 ms (journal: "
+                    "publishing x to NODOWN (attempt 5): Timeout): its NATS server may be cut off "
+                    "from the others (a network partition) or the stream has no leader; the "
+                    "outcome of the commands in flight is unknown: resend them with the same "
+                    "client_seq, to this node or another");
+    gateway_refusal_text(text, sizeof text, "");
+    CHECK(strstr(text, "within 1000 ms (no reason): ") != NULL);
+    /* The journal's text is cut at 512 bytes: the whole fits in a frame. */
+    static char long_error[2048];
+    memset(long_error, 'x', sizeof long_error - 1);
+    gateway_refusal_text(text, sizeof text, long_error);
+    CHECK(strlen(text) < FRAME_TEXT_SIZE_MAX);
+    CHECK(strstr(text, "to this node or another") != NULL);
+    char small[16];
+    gateway_refusal_text(small, sizeof small, "anything");
+    CHECK_STR(small, "this node could");
+}
+
 TEST_MAIN()
