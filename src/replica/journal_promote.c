@@ -3,12 +3,13 @@
  * nats-server 2.9 cannot turn a mirror into an ordinary stream (its
  * configuration refuses any change of the mirror), so the site's primary
  * stream is a new one, made from the mirror by copying: same sequences
- * (a purge of the new, empty stream sets its first sequence), same
- * message ids (a gateway's resend after the promotion is still caught by
- * the duplicate window), and the primary's stored time in a header (the
- * copy's own is the time of the copy). Every ack's sequence is checked
- * against the mirror's: the expected-last-sequence check cannot be used,
- * since 2.9.10 does not move the stream's last sequence on such a purge.
+ * (a purge of the new, empty stream sets its first sequence) and the
+ * primary's stored time in a header (the copy's own is the time of the
+ * copy). Copies are pipelined (up to PROMOTE_PENDING_MAX in flight), each
+ * expecting the previous copy's message id as the stream's last, so a
+ * failure leaves an unbroken run; the run's end is checked against the
+ * mirror's. (The expected-last-sequence check cannot be used: 2.9.10 does
+ * not move the stream's last sequence on such a purge.)
  *
  * The stream's description records the state: "promoting" while the copy
  * runs (a promotion interrupted goes on from the copy's last message),
@@ -17,6 +18,7 @@
  */
 #include <assert.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,8 +26,9 @@
 #include "lib/clock.h"
 #include "replica/journal_internal.h"
 
-#define PROMOTE_WAIT_MS 5000      /* for each copied message */
-#define PROMOTE_PROGRESS_MS 1000  /* between progress calls */
+#define PROMOTE_WAIT_MS 5000       /* for each copied message */
+#define PROMOTE_PROGRESS_MS 1000   /* between progress calls */
+#define PROMOTE_PENDING_MAX 1024   /* copies sent and not yet acknowledged */
 
 static natsStatus promote_stream_put(struct journal *journal, const struct journal_config *target,
                                      const char *description, bool create, jsErrCode *js_error)
@@ -85,49 +88,71 @@ static int promote_prepare(struct journal *journal, const struct journal_config 
     return rv;
 }
 
-/* Publishes msg's copy at the target; its ack must name seq. */
-static int promote_copy_one(struct journal *journal, const struct journal_config *target,
-                            natsMsg *msg, uint64_t seq, uint64_t stored_ns)
+/* Acks of the copies in flight, counted on libnats' thread. */
+struct promote_acks {
+    pthread_mutex_t lock;
+    uint64_t acked;
+    uint64_t failed;
+    char error[256];
+};
+
+static void promote_acked(jsCtx *js, natsMsg *msg, jsPubAck *ack, jsPubAckErr *error,
+                          void *closure)
+{
+    (void)js;
+    (void)ack;
+    struct promote_acks *acks = closure;
+    pthread_mutex_lock(&acks->lock);
+    if (error == NULL) {
+        acks->acked++;
+    } else if (acks->failed++ == 0) {
+        snprintf(acks->error, sizeof acks->error, "%.160s (JetStream error %d)",
+                 error->ErrText != NULL ? error->ErrText : natsStatus_GetText(error->Err),
+                 (int)error->ErrCode);
+    }
+    pthread_mutex_unlock(&acks->lock);
+    natsMsg_Destroy(msg);
+}
+
+/* Sends the copy of msg, the mirror's message seq, to the target. Its id
+ * is nodown-copy-SEQ, never the original's: ids repeat in a stream
+ * further apart than the duplicate window (the house secret's), and a
+ * copy dropped as a duplicate would shift every later sequence. Each but
+ * a run's first expects the copy of seq - 1 to be the stream's last
+ * message: a copy that failed makes every later one fail, so the stream
+ * always holds an unbroken run (and the run's end is checked). */
+static natsStatus promote_send(jsCtx *js, const struct journal_config *target, natsMsg *msg,
+                               uint64_t seq, uint64_t stored_ns, bool first_of_run)
 {
     natsMsg *copy = NULL;
     natsStatus s = natsMsg_Create(&copy, target->subject, NULL, natsMsg_GetData(msg),
                                   natsMsg_GetDataLength(msg));
-    const char *id = NULL;
-    if (s == NATS_OK && natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id != NULL)
-        s = natsMsgHeader_Set(copy, "Nats-Msg-Id", id);
-    const char *stored = NULL; /* a copy of a copy keeps the first time */
-    char text[24];
+    char id[48], previous[48], text[24];
+    snprintf(id, sizeof id, "nodown-copy-%" PRIu64, seq);
+    snprintf(previous, sizeof previous, "nodown-copy-%" PRIu64, seq - 1);
     snprintf(text, sizeof text, "%" PRIu64, stored_ns);
+    const char *stored = NULL; /* a copy of a copy keeps the first time */
     if (natsMsgHeader_Get(msg, JOURNAL_HEADER_STORED_NS, &stored) != NATS_OK || stored == NULL)
         stored = text;
     if (s == NATS_OK)
         s = natsMsgHeader_Set(copy, JOURNAL_HEADER_STORED_NS, stored);
     jsPubOptions options;
     jsPubOptions_Init(&options);
+    options.MsgId = id;
+    options.ExpectLastMsgId = first_of_run ? NULL : previous;
     options.MaxWait = PROMOTE_WAIT_MS;
-    jsPubAck *ack = NULL;
-    jsErrCode js_error = 0;
     if (s == NATS_OK)
-        s = js_PublishMsg(&ack, journal->js, copy, &options, &js_error);
-    natsMsg_Destroy(copy);
-    if (s != NATS_OK) {
-        journal_nats_error(journal->error, sizeof journal->error, "promote: copying", s,
-                           js_error);
-        return ERR_IO;
-    }
-    int rv = ack->Sequence == seq ? 0 : ERR_IO;
-    if (rv != 0)
-        snprintf(journal->error, sizeof journal->error, "promote: the mirror's message %"
-                 PRIu64 " was stored at %" PRIu64 " in %.64s: something else writes to it",
-                 seq, ack->Sequence, target->stream_name);
-    jsPubAck_Destroy(ack);
-    return rv;
+        s = js_PublishMsgAsync(js, &copy, &options);
+    natsMsg_Destroy(copy); /* NULL once the library owns it */
+    return s;
 }
 
-/* Copies the mirror's messages next..last, in order. */
-static int promote_copy(struct journal *journal, const struct journal_config *target,
-                        uint64_t next, uint64_t last, journal_progress_cb progress,
-                        void *context, struct journal_promotion *out)
+/* Reads the mirror's messages next..last in order and sends their copies,
+ * up to PROMOTE_PENDING_MAX in flight. Returns 0 or ERR_IO. */
+static int promote_send_all(struct journal *journal, jsCtx *js,
+                            const struct journal_config *target, uint64_t next, uint64_t last,
+                            journal_progress_cb progress, void *context,
+                            struct journal_promotion *out)
 {
     jsSubOptions options;
     jsSubOptions_Init(&options);
@@ -139,30 +164,20 @@ static int promote_copy(struct journal *journal, const struct journal_config *ta
     jsErrCode js_error = 0;
     natsStatus s = js_SubscribeSync(&sub, journal->js, journal->subject, NULL, &options,
                                     &js_error);
-    int rv = s == NATS_OK ? 0 : ERR_IO;
-    if (rv != 0)
-        journal_nats_error(journal->error, sizeof journal->error, "promote: reading the mirror",
-                           s, js_error);
     int64_t said_ms = clock_now_ms();
-    while (rv == 0 && next <= last) {
+    uint64_t first = next;
+    while (s == NATS_OK && next <= last) {
         natsMsg *msg = NULL;
         jsMsgMetaData *meta = NULL;
         s = natsSubscription_NextMsg(&msg, sub, PROMOTE_WAIT_MS);
         if (s == NATS_OK)
             s = natsMsg_GetMetaData(&meta, msg);
-        if (s != NATS_OK) {
-            journal_nats_error(journal->error, sizeof journal->error,
-                               "promote: reading the mirror", s, 0);
-            rv = ERR_IO;
-        } else if (meta->Sequence.Stream != next) {
-            snprintf(journal->error, sizeof journal->error, "promote: the mirror gave message %"
-                     PRIu64 " where %" PRIu64 " was due", meta->Sequence.Stream, next);
-            rv = ERR_IO;
-        } else {
-            rv = promote_copy_one(journal, target, msg, next, (uint64_t)meta->Timestamp);
-            next += rv == 0;
-            out->copied += rv == 0;
-        }
+        if (s == NATS_OK && meta->Sequence.Stream != next)
+            s = NATS_MISMATCH;
+        if (s == NATS_OK)
+            s = promote_send(js, target, msg, next, (uint64_t)meta->Timestamp, next == first);
+        next += s == NATS_OK;
+        out->copied += s == NATS_OK;
         jsMsgMetaData_Destroy(meta);
         natsMsg_Destroy(msg);
         if (progress != NULL && clock_now_ms() - said_ms >= PROMOTE_PROGRESS_MS) {
@@ -170,9 +185,56 @@ static int promote_copy(struct journal *journal, const struct journal_config *ta
             said_ms = clock_now_ms();
         }
     }
+    if (s != NATS_OK)
+        journal_nats_error(journal->error, sizeof journal->error, s == NATS_MISMATCH ?
+                           "promote: the mirror gave a message out of order" :
+                           "promote: copying the mirror", s, js_error);
     if (sub != NULL) {
         natsSubscription_Unsubscribe(sub);
         natsSubscription_Destroy(sub);
+    }
+    return s == NATS_OK ? 0 : ERR_IO;
+}
+
+/* Copies the mirror's messages next..last, in order, then waits for every
+ * ack and checks that the stream ends at last. */
+static int promote_copy(struct journal *journal, const struct journal_config *target,
+                        uint64_t next, uint64_t last, journal_progress_cb progress,
+                        void *context, struct journal_promotion *out)
+{
+    struct promote_acks acks = {.acked = 0};
+    jsOptions options;
+    jsOptions_Init(&options);
+    options.PublishAsync.MaxPending = PROMOTE_PENDING_MAX;
+    options.PublishAsync.AckHandler = promote_acked;
+    options.PublishAsync.AckHandlerClosure = &acks;
+    jsCtx *js = NULL;
+    if (pthread_mutex_init(&acks.lock, NULL) != 0 ||
+        natsConnection_JetStream(&js, journal->connection, &options) != NATS_OK) {
+        snprintf(journal->error, sizeof journal->error, "promote: no JetStream context");
+        return ERR_IO;
+    }
+    int rv = promote_send_all(journal, js, target, next, last, progress, context, out);
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = PROMOTE_WAIT_MS * 6;
+    natsStatus s = js_PublishAsyncComplete(js, &wait);
+    jsCtx_Destroy(js);
+    pthread_mutex_lock(&acks.lock);
+    if (rv == 0 && (s != NATS_OK || acks.failed > 0 || acks.acked != out->copied))
+        snprintf(journal->error, sizeof journal->error, "promote: %" PRIu64 " of %" PRIu64
+                 " copies refused or unanswered: %s", out->copied - acks.acked, out->copied,
+                 acks.failed > 0 ? acks.error : natsStatus_GetText(s));
+    rv = rv == 0 && s == NATS_OK && acks.failed == 0 && acks.acked == out->copied ? 0 : ERR_IO;
+    pthread_mutex_unlock(&acks.lock);
+    pthread_mutex_destroy(&acks.lock);
+    struct journal_stream_info stream;
+    if (rv == 0 && (journal_stream_lookup(journal, target->stream_name, &stream) != 0 ||
+                    stream.last_seq != last)) {
+        snprintf(journal->error, sizeof journal->error, "promote: the copy ends at %" PRIu64
+                 ", not at the mirror's %" PRIu64 ": something else writes to %.64s",
+                 stream.last_seq, last, target->stream_name);
+        rv = ERR_IO;
     }
     return rv;
 }
@@ -195,7 +257,9 @@ int journal_promote(struct journal *journal, const struct journal_config *target
         rv = promote_prepare(journal, target, &mirror, &next, out);
     if (rv != 0 || out->already)
         return rv;
-    rv = promote_copy(journal, target, next, mirror.last_seq, progress, context, out);
+    rv = next <= mirror.last_seq
+             ? promote_copy(journal, target, next, mirror.last_seq, progress, context, out)
+             : 0;
     char description[128];
     snprintf(description, sizeof description, JOURNAL_PROMOTED_PREFIX " from %.64s at sequence %"
              PRIu64, journal->stream_name, mirror.last_seq);
