@@ -77,6 +77,13 @@ struct serve {
     uint64_t joined_ms;  /* when a --join snapshot came, or 0 */
     bool dr_waiting;     /* following the DR site's mirror until it is promoted */
     char dr_api[96];     /* "$JS.<dr_of>.API" */
+    /* The journal audit (replica/audit.h): run when the stream's leader
+     * changes; a difference stops the node (fatal). */
+    struct journal_config journal_config; /* the stream followed */
+    struct audit audit;
+    char stream_leader[64];
+    char audit_last[160]; /* the last audit's outcome, for /status */
+    char fatal[512];
     /* /verify?at=SEQ (serve_verify_cb, serve_verify_step), under lock. */
     struct {
         pthread_mutex_t lock;
@@ -338,12 +345,52 @@ static void serve_verify_step(struct serve *serve)
 }
 
 /* Renders /status and refreshes the gauges, once a second. */
+/* After the stream's leader changed, the messages this node applied
+ * lately are read back and compared (replica/audit.h): a new leader whose
+ * copy lacks what the old one delivered would show there. */
+static void serve_audit_leader(struct serve *serve, const char *leader)
+{
+    if (leader[0] == '\0' || strcmp(leader, serve->stream_leader) == 0)
+        return;
+    bool changed = serve->stream_leader[0] != '\0';
+    snprintf(serve->stream_leader, sizeof serve->stream_leader, "%s", leader);
+    if (changed && audit_start(&serve->audit, &serve->journal_config,
+                               serve->replica.applied_seq) == 0)
+        printf("nodown: the stream's leader is %s now: reading back what this node applied\n",
+               leader);
+}
+
+/* A finished audit: said on stdout and in /status; a difference is fatal. */
+static void serve_audit_poll(struct serve *serve)
+{
+    struct audit_result result;
+    if (!audit_poll(&serve->audit, &result))
+        return;
+    if (result.rv == 0)
+        snprintf(serve->audit_last, sizeof serve->audit_last, "ok: %" PRIu64 " messages of %"
+                 PRIu64 "..%" PRIu64 " read back equal", result.checked, result.from_seq,
+                 result.to_seq);
+    else
+        snprintf(serve->audit_last, sizeof serve->audit_last, "%s: %.120s",
+                 result.rv == ERR_CHECKSUM ? "DIFFERS" : "incomplete", result.error);
+    printf("nodown: journal audit %s\n", serve->audit_last);
+    fflush(stdout);
+    if (result.rv == ERR_CHECKSUM)
+        snprintf(serve->fatal, sizeof serve->fatal, "journal audit: %.200s; this node's state "
+                 "holds what the stream no longer does (a NATS failure lost acknowledged "
+                 "data): restore it from a snapshot below %" PRIu64, result.error,
+                 result.differ_seq);
+}
+
 static void serve_status(struct serve *serve)
 {
     uint64_t last_seq = serve->replica.applied_seq;
     bool connected = journal_connected(serve->journal);
-    if (connected)
-        journal_last_seq(serve->journal, &last_seq); /* on failure: lag shows 0 */
+    struct journal_stream_info info;
+    if (connected && journal_stream_info(serve->journal, &info) == 0) {
+        last_seq = info.last_seq; /* on failure: lag shows 0 */
+        serve_audit_leader(serve, info.leader);
+    }
     uint64_t lag = last_seq > serve->replica.applied_seq ? last_seq - serve->replica.applied_seq
                                                          : 0;
     char json[SERVE_STATUS_SIZE];
@@ -354,7 +401,8 @@ static void serve_status(struct serve *serve)
         ",\"logic_version\":%u,"
         "\"logic_versions_supported\":[%u,%u],\"snapshot_format\":%u,\"protocol_version\":%u,"
         "\"snapshot_seq\":%" PRIu64 ",\"nats\":{\"connected\":%s,\"embedded\":%s,"
-        "\"restarts\":%u},\"gateway\":{\"port\":%u},\"stream\":\"%s\",\"site\":\"%s\"}\n",
+        "\"restarts\":%u},\"gateway\":{\"port\":%u},\"stream\":\"%s\",\"site\":\"%s\","
+        "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"}}\n",
         serve->options.node_id, serve->replica.applied_seq, last_seq, lag, serve->digest_text,
         serve->digest_seq,
         serve->replica.engine.logic_version, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
@@ -362,7 +410,8 @@ static void serve_status(struct serve *serve)
         connected ? "true" : "false", serve->embedded ? "true" : "false",
         serve->embedded ? serve->nats.restart_count : 0, gateway_port(serve->gateway),
         serve->dr_waiting ? SERVE_MIRROR : SERVE_STREAM,
-        serve->dr_waiting ? "disaster-recovery" : "primary");
+        serve->dr_waiting ? "disaster-recovery" : "primary", serve->audit.runs,
+        serve->audit_last);
     if (length > 0 && (size_t)length < sizeof json)
         http_admin_text_publish(&serve->status, json, (size_t)length);
     /* Counters move by what happened since the last turn. */
@@ -534,6 +583,9 @@ static int serve_promoted_check(struct serve *serve, char *errmsg, size_t size)
         return -1;
     }
     journal_follow(serve->journal, SERVE_STREAM);
+    serve->journal_config.stream_name = SERVE_STREAM;
+    serve->journal_config.mirror_of = NULL;
+    serve->journal_config.mirror_api = NULL;
     gateway_set_read_only(serve->gateway, NULL);
     serve->dr_waiting = false;
     printf("nodown: this site is primary (%s); following stream " SERVE_STREAM " from %" PRIu64
@@ -562,6 +614,7 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
         journal.mirror_api = serve->dr_api;
         serve->dr_waiting = true;
     }
+    serve->journal_config = journal;
     if (rv == 0)
         rv = serve_journal_open(serve, &journal, errmsg, size);
     struct limits limits;
@@ -581,8 +634,10 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
                  stream_last_seq, serve->replica.applied_seq);
         rv = -1;
     }
-    struct gateway_config gateway = {options->listen_host, options->listen_port,
-                                     options->node_id, &serve->metrics};
+    struct gateway_config gateway = {.listen_host = options->listen_host,
+                                     .listen_port = options->listen_port,
+                                     .node_id = options->node_id, .metrics = &serve->metrics,
+                                     .audit = &serve->audit};
     if (rv == 0)
         rv = gateway_open(&serve->gateway, &gateway, &serve->replica, serve->journal, errmsg,
                           size);
@@ -614,6 +669,7 @@ static void serve_stop(struct serve *serve)
     if (serve->admin != NULL)
         http_admin_stop(serve->admin);
     gateway_close(serve->gateway);
+    audit_destroy(&serve->audit);
     /* The journal first: its delivery thread decodes into the replica's
      * batches (replica_decode_ahead). */
     if (serve->journal != NULL)
@@ -640,6 +696,7 @@ static void serve_chores(struct serve *serve, uint64_t *status_ms)
         replica_snapshot_start(&serve->replica, errmsg, sizeof errmsg) != 0)
         fprintf(stderr, "nodown: %s\n", errmsg);
     serve_digest(serve);
+    serve_audit_poll(serve);
     if (serve_now_ms() >= *status_ms + 1000) {
         serve_status(serve);
         *status_ms = serve_now_ms();
@@ -683,6 +740,10 @@ static int serve_loop(struct serve *serve)
             serve_chores(serve, &status_ms);
             chores_ms = serve_now_ms();
         }
+        if (serve->fatal[0] != '\0') {
+            fprintf(stderr, "nodown: stopping: %s\n", serve->fatal);
+            return 1;
+        }
     }
     return 0;
 }
@@ -699,6 +760,7 @@ int serve_main(int argc, char **argv)
         return 2;
     }
     metrics_init(&serve.metrics);
+    audit_init(&serve.audit);
     pthread_mutex_init(&serve.snapshot_mutex, NULL);
     pthread_mutex_init(&serve.verify.lock, NULL);
     http_admin_text_init(&serve.status, serve.status_buffer, sizeof serve.status_buffer);

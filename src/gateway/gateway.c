@@ -66,6 +66,7 @@ struct gateway {
     uint64_t pause_at;     /* apply nothing past it; 0: no limit */
     uint32_t generations;  /* connections accepted, for gateway_session.generation */
     struct node_metrics *metrics; /* or NULL */
+    struct audit *audit;          /* or NULL */
     bool input_held;       /* a session's input waits for room in pending */
     char read_only[FRAME_TEXT_SIZE_MAX + 1]; /* why commands are refused; "": they are not */
     struct gateway_session sessions[GATEWAY_SESSIONS_MAX];
@@ -134,6 +135,7 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
     gateway->journal = journal;
     gateway->node_id = config->node_id;
     gateway->metrics = config->metrics;
+    gateway->audit = config->audit;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     gateway->run_id = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
@@ -618,6 +620,8 @@ static int gateway_message(void *context, uint64_t stream_seq, uint64_t timestam
     uint64_t commands_before = gateway->replica->commands_applied;
     int rv = replica_apply_message(gateway->replica, gateway->journal, stream_seq, timestamp_ns,
                                    data, size, gateway_outcome, gateway);
+    if (rv == 0 && gateway->audit != NULL)
+        audit_note(gateway->audit, stream_seq, data, size);
     if (rv == 0 && gateway->metrics != NULL) {
         /* Applying and answering the batch's sessions, as one. */
         metrics_histogram_observe(&gateway->metrics->apply_latency_us,

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "gateway/metrics.h"
+#include "replica/audit.h"
 #include "replica/journal.h"
 #include "replica/replica.h"
 
@@ -62,6 +63,7 @@ struct gateway_config {
     uint16_t listen_port;    /* 0: any free port (gateway_port tells) */
     uint32_t node_id;
     struct node_metrics *metrics; /* each applied batch's size and time; may be NULL */
+    struct audit *audit;          /* remembers each applied message; may be NULL */
 };
 
 struct gateway_stats {

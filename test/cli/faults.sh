@@ -517,6 +517,11 @@ scenario_d() {
     expect "(d) four nodes and the checker: one state" same_state "$states"
     expect "(d) nodown verify at rest: the four nodes agree" \
         quiet "$NODOWN" verify --dir "$dir" --timeout 20
+    local audits
+    audits=$(cat "$dir"/node-*/log | grep -c "journal audit ok")
+    # Each node reads back what it applied when the stream's leader moves.
+    expect "(d) journal audits after leader moves: $audits, none differing" \
+        eval '[ "$audits" -gt 0 ] && ! grep -q "journal audit DIFFERS" "$dir"/node-*/log'
     local trimmed
     trimmed=$("$NODOWN" cluster trim --dir "$dir" 2>&1)
     echo "$trimmed" | sed 's/^/     /'

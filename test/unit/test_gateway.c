@@ -241,7 +241,7 @@ static int node_start(struct node *node, char *errmsg, size_t size)
         rv = journal_open(&node->journal, &config, errmsg, size);
     if (rv == 0)
         rv = replica_open(&node->replica, node->dir, &limits, errmsg, size);
-    struct gateway_config gateway_config = {"127.0.0.1", 0, 1, NULL};
+    struct gateway_config gateway_config = {.listen_host = "127.0.0.1", .node_id = 1};
     if (rv == 0)
         rv = gateway_open(&node->gateway, &gateway_config, &node->replica, node->journal,
                           errmsg, size);
