@@ -38,6 +38,7 @@
 #define SERVE_STREAM "NODOWN"
 #define SERVE_MIRROR "NODOWN_DR"      /* a disaster-recovery site's copy of SERVE_STREAM */
 #define SERVE_PROMOTED_CHECK_MS 1000u /* how often a DR node looks for the promotion */
+#define SERVE_AUDIT_RETRY_MS 2000u
 
 struct serve_options {
     const char *data_dir;
@@ -83,6 +84,8 @@ struct serve {
     struct audit audit;
     char stream_leader[64];
     char audit_last[160]; /* the last audit's outcome, for /status */
+    uint64_t audit_retry_ms; /* an incomplete audit is tried again then (0: none) */
+    uint32_t audit_retries;
     char fatal[512];
     /* /verify?at=SEQ (serve_verify_cb, serve_verify_step), under lock. */
     struct {
@@ -94,6 +97,12 @@ struct serve {
         char check[160];     /* "ok", or the first invariant broken */
     } verify;
 };
+
+/* The monotonic clock in the unsigned milliseconds serve counts in. */
+static uint64_t serve_now_ms(void)
+{
+    return (uint64_t)clock_now_ms();
+}
 
 static volatile sig_atomic_t serve_stopping;
 
@@ -354,10 +363,21 @@ static void serve_audit_leader(struct serve *serve, const char *leader)
         return;
     bool changed = serve->stream_leader[0] != '\0';
     snprintf(serve->stream_leader, sizeof serve->stream_leader, "%s", leader);
+    serve->audit_retries = 0;
     if (changed && audit_start(&serve->audit, &serve->journal_config,
                                serve->replica.applied_seq) == 0)
         printf("nodown: the stream's leader is %s now: reading back what this node applied\n",
                leader);
+}
+
+/* An audit that could not read the stream (the cluster still settling)
+ * is tried again a few times, SERVE_AUDIT_RETRY_MS apart. */
+static void serve_audit_retry(struct serve *serve)
+{
+    if (serve->audit_retry_ms == 0 || serve_now_ms() < serve->audit_retry_ms)
+        return;
+    serve->audit_retry_ms = 0;
+    audit_start(&serve->audit, &serve->journal_config, serve->replica.applied_seq);
 }
 
 /* A finished audit: said on stdout and in /status; a difference is fatal. */
@@ -375,6 +395,8 @@ static void serve_audit_poll(struct serve *serve)
                  result.rv == ERR_CHECKSUM ? "DIFFERS" : "incomplete", result.error);
     printf("nodown: journal audit %s\n", serve->audit_last);
     fflush(stdout);
+    if (result.rv != 0 && result.rv != ERR_CHECKSUM && serve->audit_retries++ < 3)
+        serve->audit_retry_ms = serve_now_ms() + SERVE_AUDIT_RETRY_MS;
     if (result.rv == ERR_CHECKSUM)
         snprintf(serve->fatal, sizeof serve->fatal, "journal audit: %.200s; this node's state "
                  "holds what the stream no longer does (a NATS failure lost acknowledged "
@@ -390,6 +412,7 @@ static void serve_status(struct serve *serve)
     if (connected && journal_stream_info(serve->journal, &info) == 0) {
         last_seq = info.last_seq; /* on failure: lag shows 0 */
         serve_audit_leader(serve, info.leader);
+        serve_audit_retry(serve);
     }
     uint64_t lag = last_seq > serve->replica.applied_seq ? last_seq - serve->replica.applied_seq
                                                          : 0;
@@ -480,13 +503,6 @@ static int serve_nats_start(struct serve *serve, char *errmsg, size_t size)
         fclose(file); /* if it cannot be written, the next start picks a port again */
     }
     return rv;
-}
-
-static uint64_t serve_now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
 /* Joining a cluster without a rebuild: a node with no snapshot fetches a
