@@ -602,8 +602,13 @@ static int serve_promoted_check(struct serve *serve, char *errmsg, size_t size)
     serve->journal_config.stream_name = SERVE_STREAM;
     serve->journal_config.mirror_of = NULL;
     serve->journal_config.mirror_api = NULL;
-    gateway_set_read_only(serve->gateway, NULL);
+    if (serve->gateway != NULL) /* NULL while the node starts */
+        gateway_set_read_only(serve->gateway, NULL);
     serve->dr_waiting = false;
+    /* What this node applied from the mirror must be what the promoted
+     * stream holds (it differs only if the mirror grew after the copy,
+     * a --force promotion with the primary still writing). */
+    audit_start(&serve->audit, &serve->journal_config, serve->replica.applied_seq);
     printf("nodown: this site is primary (%s); following stream " SERVE_STREAM " from %" PRIu64
            ", taking commands\n", info.description, serve->replica.applied_seq + 1);
     fflush(stdout);
@@ -639,6 +644,10 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
         rv = serve_join(serve, errmsg, size);
     if (rv == 0)
         rv = replica_open(&serve->replica, options->data_dir, &limits, errmsg, size);
+    /* Promoted already (a restart after `nodown promote`): the site's own
+     * stream, before its length is checked against this node's state. */
+    if (rv == 0)
+        rv = serve_promoted_check(serve, errmsg, size);
     uint64_t stream_last_seq = 0;
     if (rv == 0 && journal_last_seq(serve->journal, &stream_last_seq) == 0 &&
         stream_last_seq < serve->replica.applied_seq) {
@@ -661,8 +670,6 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
         gateway_set_read_only(serve->gateway, "this node is at the disaster-recovery site, "
                               "which follows the primary: send commands to the primary "
                               "('nodown promote' makes this site primary)");
-    if (rv == 0)
-        rv = serve_promoted_check(serve, errmsg, size);
     if (rv == 0 && serve_token(serve) != 0) {
         snprintf(errmsg, size, "no operator token: give --token or check %s/admin.token",
                  options->data_dir);

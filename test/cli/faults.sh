@@ -604,6 +604,12 @@ scenario_e() {
         same_state "$states"
     expect "(e) nodown verify on the DR site" \
         quiet "$NODOWN" verify --node "${node_http[DR]}:$dir/dr-node/admin.token" --timeout 20
+    expect "(e) kill -9 the DR node after the promotion" kill9_cluster drnode 0
+    expect "(e) cluster up brings it back (and the old primary's servers, which it ignores)" \
+        cluster_up 2 --dr
+    states=$(nodes_at "$check_seq" DR)
+    expect "(e) the restarted DR node follows the promoted stream to the same state" \
+        same_state "$states"
     expect "(e) nodown cluster down" quiet "$NODOWN" cluster down --dir "$dir"
     echo "     (e) took $((SECONDS - start)) s"
 }
