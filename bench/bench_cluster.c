@@ -60,7 +60,7 @@
 #include "lib/clock.h"
 #include "replica/journal.h"
 
-#define CLUSTER_BENCH_SESSIONS_PER_NODE 5u
+#define CLUSTER_BENCH_SESSIONS_PER_NODE 5u /* default; --sessions-per-node */
 #define CLUSTER_BENCH_NODES_MAX 8u     /* --nodes: 5 sessions each, NODE_CLIENTS_MAX at most */
 #define CLUSTER_BENCH_LAYOUT_MAX 16u   /* nodes in cluster.txt: cluster.c's CLUSTER_NODES_MAX */
 #define CLUSTER_BENCH_VERIFY_NODES 7u  /* issue 4: verify_seconds for 7 nodes */
@@ -102,6 +102,7 @@ struct cluster_bench {
     char dir[64];
     uint32_t nodes;
     uint32_t sessions;
+    uint32_t sessions_per_node;
     double seconds;
     double rate_per_s; /* each session's at half load */
     bool json;
@@ -692,9 +693,10 @@ static void cluster_bench_usage(FILE *out)
 {
     fprintf(out,
             "usage: nodown bench cluster [--nodes N] [--seconds S] [--snapshot-mb M] [--keep]\n"
-            "                            [--json]\n"
-            "  3 NATS servers (R3) and N nodes (default 3) by nodown cluster up, 5\n"
-            "  sessions a node, six phases, each announced on stderr:\n"
+            "                            [--sessions-per-node K] [--json]\n"
+            "  3 NATS servers (R3) and N nodes (default 3) by nodown cluster up, K\n"
+            "  sessions a node (default 5; N x K at most 64), six phases, each\n"
+            "  announced on stderr:\n"
             "  1 full load for S seconds (default 3): orders/s, ack p50/p99;\n"
             "  2 half load for S seconds: ack p50/p99/max, longest time without an ack;\n"
             "  3 half load, a stream leader step-down at S/2: the longest time\n"
@@ -714,6 +716,7 @@ static int cluster_bench_parse(int argc, char **argv, struct cluster_bench *benc
 {
     bench->nodes = 3;
     bench->seconds = 3;
+    bench->sessions_per_node = CLUSTER_BENCH_SESSIONS_PER_NODE;
     snprintf(bench->snapshot_mb, sizeof bench->snapshot_mb, "%s", CLUSTER_BENCH_SNAPSHOT_MB);
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : "";
@@ -725,6 +728,8 @@ static int cluster_bench_parse(int argc, char **argv, struct cluster_bench *benc
             bench->nodes = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(argv[i], "--seconds") == 0 && ++i < argc)
             bench->seconds = strtod(value, NULL);
+        else if (strcmp(argv[i], "--sessions-per-node") == 0 && ++i < argc)
+            bench->sessions_per_node = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(argv[i], "--snapshot-mb") == 0 && ++i < argc &&
                  strtod(value, NULL) > 0 && strspn(value, "0123456789.") == strlen(value))
             snprintf(bench->snapshot_mb, sizeof bench->snapshot_mb, "%.15s", value);
@@ -732,6 +737,8 @@ static int cluster_bench_parse(int argc, char **argv, struct cluster_bench *benc
             return -1;
     }
     return bench->nodes >= 1 && bench->nodes <= CLUSTER_BENCH_NODES_MAX &&
+                   bench->sessions_per_node >= 1 &&
+                   bench->nodes * bench->sessions_per_node <= NODE_CLIENTS_MAX &&
                    bench->seconds > 0 && bench->seconds <= 60
                ? 0
                : -1;
@@ -791,7 +798,7 @@ int bench_cluster_main(int argc, char **argv)
         return 2;
     }
     bench.self[size] = '\0';
-    bench.sessions = bench.nodes * CLUSTER_BENCH_SESSIONS_PER_NODE;
+    bench.sessions = bench.nodes * bench.sessions_per_node;
     static struct node_client clients[NODE_CLIENTS_MAX];
     bench.clients = clients;
     for (uint32_t i = 0; i < bench.sessions; i++)
