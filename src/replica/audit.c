@@ -21,9 +21,9 @@ void audit_init(struct audit *audit)
 void audit_destroy(struct audit *audit)
 {
     pthread_mutex_lock(&audit->lock);
-    bool running = audit->state == AUDIT_RUNNING;
+    bool started = audit->state != AUDIT_IDLE;
     pthread_mutex_unlock(&audit->lock);
-    if (running || audit->state == AUDIT_DONE)
+    if (started)
         pthread_join(audit->thread, NULL);
     pthread_mutex_destroy(&audit->lock);
 }
@@ -82,6 +82,13 @@ static void *audit_main(void *context)
     struct journal_stream_info info;
     if (rv == 0 && (rv = journal_stream_info(journal, &info)) != 0)
         snprintf(result->error, sizeof result->error, "%s", journal_error(journal));
+    if (rv == 0 && info.last_seq < result->to_seq) {
+        /* What this node applied is no longer all there: a lost tail. */
+        result->differ_seq = info.last_seq + 1;
+        snprintf(result->error, sizeof result->error, "the stream ends at %" PRIu64 " but this "
+                 "node applied up to %" PRIu64, info.last_seq, result->to_seq);
+        rv = ERR_CHECKSUM;
+    }
     struct audit_read read = {audit, 0};
     uint64_t next = rv == 0 && info.first_seq > result->from_seq ? info.first_seq
                                                                  : result->from_seq;

@@ -93,6 +93,16 @@ static void audit_body(void)
     CHECK_EQ_I64(result.rv, 0);
     CHECK_EQ_I64(result.checked, MESSAGES - 4);
     CHECK(audit.runs == 3);
+
+    audit_note(&audit, MESSAGES + 1, "never stored", 12); /* applied beyond the stream */
+    struct journal_config again = config_of();
+    CHECK_EQ_I64(audit_start(&audit, &again, MESSAGES + 1), 0);
+    int64_t deadline_ms = clock_now_ms() + 10000;
+    while (!audit_poll(&audit, &result) && clock_now_ms() < deadline_ms)
+        clock_sleep_ms(10);
+    CHECK_EQ_I64(result.rv, ERR_CHECKSUM);
+    CHECK_EQ_I64(result.differ_seq, MESSAGES + 1);
+    CHECK(strstr(result.error, "the stream ends at 20") != NULL);
 }
 
 TEST(read_back_and_compare)
