@@ -614,15 +614,20 @@ static void cluster_status_node(const struct cluster *cluster, const char *name,
     admin_json_field(body, "lag", lag, sizeof lag);
     admin_json_field(body, "digest", digest, sizeof digest);
     admin_json_field(body, "digest_seq", digest_seq, sizeof digest_seq);
+    /* The journal audit's last outcome, its first word: ok, DIFFERS, ... */
+    const char *last = strstr(body, "\"last\":\"");
+    char audit[16] = "-";
+    if (last != NULL && last[8] != '"')
+        snprintf(audit, sizeof audit, "%.*s", (int)strcspn(last + 8, ":\""), last + 8);
     body[strcspn(body, "\n")] = '\0';
     if (json)
         printf("%s{\"name\":\"%s\",\"pid\":%d,\"up\":%s,\"listen\":\"127.0.0.1:%u\","
                "\"status\":%s}", first ? "" : ",", name, (int)p->pid, up ? "true" : "false",
                p->ports[0], up ? body : "null");
     else
-        printf("%-8s pid %d  %s  127.0.0.1:%u  applied %s  lag %s  digest %s at %s\n", name,
-               (int)p->pid, up ? "up  " : "DOWN", p->ports[0], up ? applied : "-",
-               up ? lag : "-", up ? digest : "-", up ? digest_seq : "-");
+        printf("%-8s pid %d  %s  127.0.0.1:%u  applied %s  lag %s  digest %s at %s  audit %s\n",
+               name, (int)p->pid, up ? "up  " : "DOWN", p->ports[0], up ? applied : "-",
+               up ? lag : "-", up ? digest : "-", up ? digest_seq : "-", up ? audit : "-");
 }
 
 static void cluster_status_nodes(const struct cluster *cluster, bool json)
