@@ -409,7 +409,10 @@ static int cluster_node_start(struct cluster *cluster, uint32_t index)
     }
     assert(argc < (int)(sizeof argv / sizeof argv[0]));
     argv[argc] = NULL;
-    pid_t pid = cluster_spawn(argv, log, cluster->house_secret);
+    /* Node 0 alone sets the house's secret on a first start: the others
+     * learn it from the stream (on a cluster the stream keeps every copy
+     * published, journal.h). */
+    pid_t pid = cluster_spawn(argv, log, index == 0 ? cluster->house_secret : NULL);
     *(dr ? &cluster->dr_node.pid : &cluster->nodes[index].pid) = pid;
     return pid > 0 ? 0 : -1;
 }

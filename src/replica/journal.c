@@ -356,6 +356,7 @@ int journal_open(struct journal **out, const struct journal_config *config, char
     snprintf(journal->stream_name, sizeof journal->stream_name, "%s", config->stream_name);
     snprintf(journal->subject, sizeof journal->subject, "%s", config->subject);
     journal->mirror = config->mirror_of != NULL;
+    journal->dedupe = config->replicas == 1;
     journal->wake_fd = -1;
     rv = journal_sync_init(journal, errmsg, errmsg_size);
     if (rv == 0)
@@ -405,12 +406,17 @@ static natsStatus publish_attempt(struct journal *journal, const void *data, siz
 {
     jsPubOptions options;
     jsPubOptions_Init(&options);
-    options.MsgId = msg_id;
+    options.MsgId = journal->dedupe ? msg_id : NULL;
     options.MaxWait = wait_ms;
     jsPubAck *ack = NULL;
     jsErrCode js_error = 0;
-    natsStatus s = js_Publish(&ack, journal->js, journal->subject, data, (int)size, &options,
-                              &js_error);
+    natsMsg *msg = NULL;
+    natsStatus s = natsMsg_Create(&msg, journal->subject, NULL, data, (int)size);
+    if (s == NATS_OK) /* the id, for a person reading the stream */
+        s = natsMsgHeader_Set(msg, JOURNAL_HEADER_BATCH_ID, msg_id);
+    if (s == NATS_OK)
+        s = js_PublishMsg(&ack, journal->js, msg, &options, &js_error);
+    natsMsg_Destroy(msg);
     char what[256];
     snprintf(what, sizeof what, "journal: publishing %.128s to %s (attempt %u)", msg_id,
              journal->stream_name, (unsigned)attempt);

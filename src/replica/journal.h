@@ -56,6 +56,10 @@ struct journal_config {
     bool must_exist;             /* never create the stream: it is an error if missing */
 };
 
+/* Header every published batch carries with its id (journal_publish's
+ * msg_id), for a person reading the stream. */
+#define JOURNAL_HEADER_BATCH_ID "Nodown-Batch-Id"
+
 /* Header that a promotion's copy carries with the time the primary
  * stored the message (UTC nanoseconds, decimal): the reader takes a
  * message's time from it when present, so a node replaying the promoted
@@ -83,13 +87,23 @@ typedef int (*journal_message_cb)(void *context, uint64_t stream_seq, uint64_t t
 int journal_open(struct journal **out, const struct journal_config *config, char *errmsg,
                  size_t errmsg_size);
 
-/* Publishes one message with header Nats-Msg-Id: msg_id and waits until
- * the stream has stored it. On a timeout, no responders or a lost
- * connection it retries with the same msg_id until timeout_ms has passed,
- * so the message is stored once: a resend the stream has already seen
- * within its duplicate window returns the first sequence with
- * *duplicate = true. (*duplicate is also true when an attempt of this
- * same call timed out but was stored, and a later one was answered.)
+/* Publishes one message (header JOURNAL_HEADER_BATCH_ID: msg_id) and
+ * waits until the stream has stored it. On a timeout, no responders or a
+ * lost connection it sends it again until timeout_ms has passed.
+ *
+ * On one server (replicas 1) it also carries Nats-Msg-Id: msg_id, so it
+ * is stored once: a resend the stream has already seen within its
+ * duplicate window returns the first sequence with *duplicate = true
+ * (also when an attempt of this same call timed out but was stored, and a
+ * later one was answered). On a cluster it does not: nats-server 2.9.10
+ * counts a duplicate it finds when applying a replicated message as a
+ * failed proposal, and its replicas can disagree on that count across a
+ * leader change, which leaves them numbering messages differently (fixed
+ * upstream in 2.9.21; docs/cluster.md). There a message sent twice is
+ * stored twice, and the state machine answers the second copy's commands
+ * as resends (client_id, client_seq): exactly once is nodown's, not the
+ * stream's.
+ *
  * Returns 0 with *stream_seq, or ERR_IO with a message in the journal
  * (journal_publish_error). A message the server refuses for good (too
  * large) fails at once. */
