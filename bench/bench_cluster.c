@@ -232,13 +232,6 @@ struct cluster_watch {
     int64_t stop_ns;     /* when it stopped */
 };
 
-static int64_t cluster_bench_now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
 static void *cluster_bench_watch(void *context)
 {
     struct cluster_watch *watch = context;
@@ -247,7 +240,7 @@ static void *cluster_bench_watch(void *context)
         uint64_t total = 0;
         for (uint32_t i = 0; i < watch->count; i++)
             total += __atomic_load_n(&watch->clients[i].acked, __ATOMIC_RELAXED);
-        int64_t now_ns = cluster_bench_now_ns();
+        int64_t now_ns = (int64_t)clock_now_ns();
         if (total > last_total) {
             if (watch->last_ack_ns != 0 && now_ns - watch->last_ack_ns > watch->gap_ns_max) {
                 watch->gap_ns_max = now_ns - watch->last_ack_ns;
@@ -258,7 +251,7 @@ static void *cluster_bench_watch(void *context)
         last_total = total;
         clock_sleep_ms(1);
     }
-    watch->stop_ns = cluster_bench_now_ns();
+    watch->stop_ns = (int64_t)clock_now_ns();
     return NULL;
 }
 
@@ -322,7 +315,7 @@ static void *cluster_bench_kill(void *context)
         return NULL;
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
-    results->kill_ns = cluster_bench_now_ns();
+    results->kill_ns = (int64_t)clock_now_ns();
     results->kill_wall_us = (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000;
     snprintf(results->killed_name, sizeof results->killed_name, "nats-%u", index);
     return NULL;

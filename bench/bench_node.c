@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/engine.h"
+#include "lib/clock.h"
 #include "lib/secret.h"
 #include "nodown/client.h"
 #include "replica/journal.h"
@@ -54,13 +55,6 @@ struct node_thread {
     struct node_client *clients;
     uint32_t count;
 };
-
-static uint64_t node_now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 
 /* Starts `nodown serve` and reads its ready line for the ports. */
 static int node_start(struct node_child *node, const char *self, char *errmsg, size_t size)
@@ -178,7 +172,7 @@ int node_bootstrap(const char *nodes, struct node_client *clients, uint32_t coun
 static bool node_client_may_send(const struct node_client *client, uint64_t start_ns,
                                  uint64_t end_ns)
 {
-    uint64_t now_ns = node_now_ns();
+    uint64_t now_ns = clock_now_ns();
     return now_ns < end_ns &&
            nodown_client_inflight_count(client->session) <
                nodown_client_window(client->session) &&
@@ -212,7 +206,7 @@ static uint64_t node_client_send(struct node_client *client, uint64_t start_ns,
             client->done = true;
             return UINT64_MAX;
         }
-        client->sent_ns[client_seq % 1024] = node_now_ns();
+        client->sent_ns[client_seq % 1024] = clock_now_ns();
         client->sent++;
         queued = true;
     }
@@ -225,7 +219,7 @@ static uint64_t node_client_send(struct node_client *client, uint64_t start_ns,
                                        nodown_client_window(client->session))
         return UINT64_MAX;
     uint64_t due_ns = start_ns + (uint64_t)((double)(client->sent + 1) / client->rate_per_s * 1e9);
-    uint64_t now_ns = node_now_ns();
+    uint64_t now_ns = clock_now_ns();
     return due_ns > now_ns ? due_ns - now_ns : 0;
 }
 
@@ -242,7 +236,7 @@ static void node_client_receive(struct node_client *client)
             client->done = true;
             return;
         }
-        uint64_t took_us = (node_now_ns() - client->sent_ns[outcome.client_seq % 1024]) / 1000;
+        uint64_t took_us = (clock_now_ns() - client->sent_ns[outcome.client_seq % 1024]) / 1000;
         if (client->latency_count < NODE_SAMPLES_MAX)
             client->latency_us[client->latency_count++] = (uint32_t)took_us;
         client->acked += outcome.result == RESULT_OK;
@@ -263,7 +257,7 @@ static void *node_thread_main(void *context)
                                           sizeof errmsg) != 0;
         client->errors += client->done;
     }
-    uint64_t start_ns = node_now_ns();
+    uint64_t start_ns = clock_now_ns();
     uint64_t end_ns = start_ns + (uint64_t)(thread->clients[0].seconds * 1e9);
     for (;;) {
         uint64_t wait_ns = NODE_POLL_MAX_MS * 1000000u;
@@ -275,14 +269,14 @@ static void *node_thread_main(void *context)
             uint64_t due_ns = node_client_send(client, start_ns, end_ns);
             wait_ns = due_ns < wait_ns ? due_ns : wait_ns;
             if (nodown_client_inflight_count(client->session) == 0) {
-                client->done = node_now_ns() >= end_ns;
+                client->done = clock_now_ns() >= end_ns;
                 continue;
             }
             owners[count] = i;
             polls[count++] = (struct pollfd){nodown_client_fd(client->session), POLLIN, 0};
         }
-        if ((count == 0 && node_now_ns() >= end_ns) ||
-            node_now_ns() >= end_ns + NODE_DRAIN_MAX_MS * 1000000u)
+        if ((count == 0 && clock_now_ns() >= end_ns) ||
+            clock_now_ns() >= end_ns + NODE_DRAIN_MAX_MS * 1000000u)
             break; /* every outcome in, or the node stopped answering */
         int ready = poll(polls, count, (int)(wait_ns / 1000000u) + (wait_ns % 1000000u != 0));
         for (nfds_t k = 0; ready > 0 && k < count; k++) {
@@ -359,7 +353,7 @@ static const char *const *nodes_by_client;
 void node_load_run(struct node_client *clients, uint32_t count, const char *nodes,
                    double seconds, double rate_per_s, struct node_load *load)
 {
-    uint64_t start_ns = node_now_ns();
+    uint64_t start_ns = clock_now_ns();
     for (uint32_t i = 0; i < count; i++) {
         clients[i].nodes = nodes_by_client != NULL ? nodes_by_client[i] : nodes;
         clients[i].seconds = seconds;
@@ -386,7 +380,7 @@ void node_load_run(struct node_client *clients, uint32_t count, const char *node
         samples += clients[i].latency_count;
     }
     load->acked = acked;
-    load->orders_per_s = (double)acked / ((double)(node_now_ns() - start_ns) / 1e9);
+    load->orders_per_s = (double)acked / ((double)(clock_now_ns() - start_ns) / 1e9);
     uint32_t *all = malloc((samples + 1) * sizeof *all);
     uint64_t n = 0;
     for (uint32_t i = 0; all != NULL && i < count; i++) {
@@ -472,13 +466,13 @@ static double node_replay(const struct node_child *node, const struct node_clien
     /* As a node reads: decoded ahead on the delivery thread. */
     if (opened && replica_decode_ahead(replica, journal) == 0) {
         struct replay_reader reader = {replica, journal};
-        uint64_t start_ns = node_now_ns();
+        uint64_t start_ns = clock_now_ns();
         uint64_t next = 1;
         while (replica->applied_seq < last_seq &&
                journal_read(journal, replica->applied_seq + 1, 4096, 2000, replay_message,
                             &reader, &next) == 0)
             continue;
-        double took = (double)(node_now_ns() - start_ns) / 1e9;
+        double took = (double)(clock_now_ns() - start_ns) / 1e9;
         *applied = replica->commands_applied;
         rate = (double)replica->commands_applied / took;
     }

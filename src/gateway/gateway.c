@@ -605,18 +605,11 @@ static void gateway_outcome(void *context, uint64_t stream_seq, const struct com
     }
 }
 
-static uint64_t gateway_now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
 static int gateway_message(void *context, uint64_t stream_seq, uint64_t timestamp_ns,
                            const void *data, size_t size)
 {
     struct gateway *gateway = context;
-    uint64_t start_ns = gateway_now_ns();
+    uint64_t start_ns = clock_now_ns();
     uint64_t commands_before = gateway->replica->commands_applied;
     int rv = replica_apply_message(gateway->replica, gateway->journal, stream_seq, timestamp_ns,
                                    data, size, gateway_outcome, gateway);
@@ -625,7 +618,7 @@ static int gateway_message(void *context, uint64_t stream_seq, uint64_t timestam
     if (rv == 0 && gateway->metrics != NULL) {
         /* Applying and answering the batch's sessions, as one. */
         metrics_histogram_observe(&gateway->metrics->apply_latency_us,
-                                  (gateway_now_ns() - start_ns) / 1000u);
+                                  (clock_now_ns() - start_ns) / 1000u);
         metrics_histogram_observe(&gateway->metrics->batch_commands,
                                   gateway->replica->commands_applied - commands_before);
     }

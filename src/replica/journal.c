@@ -520,9 +520,7 @@ static natsMsg *read_take(struct journal *journal, int64_t deadline_ms, void **p
 {
     pthread_mutex_lock(&journal->lock);
     while (journal->ring_count == 0 && clock_now_ms() < deadline_ms) {
-        int64_t at_ms = deadline_ms;
-        struct timespec until = {.tv_sec = (time_t)(at_ms / 1000),
-                                 .tv_nsec = (long)(at_ms % 1000) * 1000000L};
+        struct timespec until = clock_timespec_ms(deadline_ms);
         pthread_cond_timedwait(&journal->changed, &journal->lock, &until);
     }
     natsMsg *msg = NULL;
@@ -576,8 +574,7 @@ static bool read_reset(struct journal *journal)
     int64_t deadline_ms = clock_now_ms() + JOURNAL_API_WAIT_MS;
     pthread_mutex_lock(&journal->lock);
     while (journal->subs_completed < journal->subs_created && clock_now_ms() < deadline_ms) {
-        struct timespec until = {.tv_sec = (time_t)(deadline_ms / 1000),
-                                 .tv_nsec = (long)(deadline_ms % 1000) * 1000000L};
+        struct timespec until = clock_timespec_ms(deadline_ms);
         pthread_cond_timedwait(&journal->changed, &journal->lock, &until);
     }
     bool quiet = journal->subs_completed == journal->subs_created;

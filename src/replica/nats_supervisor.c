@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "core/result.h"
+#include "lib/clock.h"
 
 /* JetStream's own limits for the embedded server. The file store holds
  * the journal, which grows until retention trims it (docs/journal.md):
@@ -58,13 +59,6 @@
 #define NATS_SUPERVISOR_READY_POLL_MS 10
 /* How long one attempt waits for the INFO line. */
 #define NATS_SUPERVISOR_INFO_TIMEOUT_MS 500
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -217,9 +211,9 @@ static int stale_wait(const struct nats_supervisor *supervisor, char *errmsg,
     fclose(file);
     if (fields != 1 || pid <= 0)
         return 0;
-    int64_t deadline_ms = now_ms() + NATS_SUPERVISOR_STOP_TIMEOUT_MS;
+    int64_t deadline_ms = clock_now_ms() + NATS_SUPERVISOR_STOP_TIMEOUT_MS;
     while (process_is_our_server(supervisor, pid)) {
-        if (now_ms() > deadline_ms) {
+        if (clock_now_ms() > deadline_ms) {
             snprintf(errmsg, errmsg_size, "a nats-server (pid %ld) still runs on %s; "
                      "stop it first", pid, supervisor->config_path);
             return ERR_IO;
@@ -336,10 +330,10 @@ static bool info_is_ready(const struct nats_supervisor *supervisor)
     if (connect(fd, (struct sockaddr *)&address, sizeof address) == 0) {
         char line[4096];
         size_t size = 0;
-        int64_t deadline_ms = now_ms() + NATS_SUPERVISOR_INFO_TIMEOUT_MS;
+        int64_t deadline_ms = clock_now_ms() + NATS_SUPERVISOR_INFO_TIMEOUT_MS;
         while (size < sizeof line - 1 && memchr(line, '\n', size) == NULL) {
             struct pollfd pfd = {.fd = fd, .events = POLLIN};
-            int64_t left_ms = deadline_ms - now_ms();
+            int64_t left_ms = deadline_ms - clock_now_ms();
             if (left_ms <= 0 || poll(&pfd, 1, (int)left_ms) <= 0)
                 break;
             ssize_t n = read(fd, line + size, sizeof line - 1 - size);
@@ -357,7 +351,7 @@ static bool info_is_ready(const struct nats_supervisor *supervisor)
 
 static int ready_wait(struct nats_supervisor *supervisor, char *errmsg, size_t errmsg_size)
 {
-    int64_t deadline_ms = now_ms() + NATS_SUPERVISOR_READY_TIMEOUT_MS;
+    int64_t deadline_ms = clock_now_ms() + NATS_SUPERVISOR_READY_TIMEOUT_MS;
     for (;;) {
         int status = 0;
         if (child_exited(supervisor, &status)) {
@@ -370,7 +364,7 @@ static int ready_wait(struct nats_supervisor *supervisor, char *errmsg, size_t e
         }
         if (info_is_ready(supervisor))
             return 0;
-        if (now_ms() > deadline_ms) {
+        if (clock_now_ms() > deadline_ms) {
             snprintf(errmsg, errmsg_size, "nats-server not ready on 127.0.0.1:%u after %d ms; "
                      "see %s", (unsigned)supervisor->port, NATS_SUPERVISOR_READY_TIMEOUT_MS,
                      supervisor->log_path);
@@ -484,9 +478,9 @@ void nats_supervisor_stop(struct nats_supervisor *supervisor)
         return;
     int status = 0;
     kill(supervisor->pid, SIGTERM);
-    int64_t deadline_ms = now_ms() + NATS_SUPERVISOR_STOP_TIMEOUT_MS;
+    int64_t deadline_ms = clock_now_ms() + NATS_SUPERVISOR_STOP_TIMEOUT_MS;
     while (!child_exited(supervisor, &status)) {
-        if (now_ms() > deadline_ms) {
+        if (clock_now_ms() > deadline_ms) {
             fprintf(stderr, "nodown: nats-server (pid %ld) ignored SIGTERM for %d ms; "
                     "sending SIGKILL\n", (long)supervisor->pid, NATS_SUPERVISOR_STOP_TIMEOUT_MS);
             kill(supervisor->pid, SIGKILL);

@@ -20,14 +20,8 @@
 
 #include "core/snapshot.h"
 #include "lib/bytes.h"
+#include "lib/clock.h"
 #include "lib/mem.h"
-
-static uint64_t replica_clock_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 
 /* A batch decoded ahead: batch_decode's result and what it gave. */
 struct replica_batch {
@@ -483,9 +477,9 @@ int replica_snapshot_start(struct replica *replica, char *errmsg, size_t errmsg_
     replica_file_path(replica, replica->applied_seq, ".", temporary, sizeof temporary);
     replica_file_path(replica, replica->applied_seq, "", final, sizeof final);
     fflush(NULL);
-    uint64_t start_ns = replica_clock_ns();
+    uint64_t start_ns = clock_now_ns();
     pid_t pid = fork();
-    uint64_t pause_ns = replica_clock_ns() - start_ns;
+    uint64_t pause_ns = clock_now_ns() - start_ns;
     if (pid < 0) {
         snprintf(errmsg, errmsg_size, "fork for a snapshot: %s", strerror(errno));
         return ERR_IO;

@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "codec/command_codec.h"
+#include "lib/clock.h"
 #include "lib/secret.h"
 #include "nodown/client.h"
 #include "replica/journal.h"
@@ -95,13 +96,6 @@ struct e2e_args {
     bool verbose;
     uint64_t lost_above; /* check: a promoted DR site's last sequence (0: none) */
 };
-
-static int64_t e2e_now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 static void e2e_usage(void)
 {
@@ -465,7 +459,7 @@ static int e2e_load_open(struct e2e_load *load, int64_t deadline_ms)
 {
     char errmsg[256] = "";
     int rv = ERR_IO;
-    while (rv != 0 && e2e_now_ms() < deadline_ms) {
+    while (rv != 0 && clock_now_ms() < deadline_ms) {
         rv = nodown_client_open(&load->client, load->args->nodes, load->args->client_id,
                                 load->args->account_id, load->args->secret, NULL, errmsg,
                                 sizeof errmsg);
@@ -490,15 +484,15 @@ static int e2e_load(const struct e2e_args *args)
         fprintf(stderr, "e2e_node: %s: %s\n", args->logs[0], strerror(errno));
         return 1;
     }
-    int64_t start_ms = e2e_now_ms();
+    int64_t start_ms = clock_now_ms();
     int64_t deadline_ms = start_ms + (int64_t)args->seconds * 1000;
     int rv = e2e_load_open(&load, deadline_ms);
-    while (rv == 0 && load.acknowledged < args->count && e2e_now_ms() < deadline_ms)
+    while (rv == 0 && load.acknowledged < args->count && clock_now_ms() < deadline_ms)
         rv = e2e_load_step(&load);
     uint32_t connections = load.client ? nodown_client_connection_count(load.client) : 0;
     printf("load %" PRIu64 ": %" PRIu64 " of %" PRIu64 " acknowledged in %" PRId64
            " ms, %u connections, %" PRIu64 " answered as resends, %" PRIu64 " rejects\n",
-           args->client_id, load.acknowledged, args->count, e2e_now_ms() - start_ms,
+           args->client_id, load.acknowledged, args->count, clock_now_ms() - start_ms,
            connections, load.duplicates, load.rejects);
     nodown_client_close(load.client);
     fclose(load.log);
@@ -648,17 +642,17 @@ static int e2e_check_message(void *context, uint64_t stream_seq, uint64_t timest
 static int e2e_check_replay(struct e2e_check *check, struct journal *journal)
 {
     uint64_t last_seq = 0;
-    int64_t deadline_ms = e2e_now_ms() + 30000;
+    int64_t deadline_ms = clock_now_ms() + 30000;
     while (journal_last_seq(journal, &last_seq) != 0) {
         fprintf(stderr, "check: stream info: %s\n", journal_error(journal));
-        if (e2e_now_ms() >= deadline_ms)
+        if (clock_now_ms() >= deadline_ms)
             return -1;
     }
     uint64_t next_seq = 1;
-    while (check->replica.applied_seq < last_seq && e2e_now_ms() < deadline_ms) {
+    while (check->replica.applied_seq < last_seq && clock_now_ms() < deadline_ms) {
         int rv = journal_read(journal, check->replica.applied_seq + 1, 4096, 1000,
                               e2e_check_message, check, &next_seq);
-        if (rv == ERR_IO && e2e_now_ms() < deadline_ms) {
+        if (rv == ERR_IO && clock_now_ms() < deadline_ms) {
             /* A cluster just disturbed (a server restarted, leaders being
              * elected) may time out a consumer's creation: say so, retry. */
             fprintf(stderr, "check: reading the stream at %" PRIu64 ": %s; again\n",
@@ -821,10 +815,10 @@ static int e2e_check(const struct e2e_args *args)
                                     .replicas = args->replicas > 0 ? args->replicas : 1,
                                     .duplicate_window_ms = 120000};
     char errmsg[512] = "";
-    int64_t deadline_ms = e2e_now_ms() + 30000;
+    int64_t deadline_ms = clock_now_ms() + 30000;
     while (journal_open(&journal, &config, errmsg, sizeof errmsg) != 0) {
         fprintf(stderr, "check: %s\n", errmsg); /* a cluster electing leaders: again */
-        if (e2e_now_ms() >= deadline_ms)
+        if (clock_now_ms() >= deadline_ms)
             return 1;
         nanosleep(&(struct timespec){.tv_nsec = 200000000}, NULL);
     }

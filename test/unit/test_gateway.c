@@ -21,6 +21,7 @@
 #include "codec/frame.h"
 #include "fixture.h"
 #include "gateway/gateway.h"
+#include "lib/clock.h"
 #include "lib/secret.h"
 #include "replica/nats_supervisor.h"
 #include "test.h"
@@ -259,19 +260,12 @@ static void node_stop(struct node *node)
     test_dir_remove(node->dir);
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
-}
-
 /* Steps the node until the client is done, or 20 s. */
 static int node_serve(struct node *node, struct client_run *run)
 {
     char errmsg[256];
-    uint64_t deadline = now_ms() + 20000;
-    while (!atomic_load(&run->done) && now_ms() < deadline) {
+    uint64_t deadline = (uint64_t)clock_now_ms() + 20000;
+    while (!atomic_load(&run->done) && (uint64_t)clock_now_ms() < deadline) {
         if (gateway_step(node->gateway, 5, errmsg, sizeof errmsg) != 0) {
             fprintf(stderr, "  gateway_step: %s\n", errmsg);
             return -1;
@@ -289,8 +283,8 @@ TEST(client_round_trip_and_replay)
         fprintf(stderr, "  node: %s\n", errmsg);
     int ok = rv == 0 && bootstrap(node.journal) == 0;
     /* The accounts exist for a logon once this node has applied them. */
-    uint64_t deadline = now_ms() + 10000;
-    while (ok && node.replica.applied_seq < 1 && now_ms() < deadline)
+    uint64_t deadline = (uint64_t)clock_now_ms() + 10000;
+    while (ok && node.replica.applied_seq < 1 && (uint64_t)clock_now_ms() < deadline)
         ok = gateway_step(node.gateway, 5, errmsg, sizeof errmsg) == 0;
     ok = ok && node.replica.applied_seq == 1;
     struct client_run run = {.port = ok ? gateway_port(node.gateway) : 0};
@@ -389,14 +383,14 @@ TEST(unstored_batch_refused_with_its_reason)
     if (rv != 0)
         fprintf(stderr, "  node: %s\n", errmsg);
     int ok = rv == 0 && bootstrap(node.journal) == 0;
-    uint64_t deadline = now_ms() + 10000;
-    while (ok && node.replica.applied_seq < 1 && now_ms() < deadline)
+    uint64_t deadline = (uint64_t)clock_now_ms() + 10000;
+    while (ok && node.replica.applied_seq < 1 && (uint64_t)clock_now_ms() < deadline)
         ok = gateway_step(node.gateway, 5, errmsg, sizeof errmsg) == 0;
     struct cut_run run = {.port = ok ? gateway_port(node.gateway) : 0};
     pthread_t thread;
     ok = ok && pthread_create(&thread, NULL, cut_main, &run) == 0;
-    deadline = now_ms() + 20000;
-    while (ok && !atomic_load(&run.done) && now_ms() < deadline) {
+    deadline = (uint64_t)clock_now_ms() + 20000;
+    while (ok && !atomic_load(&run.done) && (uint64_t)clock_now_ms() < deadline) {
         if (atomic_load(&run.cut) == 1) {
             nats_supervisor_stop(&node.nats); /* the journal can store nothing now */
             atomic_store(&run.cut, 2);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/result.h"
+#include "lib/clock.h"
 #include "replica/journal.h"
 #include "replica/nats_supervisor.h"
 #include "test.h"
@@ -83,24 +84,11 @@ static bool start(void)
     return true;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t wall_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 /* The payload of message `index`: 1..300 bytes, from a xorshift. */
@@ -152,9 +140,9 @@ static int read_into(uint64_t from_seq, uint32_t count, uint32_t chunk, int time
                      uint64_t *next_seq)
 {
     memset(&received, 0, sizeof received);
-    int64_t deadline_ms = now_ms() + timeout_ms;
+    int64_t deadline_ms = clock_now_ms() + timeout_ms;
     uint64_t seq = from_seq;
-    while (received.count < count && now_ms() < deadline_ms) {
+    while (received.count < count && clock_now_ms() < deadline_ms) {
         int rv = journal_read(journal, seq, chunk, 200, collect, &received, &seq);
         if (rv != 0) {
             *next_seq = seq;
@@ -223,9 +211,9 @@ static void publish_and_read_body(void)
 
     /* Nothing new: returns after the timeout with nothing delivered. */
     memset(&received, 0, sizeof received);
-    int64_t start_ms = now_ms();
+    int64_t start_ms = clock_now_ms();
     CHECK_EQ_I64(journal_read(journal, 1001, 10, 300, collect, &received, &next_seq), 0);
-    int64_t elapsed_ms = now_ms() - start_ms;
+    int64_t elapsed_ms = clock_now_ms() - start_ms;
     CHECK_EQ_I64(received.count, 0);
     CHECK_EQ_I64(next_seq, 1001);
     CHECK(elapsed_ms >= 290);
@@ -264,8 +252,8 @@ static void callback_stops_body(void)
     /* Messages come one by one: a read may end before the third is here. */
     uint64_t next_seq = 2;
     int rv = 0;
-    int64_t stop_deadline_ms = now_ms() + 3000;
-    while (rv == 0 && now_ms() < stop_deadline_ms)
+    int64_t stop_deadline_ms = clock_now_ms() + 3000;
+    while (rv == 0 && clock_now_ms() < stop_deadline_ms)
         rv = journal_read(journal, next_seq, 100, 200, collect, &received, &next_seq);
     CHECK_EQ_I64(rv, 42);
     CHECK_EQ_I64(received.count, 3);
@@ -273,8 +261,8 @@ static void callback_stops_body(void)
     CHECK(received_is(2, 3, 4));
     /* Going on from next_seq delivers the rest, once each. */
     received.stop_at = 0;
-    int64_t deadline_ms = now_ms() + 3000;
-    while (received.count < 9 && now_ms() < deadline_ms)
+    int64_t deadline_ms = clock_now_ms() + 3000;
+    while (received.count < 9 && clock_now_ms() < deadline_ms)
         CHECK_EQ_I64(journal_read(journal, next_seq, 100, 200, collect, &received, &next_seq), 0);
     CHECK_EQ_I64(received.count, 9);
     for (uint32_t i = 0; i < 9; i++)
@@ -361,15 +349,15 @@ static void kill_and_publish_across(struct publisher *publisher, bool *started)
     CHECK(pid > 0);
     CHECK_EQ_I64(kill(pid, SIGKILL), 0);
     /* Wait until the kernel has it dead (not yet reaped: poll does that). */
-    int64_t deadline_ms = now_ms() + 5000;
-    while (journal_connected(journal) && now_ms() < deadline_ms)
-        sleep_ms(5);
+    int64_t deadline_ms = clock_now_ms() + 5000;
+    while (journal_connected(journal) && clock_now_ms() < deadline_ms)
+        clock_sleep_ms(5);
     CHECK(!journal_connected(journal));
     CHECK_EQ_I64(pthread_create(&publisher->thread, NULL, publisher_run, publisher), 0);
     *started = true;
     /* The server stays dead longer than one attempt: the publish times
      * out at least once and is sent again with the same id. */
-    sleep_ms(JOURNAL_PUBLISH_ATTEMPT_MS + 300);
+    clock_sleep_ms(JOURNAL_PUBLISH_ATTEMPT_MS + 300);
     CHECK_EQ_I64(nats_supervisor_poll(&supervisor), 0);
     CHECK_EQ_I64(supervisor.restart_count, 1);
     CHECK(WIFSIGNALED(supervisor.last_exit_status));
@@ -528,9 +516,9 @@ static void gap_body(void)
     memset(&received, 0, sizeof received);
     uint64_t next_seq = 0;
     int rv = 0;
-    int64_t deadline_ms = now_ms() + 5000;
+    int64_t deadline_ms = clock_now_ms() + 5000;
     uint64_t seq = 1;
-    while (rv == 0 && received.count < 3 && now_ms() < deadline_ms)
+    while (rv == 0 && received.count < 3 && clock_now_ms() < deadline_ms)
         rv = journal_read(journal, seq, 100, 200, collect, &received, &seq);
     /* 1..3 delivered, then the reader stops at the hole. */
     for (int i = 0; rv == 0 && i < 20; i++)
@@ -587,9 +575,9 @@ static void bad_config_body(void)
     CHECK_EQ_I64(journal_open(&journal, &bad, errmsg, sizeof errmsg), ERR_USAGE);
     CHECK(journal == NULL);
     /* Port 1 on loopback: nobody listens, connecting fails at once. */
-    int64_t start_ms = now_ms();
+    int64_t start_ms = clock_now_ms();
     CHECK_EQ_I64(journal_open(&journal, &config, errmsg, sizeof errmsg), ERR_IO);
-    CHECK(now_ms() - start_ms < 3000);
+    CHECK(clock_now_ms() - start_ms < 3000);
     CHECK(strstr(errmsg, "connecting to nats://127.0.0.1:1") != NULL);
     CHECK(journal == NULL);
 }
@@ -655,8 +643,8 @@ static void prepare_hook_body(void)
     journal_set_prepare(journal, note_prepare, note_release, NULL);
     memset(&received, 0, sizeof received);
     uint64_t seq = 1;
-    int64_t deadline_ms = now_ms() + 5000;
-    while (received.count < 10 && now_ms() < deadline_ms)
+    int64_t deadline_ms = clock_now_ms() + 5000;
+    while (received.count < 10 && clock_now_ms() < deadline_ms)
         CHECK_EQ_I64(journal_read(journal, seq, 10 - received.count, 200, note_check, &received,
                                   &seq), 0);
     CHECK_EQ_I64(received.count, 10);
@@ -665,8 +653,8 @@ static void prepare_hook_body(void)
      * dropped, its notes released. */
     memset(&received, 0, sizeof received);
     seq = 5;
-    deadline_ms = now_ms() + 5000;
-    while (received.count < 16 && now_ms() < deadline_ms)
+    deadline_ms = clock_now_ms() + 5000;
+    while (received.count < 16 && clock_now_ms() < deadline_ms)
         CHECK_EQ_I64(journal_read(journal, seq, 100, 200, note_check, &received, &seq), 0);
     CHECK_EQ_I64(received.count, 16);
     CHECK(received_is(0, 4, 5));
