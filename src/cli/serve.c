@@ -9,7 +9,6 @@
  *          -> admin; then the loop: gateway_step, and every 100 ms the
  *          supervisor's health, status and metrics, snapshots.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -259,8 +258,8 @@ static void serve_snapshot_note(struct serve *serve)
 {
     pthread_mutex_lock(&serve->snapshot_mutex);
     serve->snapshot_seq = serve->replica.snapshot_seq;
-    snprintf(serve->snapshot_path, sizeof serve->snapshot_path, "%s/snapshot-%020" PRIu64
-             ".ndsf", serve->replica.dir, serve->replica.snapshot_seq);
+    replica_snapshot_path(serve->replica.dir, serve->replica.snapshot_seq, "",
+                          serve->snapshot_path, sizeof serve->snapshot_path);
     pthread_mutex_unlock(&serve->snapshot_mutex);
 }
 
@@ -514,16 +513,9 @@ static int serve_join(struct serve *serve, char *errmsg, size_t size)
 {
     char dir[REPLICA_PATH_MAX], path[REPLICA_PATH_MAX + 64], final[REPLICA_PATH_MAX + 64];
     snprintf(dir, sizeof dir, "%s/snapshots", serve->options.data_dir);
-    DIR *listing = opendir(dir);
-    struct dirent *entry;
-    while (listing != NULL && (entry = readdir(listing)) != NULL) {
-        if (strncmp(entry->d_name, "snapshot-", 9) == 0) {
-            closedir(listing);
-            return 0; /* it has its own: a restart, not a join */
-        }
-    }
-    if (listing != NULL)
-        closedir(listing);
+    uint64_t newest = 0;
+    if (replica_snapshot_list(dir, &newest, 1) > 0)
+        return 0; /* it has its own: a restart, not a join */
     unsigned port = 0;
     int used = 0;
     char token[HTTP_ADMIN_TOKEN_SIZE_MAX + 2];
@@ -543,7 +535,7 @@ static int serve_join(struct serve *serve, char *errmsg, size_t size)
                 "stream's beginning\n", port);
         return 0;
     }
-    snprintf(final, sizeof final, "%s/snapshot-%020" PRIu64 ".ndsf", dir, seq);
+    replica_snapshot_path(dir, seq, "", final, sizeof final);
     if (rename(path, final) != 0) {
         snprintf(errmsg, size, "join: %.300s: %s", final, strerror(errno));
         return ERR_IO;

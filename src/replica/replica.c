@@ -164,10 +164,16 @@ int replica_apply_message(struct replica *replica, struct journal *journal, uint
 
 /* ---- Snapshot files. ---- */
 
+void replica_snapshot_path(const char *dir, uint64_t stream_seq, const char *prefix, char *path,
+                           size_t size)
+{
+    snprintf(path, size, "%s/%ssnapshot-%020" PRIu64 ".ndsf", dir, prefix, stream_seq);
+}
+
 static void replica_file_path(const struct replica *replica, uint64_t stream_seq,
                               const char *prefix, char *path, size_t size)
 {
-    snprintf(path, size, "%s/%ssnapshot-%020" PRIu64 ".ndsf", replica->dir, prefix, stream_seq);
+    replica_snapshot_path(replica->dir, stream_seq, prefix, path, size);
 }
 
 struct file_sink {
@@ -282,11 +288,9 @@ int replica_snapshot_write(const struct replica *replica, char *errmsg, size_t e
     return rv;
 }
 
-/* Snapshot sequences on disk, newest first; returns how many (at most
- * max). */
-static uint32_t replica_list(const struct replica *replica, uint64_t *seqs, uint32_t max)
+uint32_t replica_snapshot_list(const char *path, uint64_t *seqs, uint32_t max)
 {
-    DIR *dir = opendir(replica->dir);
+    DIR *dir = opendir(path);
     if (dir == NULL)
         return 0;
     uint32_t count = 0;
@@ -424,7 +428,7 @@ int replica_open(struct replica *replica, const char *data_dir, const struct lim
         return rv != 0 ? rv : ERR_NOMEM;
     }
     uint64_t seqs[REPLICA_LIST_MAX];
-    uint32_t count = replica_list(replica, seqs, REPLICA_LIST_MAX);
+    uint32_t count = replica_snapshot_list(replica->dir, seqs, REPLICA_LIST_MAX);
     for (uint32_t i = 0; i < count; i++) {
         char reason[REPLICA_PATH_MAX + 300];
         if (replica_load(replica, seqs[i], reason, sizeof reason) == 0)
@@ -458,7 +462,7 @@ void replica_close(struct replica *replica)
 static void replica_prune(const struct replica *replica)
 {
     uint64_t seqs[REPLICA_LIST_MAX];
-    uint32_t count = replica_list(replica, seqs, REPLICA_LIST_MAX);
+    uint32_t count = replica_snapshot_list(replica->dir, seqs, REPLICA_LIST_MAX);
     for (uint32_t i = REPLICA_SNAPSHOTS_KEPT; i < count; i++) {
         char path[REPLICA_PATH_MAX + 64];
         replica_file_path(replica, seqs[i], "", path, sizeof path);

@@ -72,6 +72,16 @@ struct replica {
     struct replica_pool *pool;      /* batches decoded ahead, or NULL */
 };
 
+/* The snapshot file of stream_seq in a snapshot directory (a replica's
+ * dir: data_dir/snapshots); prefix "" for the file itself, "." for the
+ * temporary it is written as. */
+void replica_snapshot_path(const char *dir, uint64_t stream_seq, const char *prefix, char *path,
+                           size_t size);
+
+/* The sequences of the snapshot files in dir, newest first; returns how
+ * many (at most max). */
+uint32_t replica_snapshot_list(const char *dir, uint64_t *seqs, uint32_t max);
+
 /* Opens the replica in data_dir (creates data_dir/snapshots), loading the
  * newest snapshot that decodes; each one that does not is reported on
  * stderr by name and the one before is tried. Returns 0 or an error with
