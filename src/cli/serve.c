@@ -269,6 +269,14 @@ static void serve_snapshot_note(struct serve *serve)
  * the last one. Under steady load /status shows an older digest with the
  * sequence it belongs to; it is current within a second of the load
  * stopping. */
+/* The state's digest now, as text. */
+static void serve_digest_text(const struct serve *serve, char text[33])
+{
+    struct digest digest;
+    engine_digest(&serve->replica.engine, &digest);
+    digest_format(&digest, text);
+}
+
 static void serve_digest(struct serve *serve)
 {
     uint64_t applied = serve->replica.applied_seq;
@@ -276,9 +284,7 @@ static void serve_digest(struct serve *serve)
     serve->chores_seq = applied;
     if (!idle || (serve->digest_done && serve->digest_seq == applied))
         return;
-    struct digest digest;
-    engine_digest(&serve->replica.engine, &digest);
-    digest_format(&digest, serve->digest_text);
+    serve_digest_text(serve, serve->digest_text);
     serve->digest_seq = applied;
     serve->digest_done = true;
 }
@@ -334,10 +340,8 @@ static void serve_verify_step(struct serve *serve)
         gateway_pause_at(serve->gateway, at);
         return;
     }
-    struct digest digest;
     char text[33], check[160];
-    engine_digest(&serve->replica.engine, &digest);
-    digest_format(&digest, text);
+    serve_digest_text(serve, text);
     if (engine_check(&serve->replica.engine, check, sizeof check) == 0)
         snprintf(check, sizeof check, "ok");
     for (char *c = check; *c != '\0'; c++)
@@ -352,7 +356,6 @@ static void serve_verify_step(struct serve *serve)
     gateway_pause_at(serve->gateway, 0);
 }
 
-/* Renders /status and refreshes the gauges, once a second. */
 /* After the stream's leader changed, the messages this node applied
  * lately are read back and compared (replica/audit.h): a new leader whose
  * copy lacks what the old one delivered would show there. */
@@ -403,6 +406,7 @@ static void serve_audit_poll(struct serve *serve)
                  result.differ_seq);
 }
 
+/* Renders /status and refreshes the gauges, once a second. */
 static void serve_status(struct serve *serve)
 {
     uint64_t last_seq = serve->replica.applied_seq;
