@@ -443,9 +443,7 @@ static void *cluster_bench_verify(void *context)
 /* The bench's own connection to the stream (as the nodes open it). */
 static int cluster_bench_journal_open(struct cluster_bench *bench, char *errmsg, size_t size)
 {
-    struct journal_config config = {.urls = bench->urls, .stream_name = "NODOWN",
-                                    .subject = "nodown.batch", .replicas = 3,
-                                    .duplicate_window_ms = 120000};
+    struct journal_config config = journal_config_stream(bench->urls, 3);
     return journal_open(&bench->journal, &config, errmsg, size);
 }
 

@@ -424,9 +424,7 @@ static double node_replay(const struct node_child *node, const struct node_clien
 {
     char errmsg[256];
     struct journal *journal = NULL;
-    struct journal_config config = {.urls = node->nats_url, .stream_name = "NODOWN",
-                                    .subject = "nodown.batch", .replicas = 1,
-                                    .duplicate_window_ms = 120000};
+    struct journal_config config = journal_config_stream(node->nats_url, 1);
     if (journal_open(&journal, &config, errmsg, sizeof errmsg) != 0)
         return -1;
     static struct command batch[1000];

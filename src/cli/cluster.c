@@ -330,10 +330,8 @@ static uint32_t cluster_replicas(const struct cluster *cluster)
 static int cluster_journal_open(const struct cluster *cluster, struct journal **journal,
                                 char *errmsg, size_t size)
 {
-    struct journal_config config = {.urls = cluster->urls, .stream_name = "NODOWN",
-                                    .subject = "nodown.batch",
-                                    .replicas = (int)cluster_replicas(cluster),
-                                    .duplicate_window_ms = 120000};
+    struct journal_config config =
+        journal_config_stream(cluster->urls, (int)cluster_replicas(cluster));
     return journal_open(journal, &config, errmsg, size);
 }
 
@@ -651,16 +649,13 @@ static void cluster_status_dr(const struct cluster *cluster, bool json)
     bool up = cluster_running(cluster, p->pid) && cluster_port_open(p->ports[0]);
     char url[32], errmsg[512], path[CLUSTER_PATH_MAX];
     snprintf(url, sizeof url, "nats://127.0.0.1:%u", p->ports[0]);
-    struct journal_config config = {.urls = url, .stream_name = "NODOWN_DR",
-                                    .subject = "nodown.batch", .replicas = 1,
-                                    .duplicate_window_ms = 120000, .mirror_of = "NODOWN",
-                                    .mirror_api = "$JS." CLUSTER_DOMAIN ".API",
-                                    .must_exist = true};
+    struct journal_config config = journal_config_mirror(url, 1, "$JS." CLUSTER_DOMAIN ".API");
+    config.must_exist = true;
     struct journal *journal = NULL;
     struct journal_stream_info mirror, promoted;
     bool known = up && journal_open(&journal, &config, errmsg, sizeof errmsg) == 0 &&
                  journal_stream_info(journal, &mirror) == 0;
-    bool is_promoted = known && journal_stream_lookup(journal, "NODOWN", &promoted) == 0 &&
+    bool is_promoted = known && journal_stream_lookup(journal, JOURNAL_STREAM, &promoted) == 0 &&
                        promoted.promoted;
     journal_close(journal);
     printf(json ? "\"dr\":{\"nats\":{\"pid\":%d,\"up\":%s,\"url\":\"%s\"},"

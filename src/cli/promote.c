@@ -119,13 +119,9 @@ static int promote_run(const struct promote_options *options, const char *urls)
 {
     char api[128], errmsg[512];
     snprintf(api, sizeof api, "$JS.%.80s.API", options->domain);
-    struct journal_config mirror_config = {
-        .urls = urls, .stream_name = "NODOWN_DR", .subject = "nodown.batch",
-        .replicas = options->replicas, .duplicate_window_ms = 120000,
-        .mirror_of = "NODOWN", .mirror_api = api, .must_exist = true};
-    struct journal_config target = {.urls = urls, .stream_name = "NODOWN",
-                                    .subject = "nodown.batch", .replicas = options->replicas,
-                                    .duplicate_window_ms = 120000};
+    struct journal_config mirror_config = journal_config_mirror(urls, options->replicas, api);
+    mirror_config.must_exist = true;
+    struct journal_config target = journal_config_stream(urls, options->replicas);
     struct journal *journal = NULL;
     if (journal_open(&journal, &mirror_config, errmsg, sizeof errmsg) != 0) {
         fprintf(stderr, "nodown promote: %s\n", errmsg);

@@ -34,8 +34,6 @@
 
 #define SERVE_STATUS_SIZE 4096u
 #define SERVE_JOURNAL_WAIT_MS 60000u /* a cluster's stream may take this long to answer */
-#define SERVE_STREAM "NODOWN"
-#define SERVE_MIRROR "NODOWN_DR"      /* a disaster-recovery site's copy of SERVE_STREAM */
 #define SERVE_PROMOTED_CHECK_MS 1000u /* how often a DR node looks for the promotion */
 #define SERVE_AUDIT_RETRY_MS 2000u
 
@@ -133,10 +131,10 @@ static void serve_usage(FILE *out)
             "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
             "             stream from there instead of from the beginning\n"
             "  --dr-of DOMAIN  a node of a disaster-recovery site: --nats is the site's\n"
-            "             server, whose stream " SERVE_MIRROR " mirrors the primary's\n"
-            "             " SERVE_STREAM " in JetStream domain DOMAIN (made if missing);\n"
+            "             server, whose stream " JOURNAL_STREAM_MIRROR " mirrors the primary's\n"
+            "             " JOURNAL_STREAM " in JetStream domain DOMAIN (made if missing);\n"
             "             commands are refused until 'nodown promote' makes the site\n"
-            "             primary; the node then follows the site's new " SERVE_STREAM "\n"
+            "             primary; the node then follows the site's new " JOURNAL_STREAM "\n"
             "             and takes them\n"
             "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n");
 }
@@ -435,7 +433,7 @@ static void serve_status(struct serve *serve)
         SNAPSHOT_FORMAT_VERSION, FRAME_PROTOCOL_VERSION, serve->replica.snapshot_seq,
         connected ? "true" : "false", serve->embedded ? "true" : "false",
         serve->embedded ? serve->nats.restart_count : 0, gateway_port(serve->gateway),
-        serve->dr_waiting ? SERVE_MIRROR : SERVE_STREAM,
+        serve->dr_waiting ? JOURNAL_STREAM_MIRROR : JOURNAL_STREAM,
         serve->dr_waiting ? "disaster-recovery" : "primary", serve->audit.runs,
         serve->audit_last);
     if (length > 0 && (size_t)length < sizeof json)
@@ -584,7 +582,7 @@ static int serve_journal_open(struct serve *serve, const struct journal_config *
 static int serve_promoted_check(struct serve *serve, char *errmsg, size_t size)
 {
     struct journal_stream_info info;
-    if (!serve->dr_waiting || journal_stream_lookup(serve->journal, SERVE_STREAM, &info) != 0 ||
+    if (!serve->dr_waiting || journal_stream_lookup(serve->journal, JOURNAL_STREAM, &info) != 0 ||
         !info.promoted)
         return 0;
     if (serve->replica.applied_seq > info.last_seq) {
@@ -594,10 +592,9 @@ static int serve_promoted_check(struct serve *serve, char *errmsg, size_t size)
                  info.last_seq, serve->replica.applied_seq, info.last_seq);
         return -1;
     }
-    journal_follow(serve->journal, SERVE_STREAM);
-    serve->journal_config.stream_name = SERVE_STREAM;
-    serve->journal_config.mirror_of = NULL;
-    serve->journal_config.mirror_api = NULL;
+    journal_follow(serve->journal, JOURNAL_STREAM);
+    serve->journal_config = journal_config_stream(serve->journal_config.urls,
+                                                  serve->journal_config.replicas);
     if (serve->gateway != NULL) /* NULL while the node starts */
         gateway_set_read_only(serve->gateway, NULL);
     serve->dr_waiting = false;
@@ -605,7 +602,7 @@ static int serve_promoted_check(struct serve *serve, char *errmsg, size_t size)
      * stream holds (it differs only if the mirror grew after the copy,
      * a --force promotion with the primary still writing). */
     audit_start(&serve->audit, &serve->journal_config, serve->replica.applied_seq);
-    printf("nodown: this site is primary (%s); following stream " SERVE_STREAM " from %" PRIu64
+    printf("nodown: this site is primary (%s); following stream " JOURNAL_STREAM " from %" PRIu64
            ", taking commands\n", info.description, serve->replica.applied_seq + 1);
     fflush(stdout);
     return 0;
@@ -620,15 +617,12 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
     }
     serve->embedded = options->nats_urls == NULL;
     int rv = serve->embedded ? serve_nats_start(serve, errmsg, size) : 0;
-    struct journal_config journal = {
-        .urls = serve->embedded ? serve->nats.url : options->nats_urls,
-        .stream_name = SERVE_STREAM, .subject = "nodown.batch",
-        .replicas = serve->embedded ? 1 : options->replicas, .duplicate_window_ms = 120000};
+    const char *urls = serve->embedded ? serve->nats.url : options->nats_urls;
+    int replicas = serve->embedded ? 1 : options->replicas;
+    struct journal_config journal = journal_config_stream(urls, replicas);
     if (options->dr_of != NULL) {
         snprintf(serve->dr_api, sizeof serve->dr_api, "$JS.%.80s.API", options->dr_of);
-        journal.stream_name = SERVE_MIRROR;
-        journal.mirror_of = SERVE_STREAM;
-        journal.mirror_api = serve->dr_api;
+        journal = journal_config_mirror(urls, replicas, serve->dr_api);
         serve->dr_waiting = true;
     }
     serve->journal_config = journal;

@@ -72,7 +72,8 @@ static void *audit_main(void *context)
     struct audit_result *result = &audit->result;
     struct journal_config config = {.urls = audit->urls, .stream_name = audit->stream_name,
                                     .subject = audit->subject, .replicas = audit->replicas,
-                                    .duplicate_window_ms = 120000, .must_exist = true};
+                                    .duplicate_window_ms = JOURNAL_DUPLICATE_WINDOW_MS,
+                                    .must_exist = true};
     if (audit->mirror_of[0] != '\0') {
         config.mirror_of = audit->mirror_of;
         config.mirror_api = audit->mirror_api;

@@ -96,6 +96,24 @@ static bool name_is_valid(const char *name, size_t size_max, bool is_subject)
     return true;
 }
 
+struct journal_config journal_config_stream(const char *urls, int replicas)
+{
+    struct journal_config config = {.urls = urls, .stream_name = JOURNAL_STREAM,
+                                     .subject = JOURNAL_SUBJECT, .replicas = replicas,
+                                     .duplicate_window_ms = JOURNAL_DUPLICATE_WINDOW_MS};
+    return config;
+}
+
+struct journal_config journal_config_mirror(const char *urls, int replicas,
+                                            const char *mirror_api)
+{
+    struct journal_config config = journal_config_stream(urls, replicas);
+    config.stream_name = JOURNAL_STREAM_MIRROR;
+    config.mirror_of = JOURNAL_STREAM;
+    config.mirror_api = mirror_api;
+    return config;
+}
+
 static int config_check(const struct journal_config *config, char *errmsg, size_t errmsg_size)
 {
     if (config->urls == NULL || config->urls[0] == '\0' ||

@@ -56,6 +56,23 @@ struct journal_config {
     bool must_exist;             /* never create the stream: it is an error if missing */
 };
 
+/* nodown's stream: its name, its one subject and its duplicate window
+ * (docs/journal.md), and the name of a disaster-recovery site's mirror of
+ * it (docs/cluster.md). */
+#define JOURNAL_STREAM "NODOWN"
+#define JOURNAL_STREAM_MIRROR "NODOWN_DR"
+#define JOURNAL_SUBJECT "nodown.batch"
+#define JOURNAL_DUPLICATE_WINDOW_MS 120000
+
+/* The configuration of nodown's stream on the servers in urls, with
+ * replicas copies: what every node, tool and test opens. */
+struct journal_config journal_config_stream(const char *urls, int replicas);
+
+/* The same for a DR site's mirror of it; mirror_api is the primary's
+ * JetStream API prefix ("$JS.primary.API") and must outlive the config. */
+struct journal_config journal_config_mirror(const char *urls, int replicas,
+                                            const char *mirror_api);
+
 /* Header every published batch carries with its id (journal_publish's
  * msg_id), for a person reading the stream. */
 #define JOURNAL_HEADER_BATCH_ID "Nodown-Batch-Id"

@@ -810,10 +810,8 @@ static int e2e_check(const struct e2e_args *args)
             return 1;
     }
     struct journal *journal = NULL;
-    struct journal_config config = {.urls = args->nats, .stream_name = "NODOWN",
-                                    .subject = "nodown.batch",
-                                    .replicas = args->replicas > 0 ? args->replicas : 1,
-                                    .duplicate_window_ms = 120000};
+    struct journal_config config =
+        journal_config_stream(args->nats, args->replicas > 0 ? args->replicas : 1);
     char errmsg[512] = "";
     int64_t deadline_ms = clock_now_ms() + 30000;
     while (journal_open(&journal, &config, errmsg, sizeof errmsg) != 0) {
