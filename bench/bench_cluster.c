@@ -57,12 +57,12 @@
 #include <unistd.h>
 
 #include "bench/bench_node.h"
+#include "cli/cli.h"
 #include "lib/clock.h"
 #include "replica/journal.h"
 
 #define CLUSTER_BENCH_SESSIONS_PER_NODE 5u /* default; --sessions-per-node */
 #define CLUSTER_BENCH_NODES_MAX 8u     /* --nodes: 5 sessions each, NODE_CLIENTS_MAX at most */
-#define CLUSTER_BENCH_LAYOUT_MAX 16u   /* nodes in cluster.txt: cluster.c's CLUSTER_NODES_MAX */
 #define CLUSTER_BENCH_VERIFY_NODES 7u  /* issue 4: verify_seconds for 7 nodes */
 #define CLUSTER_BENCH_KILL_AFTER_S 25.0 /* load after the kill: the election (4-20 s here) */
 #define CLUSTER_BENCH_JOIN_WAIT_MS 60000   /* a new node serving clients, within */
@@ -72,7 +72,7 @@
 
 _Static_assert(CLUSTER_BENCH_NODES_MAX * CLUSTER_BENCH_SESSIONS_PER_NODE <= NODE_CLIENTS_MAX,
                "every session a client of bench_node.c");
-_Static_assert(CLUSTER_BENCH_NODES_MAX + 1 <= CLUSTER_BENCH_LAYOUT_MAX, "room for a joiner");
+_Static_assert(CLUSTER_BENCH_NODES_MAX + 1 <= CLUSTER_NODES_MAX, "room for a joiner");
 
 /* What the phases measured, beyond the loads' own figures. */
 struct cluster_results {
@@ -111,8 +111,8 @@ struct cluster_bench {
     struct node_client *clients;
     char urls[3 * 32];       /* the nats-servers' client URLs */
     struct journal *journal; /* the bench's own: stream info, reading back */
-    char listen[CLUSTER_BENCH_LAYOUT_MAX][32];
-    char lists[NODE_CLIENTS_MAX][CLUSTER_BENCH_LAYOUT_MAX * 24];
+    char listen[CLUSTER_NODES_MAX][32];
+    char lists[NODE_CLIENTS_MAX][CLUSTER_NODES_MAX * 24];
     const char *list_pointers[NODE_CLIENTS_MAX];
     struct cluster_results results;
 };
@@ -160,27 +160,21 @@ static int cluster_bench_up(const struct cluster_bench *bench, uint32_t count, c
     return cluster_bench_command(bench, up, line, size);
 }
 
-/* The nodes' client ports from DIR/cluster.txt, and each session's list
- * (over the first bench->nodes nodes). */
+/* The servers' URLs and the nodes' client ports from the cluster's
+ * layout, and each session's list (over the first bench->nodes nodes). */
 static int cluster_bench_layout(struct cluster_bench *bench)
 {
-    char path[128], line[256];
-    snprintf(path, sizeof path, "%s/cluster.txt", bench->dir);
-    FILE *file = fopen(path, "r");
-    uint32_t found = 0;
-    while (file != NULL && fgets(line, sizeof line, file) != NULL) {
-        unsigned index = 0, listen = 0, http = 0;
-        int pid = 0;
-        if (sscanf(line, "node %u %d %u %u", &index, &pid, &listen, &http) == 4 &&
-            index < CLUSTER_BENCH_LAYOUT_MAX) {
-            snprintf(bench->listen[index], sizeof bench->listen[index], "127.0.0.1:%u", listen);
-            found++;
-        }
-    }
-    if (file != NULL)
-        fclose(file);
-    if (found != bench->nodes)
+    struct cluster_layout layout;
+    if (cluster_layout_load(bench->dir, &layout) != 0 || layout.node_count != bench->nodes)
         return -1;
+    for (uint32_t i = 0; i < layout.node_count; i++)
+        snprintf(bench->listen[i], sizeof bench->listen[i], "127.0.0.1:%u",
+                 layout.nodes[i].ports[0]);
+    size_t urls_used = 0;
+    for (uint32_t i = 0; i < layout.nats_count && urls_used < sizeof bench->urls; i++)
+        urls_used += (size_t)snprintf(bench->urls + urls_used, sizeof bench->urls - urls_used,
+                                      "%snats://127.0.0.1:%u", i > 0 ? "," : "",
+                                      layout.nats[i].ports[0]);
     for (uint32_t i = 0; i < bench->sessions; i++) {
         size_t used = 0;
         for (uint32_t k = 0; k < bench->nodes; k++)
@@ -196,28 +190,11 @@ static int cluster_bench_layout(struct cluster_bench *bench)
  * cluster's directory on its command line (a pid can be reused); or 0. */
 static pid_t cluster_bench_nats_pid(const struct cluster_bench *bench, unsigned index)
 {
-    char path[128], line[256];
-    snprintf(path, sizeof path, "%s/cluster.txt", bench->dir);
-    FILE *file = fopen(path, "r");
-    int pid = 0;
-    while (file != NULL && fgets(line, sizeof line, file) != NULL) {
-        unsigned found = 0;
-        int found_pid = 0;
-        if (sscanf(line, "nats %u %d", &found, &found_pid) == 2 && found == index)
-            pid = found_pid;
-    }
-    if (file != NULL)
-        fclose(file);
-    char text[4096] = "";
-    snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-    file = pid > 0 ? fopen(path, "r") : NULL;
-    size_t size = file != NULL ? fread(text, 1, sizeof text - 1, file) : 0;
-    if (file != NULL)
-        fclose(file);
-    for (size_t i = 0; i < size; i++)
-        text[i] = text[i] == '\0' ? ' ' : text[i];
-    text[size] = '\0';
-    return strstr(text, bench->dir) != NULL ? (pid_t)pid : 0;
+    struct cluster_layout layout;
+    if (cluster_layout_load(bench->dir, &layout) != 0 || index >= layout.nats_count)
+        return 0;
+    pid_t pid = layout.nats[index].pid;
+    return cluster_process_running(bench->dir, pid) ? pid : 0;
 }
 
 /* ---- The no-ack watcher. ---- */
@@ -742,19 +719,6 @@ static int cluster_bench_start(struct cluster_bench *bench, char *errmsg, size_t
     if (cluster_bench_up(bench, bench->nodes, errmsg, size) != 0 ||
         cluster_bench_layout(bench) != 0)
         return -1;
-    char path[128], line[256];
-    snprintf(path, sizeof path, "%s/cluster.txt", bench->dir);
-    FILE *file = fopen(path, "r");
-    size_t used = 0;
-    while (file != NULL && fgets(line, sizeof line, file) != NULL) {
-        unsigned index = 0, port = 0;
-        int pid = 0;
-        if (sscanf(line, "nats %u %d %u", &index, &pid, &port) == 3 && used < sizeof bench->urls)
-            used += (size_t)snprintf(bench->urls + used, sizeof bench->urls - used,
-                                     "%snats://127.0.0.1:%u", used > 0 ? "," : "", port);
-    }
-    if (file != NULL)
-        fclose(file);
     if (cluster_bench_journal_open(bench, errmsg, size) != 0)
         return -1;
     return node_bootstrap(bench->lists[0], bench->clients, bench->sessions, errmsg, size);

@@ -41,17 +41,10 @@
 #include "core/result.h"
 #include "replica/journal.h"
 
-#define CLUSTER_NATS_MAX 5u
-#define CLUSTER_NODES_MAX 16u
 #define CLUSTER_PATH_MAX 512u
 #define CLUSTER_READY_MS 30000    /* a process, or the stream, must be up within */
 #define CLUSTER_STOP_MS 10000     /* SIGTERM, then SIGKILL */
 #define CLUSTER_HELD_MAX 256u
-
-struct cluster_process {
-    pid_t pid;
-    uint16_t ports[4]; /* nats: client, route, monitor, leafnode; node: listen, http */
-};
 
 /* The JetStream domains of the primary cluster and of the DR site: the
  * site reaches the primary's API as $JS.primary.API over its leafnode. */
@@ -62,13 +55,7 @@ struct cluster_process {
 struct cluster {
     const char *dir;
     const char *self; /* this binary, for the nodes */
-    uint32_t nats_count;
-    uint32_t node_count;
-    struct cluster_process nats[CLUSTER_NATS_MAX];
-    struct cluster_process nodes[CLUSTER_NODES_MAX];
-    bool dr;                          /* a disaster-recovery site: */
-    struct cluster_process dr_nats;   /* its server (client, -, monitor) */
-    struct cluster_process dr_node;   /* its node (--dr-of) */
+    struct cluster_layout layout; /* DIR/cluster.txt */
     char urls[CLUSTER_NATS_MAX * 32];
     char snapshot_mb[16];   /* the nodes' --snapshot-mb; "": their default */
     int held[CLUSTER_HELD_MAX]; /* sockets holding planned ports (cluster_free_port) */
@@ -79,7 +66,7 @@ struct cluster {
 /* Whether pid is running (not a zombie: a killed process waits to be
  * reaped by whoever adopted it) and is one of this cluster's (its command
  * line names the cluster's directory: a pid can be reused). */
-static bool cluster_running(const struct cluster *cluster, pid_t pid)
+bool cluster_process_running(const char *dir, pid_t pid)
 {
     if (pid <= 0)
         return false;
@@ -102,7 +89,12 @@ static bool cluster_running(const struct cluster *cluster, pid_t pid)
         text[i] = text[i] == '\0' ? ' ' : text[i];
     text[size] = '\0';
     /* Empty for a moment while a process we just forked calls execve. */
-    return size == 0 || strstr(text, cluster->dir) != NULL;
+    return size == 0 || strstr(text, dir) != NULL;
+}
+
+static bool cluster_running(const struct cluster *cluster, pid_t pid)
+{
+    return cluster_process_running(cluster->dir, pid);
 }
 
 /* A free loopback port (bound to 0, then released). */
@@ -110,18 +102,18 @@ static bool cluster_running(const struct cluster *cluster, pid_t pid)
  * will want it back). */
 static bool cluster_port_taken(const struct cluster *cluster, uint16_t port)
 {
-    for (uint32_t i = 0; i < cluster->nats_count; i++) {
+    for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
         for (uint32_t k = 0; k < 4; k++)
-            if (cluster->nats[i].ports[k] == port)
+            if (cluster->layout.nats[i].ports[k] == port)
                 return true;
     }
-    for (uint32_t i = 0; i < cluster->node_count; i++) {
+    for (uint32_t i = 0; i < cluster->layout.node_count; i++) {
         for (uint32_t k = 0; k < 2; k++)
-            if (cluster->nodes[i].ports[k] == port)
+            if (cluster->layout.nodes[i].ports[k] == port)
                 return true;
     }
     for (uint32_t k = 0; k < 4; k++) {
-        if (cluster->dr_nats.ports[k] == port || cluster->dr_node.ports[k] == port)
+        if (cluster->layout.dr_nats.ports[k] == port || cluster->layout.dr_node.ports[k] == port)
             return true;
     }
     return false;
@@ -185,7 +177,7 @@ static int cluster_load(struct cluster *cluster)
     if (file == NULL)
         return -1;
     char line[256];
-    cluster->nats_count = cluster->node_count = 0;
+    cluster->layout.nats_count = cluster->layout.node_count = 0;
     while (fgets(line, sizeof line, file) != NULL) {
         char kind[8];
         unsigned index = 0, a = 0, b = 0, c = 0, d = 0;
@@ -196,16 +188,16 @@ static int cluster_load(struct cluster *cluster)
         int fields = sscanf(line, "%7s %u %d %u %u %u %u", kind, &index, &pid, &a, &b, &c, &d);
         struct cluster_process *p = NULL;
         bool server = fields == 6 || fields == 7;
-        if (server && strcmp(kind, "nats") == 0 && index == cluster->nats_count &&
+        if (server && strcmp(kind, "nats") == 0 && index == cluster->layout.nats_count &&
             index < CLUSTER_NATS_MAX)
-            p = &cluster->nats[cluster->nats_count++];
-        else if (fields == 5 && strcmp(kind, "node") == 0 && index == cluster->node_count &&
-                 index < CLUSTER_NODES_MAX)
-            p = &cluster->nodes[cluster->node_count++];
+            p = &cluster->layout.nats[cluster->layout.nats_count++];
+        else if (fields == 5 && strcmp(kind, "node") == 0 &&
+                 index == cluster->layout.node_count && index < CLUSTER_NODES_MAX)
+            p = &cluster->layout.nodes[cluster->layout.node_count++];
         else if (server && strcmp(kind, "drnats") == 0 && index == 0)
-            p = &cluster->dr_nats, cluster->dr = true;
+            p = &cluster->layout.dr_nats, cluster->layout.dr = true;
         else if (fields == 5 && strcmp(kind, "drnode") == 0 && index == 0)
-            p = &cluster->dr_node;
+            p = &cluster->layout.dr_node;
         if (p == NULL) {
             fclose(file);
             return -1;
@@ -214,7 +206,7 @@ static int cluster_load(struct cluster *cluster)
                                       {(uint16_t)a, (uint16_t)b, (uint16_t)c, (uint16_t)d}};
     }
     fclose(file);
-    return cluster->nats_count > 0 ? 0 : -1;
+    return cluster->layout.nats_count > 0 ? 0 : -1;
 }
 
 static int cluster_save(const struct cluster *cluster)
@@ -225,17 +217,18 @@ static int cluster_save(const struct cluster *cluster)
     FILE *file = fopen(temporary, "w");
     if (file == NULL)
         return -1;
-    for (uint32_t i = 0; i < cluster->nats_count; i++)
-        fprintf(file, "nats %u %d %u %u %u %u\n", i, (int)cluster->nats[i].pid,
-                cluster->nats[i].ports[0], cluster->nats[i].ports[1], cluster->nats[i].ports[2],
-                cluster->nats[i].ports[3]);
-    for (uint32_t i = 0; i < cluster->node_count; i++)
-        fprintf(file, "node %u %d %u %u\n", i, (int)cluster->nodes[i].pid,
-                cluster->nodes[i].ports[0], cluster->nodes[i].ports[1]);
-    if (cluster->dr)
-        fprintf(file, "drnats 0 %d %u 0 %u 0\ndrnode 0 %d %u %u\n", (int)cluster->dr_nats.pid,
-                cluster->dr_nats.ports[0], cluster->dr_nats.ports[2], (int)cluster->dr_node.pid,
-                cluster->dr_node.ports[0], cluster->dr_node.ports[1]);
+    const struct cluster_layout *layout = &cluster->layout;
+    for (uint32_t i = 0; i < layout->nats_count; i++)
+        fprintf(file, "nats %u %d %u %u %u %u\n", i, (int)layout->nats[i].pid,
+                layout->nats[i].ports[0], layout->nats[i].ports[1], layout->nats[i].ports[2],
+                layout->nats[i].ports[3]);
+    for (uint32_t i = 0; i < layout->node_count; i++)
+        fprintf(file, "node %u %d %u %u\n", i, (int)layout->nodes[i].pid,
+                layout->nodes[i].ports[0], layout->nodes[i].ports[1]);
+    if (layout->dr)
+        fprintf(file, "drnats 0 %d %u 0 %u 0\ndrnode 0 %d %u %u\n", (int)layout->dr_nats.pid,
+                layout->dr_nats.ports[0], layout->dr_nats.ports[2], (int)layout->dr_node.pid,
+                layout->dr_node.ports[0], layout->dr_node.ports[1]);
     if (cluster->snapshot_mb[0] != '\0')
         fprintf(file, "snapshot_mb %s\n", cluster->snapshot_mb);
     bool failed = ferror(file) != 0;
@@ -248,10 +241,10 @@ static void cluster_urls(struct cluster *cluster)
 {
     size_t used = 0;
     cluster->urls[0] = '\0';
-    for (uint32_t i = 0; i < cluster->nats_count; i++)
+    for (uint32_t i = 0; i < cluster->layout.nats_count; i++)
         used += (size_t)snprintf(cluster->urls + used, sizeof cluster->urls - used,
                                  "%snats://127.0.0.1:%u", i > 0 ? "," : "",
-                                 cluster->nats[i].ports[0]);
+                                 cluster->layout.nats[i].ports[0]);
 }
 
 /* ---- Starting processes. ---- */
@@ -283,7 +276,7 @@ static int cluster_nats_config(const struct cluster *cluster, uint32_t index)
     FILE *file = fopen(path, "w");
     if (file == NULL)
         return -1;
-    const struct cluster_process *p = &cluster->nats[index];
+    const struct cluster_process *p = &cluster->layout.nats[index];
     fprintf(file, "# Written by nodown cluster up (src/cli/cluster.c).\n"
                   "server_name: \"nats-%u\"\nlisten: \"127.0.0.1:%u\"\n"
                   "http: \"127.0.0.1:%u\"\n"
@@ -291,14 +284,14 @@ static int cluster_nats_config(const struct cluster *cluster, uint32_t index)
                   "\" }\n"
                   "leafnodes { listen: \"127.0.0.1:%u\" }\n",
             index, p->ports[0], p->ports[2], cluster->dir, index, p->ports[3]);
-    if (cluster->nats_count > 1) {
+    if (cluster->layout.nats_count > 1) {
         fprintf(file, "cluster {\n  name: \"nodown\"\n  listen: \"127.0.0.1:%u\"\n  routes: [",
                 p->ports[1]);
         bool first = true;
-        for (uint32_t i = 0; i < cluster->nats_count; i++) {
+        for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
             if (i != index)
                 fprintf(file, "%s \"nats-route://127.0.0.1:%u\"", first ? "" : ",",
-                        cluster->nats[i].ports[1]);
+                        cluster->layout.nats[i].ports[1]);
             first = first && i == index;
         }
         fprintf(file, " ]\n}\n");
@@ -315,14 +308,14 @@ static int cluster_nats_start(struct cluster *cluster, uint32_t index)
     cluster_path(cluster, config, "nats-%u/nats.conf", index);
     cluster_path(cluster, log, "nats-%u/log", index);
     char *argv[] = {"/usr/sbin/nats-server", "-c", config, NULL};
-    cluster->nats[index].pid = cluster_spawn(argv, log, NULL);
-    return cluster->nats[index].pid > 0 ? 0 : -1;
+    cluster->layout.nats[index].pid = cluster_spawn(argv, log, NULL);
+    return cluster->layout.nats[index].pid > 0 ? 0 : -1;
 }
 
 /* The stream's copies: three, or every server when there are fewer. */
 static uint32_t cluster_replicas(const struct cluster *cluster)
 {
-    return cluster->nats_count < 3 ? cluster->nats_count : 3;
+    return cluster->layout.nats_count < 3 ? cluster->layout.nats_count : 3;
 }
 
 /* The cluster's stream, as its nodes open it (creating it if missing).
@@ -348,24 +341,24 @@ static int cluster_dr_nats_start(struct cluster *cluster)
     FILE *file = fopen(path, "w");
     if (file == NULL)
         return -1;
-    const struct cluster_process *p = &cluster->dr_nats;
+    const struct cluster_process *p = &cluster->layout.dr_nats;
     fprintf(file, "# Written by nodown cluster up --dr (src/cli/cluster.c).\n"
                   "server_name: \"dr-0\"\nlisten: \"127.0.0.1:%u\"\nhttp: \"127.0.0.1:%u\"\n"
                   "jetstream { store_dir: \"%s/dr-nats/jetstream\", domain: \""
                   CLUSTER_DR_DOMAIN "\" }\n"
                   "leafnodes { remotes: [ { urls: [",
             p->ports[0], p->ports[2], cluster->dir);
-    for (uint32_t i = 0; i < cluster->nats_count; i++)
+    for (uint32_t i = 0; i < cluster->layout.nats_count; i++)
         fprintf(file, "%s\"nats-leaf://127.0.0.1:%u\"", i > 0 ? ", " : " ",
-                cluster->nats[i].ports[3]);
+                cluster->layout.nats[i].ports[3]);
     fprintf(file, " ],\n  deny_imports: [\"nodown.>\"], deny_exports: [\"nodown.>\"] } ] }\n");
     bool failed = ferror(file) != 0;
     if (fclose(file) != 0 || failed)
         return -1;
     cluster_path(cluster, log, "dr-nats/log", 0);
     char *argv[] = {"/usr/sbin/nats-server", "-c", path, NULL};
-    cluster->dr_nats.pid = cluster_spawn(argv, log, NULL);
-    return cluster->dr_nats.pid > 0 ? 0 : -1;
+    cluster->layout.dr_nats.pid = cluster_spawn(argv, log, NULL);
+    return cluster->layout.dr_nats.pid > 0 ? 0 : -1;
 }
 
 /* Node INDEX, or the DR site's node (index CLUSTER_NODES_MAX): it follows
@@ -378,16 +371,16 @@ static int cluster_node_start(struct cluster *cluster, uint32_t index)
     cluster_path(cluster, data, dr ? "dr-node" : "node-%u", index);
     mkdir(data, 0755);
     cluster_path(cluster, log, dr ? "dr-node/log" : "node-%u/log", index);
-    const struct cluster_process *p = dr ? &cluster->dr_node : &cluster->nodes[index];
+    const struct cluster_process *p = dr ? &cluster->layout.dr_node : &cluster->layout.nodes[index];
     snprintf(listen, sizeof listen, "127.0.0.1:%u", p->ports[0]);
     snprintf(http, sizeof http, "127.0.0.1:%u", p->ports[1]);
     snprintf(id, sizeof id, "%u", dr ? CLUSTER_DR_NODE_ID : index + 1);
     snprintf(replicas, sizeof replicas, "%u", dr ? 1u : cluster_replicas(cluster));
-    snprintf(dr_url, sizeof dr_url, "nats://127.0.0.1:%u", cluster->dr_nats.ports[0]);
+    snprintf(dr_url, sizeof dr_url, "nats://127.0.0.1:%u", cluster->layout.dr_nats.ports[0]);
     char join[CLUSTER_PATH_MAX + 16];
     /* Every node but the first joins from the first's latest snapshot when
      * it starts with none of its own (a node added to a running cluster). */
-    snprintf(join, sizeof join, "%u:%s/node-0/admin.token", cluster->nodes[0].ports[1],
+    snprintf(join, sizeof join, "%u:%s/node-0/admin.token", cluster->layout.nodes[0].ports[1],
              cluster->dir);
     char *argv[24] = {(char *)cluster->self, "serve", "--data", data, "--nats",
                       dr ? dr_url : cluster->urls, "--replicas", replicas, "--listen", listen,
@@ -411,7 +404,7 @@ static int cluster_node_start(struct cluster *cluster, uint32_t index)
      * learn it from the stream (on a cluster the stream keeps every copy
      * published, journal.h). */
     pid_t pid = cluster_spawn(argv, log, index == 0 ? cluster->house_secret : NULL);
-    *(dr ? &cluster->dr_node.pid : &cluster->nodes[index].pid) = pid;
+    *(dr ? &cluster->layout.dr_node.pid : &cluster->layout.nodes[index].pid) = pid;
     return pid > 0 ? 0 : -1;
 }
 
@@ -490,15 +483,15 @@ static int cluster_house_secret(struct cluster *cluster, const char *given)
 /* A new layout: ports for every process. */
 static int cluster_plan(struct cluster *cluster, uint32_t nats_count, uint32_t node_count)
 {
-    cluster->nats_count = nats_count;
-    cluster->node_count = node_count;
+    cluster->layout.nats_count = nats_count;
+    cluster->layout.node_count = node_count;
     for (uint32_t i = 0; i < nats_count; i++) {
         for (uint32_t k = 0; k < 4; k++)
-            cluster->nats[i].ports[k] = cluster_free_port(cluster);
+            cluster->layout.nats[i].ports[k] = cluster_free_port(cluster);
     }
     for (uint32_t i = 0; i < node_count; i++) {
         for (uint32_t k = 0; k < 2; k++)
-            cluster->nodes[i].ports[k] = cluster_free_port(cluster);
+            cluster->layout.nodes[i].ports[k] = cluster_free_port(cluster);
     }
     return 0;
 }
@@ -507,16 +500,17 @@ static int cluster_plan(struct cluster *cluster, uint32_t nats_count, uint32_t n
  * the mirror when it is missing). */
 static int cluster_dr_start(struct cluster *cluster)
 {
-    if (!cluster_running(cluster, cluster->dr_nats.pid) && cluster_dr_nats_start(cluster) != 0)
+    const struct cluster_process *server = &cluster->layout.dr_nats;
+    const struct cluster_process *node = &cluster->layout.dr_node;
+    if (!cluster_running(cluster, server->pid) && cluster_dr_nats_start(cluster) != 0)
         return -1;
     if (cluster_save(cluster) != 0 ||
-        cluster_wait_port(cluster, cluster->dr_nats.pid, cluster->dr_nats.ports[0], "dr-nats"))
+        cluster_wait_port(cluster, server->pid, server->ports[0], "dr-nats"))
         return -1;
-    if (!cluster_running(cluster, cluster->dr_node.pid) &&
-        cluster_node_start(cluster, CLUSTER_NODES_MAX) != 0)
+    if (!cluster_running(cluster, node->pid) && cluster_node_start(cluster, CLUSTER_NODES_MAX) != 0)
         return -1;
     if (cluster_save(cluster) != 0 ||
-        cluster_wait_port(cluster, cluster->dr_node.pid, cluster->dr_node.ports[0], "dr-node"))
+        cluster_wait_port(cluster, node->pid, node->ports[0], "dr-node"))
         return -1;
     return cluster_save(cluster);
 }
@@ -526,41 +520,43 @@ static int cluster_dr_start(struct cluster *cluster)
 static int cluster_start(struct cluster *cluster)
 {
     char what[32];
-    for (uint32_t i = 0; i < cluster->nats_count; i++) {
-        if (!cluster_running(cluster, cluster->nats[i].pid) && cluster_nats_start(cluster, i) != 0)
+    for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
+        if (!cluster_running(cluster, cluster->layout.nats[i].pid) &&
+            cluster_nats_start(cluster, i) != 0)
             return -1;
     }
     if (cluster_save(cluster) != 0) /* every pid written before any wait: down finds them */
         return -1;
-    for (uint32_t i = 0; i < cluster->nats_count; i++) {
+    for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
         snprintf(what, sizeof what, "nats-%u", i);
-        const struct cluster_process *server = &cluster->nats[i];
+        const struct cluster_process *server = &cluster->layout.nats[i];
         if (cluster_wait_port(cluster, server->pid, server->ports[0], what) != 0)
             return -1;
     }
     if (cluster_save(cluster) != 0 || cluster_wait_stream(cluster) != 0)
         return -1;
-    for (uint32_t i = 0; i < cluster->node_count; i++) {
-        if (!cluster_running(cluster, cluster->nodes[i].pid) && cluster_node_start(cluster, i) != 0)
+    for (uint32_t i = 0; i < cluster->layout.node_count; i++) {
+        if (!cluster_running(cluster, cluster->layout.nodes[i].pid) &&
+            cluster_node_start(cluster, i) != 0)
             return -1;
     }
     if (cluster_save(cluster) != 0)
         return -1;
-    for (uint32_t i = 0; i < cluster->node_count; i++) {
+    for (uint32_t i = 0; i < cluster->layout.node_count; i++) {
         snprintf(what, sizeof what, "node-%u", i);
-        const struct cluster_process *node = &cluster->nodes[i];
+        const struct cluster_process *node = &cluster->layout.nodes[i];
         if (cluster_wait_port(cluster, node->pid, node->ports[0], what) != 0)
             return -1;
     }
-    return cluster->dr ? cluster_dr_start(cluster) : cluster_save(cluster);
+    return cluster->layout.dr ? cluster_dr_start(cluster) : cluster_save(cluster);
 }
 
 /* ---- Status. ---- */
 
 static void cluster_status_nats(const struct cluster *cluster, bool json)
 {
-    for (uint32_t i = 0; i < cluster->nats_count; i++) {
-        const struct cluster_process *p = &cluster->nats[i];
+    for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
+        const struct cluster_process *p = &cluster->layout.nats[i];
         bool up = cluster_running(cluster, p->pid) && cluster_port_open(p->ports[0]);
         char body[4096] = "", leader[64] = "";
         if (up && admin_http_get(p->ports[2], "/jsz", NULL, body, sizeof body) == 0)
@@ -634,10 +630,10 @@ static void cluster_status_node(const struct cluster *cluster, const char *name,
 static void cluster_status_nodes(const struct cluster *cluster, bool json)
 {
     char path[CLUSTER_PATH_MAX], name[32];
-    for (uint32_t i = 0; i < cluster->node_count; i++) {
+    for (uint32_t i = 0; i < cluster->layout.node_count; i++) {
         cluster_path(cluster, path, "node-%u/admin.token", i);
         snprintf(name, sizeof name, "node-%u", i);
-        cluster_status_node(cluster, name, &cluster->nodes[i], path, json, i == 0);
+        cluster_status_node(cluster, name, &cluster->layout.nodes[i], path, json, i == 0);
     }
 }
 
@@ -645,7 +641,7 @@ static void cluster_status_nodes(const struct cluster *cluster, bool json)
  * stream) and its node. */
 static void cluster_status_dr(const struct cluster *cluster, bool json)
 {
-    const struct cluster_process *p = &cluster->dr_nats;
+    const struct cluster_process *p = &cluster->layout.dr_nats;
     bool up = cluster_running(cluster, p->pid) && cluster_port_open(p->ports[0]);
     char url[32], errmsg[512], path[CLUSTER_PATH_MAX];
     snprintf(url, sizeof url, "nats://127.0.0.1:%u", p->ports[0]);
@@ -677,7 +673,7 @@ static void cluster_status_dr(const struct cluster *cluster, bool json)
     else
         printf("DR mirror NODOWN_DR: unreachable\n");
     cluster_path(cluster, path, "dr-node/admin.token", 0);
-    cluster_status_node(cluster, "dr-node", &cluster->dr_node, path, json, true);
+    cluster_status_node(cluster, "dr-node", &cluster->layout.dr_node, path, json, true);
     printf(json ? "}" : "");
 }
 
@@ -753,10 +749,10 @@ static int cluster_step_down(const struct cluster *cluster, int away)
  * first, then a clean stop (SIGTERM), then started again on its data. */
 static int cluster_restart_nats(struct cluster *cluster, uint32_t index)
 {
-    if (index >= cluster->nats_count || cluster_house_secret(cluster, NULL) != 0 ||
+    if (index >= cluster->layout.nats_count || cluster_house_secret(cluster, NULL) != 0 ||
         cluster_step_down(cluster, (int)index) != 0)
         return 1;
-    cluster_stop(cluster, cluster->nats[index].pid);
+    cluster_stop(cluster, cluster->layout.nats[index].pid);
     int64_t start_ms = clock_now_ms();
     if (cluster_start(cluster) != 0)
         return 1;
@@ -773,11 +769,12 @@ static int cluster_restart_nats(struct cluster *cluster, uint32_t index)
 static int cluster_trim(const struct cluster *cluster)
 {
     uint64_t oldest = UINT64_MAX;
-    for (uint32_t i = 0; i < cluster->node_count; i++) {
+    for (uint32_t i = 0; i < cluster->layout.node_count; i++) {
         char path[CLUSTER_PATH_MAX], token[128], body[4096], snapshot[24] = "";
         cluster_path(cluster, path, "node-%u/admin.token", i);
         admin_token_read(path, token, sizeof token);
-        if (admin_http_get(cluster->nodes[i].ports[1], "/status", token, body, sizeof body) != 0) {
+        uint16_t http = cluster->layout.nodes[i].ports[1];
+        if (admin_http_get(http, "/status", token, body, sizeof body) != 0) {
             fprintf(stderr, "nodown cluster: node-%u does not answer: nothing trimmed\n", i);
             return 1;
         }
@@ -849,22 +846,22 @@ static int cluster_up(struct cluster *cluster, uint32_t nats_count, uint32_t nod
         memcpy(cluster->snapshot_mb, snapshot_mb, sizeof snapshot_mb);
     }
     /* A layout from before leafnode ports; a DR site asked for. */
-    for (uint32_t i = 0; i < cluster->nats_count; i++) {
-        if (cluster->nats[i].ports[3] == 0)
-            cluster->nats[i].ports[3] = cluster_free_port(cluster);
+    for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
+        if (cluster->layout.nats[i].ports[3] == 0)
+            cluster->layout.nats[i].ports[3] = cluster_free_port(cluster);
     }
-    if (dr && !cluster->dr) {
-        cluster->dr = true;
-        cluster->dr_nats = (struct cluster_process){0, {cluster_free_port(cluster), 0,
+    if (dr && !cluster->layout.dr) {
+        cluster->layout.dr = true;
+        cluster->layout.dr_nats = (struct cluster_process){0, {cluster_free_port(cluster), 0,
                                                         cluster_free_port(cluster), 0}};
-        cluster->dr_node = (struct cluster_process){0, {cluster_free_port(cluster),
+        cluster->layout.dr_node = (struct cluster_process){0, {cluster_free_port(cluster),
                                                         cluster_free_port(cluster), 0, 0}};
     }
     /* More nodes than it has: new ones, which join from node 0. */
-    for (; cluster->node_count < node_count; cluster->node_count++) {
+    for (; cluster->layout.node_count < node_count; cluster->layout.node_count++) {
         for (uint32_t k = 0; k < 2; k++)
-            cluster->nodes[cluster->node_count].ports[k] = cluster_free_port(cluster);
-        cluster->nodes[cluster->node_count].pid = 0;
+            cluster->layout.nodes[cluster->layout.node_count].ports[k] = cluster_free_port(cluster);
+        cluster->layout.nodes[cluster->layout.node_count].pid = 0;
     }
     cluster_ports_release(cluster); /* the processes bind them now */
     cluster_urls(cluster);
@@ -878,12 +875,12 @@ static int cluster_up(struct cluster *cluster, uint32_t nats_count, uint32_t nod
         return 1;
     }
     printf("cluster up in %s: %u NATS servers (%s), %u nodes:", cluster->dir,
-           cluster->nats_count, cluster->urls, cluster->node_count);
-    for (uint32_t i = 0; i < cluster->node_count; i++)
-        printf("%s127.0.0.1:%u", i > 0 ? "," : " ", cluster->nodes[i].ports[0]);
-    if (cluster->dr)
+           cluster->layout.nats_count, cluster->urls, cluster->layout.node_count);
+    for (uint32_t i = 0; i < cluster->layout.node_count; i++)
+        printf("%s127.0.0.1:%u", i > 0 ? "," : " ", cluster->layout.nodes[i].ports[0]);
+    if (cluster->layout.dr)
         printf("\nDR site: NATS nats://127.0.0.1:%u (mirror NODOWN_DR), node 127.0.0.1:%u",
-               cluster->dr_nats.ports[0], cluster->dr_node.ports[0]);
+               cluster->layout.dr_nats.ports[0], cluster->layout.dr_node.ports[0]);
     printf("\nhouse secret in %s/house.secret\n", cluster->dir);
     return 0;
 }
@@ -897,7 +894,7 @@ static int cluster_status(const struct cluster *cluster, bool json)
     printf(json ? ",\"nodes\":[" : "");
     cluster_status_nodes(cluster, json);
     printf(json ? "]" : "");
-    if (cluster->dr) {
+    if (cluster->layout.dr) {
         printf(json ? "," : "");
         cluster_status_dr(cluster, json);
     }
@@ -907,17 +904,17 @@ static int cluster_status(const struct cluster *cluster, bool json)
 
 static int cluster_down(const struct cluster *cluster)
 {
-    for (uint32_t i = 0; i < cluster->node_count; i++)
-        cluster_stop(cluster, cluster->nodes[i].pid);
-    if (cluster->dr) {
-        cluster_stop(cluster, cluster->dr_node.pid);
-        cluster_stop(cluster, cluster->dr_nats.pid);
+    for (uint32_t i = 0; i < cluster->layout.node_count; i++)
+        cluster_stop(cluster, cluster->layout.nodes[i].pid);
+    if (cluster->layout.dr) {
+        cluster_stop(cluster, cluster->layout.dr_node.pid);
+        cluster_stop(cluster, cluster->layout.dr_nats.pid);
     }
-    for (uint32_t i = 0; i < cluster->nats_count; i++)
-        cluster_stop(cluster, cluster->nats[i].pid);
+    for (uint32_t i = 0; i < cluster->layout.nats_count; i++)
+        cluster_stop(cluster, cluster->layout.nats[i].pid);
     printf("cluster down: %u nodes and %u NATS servers stopped%s; data kept in %s\n",
-           cluster->node_count, cluster->nats_count,
-           cluster->dr ? ", and the DR site's server and node" : "", cluster->dir);
+           cluster->layout.node_count, cluster->layout.nats_count,
+           cluster->layout.dr ? ", and the DR site's server and node" : "", cluster->dir);
     return 0;
 }
 
@@ -939,13 +936,23 @@ static int cluster_resolve_dir(struct cluster *cluster, bool make)
     return 0;
 }
 
-int cluster_dr_url(const char *dir, char *url, size_t size)
+int cluster_layout_load(const char *dir, struct cluster_layout *layout)
 {
     static struct cluster cluster;
+    memset(&cluster, 0, sizeof cluster);
     cluster.dir = dir;
-    if (cluster_resolve_dir(&cluster, false) != 0 || cluster_load(&cluster) != 0 || !cluster.dr)
+    if (cluster_resolve_dir(&cluster, false) != 0 || cluster_load(&cluster) != 0)
         return -1;
-    snprintf(url, size, "nats://127.0.0.1:%u", cluster.dr_nats.ports[0]);
+    *layout = cluster.layout;
+    return 0;
+}
+
+int cluster_dr_url(const char *dir, char *url, size_t size)
+{
+    struct cluster_layout layout;
+    if (cluster_layout_load(dir, &layout) != 0 || !layout.dr)
+        return -1;
+    snprintf(url, size, "nats://127.0.0.1:%u", layout.dr_nats.ports[0]);
     return 0;
 }
 

@@ -46,32 +46,35 @@ struct verify {
     uint64_t at;
 };
 
-/* The nodes of a local cluster, its DR site's too: DIR/cluster.txt and each
- * one's admin.token. */
+/* One node of a local cluster: its name, admin port, DIR/NAME/admin.token. */
+static void verify_add_layout_node(struct verify *verify, const char *dir, const char *name,
+                                   const struct cluster_process *process)
+{
+    if (verify->count == VERIFY_NODES_MAX)
+        return;
+    struct verify_node *node = &verify->nodes[verify->count++];
+    char path[600];
+    snprintf(node->name, sizeof node->name, "%s", name);
+    node->port = process->ports[1];
+    snprintf(path, sizeof path, "%s/%s/admin.token", dir, name);
+    admin_token_read(path, node->token, sizeof node->token);
+}
+
+/* The nodes of a local cluster, its DR site's too. */
 static int verify_add_cluster(struct verify *verify, const char *dir)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/cluster.txt", dir);
-    FILE *file = fopen(path, "r");
-    if (file == NULL) {
+    struct cluster_layout layout;
+    if (cluster_layout_load(dir, &layout) != 0) {
         fprintf(stderr, "nodown verify: no cluster in %s\n", dir);
         return -1;
     }
-    char line[256];
-    while (fgets(line, sizeof line, file) != NULL && verify->count < VERIFY_NODES_MAX) {
-        unsigned index = 0, listen = 0, http = 0;
-        int pid = 0;
-        bool dr = sscanf(line, "drnode %u %d %u %u", &index, &pid, &listen, &http) == 4;
-        if (!dr && sscanf(line, "node %u %d %u %u", &index, &pid, &listen, &http) != 4)
-            continue;
-        struct verify_node *node = &verify->nodes[verify->count++];
-        snprintf(node->name, sizeof node->name, dr ? "dr-node" : "node-%u", index);
-        node->port = (uint16_t)http;
-        snprintf(path, sizeof path, dr ? "%s/dr-node/admin.token" : "%s/node-%u/admin.token",
-                 dir, index);
-        admin_token_read(path, node->token, sizeof node->token);
+    char name[32];
+    for (uint32_t i = 0; i < layout.node_count; i++) {
+        snprintf(name, sizeof name, "node-%u", i);
+        verify_add_layout_node(verify, dir, name, &layout.nodes[i]);
     }
-    fclose(file);
+    if (layout.dr)
+        verify_add_layout_node(verify, dir, "dr-node", &layout.dr_node);
     return 0;
 }
 
