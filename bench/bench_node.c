@@ -18,6 +18,7 @@
  */
 #include "bench/bench.h"
 #include "bench/bench_node.h"
+#include "cli/admin_http.h"
 
 #include <inttypes.h>
 #include <poll.h>
@@ -35,6 +36,7 @@
 #include "lib/secret.h"
 #include "nodown/client.h"
 #include "replica/journal.h"
+#include "gateway/gateway.h"
 #include "replica/replica.h"
 
 #define NODE_THREADS_MAX 4u   /* client threads: sessions are shared among them */
@@ -47,6 +49,7 @@ struct node_child {
     char dir[64];
     char nodes[64];     /* host:port of the gateway */
     char nats_url[64];
+    uint16_t admin_port;
 };
 
 /* A thread drives clients first .. first + count - 1 (see node_thread_main). */
@@ -57,8 +60,11 @@ struct node_thread {
 };
 
 /* Starts `nodown serve` and reads its ready line for the ports. */
-static int node_start(struct node_child *node, const char *self, char *errmsg, size_t size)
+static int node_start(struct node_child *node, const char *self, uint32_t batches_in_flight,
+                      char *errmsg, size_t size)
 {
+    char in_flight[16];
+    snprintf(in_flight, sizeof in_flight, "%u", batches_in_flight);
     snprintf(node->dir, sizeof node->dir, "/tmp/nodown-bench-node-XXXXXX");
     if (mkdtemp(node->dir) == NULL)
         return -1;
@@ -71,7 +77,7 @@ static int node_start(struct node_child *node, const char *self, char *errmsg, s
         close(pipe_fds[0]);
         setenv("NODOWN_HOUSE_SECRET", "bench-house", 1);
         execl(self, self, "serve", "--data", node->dir, "--listen", "127.0.0.1:0", "--http",
-              "127.0.0.1:0", (char *)NULL);
+              "127.0.0.1:0", "--batches-in-flight", in_flight, (char *)NULL);
         _exit(127);
     }
     close(pipe_fds[1]);
@@ -89,9 +95,28 @@ static int node_start(struct node_child *node, const char *self, char *errmsg, s
         return -1;
     }
     snprintf(node->nodes, sizeof node->nodes, "127.0.0.1:%u", port);
+    const char *admin = strstr(line, "admin on http://127.0.0.1:");
+    unsigned admin_port = 0;
+    if (admin != NULL && sscanf(admin, "admin on http://127.0.0.1:%u", &admin_port) == 1)
+        node->admin_port = (uint16_t)admin_port;
     snprintf(node->nats_url, sizeof node->nats_url, "%s", nats + 5);
     node->nats_url[strcspn(node->nats_url, "\n")] = '\0';
     return 0;
+}
+
+/* A gauge of the node's /metrics (its value), or -1 when it cannot be read. */
+static long long node_metric(const struct node_child *node, const char *name)
+{
+    static char body[64 * 1024];
+    char token[300], path[128], line[128];
+    snprintf(path, sizeof path, "%s/admin.token", node->dir);
+    admin_token_read(path, token, sizeof token);
+    if (node->admin_port == 0 ||
+        admin_http_get(node->admin_port, "/metrics", token, body, sizeof body) != 0)
+        return -1;
+    snprintf(line, sizeof line, "\n%s ", name);
+    const char *at = strstr(body, line);
+    return at == NULL ? -1 : strtoll(at + strlen(line), NULL, 10);
 }
 
 static void node_stop(struct node_child *node)
@@ -585,11 +610,13 @@ struct node_options {
     uint64_t replay_commands;
     uint32_t resting;
     bool json;
+    uint32_t in_flight;
 };
 
 static int node_parse(int argc, char **argv, struct node_options *o)
 {
-    *o = (struct node_options){false, 16, 3, 10000000, 1000000, false};
+    *o = (struct node_options){false, 16, 3, 10000000, 1000000, false,
+                               GATEWAY_BATCHES_IN_FLIGHT};
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--snapshot-only") == 0) {
@@ -602,6 +629,8 @@ static int node_parse(int argc, char **argv, struct node_options *o)
             o->seconds = strtod(value, NULL);
         else if (strcmp(argv[i], "--replay-commands") == 0)
             o->replay_commands = strtoull(value, NULL, 10);
+        else if (strcmp(argv[i], "--batches-in-flight") == 0)
+            o->in_flight = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(argv[i], "--resting") == 0)
             o->resting = (uint32_t)strtoul(value, NULL, 10);
         else
@@ -610,19 +639,21 @@ static int node_parse(int argc, char **argv, struct node_options *o)
     }
     bool ok = o->clients >= 2 && o->clients <= NODE_CLIENTS_MAX && o->seconds > 0 &&
               o->seconds <= 60 && o->replay_commands >= 1000 &&
-              o->replay_commands <= 100000000 && o->resting <= (1u << 24);
+              o->replay_commands <= 100000000 && o->resting <= (1u << 24) &&
+              o->in_flight >= 1 && o->in_flight <= PUBLISHER_SLOTS_MAX;
     return ok ? 0 : -1;
 }
 
 static void node_usage(FILE *out)
 {
     fprintf(out, "usage: nodown bench node [--clients N] [--seconds S] [--replay-commands N]\n"
-                 "                         [--resting N] [--json]\n"
+                 "                         [--resting N] [--batches-in-flight N] [--json]\n"
                  "  Starts its own node (nodown serve, embedded NATS) and measures orders\n"
                  "  acknowledged per second and acknowledgement latency with N clients\n"
                  "  (default 16) at full and half load, replay speed over N commands\n"
                  "  (default 10 M) and the longest of three snapshot pauses with N\n"
-                 "  resting orders (default 1 M), in a fresh process with the node's limits.\n");
+                 "  resting orders (default 1 M), in a fresh process with the node's limits.\n"
+                 "  --batches-in-flight N is given to the node (nodown serve --help).\n");
 }
 
 int bench_node_main(int argc, char **argv)
@@ -650,7 +681,7 @@ int bench_node_main(int argc, char **argv)
     }
     struct node_child node = {0};
     char errmsg[512];
-    if (node_start(&node, "/proc/self/exe", errmsg, sizeof errmsg) != 0 ||
+    if (node_start(&node, "/proc/self/exe", o.in_flight, errmsg, sizeof errmsg) != 0 ||
         node_bootstrap(node.nodes, clients, o.clients, errmsg, sizeof errmsg) != 0) {
         fprintf(stderr, "nodown bench node: %s\n", errmsg);
         node_stop(&node);
@@ -667,6 +698,7 @@ int bench_node_main(int argc, char **argv)
                         (double)(cpu_after.clients_us - cpu_before.clients_us) / orders};
     node_load_run(clients, o.clients, node.nodes, o.seconds,
                   full.orders_per_s / 2 / o.clients, &half);
+    long long in_flight_max = node_metric(&node, "nodown_batches_in_flight_max");
     uint64_t replayed = 0;
     double replay_per_s = node_replay(&node, clients, o.replay_commands, &replayed);
     node_stop(&node);
@@ -675,11 +707,14 @@ int bench_node_main(int argc, char **argv)
     printf(o.json ? "{\"clients\":%u,\"orders_per_s\":%.0f,\"ack_p50_us\":%u,\"ack_p99_us\":%u,"
                     "\"ack_p999_us\":%u,\"half_load_orders_per_s\":%.0f,"
                     "\"half_ack_p50_us\":%u,\"half_ack_p99_us\":%u,\"half_ack_p999_us\":%u,"
-                    "\"errors\":%" PRIu64 ","
+                    "\"errors\":%" PRIu64 ",\"batches_in_flight\":%u,"
+                    "\"batches_in_flight_max\":%lld,"
                   : "clients %u: %.0f orders/s acknowledged, ack p50 %u us p99 %u us p99.9 %u us;"
-                    " half load %.0f/s: p50 %u us p99 %u us p99.9 %u us; %" PRIu64 " errors;",
+                    " half load %.0f/s: p50 %u us p99 %u us p99.9 %u us; %" PRIu64 " errors;"
+                    " batches in flight at most %u, seen %lld;",
            o.clients, full.orders_per_s, full.p50_us, full.p99_us, full.p999_us,
-           half.orders_per_s, half.p50_us, half.p99_us, half.p999_us, full.errors + half.errors);
+           half.orders_per_s, half.p50_us, half.p99_us, half.p999_us, full.errors + half.errors,
+           o.in_flight, in_flight_max);
     printf(o.json ? "\"cpu_us_per_order_node\":%.2f,\"cpu_us_per_order_nats\":%.2f,"
                     "\"cpu_us_per_order_clients\":%.2f,"
                   : " CPU per order: node %.2f us, NATS %.2f us, clients %.2f us;",

@@ -50,6 +50,7 @@ struct serve_options {
     int replicas;            /* the stream's, when this node creates it */
     const char *join;        /* PORT:TOKENFILE of a peer's admin, or NULL */
     const char *dr_of;       /* the primary's JetStream domain: a DR site's node */
+    uint32_t batches_in_flight; /* batches published at once */
 };
 
 struct serve {
@@ -115,6 +116,7 @@ static void serve_usage(FILE *out)
             "usage: nodown serve --data DIR [--nats URL,...] [--listen HOST:PORT]\n"
             "                    [--http HOST:PORT] [--token TOKEN] [--node-id N]\n"
             "                    [--snapshot-mb N] [--replicas N] [--join PORT:TOKENFILE]\n"
+            "                    [--batches-in-flight N]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
             "  --listen   the native client protocol (default 127.0.0.1:7400)\n"
@@ -126,6 +128,9 @@ static void serve_usage(FILE *out)
             "             a fraction is fine: 0.25)\n"
             "  --replicas  copies of the stream on a NATS cluster (--nats): 1 to 5,\n"
             "             default 1; every node of a cluster must say the same\n"
+            "  --batches-in-flight N  batches this node publishes at once, 1 to %u\n"
+            "             (default %u): with several, the commands that arrive while one\n"
+            "             waits for the journal's disk sync go out at once in another\n"
             "  --join PORT:TOKENFILE  a node with no snapshot yet first fetches the\n"
             "             latest one of the peer whose admin interface is on\n"
             "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
@@ -136,7 +141,8 @@ static void serve_usage(FILE *out)
             "             commands are refused until 'nodown promote' makes the site\n"
             "             primary; the node then follows the site's new " JOURNAL_STREAM "\n"
             "             and takes them\n"
-            "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n");
+            "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n",
+            PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT);
 }
 
 static int serve_host_port(const char *text, char *host, size_t host_size, uint16_t *port)
@@ -163,6 +169,7 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
     options->node_id = 1;
     options->snapshot_bytes = 64u << 20;
     options->replicas = 1;
+    options->batches_in_flight = GATEWAY_BATCHES_IN_FLIGHT;
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = value != NULL;
@@ -186,6 +193,9 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
             options->join = value;
         else if (strcmp(argv[i], "--dr-of") == 0 && ok)
             options->dr_of = value;
+        else if (strcmp(argv[i], "--batches-in-flight") == 0 && ok)
+            ok = (options->batches_in_flight = (uint32_t)atoi(value)) >= 1 &&
+                 options->batches_in_flight <= PUBLISHER_SLOTS_MAX;
         else if (strcmp(argv[i], "--replicas") == 0 && ok)
             ok = (options->replicas = atoi(value)) >= 1 && options->replicas <= 5;
         else {
@@ -454,6 +464,7 @@ static void serve_status(struct serve *serve)
         metrics_counter_add(counters[i], totals[i] - metrics_counter_get(counters[i]));
     metrics_gauge_set(&serve->metrics.applied_seq, (int64_t)serve->replica.applied_seq);
     metrics_gauge_set(&serve->metrics.stream_lag, (int64_t)lag);
+    metrics_gauge_set(&serve->metrics.batches_in_flight_max, (int64_t)stats->batches_in_flight_max);
     metrics_gauge_set(&serve->metrics.snapshot_pause_us_max,
                       (int64_t)(serve->replica.snapshot_pause_ns_max / 1000));
 }
@@ -652,7 +663,8 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
     struct gateway_config gateway = {.listen_host = options->listen_host,
                                      .listen_port = options->listen_port,
                                      .node_id = options->node_id, .metrics = &serve->metrics,
-                                     .audit = &serve->audit};
+                                     .audit = &serve->audit,
+                                     .batches_in_flight_max = options->batches_in_flight};
     if (rv == 0)
         rv = gateway_open(&serve->gateway, &gateway, &serve->replica, serve->journal, errmsg,
                           size);

@@ -46,7 +46,8 @@ struct gateway_session {
     struct frame_query query;
     uint64_t client_id;
     uint32_t account_id;
-    uint64_t batch_last;   /* the batch holding its newest command (0: none yet) */
+    uint64_t batch_last;   /* the batch holding its newest command (0: none yet); while
+                            * it is in flight the session's input waits (gateway.h) */
     size_t in_size;
     size_t out_size;
     uint8_t in[FRAME_BUFFER_SIZE];
@@ -74,7 +75,7 @@ struct gateway {
     struct index_table by_client; /* logged-on sessions by (account, client id) */
     struct command pending[GATEWAY_BATCH_COMMANDS];
     uint32_t pending_count;
-    uint8_t *batch_buffer; /* BATCH_SIZE_MAX: the batch being published */
+    int64_t pending_since_ms; /* when the pending batch got its first command */
     struct gateway_stats stats;
     struct pollfd polls[GATEWAY_POLLS_FIXED + GATEWAY_SESSIONS_MAX];
 };
@@ -123,9 +124,7 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
     struct gateway *gateway = calloc(1, sizeof *gateway);
     if (gateway == NULL)
         return ERR_NOMEM;
-    gateway->batch_buffer = malloc(BATCH_SIZE_MAX);
     if (index_table_init(&gateway->by_client, GATEWAY_SESSIONS_MAX) != 0) {
-        free(gateway->batch_buffer);
         free(gateway);
         return ERR_NOMEM;
     }
@@ -139,14 +138,23 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     gateway->run_id = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-    int rv = gateway->batch_buffer == NULL ? ERR_NOMEM
-                                           : gateway_listen(gateway, config, errmsg, errmsg_size);
+    uint32_t in_flight = config->batches_in_flight_max != 0 ? config->batches_in_flight_max
+                                                            : GATEWAY_BATCHES_IN_FLIGHT;
+    if (in_flight > PUBLISHER_SLOTS_MAX) {
+        snprintf(errmsg, errmsg_size, "batches in flight: %u is more than the most, %u",
+                 in_flight, PUBLISHER_SLOTS_MAX);
+        index_table_free(&gateway->by_client);
+        free(gateway);
+        return ERR_USAGE;
+    }
+    int rv = gateway_listen(gateway, config, errmsg, errmsg_size);
     if (rv == 0 && (rv = replica_decode_ahead(replica, journal)) != 0) {
         snprintf(errmsg, errmsg_size, "gateway: no memory to decode ahead");
         close(gateway->listen_fd);
     }
     if (rv == 0) {
-        rv = publisher_open(&gateway->publisher, journal, GATEWAY_PUBLISH_TIMEOUT_MS);
+        rv = publisher_open(&gateway->publisher, journal, in_flight, BATCH_SIZE_MAX,
+                            GATEWAY_PUBLISH_TIMEOUT_MS);
         if (rv == 0 && (rv = logon_check_open(&gateway->logon_check)) != 0)
             publisher_close(gateway->publisher);
         if (rv != 0) {
@@ -156,7 +164,6 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
     }
     if (rv != 0) {
         index_table_free(&gateway->by_client);
-        free(gateway->batch_buffer);
         free(gateway);
         return rv;
     }
@@ -221,6 +228,16 @@ static void session_close(struct gateway *gateway, struct gateway_session *sessi
     session->out = NULL;
     session->in_size = 0;
     session->out_size = 0;
+}
+
+/* Whether the session's input must wait: its newest command is in a
+ * batch still in flight. Reading on could put its next command into a
+ * batch that reaches the stream first (docs/journal.md, "Pipelined group
+ * commit"). */
+static bool session_waits(const struct gateway *gateway, const struct gateway_session *session)
+{
+    return session->batch_last != 0 &&
+           publisher_batch_in_flight(gateway->publisher, session->batch_last);
 }
 
 /* Queues a frame; a session that cannot take it is too slow and closed. */
@@ -341,6 +358,9 @@ static void gateway_logon_finish(struct gateway *gateway, struct gateway_session
     if (at != INDEX_NONE) {
         struct gateway_session *old = &gateway->sessions[gateway->by_client.entries[at]];
         index_table_remove_at(&gateway->by_client, at, client_slot_hash, gateway);
+        /* Its batch may still be in flight: the new session waits for it
+         * as the old one would have (no later command overtakes it). */
+        session->batch_last = old->batch_last;
         old->state = SESSION_LOGON; /* out of the index: close it quietly */
         session_close(gateway, old);
     }
@@ -360,6 +380,8 @@ static void gateway_command(struct gateway *gateway, struct gateway_session *ses
                             const struct command *command)
 {
     assert(gateway->pending_count < GATEWAY_BATCH_COMMANDS); /* see session_process */
+    if (gateway->pending_count == 0)
+        gateway->pending_since_ms = clock_now_ms();
     struct command *pending = &gateway->pending[gateway->pending_count++];
     *pending = *command;
     /* Never trust the client with who it is. */
@@ -464,7 +486,7 @@ static void session_process(struct gateway *gateway, struct gateway_session *ses
 {
     size_t at = 0;
     while (session->fd >= 0 && session->state != SESSION_CLOSING &&
-           session->state != SESSION_CHECKING) {
+           session->state != SESSION_CHECKING && !session_waits(gateway, session)) {
         if (gateway->pending_count == GATEWAY_BATCH_COMMANDS) {
             gateway->input_held = true;
             break;
@@ -515,22 +537,48 @@ static void gateway_process_held(struct gateway *gateway)
 
 /* ---- Batches out, outcomes back. ---- */
 
-/* Hands the pending batch to the publisher, if it is idle; otherwise the
- * batch keeps growing until the publish under way ends. */
+/* How long the pending batch should wait before it goes out beside the
+ * batches in flight (0: now). Another batch is worth a disk sync of its
+ * own when it holds GATEWAY_PIPELINE_COMMANDS_MIN commands or its first
+ * has waited GATEWAY_PIPELINE_WAIT_MS: many small ones would cost the
+ * server a sync and the stream a message each for few commands, while a
+ * slow publish (a cluster's round trips, a disk that lags) must not hold
+ * the others back for long (gateway.h). */
+static int gateway_flush_wait_ms(const struct gateway *gateway)
+{
+    if (gateway->pending_count == 0 || publisher_in_flight(gateway->publisher) == 0 ||
+        gateway->pending_count >= GATEWAY_PIPELINE_COMMANDS_MIN)
+        return 0;
+    int64_t waited = clock_now_ms() - gateway->pending_since_ms;
+    return waited >= GATEWAY_PIPELINE_WAIT_MS ? 0 : (int)(GATEWAY_PIPELINE_WAIT_MS - waited);
+}
+
+/* Hands the pending batch to an idle slot of the publisher, if there is
+ * one; otherwise the batch keeps growing until a publish under way ends.
+ * From here on its sessions' input waits until it is stored or failed. */
 static void gateway_flush(struct gateway *gateway)
 {
-    if (gateway->pending_count == 0 || !publisher_idle(gateway->publisher))
+    if (gateway->pending_count == 0)
+        return;
+    if (gateway_flush_wait_ms(gateway) > 0)
+        return;
+    uint32_t slot = publisher_idle_slot(gateway->publisher);
+    if (slot == PUBLISHER_NONE)
         return;
     size_t length = 0;
-    int rv = batch_encode(0, gateway->pending, gateway->pending_count, gateway->batch_buffer,
-                          BATCH_SIZE_MAX, &length);
+    int rv = batch_encode(0, gateway->pending, gateway->pending_count,
+                          publisher_buffer(gateway->publisher, slot), BATCH_SIZE_MAX, &length);
     assert(rv == 0); /* commands came through the frame decoder */
     (void)rv;
     char msg_id[64];
+    uint64_t batch = ++gateway->batch_counter;
     snprintf(msg_id, sizeof msg_id, "n%u-%" PRIu64 "-%" PRIu64, gateway->node_id,
-             gateway->run_id, ++gateway->batch_counter);
-    publisher_start(gateway->publisher, gateway->batch_buffer, length, msg_id);
+             gateway->run_id, batch);
+    publisher_start(gateway->publisher, slot, length, msg_id, batch);
     gateway->pending_count = 0;
+    uint32_t in_flight = publisher_in_flight(gateway->publisher);
+    if (in_flight > gateway->stats.batches_in_flight_max)
+        gateway->stats.batches_in_flight_max = in_flight;
 }
 
 /* The text of the ERROR 8 that sessions get when a batch was not stored:
@@ -553,35 +601,34 @@ void gateway_refusal_text(char *text, size_t size, const char *journal_error)
     assert(strlen(text) < size);
 }
 
-/* Collects the end of a publish. A failed one's batch may or may not be
- * stored (an attempt may still land): its sessions are told to resend with
- * the same client_seq, which the state machine applies once, and what was
- * collected meanwhile is dropped rather than published, since it could
- * otherwise reach the stream before the failed batch's commands it
- * follows; its sessions are told too. The failed batch is number
- * batch_counter (one publish at a time), the pending one batch_counter + 1:
- * a session whose newest command is in neither had all of its commands
- * stored, or has sent none (it only reads), and stays: on the minority
- * side of a partition, queries are still answered. */
+/* Collects the publishes that ended. A failed one's batch may or may not
+ * be stored (an attempt may still land): its sessions are told to resend
+ * with the same client_seq, which the state machine applies once. Only
+ * they are: no other batch, in flight or pending, holds a command of
+ * theirs (session_waits), and a session whose newest command is elsewhere
+ * stays (on the minority side of a partition, queries are still
+ * answered). A batch that ended frees its sessions' input, which the
+ * next turn reads (input_held). */
 static void gateway_publish_check(struct gateway *gateway)
 {
     struct publisher_result result;
-    if (!publisher_poll(gateway->publisher, &result))
-        return;
-    if (result.rv == 0) {
-        gateway->stats.batches_published++;
-        return;
-    }
-    gateway->stats.publish_failures++;
-    fprintf(stderr, "nodown: commands not stored, sessions told to resend: %s\n", result.error);
-    gateway->pending_count = 0;
-    static char text[FRAME_TEXT_SIZE_MAX + 1]; /* the loop runs on one thread */
-    gateway_refusal_text(text, sizeof text, result.error);
-    for (uint32_t i = 0; i < gateway->session_end; i++) {
-        struct gateway_session *session = &gateway->sessions[i];
-        if (session->fd >= 0 && session->state == SESSION_READY &&
-            session->batch_last >= gateway->batch_counter)
-            session_error(gateway, session, FRAME_ERROR_READ_ONLY, text);
+    while (publisher_poll(gateway->publisher, &result)) {
+        gateway->input_held = true;
+        if (result.rv == 0) {
+            gateway->stats.batches_published++;
+            continue;
+        }
+        gateway->stats.publish_failures++;
+        fprintf(stderr, "nodown: commands not stored, sessions told to resend: %s\n",
+                result.error);
+        static char text[FRAME_TEXT_SIZE_MAX + 1]; /* the loop runs on one thread */
+        gateway_refusal_text(text, sizeof text, result.error);
+        for (uint32_t i = 0; i < gateway->session_end; i++) {
+            struct gateway_session *session = &gateway->sessions[i];
+            if (session->fd >= 0 && session->state == SESSION_READY &&
+                session->batch_last == result.batch)
+                session_error(gateway, session, FRAME_ERROR_READ_ONLY, text);
+        }
     }
 }
 
@@ -645,7 +692,7 @@ static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots)
         (struct pollfd){.fd = logon_check_wake_fd(gateway->logon_check), .events = POLLIN};
     assert(count == GATEWAY_POLLS_FIXED);
     bool may_read = gateway->pending_count < GATEWAY_BATCH_COMMANDS &&
-                    publisher_idle(gateway->publisher);
+                    publisher_idle_slot(gateway->publisher) != PUBLISHER_NONE;
     short read_events = may_read ? POLLIN : 0;
     for (uint32_t i = 0; i < gateway->session_end; i++) {
         struct gateway_session *session = &gateway->sessions[i];
@@ -657,7 +704,8 @@ static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots)
         }
         /* A session being checked reads nothing until it is answered
          * (a hang-up is reported anyway). */
-        bool reads = session->state != SESSION_CLOSING && session->state != SESSION_CHECKING;
+        bool reads = session->state != SESSION_CLOSING && session->state != SESSION_CHECKING &&
+                     !session_waits(gateway, session);
         short events = reads ? read_events : 0;
         if (session->out_size > 0)
             events |= POLLOUT;
@@ -720,6 +768,12 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
     bool paused = gateway->pause_at != 0 && gateway->replica->applied_seq >= gateway->pause_at;
     if (held || (!paused && journal_read_pending(gateway->journal)))
         timeout_ms = 0;
+    int flush_wait_ms = gateway->pending_count > 0 &&
+                                publisher_idle_slot(gateway->publisher) != PUBLISHER_NONE
+                            ? gateway_flush_wait_ms(gateway)
+                            : 0;
+    if (flush_wait_ms > 0 && flush_wait_ms < timeout_ms)
+        timeout_ms = flush_wait_ms;
     int ready = poll(gateway->polls, count, timeout_ms);
     for (nfds_t i = GATEWAY_POLLS_FIXED; ready > 0 && i < count; i++) {
         struct gateway_session *session = &gateway->sessions[slots[i]];
@@ -772,6 +826,10 @@ void gateway_close(struct gateway *gateway)
     logon_check_close(gateway->logon_check);
     close(gateway->listen_fd);
     index_table_free(&gateway->by_client);
-    free(gateway->batch_buffer);
     free(gateway);
+}
+
+void gateway_set_publish(struct gateway *gateway, publisher_publish_fn fn, void *context)
+{
+    publisher_set_publish(gateway->publisher, fn, context);
 }

@@ -9,12 +9,15 @@
  *              COMMAND ... --> close
  *              [gateway_logon, gateway_logon_finish]   [gateway_command]
  *
- *   commands of every session --> pending batch --(publisher idle)-->
- *   publisher thread: journal_publish (msg id unique to this node's run)
+ *   commands of every session --> pending batch --(a publisher slot idle)-->
+ *   publisher slot's thread: journal_publish (msg id unique to this run)
  *                                                           [gateway_flush]
- *   (group commit: while one batch is being published the next one grows,
- *   up to GATEWAY_BATCH_COMMANDS; then sessions are not read until it
- *   leaves)
+ *   (pipelined group commit: up to batches_in_flight_max batches are
+ *   published at once; while all are in flight the next one grows, up to
+ *   GATEWAY_BATCH_COMMANDS, and sessions are not read until one ends. A
+ *   session whose newest command is in a batch in flight is not read
+ *   until that batch is stored or failed, so a session's commands reach
+ *   the stream in order whatever happens to the batches: docs/journal.md)
  *
  *   journal_read --> replica_apply --> outcome of (account, client_id)
  *   --> the session of that account and client id on this node, if any
@@ -33,6 +36,7 @@
 #include <stdint.h>
 
 #include "gateway/metrics.h"
+#include "gateway/publisher.h"
 #include "replica/audit.h"
 #include "replica/journal.h"
 #include "replica/replica.h"
@@ -41,6 +45,16 @@
 #define GATEWAY_OUTBOX_MAX (256u * 1024u) /* unsent bytes a client may owe */
 #define GATEWAY_BATCH_COMMANDS 1024u      /* commands in one batch at most */
 #define GATEWAY_READ_MESSAGES_MAX 256u    /* stream messages applied per step */
+/* Batches published at once by default (gateway_config), at most
+ * PUBLISHER_SLOTS_MAX: with durability "always" each publish waits for a
+ * disk sync, and the server syncs batches that arrive together at once,
+ * so the busier the node, the more commands each sync covers. */
+#define GATEWAY_BATCHES_IN_FLIGHT 4u
+/* A batch goes out beside others already in flight once it holds this
+ * many commands, or once its first command has waited this long; with
+ * none in flight it goes out at once (gateway_flush_wait_ms). */
+#define GATEWAY_PIPELINE_COMMANDS_MIN 256u
+#define GATEWAY_PIPELINE_WAIT_MS 2
 /* A publish that is not stored within this time fails, and the sessions
  * are told to resend, which they do with the same client_seq (to this
  * node or another). The loop goes on meanwhile: answering queries,
@@ -64,6 +78,7 @@ struct gateway_config {
     uint32_t node_id;
     struct node_metrics *metrics; /* each applied batch's size and time; may be NULL */
     struct audit *audit;          /* remembers each applied message; may be NULL */
+    uint32_t batches_in_flight_max; /* 0: GATEWAY_BATCHES_IN_FLIGHT */
 };
 
 struct gateway_stats {
@@ -73,6 +88,7 @@ struct gateway_stats {
     uint64_t batches_published;
     uint64_t publish_failures;
     uint64_t outcomes_sent;
+    uint64_t batches_in_flight_max; /* the most seen at once */
 };
 
 struct gateway;
@@ -101,6 +117,10 @@ void gateway_pause_at(struct gateway *gateway, uint64_t seq);
  * a node at a disaster-recovery site before its promotion. NULL or ""
  * accepts commands again. */
 void gateway_set_read_only(struct gateway *gateway, const char *reason);
+
+/* For fault tests: publish batches through fn (publisher.h) instead of
+ * journal_publish. Call before the first command arrives. */
+void gateway_set_publish(struct gateway *gateway, publisher_publish_fn fn, void *context);
 
 /* Tells every session the node is stopping, closes them and the socket. */
 void gateway_close(struct gateway *gateway);

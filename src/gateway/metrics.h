@@ -73,6 +73,8 @@ struct metrics_histogram {
     X(gauge, snapshot_bytes, "Size of the latest snapshot written, in bytes.")               \
     X(counter, nats_restarts_total,                                                          \
       "Times this node restarted the nats-server it supervises.")                            \
+    X(gauge, batches_in_flight_max,                                                          \
+      "Most batches this node's gateway had being published at once since start.")          \
     X(gauge, sessions_connected, "Client sessions connected to this node's gateway.")        \
     X(counter, clients_disconnected_slow_total,                                              \
       "Client sessions disconnected because they did not read their replies fast enough.")

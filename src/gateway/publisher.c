@@ -1,8 +1,7 @@
-/* The publisher thread (see publisher.h). */
+/* The publisher's threads and slots (see publisher.h). */
 #include "gateway/publisher.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,45 +13,71 @@
 
 enum publisher_state { PUBLISHER_IDLE, PUBLISHER_BUSY, PUBLISHER_DONE };
 
-struct publisher {
-    struct journal *journal;
-    int timeout_ms;
-    int wake_fd;
+struct publisher_slot {
+    struct publisher *publisher;
+    uint32_t index;
     pthread_t thread;
-    bool started;         /* the loop's view: started, result not collected */
-    pthread_mutex_t lock;
+    bool thread_started;
     pthread_cond_t changed;
-    /* Under lock. */
+    uint8_t *buffer;
+    /* The loop's view, touched by the loop's thread only. */
+    bool started;         /* started, result not collected */
+    uint64_t batch;       /* the number of the batch started */
+    /* Under the publisher's lock. */
     enum publisher_state state;
-    bool stopping;
-    const void *data;
     size_t size;
     char msg_id[JOURNAL_MSG_ID_SIZE_MAX + 1];
     struct publisher_result result;
 };
 
-static void *publisher_main(void *context)
+struct publisher {
+    struct journal *journal;
+    int timeout_ms;
+    int wake_fd;
+    publisher_publish_fn publish;
+    void *publish_context;
+    uint32_t slot_count;
+    uint32_t in_flight;   /* the loop's count of started slots */
+    pthread_mutex_t lock;
+    bool stopping;        /* under lock */
+    struct publisher_slot slots[PUBLISHER_SLOTS_MAX];
+};
+
+static int publisher_journal_publish(void *context, struct journal *journal, const void *data,
+                                     size_t size, const char *msg_id, int timeout_ms,
+                                     uint64_t *stream_seq, bool *duplicate)
 {
-    struct publisher *publisher = context;
+    (void)context;
+    return journal_publish(journal, data, size, msg_id, timeout_ms, stream_seq, duplicate);
+}
+
+/* One slot's thread: publishes its buffer each time the loop starts it. */
+static void *publisher_slot_main(void *context)
+{
+    struct publisher_slot *slot = context;
+    struct publisher *publisher = slot->publisher;
     pthread_mutex_lock(&publisher->lock);
     for (;;) {
-        while (publisher->state != PUBLISHER_BUSY && !publisher->stopping)
-            pthread_cond_wait(&publisher->changed, &publisher->lock);
-        if (publisher->state != PUBLISHER_BUSY)
+        while (slot->state != PUBLISHER_BUSY && !publisher->stopping)
+            pthread_cond_wait(&slot->changed, &publisher->lock);
+        if (slot->state != PUBLISHER_BUSY)
             break; /* stopping, and nothing under way */
         pthread_mutex_unlock(&publisher->lock);
-        /* Only this thread touches data, msg_id and result while BUSY. */
-        struct publisher_result *result = &publisher->result;
+        /* Only this thread touches the buffer, msg_id and result while BUSY. */
+        struct publisher_result *result = &slot->result;
+        uint64_t batch = result->batch;
         memset(result, 0, sizeof *result);
-        result->rv = journal_publish(publisher->journal, publisher->data, publisher->size,
-                                     publisher->msg_id, publisher->timeout_ms,
-                                     &result->stream_seq, &result->duplicate);
+        result->slot = slot->index;
+        result->batch = batch;
+        result->rv = publisher->publish(publisher->publish_context, publisher->journal,
+                                        slot->buffer, slot->size, slot->msg_id,
+                                        publisher->timeout_ms, &result->stream_seq,
+                                        &result->duplicate);
         if (result->rv != 0)
             snprintf(result->error, sizeof result->error, "%s",
                      journal_publish_error(publisher->journal));
         pthread_mutex_lock(&publisher->lock);
-        publisher->state = PUBLISHER_DONE;
-        pthread_cond_broadcast(&publisher->changed);
+        slot->state = PUBLISHER_DONE;
         uint64_t one = 1;
         if (write(publisher->wake_fd, &one, sizeof one) < 0) {
             /* EAGAIN: the counter is at its maximum, so it is readable. */
@@ -62,28 +87,60 @@ static void *publisher_main(void *context)
     return NULL;
 }
 
-int publisher_open(struct publisher **out, struct journal *journal, int timeout_ms)
+static int publisher_slots_open(struct publisher *publisher, size_t buffer_size)
+{
+    for (uint32_t i = 0; i < publisher->slot_count; i++) {
+        struct publisher_slot *slot = &publisher->slots[i];
+        slot->publisher = publisher;
+        slot->index = i;
+        slot->buffer = malloc(buffer_size);
+        if (slot->buffer == NULL)
+            return ERR_NOMEM;
+        if (pthread_cond_init(&slot->changed, NULL) != 0)
+            return ERR_IO;
+        if (pthread_create(&slot->thread, NULL, publisher_slot_main, slot) != 0) {
+            pthread_cond_destroy(&slot->changed);
+            return ERR_IO;
+        }
+        slot->thread_started = true;
+    }
+    return 0;
+}
+
+int publisher_open(struct publisher **out, struct journal *journal, uint32_t slot_count,
+                   size_t buffer_size, int timeout_ms)
 {
     assert(timeout_ms > 0);
+    assert(slot_count >= 1 && slot_count <= PUBLISHER_SLOTS_MAX);
+    assert(buffer_size > 0);
     struct publisher *publisher = calloc(1, sizeof *publisher);
     if (publisher == NULL)
         return ERR_NOMEM;
     publisher->journal = journal;
     publisher->timeout_ms = timeout_ms;
+    publisher->publish = publisher_journal_publish;
+    publisher->slot_count = slot_count;
     publisher->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (publisher->wake_fd < 0) {
+    if (publisher->wake_fd < 0 || pthread_mutex_init(&publisher->lock, NULL) != 0) {
+        if (publisher->wake_fd >= 0)
+            close(publisher->wake_fd);
         free(publisher);
         return ERR_IO;
     }
-    if (pthread_mutex_init(&publisher->lock, NULL) != 0 ||
-        pthread_cond_init(&publisher->changed, NULL) != 0 ||
-        pthread_create(&publisher->thread, NULL, publisher_main, publisher) != 0) {
-        close(publisher->wake_fd);
-        free(publisher);
-        return ERR_IO;
+    int rv = publisher_slots_open(publisher, buffer_size);
+    if (rv != 0) {
+        publisher_close(publisher);
+        return rv;
     }
     *out = publisher;
     return 0;
+}
+
+void publisher_set_publish(struct publisher *publisher, publisher_publish_fn fn, void *context)
+{
+    assert(publisher->in_flight == 0);
+    publisher->publish = fn != NULL ? fn : publisher_journal_publish;
+    publisher->publish_context = context;
 }
 
 int publisher_wake_fd(const struct publisher *publisher)
@@ -91,42 +148,79 @@ int publisher_wake_fd(const struct publisher *publisher)
     return publisher->wake_fd;
 }
 
-bool publisher_idle(const struct publisher *publisher)
+uint32_t publisher_idle_slot(const struct publisher *publisher)
 {
-    return !publisher->started; /* only the loop's thread touches it */
+    for (uint32_t i = 0; i < publisher->slot_count; i++) {
+        if (!publisher->slots[i].started)
+            return i;
+    }
+    return PUBLISHER_NONE;
 }
 
-void publisher_start(struct publisher *publisher, const void *data, size_t size,
-                     const char *msg_id)
+uint8_t *publisher_buffer(struct publisher *publisher, uint32_t slot)
 {
-    assert(publisher_idle(publisher));
+    assert(slot < publisher->slot_count);
+    return publisher->slots[slot].buffer;
+}
+
+uint32_t publisher_in_flight(const struct publisher *publisher)
+{
+    return publisher->in_flight;
+}
+
+bool publisher_batch_in_flight(const struct publisher *publisher, uint64_t batch)
+{
+    for (uint32_t i = 0; i < publisher->slot_count; i++) {
+        if (publisher->slots[i].started && publisher->slots[i].batch == batch)
+            return true;
+    }
+    return false;
+}
+
+void publisher_start(struct publisher *publisher, uint32_t index, size_t size,
+                     const char *msg_id, uint64_t batch)
+{
+    assert(index < publisher->slot_count);
+    struct publisher_slot *slot = &publisher->slots[index];
+    assert(!slot->started);
     assert(strlen(msg_id) <= JOURNAL_MSG_ID_SIZE_MAX);
     pthread_mutex_lock(&publisher->lock);
-    publisher->data = data;
-    publisher->size = size;
-    snprintf(publisher->msg_id, sizeof publisher->msg_id, "%s", msg_id);
-    publisher->state = PUBLISHER_BUSY;
-    pthread_cond_broadcast(&publisher->changed);
+    assert(slot->state == PUBLISHER_IDLE);
+    slot->size = size;
+    snprintf(slot->msg_id, sizeof slot->msg_id, "%s", msg_id);
+    slot->result.batch = batch;
+    slot->state = PUBLISHER_BUSY;
+    pthread_cond_signal(&slot->changed);
     pthread_mutex_unlock(&publisher->lock);
-    publisher->started = true;
+    slot->started = true;
+    slot->batch = batch;
+    publisher->in_flight++;
 }
 
 bool publisher_poll(struct publisher *publisher, struct publisher_result *result)
 {
+    if (publisher->in_flight == 0)
+        return false;
     uint64_t count = 0;
     if (read(publisher->wake_fd, &count, sizeof count) < 0) {
-        /* EAGAIN: nothing signalled; the state says the same. */
+        /* EAGAIN: nothing signalled; the states say the same. */
     }
+    struct publisher_slot *done = NULL;
     pthread_mutex_lock(&publisher->lock);
-    bool done = publisher->state == PUBLISHER_DONE;
-    if (done) {
-        *result = publisher->result;
-        publisher->state = PUBLISHER_IDLE;
+    for (uint32_t i = 0; i < publisher->slot_count && done == NULL; i++) {
+        if (publisher->slots[i].state == PUBLISHER_DONE)
+            done = &publisher->slots[i];
+    }
+    if (done != NULL) {
+        *result = done->result;
+        done->state = PUBLISHER_IDLE;
     }
     pthread_mutex_unlock(&publisher->lock);
-    if (done)
-        publisher->started = false;
-    return done;
+    if (done == NULL)
+        return false;
+    done->started = false;
+    publisher->in_flight--;
+    return true;
 }
 
 void publisher_close(struct publisher *publisher)
@@ -135,10 +229,19 @@ void publisher_close(struct publisher *publisher)
         return;
     pthread_mutex_lock(&publisher->lock);
     publisher->stopping = true;
-    pthread_cond_broadcast(&publisher->changed);
+    for (uint32_t i = 0; i < publisher->slot_count; i++) {
+        if (publisher->slots[i].thread_started)
+            pthread_cond_signal(&publisher->slots[i].changed);
+    }
     pthread_mutex_unlock(&publisher->lock);
-    pthread_join(publisher->thread, NULL);
-    pthread_cond_destroy(&publisher->changed);
+    for (uint32_t i = 0; i < publisher->slot_count; i++) {
+        struct publisher_slot *slot = &publisher->slots[i];
+        if (slot->thread_started) {
+            pthread_join(slot->thread, NULL);
+            pthread_cond_destroy(&slot->changed);
+        }
+        free(slot->buffer);
+    }
     pthread_mutex_destroy(&publisher->lock);
     close(publisher->wake_fd);
     free(publisher);

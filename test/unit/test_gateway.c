@@ -260,37 +260,44 @@ static void node_stop(struct node *node)
     test_dir_remove(node->dir);
 }
 
+/* A node started and bootstrapped, its accounts applied (so a client
+ * can log on). Returns whether all went well (errors on stderr). */
+static int node_ready(struct node *node, char *errmsg, size_t size)
+{
+    int rv = node_start(node, errmsg, size);
+    if (rv != 0)
+        fprintf(stderr, "  node: %s\n", errmsg);
+    int ok = rv == 0 && bootstrap(node->journal) == 0;
+    uint64_t deadline = (uint64_t)clock_now_ms() + 10000;
+    while (ok && node->replica.applied_seq < 1 && (uint64_t)clock_now_ms() < deadline)
+        ok = gateway_step(node->gateway, 5, errmsg, size) == 0;
+    return ok && node->replica.applied_seq == 1;
+}
+
 /* Steps the node until the client is done, or 20 s. */
-static int node_serve(struct node *node, struct client_run *run)
+static int node_serve(struct node *node, atomic_int *done)
 {
     char errmsg[256];
     uint64_t deadline = (uint64_t)clock_now_ms() + 20000;
-    while (!atomic_load(&run->done) && (uint64_t)clock_now_ms() < deadline) {
+    while (!atomic_load(done) && (uint64_t)clock_now_ms() < deadline) {
         if (gateway_step(node->gateway, 5, errmsg, sizeof errmsg) != 0) {
             fprintf(stderr, "  gateway_step: %s\n", errmsg);
             return -1;
         }
     }
-    return atomic_load(&run->done) ? 0 : -1;
+    return atomic_load(done) ? 0 : -1;
 }
 
 TEST(client_round_trip_and_replay)
 {
     struct node node;
     char errmsg[512] = "";
-    int rv = node_start(&node, errmsg, sizeof errmsg);
-    if (rv != 0)
-        fprintf(stderr, "  node: %s\n", errmsg);
-    int ok = rv == 0 && bootstrap(node.journal) == 0;
     /* The accounts exist for a logon once this node has applied them. */
-    uint64_t deadline = (uint64_t)clock_now_ms() + 10000;
-    while (ok && node.replica.applied_seq < 1 && (uint64_t)clock_now_ms() < deadline)
-        ok = gateway_step(node.gateway, 5, errmsg, sizeof errmsg) == 0;
-    ok = ok && node.replica.applied_seq == 1;
+    int ok = node_ready(&node, errmsg, sizeof errmsg);
     struct client_run run = {.port = ok ? gateway_port(node.gateway) : 0};
     pthread_t thread;
     ok = ok && pthread_create(&thread, NULL, client_main, &run) == 0;
-    int served = ok ? node_serve(&node, &run) : -1;
+    int served = ok ? node_serve(&node, &run.done) : -1;
     if (ok)
         pthread_join(thread, NULL);
     if (run.failures != 0)
@@ -379,17 +386,11 @@ TEST(unstored_batch_refused_with_its_reason)
 {
     struct node node;
     char errmsg[512] = "";
-    int rv = node_start(&node, errmsg, sizeof errmsg);
-    if (rv != 0)
-        fprintf(stderr, "  node: %s\n", errmsg);
-    int ok = rv == 0 && bootstrap(node.journal) == 0;
-    uint64_t deadline = (uint64_t)clock_now_ms() + 10000;
-    while (ok && node.replica.applied_seq < 1 && (uint64_t)clock_now_ms() < deadline)
-        ok = gateway_step(node.gateway, 5, errmsg, sizeof errmsg) == 0;
+    int ok = node_ready(&node, errmsg, sizeof errmsg);
     struct cut_run run = {.port = ok ? gateway_port(node.gateway) : 0};
     pthread_t thread;
     ok = ok && pthread_create(&thread, NULL, cut_main, &run) == 0;
-    deadline = (uint64_t)clock_now_ms() + 20000;
+    uint64_t deadline = (uint64_t)clock_now_ms() + 20000;
     while (ok && !atomic_load(&run.done) && (uint64_t)clock_now_ms() < deadline) {
         if (atomic_load(&run.cut) == 1) {
             nats_supervisor_stop(&node.nats); /* the journal can store nothing now */
@@ -432,6 +433,177 @@ TEST(refusal_text)
     char small[16];
     gateway_refusal_text(small, sizeof small, "anything");
     CHECK_STR(small, "this node could");
+}
+
+/* ---- Pipelined batches: a failed one never lets a session's later
+ * command take effect first. ---- */
+
+/* The fault: the first batch published once armed is held for
+ * PIPE_HOLD_MS, then stored for real, and reported failed, as a publish
+ * whose acknowledgement was lost and whose last attempt landed late.
+ * Every other batch is published at once. */
+#define PIPE_HOLD_MS 400
+#define PIPE_A 60u /* client ids */
+#define PIPE_B 61u
+
+struct pipe_fault {
+    atomic_int armed; /* 1: hold the next batch; 2: held one taken */
+};
+
+static int pipe_publish(void *context, struct journal *journal, const void *data, size_t size,
+                        const char *msg_id, int timeout_ms, uint64_t *stream_seq,
+                        bool *duplicate)
+{
+    struct pipe_fault *fault = context;
+    int expected = 1;
+    if (!atomic_compare_exchange_strong(&fault->armed, &expected, 2))
+        return journal_publish(journal, data, size, msg_id, timeout_ms, stream_seq, duplicate);
+    nanosleep(&(struct timespec){.tv_nsec = PIPE_HOLD_MS * 1000000L}, NULL);
+    int rv = journal_publish(journal, data, size, msg_id, timeout_ms, stream_seq, duplicate);
+    return rv == 0 ? ERR_IO : rv;
+}
+
+struct pipe_run {
+    uint16_t port;
+    struct pipe_fault *fault;
+    int failures;
+    char failure[256];
+    int64_t b_ack_ms;   /* from A's first send to B's outcome */
+    atomic_int done;
+};
+
+/* A sends order 1 (its batch is held), then order 2; B sends an order
+ * meanwhile and is answered before A's batch ends (pipelining). A gets
+ * ERROR 8 for the failed batch (perhaps after order 1's outcome, as the
+ * batch landed late), never an answer to order 2, which was never
+ * published. A logs on again and resends both: both take effect once. */
+static int pipe_script(struct pipe_run *run)
+{
+    struct client_run logons = {.port = run->port};
+    int a = client_connect(run->port);
+    int b = client_connect(run->port);
+    EXPECT(run, a >= 0 && b >= 0);
+    EXPECT(run, client_logon(&logons, a, PIPE_A, member_secret) == 0);
+    EXPECT(run, client_logon(&logons, b, PIPE_B, member_secret) == 0);
+    atomic_store(&run->fault->armed, 1);
+    int64_t start_ms = clock_now_ms();
+    struct frame frame = order_frame(1, 995);
+    EXPECT(run, client_send(a, &frame) == 0);
+    nanosleep(&(struct timespec){.tv_nsec = 50000000}, NULL); /* A's batch is out */
+    frame = order_frame(2, 996);
+    EXPECT(run, client_send(a, &frame) == 0);
+    frame = order_frame(1, 997);
+    EXPECT(run, client_send(b, &frame) == 0);
+    EXPECT(run, client_receive(b, &frame) == 0 && frame.type == FRAME_OUTCOME);
+    EXPECT(run, frame.u.outcome.result == RESULT_OK);
+    run->b_ack_ms = clock_now_ms() - start_ms;
+    /* The held batch was stored after all, so order 1's outcome may come
+     * before the failure is known; order 2's never does. */
+    for (int frames = 0; frames < 2; frames++) {
+        EXPECT(run, client_receive(a, &frame) == 0);
+        if (frame.type != FRAME_OUTCOME)
+            break;
+        EXPECT(run, frame.u.outcome.client_seq == 1);
+    }
+    EXPECT(run, frame.type == FRAME_ERROR && frame.u.error.code == FRAME_ERROR_READ_ONLY);
+    close(a);
+    a = client_connect(run->port);
+    EXPECT(run, a >= 0 && client_logon(&logons, a, PIPE_A, member_secret) == 0);
+    for (uint64_t seq = 1; seq <= 2; seq++) {
+        frame = order_frame(seq, 994 + (int64_t)seq);
+        EXPECT(run, client_send(a, &frame) == 0);
+    }
+    for (uint64_t seq = 1; seq <= 2; seq++) {
+        EXPECT(run, client_receive(a, &frame) == 0 && frame.type == FRAME_OUTCOME);
+        EXPECT(run, frame.u.outcome.client_seq == seq && frame.u.outcome.result == RESULT_OK);
+    }
+    close(a);
+    close(b);
+    return 0;
+}
+
+static void *pipe_main(void *context)
+{
+    struct pipe_run *run = context;
+    pipe_script(run);
+    atomic_store(&run->done, 1);
+    return NULL;
+}
+
+/* What a replay of the stream decided for client A: each command's
+ * first outcome in stream order. */
+struct pipe_replay {
+    struct replica replica;
+    uint64_t a_seqs[8];
+    uint32_t a_count;
+    uint32_t stale;
+};
+
+static void pipe_outcome(void *context, uint64_t stream_seq, const struct command *command,
+                         const struct outcome *outcome)
+{
+    (void)stream_seq;
+    struct pipe_replay *replay = context;
+    if (outcome->result == REJECT_SEQUENCE_STALE)
+        replay->stale++;
+    if (command->client_id == PIPE_A && !outcome->duplicate && replay->a_count < 8)
+        replay->a_seqs[replay->a_count++] = command->client_seq;
+}
+
+static int pipe_replay_message(void *context, uint64_t stream_seq, uint64_t timestamp_ns,
+                               const void *data, size_t size)
+{
+    struct pipe_replay *replay = context;
+    return replica_apply(&replay->replica, stream_seq, timestamp_ns, data, size, pipe_outcome,
+                         replay);
+}
+
+TEST(pipelined_failure_keeps_session_order)
+{
+    struct node node;
+    char errmsg[512] = "";
+    int ok = node_ready(&node, errmsg, sizeof errmsg);
+    static struct pipe_fault fault;
+    if (ok)
+        gateway_set_publish(node.gateway, pipe_publish, &fault);
+    struct pipe_run run = {.port = ok ? gateway_port(node.gateway) : 0, .fault = &fault};
+    pthread_t thread;
+    ok = ok && pthread_create(&thread, NULL, pipe_main, &run) == 0;
+    int served = ok ? node_serve(&node, &run.done) : -1;
+    if (ok)
+        pthread_join(thread, NULL);
+    if (run.failures != 0)
+        fprintf(stderr, "  client: %s\n", run.failure);
+    /* The held batch landed after the others: let the node apply it. */
+    uint64_t last = 0;
+    uint64_t deadline = (uint64_t)clock_now_ms() + 5000;
+    while (ok && (uint64_t)clock_now_ms() < deadline &&
+           (journal_last_seq(node.journal, &last) != 0 || node.replica.applied_seq < last))
+        gateway_step(node.gateway, 5, errmsg, sizeof errmsg);
+    static struct pipe_replay replay;
+    struct limits limits;
+    fixture_limits(&limits);
+    char replay_dir[80];
+    snprintf(replay_dir, sizeof replay_dir, "%s/replay", node.dir);
+    int replayed = ok ? replica_open(&replay.replica, replay_dir, &limits, errmsg,
+                                     sizeof errmsg) : -1;
+    uint64_t next_seq = 1;
+    while (replayed == 0 && replay.replica.applied_seq < last)
+        replayed = journal_read(node.journal, replay.replica.applied_seq + 1, 1000, 1000,
+                                pipe_replay_message, &replay, &next_seq);
+    if (replayed == 0)
+        replica_close(&replay.replica);
+    node_stop(&node);
+    CHECK(ok);
+    CHECK_EQ_I64(served, 0);
+    CHECK_EQ_I64(run.failures, 0);
+    CHECK(atomic_load(&fault.armed) == 2);
+    CHECK(run.b_ack_ms < PIPE_HOLD_MS); /* B did not wait for A's batch */
+    CHECK_EQ_I64(replayed, 0);
+    CHECK_EQ_I64(replay.stale, 0);
+    CHECK_EQ_I64(replay.a_count, 2); /* each of A's orders took effect once, in order */
+    CHECK_EQ_I64(replay.a_seqs[0], 1);
+    CHECK_EQ_I64(replay.a_seqs[1], 2);
 }
 
 TEST_MAIN()
