@@ -614,6 +614,8 @@ static void gateway_publish_check(struct gateway *gateway)
     struct publisher_result result;
     while (publisher_poll(gateway->publisher, &result)) {
         gateway->input_held = true;
+        if (gateway->metrics != NULL)
+            metrics_histogram_observe(&gateway->metrics->publish_latency_us, result.took_us);
         if (result.rv == 0) {
             gateway->stats.batches_published++;
             continue;

@@ -32,11 +32,17 @@ static const uint64_t apply_latency_bounds_us[METRICS_APPLY_LATENCY_BOUND_COUNT]
     1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000,
 };
 
+/* A publish waits for the server (and its disk): 50 us to 1 s. */
+static const uint64_t publish_latency_bounds_us[METRICS_PUBLISH_LATENCY_BOUND_COUNT] = {
+    50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 1000000,
+};
+
 static const uint64_t batch_commands_bounds[METRICS_BATCH_COMMANDS_BOUND_COUNT] = {
     1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096,
 };
 
 _Static_assert(METRICS_APPLY_LATENCY_BOUND_COUNT <= METRICS_BOUNDS_MAX, "latency bounds fit");
+_Static_assert(METRICS_PUBLISH_LATENCY_BOUND_COUNT <= METRICS_BOUNDS_MAX, "publish bounds fit");
 _Static_assert(METRICS_BATCH_COMMANDS_BOUND_COUNT <= METRICS_BOUNDS_MAX, "batch bounds fit");
 
 static void histogram_check(const struct metrics_histogram *histogram)
@@ -89,6 +95,8 @@ void metrics_init(struct node_metrics *metrics)
                    METRICS_APPLY_LATENCY_BOUND_COUNT);
     histogram_init(&metrics->batch_commands, batch_commands_bounds,
                    METRICS_BATCH_COMMANDS_BOUND_COUNT);
+    histogram_init(&metrics->publish_latency_us, publish_latency_bounds_us,
+                   METRICS_PUBLISH_LATENCY_BOUND_COUNT);
 #define METRICS_CHECK_counter(name)
 #define METRICS_CHECK_gauge(name)
 #define METRICS_CHECK_histogram(name) histogram_check(&metrics->name);

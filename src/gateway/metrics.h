@@ -65,6 +65,9 @@ struct metrics_histogram {
     X(histogram, apply_latency_us,                                                           \
       "Time to apply one batch to the state machine, in microseconds.")                      \
     X(histogram, batch_commands, "Commands in each applied batch.")                          \
+    X(histogram, publish_latency_us,                                                         \
+      "Time from handing a batch to the publisher to the stream's acknowledgement, in "     \
+      "microseconds (a disk sync included with durability always).")                        \
     X(gauge, stream_lag,                                                                     \
       "Stream messages not yet applied: the stream's last sequence minus the applied one.")  \
     X(gauge, applied_seq, "Stream sequence of the last batch applied by this node.")         \
@@ -87,6 +90,7 @@ struct node_metrics {
 
 /* Bucket bounds of the two histograms. */
 #define METRICS_APPLY_LATENCY_BOUND_COUNT 13u /* 1, 2, 5, ... 10000 us */
+#define METRICS_PUBLISH_LATENCY_BOUND_COUNT 13u /* 50, 100, 200, ... 1000000 us */
 #define METRICS_BATCH_COMMANDS_BOUND_COUNT 13u /* 1, 2, 4, ... 4096 commands */
 
 /* Zeroes every value and sets each histogram's bounds. */

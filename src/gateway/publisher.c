@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/result.h"
+#include "lib/clock.h"
 
 enum publisher_state { PUBLISHER_IDLE, PUBLISHER_BUSY, PUBLISHER_DONE };
 
@@ -26,6 +27,7 @@ struct publisher_slot {
     /* Under the publisher's lock. */
     enum publisher_state state;
     size_t size;
+    uint64_t start_ns;
     char msg_id[JOURNAL_MSG_ID_SIZE_MAX + 1];
     struct publisher_result result;
 };
@@ -66,6 +68,7 @@ static void *publisher_slot_main(void *context)
         /* Only this thread touches the buffer, msg_id and result while BUSY. */
         struct publisher_result *result = &slot->result;
         uint64_t batch = result->batch;
+        uint64_t start_ns = slot->start_ns;
         memset(result, 0, sizeof *result);
         result->slot = slot->index;
         result->batch = batch;
@@ -76,6 +79,7 @@ static void *publisher_slot_main(void *context)
         if (result->rv != 0)
             snprintf(result->error, sizeof result->error, "%s",
                      journal_publish_error(publisher->journal));
+        result->took_us = (clock_now_ns() - start_ns) / 1000u;
         pthread_mutex_lock(&publisher->lock);
         slot->state = PUBLISHER_DONE;
         uint64_t one = 1;
@@ -187,6 +191,7 @@ void publisher_start(struct publisher *publisher, uint32_t index, size_t size,
     pthread_mutex_lock(&publisher->lock);
     assert(slot->state == PUBLISHER_IDLE);
     slot->size = size;
+    slot->start_ns = clock_now_ns();
     snprintf(slot->msg_id, sizeof slot->msg_id, "%s", msg_id);
     slot->result.batch = batch;
     slot->state = PUBLISHER_BUSY;

@@ -39,6 +39,7 @@ struct publisher_result {
     int rv;              /* 0, or ERR_IO (the text in error) */
     uint64_t stream_seq; /* when rv is 0 */
     bool duplicate;
+    uint64_t took_us;    /* from publisher_start to the end */
     char error[512];
 };
 

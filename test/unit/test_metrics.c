@@ -25,6 +25,9 @@ static void metrics_set_example(struct node_metrics *m)
     metrics_histogram_observe(&m->batch_commands, 1);
     metrics_histogram_observe(&m->batch_commands, 3);
     metrics_histogram_observe(&m->batch_commands, 1230);
+    metrics_histogram_observe(&m->publish_latency_us, 700);
+    metrics_histogram_observe(&m->publish_latency_us, 30000);
+    metrics_gauge_raise(&m->batches_in_flight_max, 3);
     metrics_gauge_set(&m->stream_lag, 7);
     metrics_gauge_set(&m->applied_seq, 3);
     metrics_gauge_raise(&m->snapshot_pause_us_max, 100);
@@ -84,6 +87,26 @@ static const char example_text[] =
     "nodown_batch_commands_bucket{le=\"+Inf\"} 3\n"
     "nodown_batch_commands_sum 1234\n"
     "nodown_batch_commands_count 3\n"
+    "# HELP nodown_publish_latency_us Time from handing a batch to the publisher to the"
+    " stream's acknowledgement, in microseconds (a disk sync included with durability"
+    " always).\n"
+    "# TYPE nodown_publish_latency_us histogram\n"
+    "nodown_publish_latency_us_bucket{le=\"50\"} 0\n"
+    "nodown_publish_latency_us_bucket{le=\"100\"} 0\n"
+    "nodown_publish_latency_us_bucket{le=\"200\"} 0\n"
+    "nodown_publish_latency_us_bucket{le=\"500\"} 0\n"
+    "nodown_publish_latency_us_bucket{le=\"1000\"} 1\n"
+    "nodown_publish_latency_us_bucket{le=\"2000\"} 1\n"
+    "nodown_publish_latency_us_bucket{le=\"5000\"} 1\n"
+    "nodown_publish_latency_us_bucket{le=\"10000\"} 1\n"
+    "nodown_publish_latency_us_bucket{le=\"20000\"} 1\n"
+    "nodown_publish_latency_us_bucket{le=\"50000\"} 2\n"
+    "nodown_publish_latency_us_bucket{le=\"100000\"} 2\n"
+    "nodown_publish_latency_us_bucket{le=\"200000\"} 2\n"
+    "nodown_publish_latency_us_bucket{le=\"1000000\"} 2\n"
+    "nodown_publish_latency_us_bucket{le=\"+Inf\"} 2\n"
+    "nodown_publish_latency_us_sum 30700\n"
+    "nodown_publish_latency_us_count 2\n"
     "# HELP nodown_stream_lag Stream messages not yet applied: the stream's last sequence"
     " minus the applied one.\n"
     "# TYPE nodown_stream_lag gauge\n"
@@ -102,6 +125,10 @@ static const char example_text[] =
     " supervises.\n"
     "# TYPE nodown_nats_restarts_total counter\n"
     "nodown_nats_restarts_total 1\n"
+    "# HELP nodown_batches_in_flight_max Most batches this node's gateway had being"
+    " published at once since start.\n"
+    "# TYPE nodown_batches_in_flight_max gauge\n"
+    "nodown_batches_in_flight_max 3\n"
     "# HELP nodown_sessions_connected Client sessions connected to this node's gateway.\n"
     "# TYPE nodown_sessions_connected gauge\n"
     "nodown_sessions_connected 2\n"
@@ -147,8 +174,8 @@ TEST(render_zero_and_negative)
         help_count++;
     for (const char *p = text; (p = strstr(p, "# TYPE ")) != NULL; p++)
         type_count++;
-    CHECK_EQ_I64(help_count, 12);
-    CHECK_EQ_I64(type_count, 12);
+    CHECK_EQ_I64(help_count, 14);
+    CHECK_EQ_I64(type_count, 14);
     CHECK_EQ_I64(text[length - 1], '\n');
 }
 
