@@ -308,6 +308,32 @@ static natsStatus stream_create(jsStreamInfo **info, jsCtx *js,
     return js_AddStream(info, js, &stream, NULL, js_error);
 }
 
+/* A new mirror asks its source for a consumer once; when nothing answers
+ * (the leafnode to the primary not connected yet, or the primary without
+ * its stream), nats-server 2.10 waits 30 s before it asks again, and backs
+ * off 10 s more for each further failure (2.9 waited 5 s). A mirror made a
+ * moment too early would sit idle that long, so it is made only once its
+ * source answers through mirror_api; until then journal_open fails, and
+ * the caller tries again. */
+static int mirror_source_check(struct journal *journal, const struct journal_config *config,
+                               char *errmsg, size_t errmsg_size)
+{
+    char subject[256];
+    snprintf(subject, sizeof subject, "%s.STREAM.INFO.%s", config->mirror_api,
+             config->mirror_of);
+    natsMsg *reply = journal_api(journal, "no answer", subject, "");
+    const char *data = reply != NULL ? natsMsg_GetData(reply) : NULL;
+    bool ok = data != NULL && strstr(data, "\"error\"") == NULL &&
+              strstr(data, "\"config\"") != NULL;
+    if (!ok)
+        snprintf(errmsg, errmsg_size, "journal: the mirror %s is made only once its source "
+                 "answers, and stream %s does not through %s (is the leafnode to the primary "
+                 "up, and its stream made?): %.200s", config->stream_name, config->mirror_of,
+                 config->mirror_api, data != NULL ? data : journal->error);
+    natsMsg_Destroy(reply);
+    return ok ? 0 : ERR_IO;
+}
+
 static int stream_ensure(struct journal *journal, const struct journal_config *config,
                          char *errmsg, size_t errmsg_size)
 {
@@ -318,6 +344,11 @@ static int stream_ensure(struct journal *journal, const struct journal_config *c
         snprintf(errmsg, errmsg_size, "journal: no stream %s on these servers",
                  config->stream_name);
         return ERR_NOT_FOUND;
+    }
+    if ((s == NATS_NOT_FOUND || js_error == JSStreamNotFoundErr) && config->mirror_of != NULL) {
+        int rv = mirror_source_check(journal, config, errmsg, errmsg_size);
+        if (rv != 0)
+            return rv;
     }
     if (s == NATS_NOT_FOUND || js_error == JSStreamNotFoundErr) {
         js_error = 0;
@@ -838,11 +869,8 @@ int journal_follow(struct journal *journal, const char *stream_name)
     return 0;
 }
 
-/* A JetStream API request on subject, payload, answered within the API
- * wait; returns the answer (natsMsg_Destroy it) or NULL with the error in
- * journal_error. */
-static natsMsg *journal_api(struct journal *journal, const char *what, const char *subject,
-                            const char *payload)
+natsMsg *journal_api(struct journal *journal, const char *what, const char *subject,
+                     const char *payload)
 {
     natsMsg *reply = NULL;
     natsStatus s = natsConnection_Request(&reply, journal->connection, subject, payload,

@@ -69,6 +69,12 @@ struct journal {
 void journal_stream_config(jsStreamConfig *stream, const struct journal_config *config,
                            const char *subjects[1]);
 
+/* A JetStream API request on subject, payload, answered within the API
+ * wait; returns the answer (natsMsg_Destroy it) or NULL with "what: the
+ * reason" in journal->error. */
+natsMsg *journal_api(struct journal *journal, const char *what, const char *subject,
+                     const char *payload);
+
 /* Writes "what: libnats' status text (JetStream error N)" to out. */
 void journal_nats_error(char *out, size_t out_size, const char *what, natsStatus status,
                         jsErrCode js_error);
