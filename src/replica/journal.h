@@ -209,10 +209,11 @@ int journal_follow(struct journal *journal, const char *stream_name);
  * The journal reads the site's mirror (journal_config.mirror_of); target
  * describes the primary stream to make at the site (the name and subject
  * the primary had). journal_promote creates it with a description saying
- * "promoting", makes its first sequence the mirror's first (a purge of
- * the empty stream), copies every message of the mirror at the same
- * sequence with its message id and JOURNAL_HEADER_STORED_NS, checking
- * each ack's sequence, then sets the description to
+ * "promoting" and its first sequence the mirror's first (nats-server
+ * 2.10's first_seq), copies every message of the mirror at the same
+ * sequence (each expecting the one before it as the stream's last) with
+ * the id nodown-copy-SEQ and JOURNAL_HEADER_STORED_NS, then sets the
+ * description to
  * JOURNAL_PROMOTED_PREFIX " from MIRROR at sequence N". Run again after
  * a crash, it goes on from the copy's last message; on a stream already
  * promoted it copies nothing. The mirror must not grow meanwhile (its
