@@ -63,6 +63,7 @@
 #include "core/result.h"
 #include "lib/clock.h"
 #include "replica/journal_internal.h"
+#include "replica/nats_version.h"
 
 /* libnats' status text and, when there is one, its last error detail. */
 void journal_nats_error(char *out, size_t out_size, const char *what, natsStatus status,
@@ -229,6 +230,25 @@ static int connection_open(struct journal *journal, const char *urls, char *errm
         return ERR_IO;
     }
     return 0;
+}
+
+/* The server libnats connected to must be 2.10 or newer. libnats 3.4
+ * keeps the version of its INFO to itself, so the server is asked again
+ * on a connection of our own, which only reads its INFO line. (A cluster
+ * of mixed versions is not looked for: the server reached stands for its
+ * cluster.) */
+static int server_version_check(struct journal *journal, char *errmsg, size_t errmsg_size)
+{
+    char url[256], version[NATS_VERSION_SIZE];
+    if (natsConnection_GetConnectedUrl(journal->connection, url, sizeof url) != NATS_OK) {
+        snprintf(errmsg, errmsg_size, "journal: no server connected to ask its version");
+        return ERR_IO;
+    }
+    int rv = nats_version_probe(url, JOURNAL_CONNECT_TIMEOUT_MS, version, sizeof version, errmsg,
+                                errmsg_size);
+    if (rv == 0)
+        rv = nats_version_check(version, url, errmsg, errmsg_size);
+    return rv;
 }
 
 /* What differs between the existing stream and the one this node would
@@ -410,6 +430,8 @@ int journal_open(struct journal **out, const struct journal_config *config, char
     rv = journal_sync_init(journal, errmsg, errmsg_size);
     if (rv == 0)
         rv = connection_open(journal, config->urls, errmsg, errmsg_size);
+    if (rv == 0)
+        rv = server_version_check(journal, errmsg, errmsg_size);
     if (rv == 0)
         rv = stream_ensure(journal, config, errmsg, errmsg_size);
     if (rv != 0) {

@@ -98,9 +98,12 @@ typedef int (*journal_message_cb)(void *context, uint64_t stream_seq, uint64_t t
  * is missing (file storage, config->replicas, the duplicate window,
  * limits retention with no limits), or checks that the existing one has
  * exactly these settings; nothing of an existing stream is ever updated.
- * Returns 0, ERR_USAGE (bad config), ERR_NOT_FOUND (missing and
- * must_exist), or ERR_IO (cannot connect, stream incompatible or not
- * created) with a message in errmsg. */
+ * Before the stream, it asks the server it reached for its version (its
+ * INFO line) and refuses one older than 2.10.0. Returns 0, ERR_USAGE (bad
+ * config), ERR_NOT_FOUND (missing and must_exist), ERR_VERSION (the server
+ * is too old: the message says how to install the right one), or ERR_IO
+ * (cannot connect, stream incompatible or not created) with a message in
+ * errmsg. */
 int journal_open(struct journal **out, const struct journal_config *config, char *errmsg,
                  size_t errmsg_size);
 

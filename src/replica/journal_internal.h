@@ -28,7 +28,7 @@
  * responders), so that a server restarting is not flooded. */
 #define JOURNAL_PUBLISH_PAUSE_MS 20
 /* The read subscription's local queue: the server's flow-control window
- * (32 MB in nats-server 2.9) plus room, and no count limit. */
+ * (32 MB in nats-server 2.9 and 2.10) plus room, and no count limit. */
 #define JOURNAL_READ_PENDING_BYTES_MAX (128 * 1024 * 1024)
 /* Messages (batches) queued between libnats' delivery thread and the
  * reader: a power of two. */
