@@ -40,6 +40,7 @@
 #include "lib/clock.h"
 #include "core/result.h"
 #include "replica/journal.h"
+#include "replica/nats_supervisor.h"
 
 #define CLUSTER_PATH_MAX 512u
 #define CLUSTER_READY_MS 30000    /* a process, or the stream, must be up within */
@@ -307,7 +308,7 @@ static int cluster_nats_start(struct cluster *cluster, uint32_t index)
     char config[CLUSTER_PATH_MAX], log[CLUSTER_PATH_MAX];
     cluster_path(cluster, config, "nats-%u/nats.conf", index);
     cluster_path(cluster, log, "nats-%u/log", index);
-    char *argv[] = {"/usr/sbin/nats-server", "-c", config, NULL};
+    char *argv[] = {(char *)nats_supervisor_server_path(), "-c", config, NULL};
     cluster->layout.nats[index].pid = cluster_spawn(argv, log, NULL);
     return cluster->layout.nats[index].pid > 0 ? 0 : -1;
 }
@@ -356,7 +357,7 @@ static int cluster_dr_nats_start(struct cluster *cluster)
     if (fclose(file) != 0 || failed)
         return -1;
     cluster_path(cluster, log, "dr-nats/log", 0);
-    char *argv[] = {"/usr/sbin/nats-server", "-c", path, NULL};
+    char *argv[] = {(char *)nats_supervisor_server_path(), "-c", path, NULL};
     cluster->layout.dr_nats.pid = cluster_spawn(argv, log, NULL);
     return cluster->layout.dr_nats.pid > 0 ? 0 : -1;
 }
@@ -434,13 +435,15 @@ static int cluster_wait_stream(struct cluster *cluster)
 {
     char errmsg[512] = "";
     int64_t deadline_ms = clock_now_ms() + CLUSTER_READY_MS;
-    while (clock_now_ms() < deadline_ms) {
+    int rv = ERR_TIMEOUT;
+    while (rv != ERR_VERSION && clock_now_ms() < deadline_ms) {
         struct journal *journal = NULL;
-        if (cluster_journal_open(cluster, &journal, errmsg, sizeof errmsg) == 0) {
+        rv = cluster_journal_open(cluster, &journal, errmsg, sizeof errmsg);
+        if (rv == 0) {
             journal_close(journal);
             return 0;
         }
-        clock_sleep_ms(250);
+        clock_sleep_ms(rv == ERR_VERSION ? 0 : 250);
     }
     fprintf(stderr, "nodown cluster: no stream after %d ms: %s\n", CLUSTER_READY_MS, errmsg);
     return -1;
@@ -519,7 +522,11 @@ static int cluster_dr_start(struct cluster *cluster)
  * then every node likewise, then the DR site if there is one. */
 static int cluster_start(struct cluster *cluster)
 {
-    char what[32];
+    char what[32], errmsg[512];
+    if (nats_supervisor_version_check(nats_supervisor_server_path(), errmsg, sizeof errmsg) != 0) {
+        fprintf(stderr, "nodown cluster: %s\n", errmsg);
+        return -1;
+    }
     for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
         if (!cluster_running(cluster, cluster->layout.nats[i].pid) &&
             cluster_nats_start(cluster, i) != 0)
@@ -833,7 +840,8 @@ static void cluster_usage(FILE *out)
             "  trim    removes the stream's messages that no node needs: those at or\n"
             "          below the oldest of the nodes' newest snapshots\n"
             "  The house's secret is --house-secret, else $NODOWN_HOUSE_SECRET, else\n"
-            "  made once and kept in DIR/house.secret.\n");
+            "  made once and kept in DIR/house.secret. The servers run\n"
+            "  $NODOWN_NATS_SERVER, else " NATS_SUPERVISOR_SERVER_PATH " (2.10 or newer).\n");
 }
 
 static int cluster_up(struct cluster *cluster, uint32_t nats_count, uint32_t node_count,

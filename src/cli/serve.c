@@ -141,7 +141,9 @@ static void serve_usage(FILE *out)
             "             commands are refused until 'nodown promote' makes the site\n"
             "             primary; the node then follows the site's new " JOURNAL_STREAM "\n"
             "             and takes them\n"
-            "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n",
+            "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n"
+            "  $NODOWN_NATS_SERVER, the nats-server the embedded default runs (default\n"
+            "  " NATS_SUPERVISOR_SERVER_PATH "). Every NATS server must be 2.10 or newer.\n",
             PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT);
 }
 
@@ -572,7 +574,7 @@ static int serve_journal_open(struct serve *serve, const struct journal_config *
     uint64_t said_ms = start_ms;
     for (;;) {
         int rv = journal_open(&serve->journal, config, errmsg, size);
-        if (rv == 0 || rv == ERR_USAGE || serve->embedded || serve_stopping ||
+        if (rv == 0 || rv == ERR_USAGE || rv == ERR_VERSION || serve->embedded || serve_stopping ||
             serve_now_ms() - start_ms >= SERVE_JOURNAL_WAIT_MS)
             return rv;
         if (serve_now_ms() - said_ms >= 5000) {

@@ -63,6 +63,7 @@
 #include "core/result.h"
 #include "lib/clock.h"
 #include "replica/journal_internal.h"
+#include "replica/nats_version.h"
 
 /* libnats' status text and, when there is one, its last error detail. */
 void journal_nats_error(char *out, size_t out_size, const char *what, natsStatus status,
@@ -231,6 +232,25 @@ static int connection_open(struct journal *journal, const char *urls, char *errm
     return 0;
 }
 
+/* The server libnats connected to must be 2.10 or newer. libnats 3.4
+ * keeps the version of its INFO to itself, so the server is asked again
+ * on a connection of our own, which only reads its INFO line. (A cluster
+ * of mixed versions is not looked for: the server reached stands for its
+ * cluster.) */
+static int server_version_check(struct journal *journal, char *errmsg, size_t errmsg_size)
+{
+    char url[256], version[NATS_VERSION_SIZE];
+    if (natsConnection_GetConnectedUrl(journal->connection, url, sizeof url) != NATS_OK) {
+        snprintf(errmsg, errmsg_size, "journal: no server connected to ask its version");
+        return ERR_IO;
+    }
+    int rv = nats_version_probe(url, JOURNAL_CONNECT_TIMEOUT_MS, version, sizeof version, errmsg,
+                                errmsg_size);
+    if (rv == 0)
+        rv = nats_version_check(version, url, errmsg, errmsg_size);
+    return rv;
+}
+
 /* What differs between the existing stream and the one this node would
  * have created, or NULL. */
 static const char *stream_difference(const jsStreamConfig *c, const struct journal_config *config)
@@ -308,6 +328,32 @@ static natsStatus stream_create(jsStreamInfo **info, jsCtx *js,
     return js_AddStream(info, js, &stream, NULL, js_error);
 }
 
+/* A new mirror asks its source for a consumer once; when nothing answers
+ * (the leafnode to the primary not connected yet, or the primary without
+ * its stream), nats-server 2.10 waits 30 s before it asks again, and backs
+ * off 10 s more for each further failure (2.9 waited 5 s). A mirror made a
+ * moment too early would sit idle that long, so it is made only once its
+ * source answers through mirror_api; until then journal_open fails, and
+ * the caller tries again. */
+static int mirror_source_check(struct journal *journal, const struct journal_config *config,
+                               char *errmsg, size_t errmsg_size)
+{
+    char subject[256];
+    snprintf(subject, sizeof subject, "%s.STREAM.INFO.%s", config->mirror_api,
+             config->mirror_of);
+    natsMsg *reply = journal_api(journal, "no answer", subject, "");
+    const char *data = reply != NULL ? natsMsg_GetData(reply) : NULL;
+    bool ok = data != NULL && strstr(data, "\"error\"") == NULL &&
+              strstr(data, "\"config\"") != NULL;
+    if (!ok)
+        snprintf(errmsg, errmsg_size, "journal: the mirror %s is made only once its source "
+                 "answers, and stream %s does not through %s (is the leafnode to the primary "
+                 "up, and its stream made?): %.200s", config->stream_name, config->mirror_of,
+                 config->mirror_api, data != NULL ? data : journal->error);
+    natsMsg_Destroy(reply);
+    return ok ? 0 : ERR_IO;
+}
+
 static int stream_ensure(struct journal *journal, const struct journal_config *config,
                          char *errmsg, size_t errmsg_size)
 {
@@ -318,6 +364,11 @@ static int stream_ensure(struct journal *journal, const struct journal_config *c
         snprintf(errmsg, errmsg_size, "journal: no stream %s on these servers",
                  config->stream_name);
         return ERR_NOT_FOUND;
+    }
+    if ((s == NATS_NOT_FOUND || js_error == JSStreamNotFoundErr) && config->mirror_of != NULL) {
+        int rv = mirror_source_check(journal, config, errmsg, errmsg_size);
+        if (rv != 0)
+            return rv;
     }
     if (s == NATS_NOT_FOUND || js_error == JSStreamNotFoundErr) {
         js_error = 0;
@@ -379,6 +430,8 @@ int journal_open(struct journal **out, const struct journal_config *config, char
     rv = journal_sync_init(journal, errmsg, errmsg_size);
     if (rv == 0)
         rv = connection_open(journal, config->urls, errmsg, errmsg_size);
+    if (rv == 0)
+        rv = server_version_check(journal, errmsg, errmsg_size);
     if (rv == 0)
         rv = stream_ensure(journal, config, errmsg, errmsg_size);
     if (rv != 0) {
@@ -838,11 +891,8 @@ int journal_follow(struct journal *journal, const char *stream_name)
     return 0;
 }
 
-/* A JetStream API request on subject, payload, answered within the API
- * wait; returns the answer (natsMsg_Destroy it) or NULL with the error in
- * journal_error. */
-static natsMsg *journal_api(struct journal *journal, const char *what, const char *subject,
-                            const char *payload)
+natsMsg *journal_api(struct journal *journal, const char *what, const char *subject,
+                     const char *payload)
 {
     natsMsg *reply = NULL;
     natsStatus s = natsConnection_Request(&reply, journal->connection, subject, payload,

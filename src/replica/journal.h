@@ -98,9 +98,12 @@ typedef int (*journal_message_cb)(void *context, uint64_t stream_seq, uint64_t t
  * is missing (file storage, config->replicas, the duplicate window,
  * limits retention with no limits), or checks that the existing one has
  * exactly these settings; nothing of an existing stream is ever updated.
- * Returns 0, ERR_USAGE (bad config), ERR_NOT_FOUND (missing and
- * must_exist), or ERR_IO (cannot connect, stream incompatible or not
- * created) with a message in errmsg. */
+ * Before the stream, it asks the server it reached for its version (its
+ * INFO line) and refuses one older than 2.10.0. Returns 0, ERR_USAGE (bad
+ * config), ERR_NOT_FOUND (missing and must_exist), ERR_VERSION (the server
+ * is too old: the message says how to install the right one), or ERR_IO
+ * (cannot connect, stream incompatible or not created) with a message in
+ * errmsg. */
 int journal_open(struct journal **out, const struct journal_config *config, char *errmsg,
                  size_t errmsg_size);
 
@@ -209,10 +212,11 @@ int journal_follow(struct journal *journal, const char *stream_name);
  * The journal reads the site's mirror (journal_config.mirror_of); target
  * describes the primary stream to make at the site (the name and subject
  * the primary had). journal_promote creates it with a description saying
- * "promoting", makes its first sequence the mirror's first (a purge of
- * the empty stream), copies every message of the mirror at the same
- * sequence with its message id and JOURNAL_HEADER_STORED_NS, checking
- * each ack's sequence, then sets the description to
+ * "promoting" and its first sequence the mirror's first (nats-server
+ * 2.10's first_seq), copies every message of the mirror at the same
+ * sequence (each expecting the one before it as the stream's last) with
+ * the id nodown-copy-SEQ and JOURNAL_HEADER_STORED_NS, then sets the
+ * description to
  * JOURNAL_PROMOTED_PREFIX " from MIRROR at sequence N". Run again after
  * a crash, it goes on from the copy's last message; on a stream already
  * promoted it copies nothing. The mirror must not grow meanwhile (its

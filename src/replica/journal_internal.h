@@ -28,7 +28,7 @@
  * responders), so that a server restarting is not flooded. */
 #define JOURNAL_PUBLISH_PAUSE_MS 20
 /* The read subscription's local queue: the server's flow-control window
- * (32 MB in nats-server 2.9) plus room, and no count limit. */
+ * (32 MB in nats-server 2.9 and 2.10) plus room, and no count limit. */
 #define JOURNAL_READ_PENDING_BYTES_MAX (128 * 1024 * 1024)
 /* Messages (batches) queued between libnats' delivery thread and the
  * reader: a power of two. */
@@ -68,6 +68,12 @@ struct journal {
  * the array stream->Subjects points to. */
 void journal_stream_config(jsStreamConfig *stream, const struct journal_config *config,
                            const char *subjects[1]);
+
+/* A JetStream API request on subject, payload, answered within the API
+ * wait; returns the answer (natsMsg_Destroy it) or NULL with "what: the
+ * reason" in journal->error. */
+natsMsg *journal_api(struct journal *journal, const char *what, const char *subject,
+                     const char *payload);
 
 /* Writes "what: libnats' status text (JetStream error N)" to out. */
 void journal_nats_error(char *out, size_t out_size, const char *what, natsStatus status,

@@ -1,15 +1,18 @@
 /* Promotion of a disaster-recovery site (journal.h, docs/cluster.md).
  *
- * nats-server 2.9 cannot turn a mirror into an ordinary stream (its
- * configuration refuses any change of the mirror), so the site's primary
- * stream is a new one, made from the mirror by copying: same sequences
- * (a purge of the new, empty stream sets its first sequence) and the
- * primary's stored time in a header (the copy's own is the time of the
- * copy). Copies are pipelined (up to PROMOTE_PENDING_MAX in flight), each
- * expecting the previous copy's message id as the stream's last, so a
- * failure leaves an unbroken run; the run's end is checked against the
- * mirror's. (The expected-last-sequence check cannot be used: 2.9.10 does
- * not move the stream's last sequence on such a purge.)
+ * nats-server 2.10 cannot turn a mirror into an ordinary stream (an update
+ * that changes a stream's mirror is refused: "stream mirror configuration
+ * can not be updated"), so the site's primary stream is a new one, made
+ * from the mirror by copying: same sequences and the primary's stored time
+ * in a header (the copy's own is the time of the copy). The new stream is
+ * created with 2.10's first_seq set to the mirror's first sequence (its
+ * last sequence is then first_seq - 1); libnats 3.4's jsStreamConfig has
+ * no such field, so the create is a JetStream API request of our own.
+ * Copies are pipelined (up to PROMOTE_PENDING_MAX in flight), each
+ * expecting the stream's last sequence to be the one before its own, so a
+ * copy lands at its mirror sequence or not at all, and a failure makes
+ * every later copy fail too: the stream always holds an unbroken run. The
+ * run's end is checked against the mirror's.
  *
  * The stream's description records the state: "promoting" while the copy
  * runs (a promotion interrupted goes on from the copy's last message),
@@ -30,15 +33,43 @@
 #define PROMOTE_PROGRESS_MS 1000   /* between progress calls */
 #define PROMOTE_PENDING_MAX 1024   /* copies sent and not yet acknowledged */
 
-static natsStatus promote_stream_put(struct journal *journal, const struct journal_config *target,
-                                     const char *description, bool create, jsErrCode *js_error)
+/* Marks the target stream promoted: an update of its description. */
+static natsStatus promote_stream_mark(struct journal *journal, const struct journal_config *target,
+                                      const char *description, jsErrCode *js_error)
 {
     const char *subjects[1];
     jsStreamConfig stream;
     journal_stream_config(&stream, target, subjects);
     stream.Description = description;
-    return create ? js_AddStream(NULL, journal->js, &stream, NULL, js_error)
-                  : js_UpdateStream(NULL, journal->js, &stream, NULL, js_error);
+    return js_UpdateStream(NULL, journal->js, &stream, NULL, js_error);
+}
+
+/* Creates the target stream, empty, its first sequence first_seq: the
+ * settings journal_stream_config gives, plus 2.10's first_seq. Returns 0
+ * or ERR_IO (journal->error). */
+static int promote_stream_create(struct journal *journal, const struct journal_config *target,
+                                 uint64_t first_seq)
+{
+    char subject[JOURNAL_STREAM_NAME_SIZE + 32], config[1024];
+    snprintf(subject, sizeof subject, "$JS.API.STREAM.CREATE.%s", target->stream_name);
+    int size = snprintf(config, sizeof config,
+                        "{\"name\":\"%s\",\"subjects\":[\"%s\"],\"storage\":\"file\","
+                        "\"num_replicas\":%d,\"duplicate_window\":%" PRId64 ","
+                        "\"retention\":\"limits\",\"discard\":\"old\",\"first_seq\":%" PRIu64
+                        ",\"description\":\"nodown: promoting from %s\"}",
+                        target->stream_name, target->subject, target->replicas,
+                        target->duplicate_window_ms * 1000000, first_seq, journal->stream_name);
+    assert(size > 0 && (size_t)size < sizeof config); /* names are checked at open */
+    natsMsg *reply = journal_api(journal, "promote: creating the stream", subject, config);
+    if (reply == NULL)
+        return ERR_IO;
+    const char *data = natsMsg_GetData(reply);
+    bool ok = data != NULL && strstr(data, "\"error\"") == NULL;
+    if (!ok)
+        snprintf(journal->error, sizeof journal->error, "promote: creating the stream: %.300s",
+                 data != NULL ? data : "empty answer");
+    natsMsg_Destroy(reply);
+    return ok ? 0 : ERR_IO;
 }
 
 /* The target stream as a promotion finds it: made now (empty, its first
@@ -62,27 +93,25 @@ static int promote_prepare(struct journal *journal, const struct journal_config 
                  target->stream_name, stream.description);
         return ERR_IO;
     }
-    jsErrCode js_error = 0;
-    natsStatus s = NATS_OK;
-    if (rv == ERR_NOT_FOUND) {
-        char description[128];
-        snprintf(description, sizeof description, "nodown: promoting from %.64s",
-                 journal->stream_name);
-        s = promote_stream_put(journal, target, description, true, &js_error);
-        rv = s == NATS_OK ? journal_stream_lookup(journal, target->stream_name, &stream) : 0;
-    }
-    /* Empty: its first sequence must be the mirror's (again, if a
-     * promotion stopped between creating and purging). */
     uint64_t first = mirror->first_seq > 0 ? mirror->first_seq : 1;
+    if (rv == ERR_NOT_FOUND) {
+        rv = promote_stream_create(journal, target, first);
+        if (rv == 0)
+            rv = journal_stream_lookup(journal, target->stream_name, &stream);
+    }
+    /* Empty, yet not at the mirror's first sequence: made by an older
+     * nodown, which purged to set it and may have stopped before. */
+    jsErrCode js_error = 0;
     jsOptions purge;
     jsOptions_Init(&purge);
     purge.Stream.Purge.Sequence = first;
-    if (s == NATS_OK && rv == 0 && stream.messages == 0 && stream.last_seq + 1 != first)
+    natsStatus s = NATS_OK;
+    if (rv == 0 && stream.messages == 0 && stream.last_seq + 1 != first)
         s = js_PurgeStream(journal->js, target->stream_name, &purge, &js_error);
     if (s != NATS_OK) {
         journal_nats_error(journal->error, sizeof journal->error,
-                           "promote: creating the stream", s, js_error);
-        return ERR_IO;
+                           "promote: setting the stream's first sequence", s, js_error);
+        rv = ERR_IO;
     }
     *next = stream.messages == 0 ? first : stream.last_seq + 1;
     return rv;
@@ -117,19 +146,19 @@ static void promote_acked(jsCtx *js, natsMsg *msg, jsPubAck *ack, jsPubAckErr *e
 /* Sends the copy of msg, the mirror's message seq, to the target. Its id
  * is nodown-copy-SEQ, never the original's: ids repeat in a stream
  * further apart than the duplicate window (the house secret's), and a
- * copy dropped as a duplicate would shift every later sequence. Each but
- * a run's first expects the copy of seq - 1 to be the stream's last
- * message: a copy that failed makes every later one fail, so the stream
- * always holds an unbroken run (and the run's end is checked). */
+ * copy dropped as a duplicate would shift every later sequence. It
+ * expects the stream's last sequence to be seq - 1, so it is stored at
+ * seq or refused; a copy that failed makes every later one fail, so the
+ * stream always holds an unbroken run (and the run's end is checked). */
 static natsStatus promote_send(jsCtx *js, const struct journal_config *target, natsMsg *msg,
-                               uint64_t seq, uint64_t stored_ns, bool first_of_run)
+                               uint64_t seq, uint64_t stored_ns)
 {
+    assert(seq >= 1);
     natsMsg *copy = NULL;
     natsStatus s = natsMsg_Create(&copy, target->subject, NULL, natsMsg_GetData(msg),
                                   natsMsg_GetDataLength(msg));
-    char id[48], previous[48], text[24];
+    char id[48], text[24];
     snprintf(id, sizeof id, "nodown-copy-%" PRIu64, seq);
-    snprintf(previous, sizeof previous, "nodown-copy-%" PRIu64, seq - 1);
     snprintf(text, sizeof text, "%" PRIu64, stored_ns);
     const char *stored = NULL; /* a copy of a copy keeps the first time */
     if (natsMsgHeader_Get(msg, JOURNAL_HEADER_STORED_NS, &stored) != NATS_OK || stored == NULL)
@@ -139,7 +168,7 @@ static natsStatus promote_send(jsCtx *js, const struct journal_config *target, n
     jsPubOptions options;
     jsPubOptions_Init(&options);
     options.MsgId = id;
-    options.ExpectLastMsgId = first_of_run ? NULL : previous;
+    options.ExpectLastSeq = seq - 1;
     options.MaxWait = PROMOTE_WAIT_MS;
     if (s == NATS_OK)
         s = js_PublishMsgAsync(js, &copy, &options);
@@ -165,7 +194,6 @@ static int promote_send_all(struct journal *journal, jsCtx *js,
     natsStatus s = js_SubscribeSync(&sub, journal->js, journal->subject, NULL, &options,
                                     &js_error);
     int64_t said_ms = clock_now_ms();
-    uint64_t first = next;
     while (s == NATS_OK && next <= last) {
         natsMsg *msg = NULL;
         jsMsgMetaData *meta = NULL;
@@ -175,7 +203,7 @@ static int promote_send_all(struct journal *journal, jsCtx *js,
         if (s == NATS_OK && meta->Sequence.Stream != next)
             s = NATS_MISMATCH;
         if (s == NATS_OK)
-            s = promote_send(js, target, msg, next, (uint64_t)meta->Timestamp, next == first);
+            s = promote_send(js, target, msg, next, (uint64_t)meta->Timestamp);
         next += s == NATS_OK;
         out->copied += s == NATS_OK;
         jsMsgMetaData_Destroy(meta);
@@ -264,7 +292,7 @@ int journal_promote(struct journal *journal, const struct journal_config *target
     snprintf(description, sizeof description, JOURNAL_PROMOTED_PREFIX " from %.64s at sequence %"
              PRIu64, journal->stream_name, mirror.last_seq);
     jsErrCode js_error = 0;
-    natsStatus s = rv == 0 ? promote_stream_put(journal, target, description, false, &js_error)
+    natsStatus s = rv == 0 ? promote_stream_mark(journal, target, description, &js_error)
                            : NATS_OK;
     if (s != NATS_OK) {
         journal_nats_error(journal->error, sizeof journal->error,

@@ -31,6 +31,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,9 @@
 
 #include "core/result.h"
 #include "lib/clock.h"
+#include "replica/nats_version.h"
+
+extern char **environ;
 
 /* JetStream's own limits for the embedded server. The file store holds
  * the journal, which grows until retention trims it (docs/journal.md):
@@ -271,16 +275,15 @@ static void child_exec(const struct nats_supervisor *supervisor, pid_t parent, i
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    execv(NATS_SUPERVISOR_SERVER_PATH, argv);
+    execv(supervisor->server_path, argv);
     _exit(127);
 }
 
 static int spawn(struct nats_supervisor *supervisor, char *errmsg, size_t errmsg_size)
 {
     assert(supervisor->pid == 0);
-    char program[] = NATS_SUPERVISOR_SERVER_PATH;
     char config_flag[] = "-c";
-    char *argv[] = {program, config_flag, supervisor->config_path, NULL};
+    char *argv[] = {supervisor->server_path, config_flag, supervisor->config_path, NULL};
     long fd_max = sysconf(_SC_OPEN_MAX);
     if (fd_max < 0 || fd_max > NATS_SUPERVISOR_FDS_CLOSE_MAX)
         fd_max = NATS_SUPERVISOR_FDS_CLOSE_MAX;
@@ -318,35 +321,14 @@ static bool child_exited(struct nats_supervisor *supervisor, int *status)
  * our server name (another process could have taken the port we picked). */
 static bool info_is_ready(const struct nats_supervisor *supervisor)
 {
-    uint16_t port = supervisor->port;
-    char name_field[96];
+    char name_field[96], errmsg[128], line[4096];
     snprintf(name_field, sizeof name_field, "\"server_name\":\"%s\"", supervisor->server_name);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
+    /* Not listening yet is the usual reason to fail: the caller retries. */
+    if (nats_info_read(supervisor->url, NATS_SUPERVISOR_INFO_TIMEOUT_MS, line, sizeof line,
+                       errmsg, sizeof errmsg) != 0)
         return false;
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ready = false;
-    if (connect(fd, (struct sockaddr *)&address, sizeof address) == 0) {
-        char line[4096];
-        size_t size = 0;
-        int64_t deadline_ms = clock_now_ms() + NATS_SUPERVISOR_INFO_TIMEOUT_MS;
-        while (size < sizeof line - 1 && memchr(line, '\n', size) == NULL) {
-            struct pollfd pfd = {.fd = fd, .events = POLLIN};
-            int64_t left_ms = deadline_ms - clock_now_ms();
-            if (left_ms <= 0 || poll(&pfd, 1, (int)left_ms) <= 0)
-                break;
-            ssize_t n = read(fd, line + size, sizeof line - 1 - size);
-            if (n <= 0)
-                break;
-            size += (size_t)n;
-        }
-        line[size] = '\0';
-        ready = strncmp(line, "INFO ", 5) == 0 && strstr(line, "\"jetstream\":true") != NULL &&
-                strstr(line, name_field) != NULL;
-    }
-    close(fd);
-    return ready;
+    return strncmp(line, "INFO ", 5) == 0 && strstr(line, "\"jetstream\":true") != NULL &&
+           strstr(line, name_field) != NULL;
 }
 
 static int ready_wait(struct nats_supervisor *supervisor, char *errmsg, size_t errmsg_size)
@@ -387,12 +369,13 @@ static int run(struct nats_supervisor *supervisor, char *errmsg, size_t errmsg_s
 
 /* ---- Syncing the store after a stop. ---- */
 
-/* nats-server 2.9.10 does not fsync its files when it stops (it closes
- * its message blocks without a sync, and syncs only every two minutes
- * while it runs), so after a clean stop the journal's tail may still be
- * in the page cache only. fsync every file and directory of the store, so
- * that a machine switched off after `nodown serve` has stopped loses
- * nothing. Files already on disk cost a system call each. */
+/* nats-server does not fsync its files when it stops (2.10.27, like
+ * 2.9.10, closes its message blocks without a sync). With sync_interval
+ * always every write was synced already; with an interval the journal's
+ * tail may still be in the page cache only after a clean stop. fsync
+ * every file and directory of the store, so that a machine switched off
+ * after `nodown serve` has stopped loses nothing. Files already on disk
+ * cost a system call each. */
 static void tree_sync(const char *path, int depth)
 {
     int fd = open(path, O_RDONLY);
@@ -419,6 +402,63 @@ static void tree_sync(const char *path, int depth)
     close(fd);
 }
 
+/* ---- The server's version. ---- */
+
+/* Runs `path --version` and reads the line it prints, "nats-server:
+ * v2.10.27", into line. Returns 0, or ERR_IO with a message. */
+static int version_line(const char *path, char *line, size_t line_size, char *errmsg,
+                        size_t errmsg_size)
+{
+    int fds[2];
+    if (pipe(fds) != 0) {
+        snprintf(errmsg, errmsg_size, "pipe: %s", strerror(errno));
+        return ERR_IO;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    char flag[] = "--version";
+    char *argv[] = {(char *)path, flag, NULL};
+    pid_t pid = 0;
+    int rv = posix_spawn(&pid, path, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (rv == 0) {
+        nats_line_read(fds[0], line, line_size, NATS_SUPERVISOR_VERSION_TIMEOUT_MS);
+        kill(pid, SIGKILL); /* our own child, done or stuck: it has said its line */
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+    } else {
+        snprintf(errmsg, errmsg_size, "cannot run %.200s: %s; nodown needs nats-server %u.%u "
+                 "or newer: " NATS_VERSION_INSTALL, path, strerror(rv), NATS_VERSION_MAJOR_MIN,
+                 NATS_VERSION_MINOR_MIN);
+    }
+    close(fds[0]);
+    return rv == 0 ? 0 : ERR_IO;
+}
+
+int nats_supervisor_version_check(const char *path, char *errmsg, size_t errmsg_size)
+{
+    assert(path != NULL);
+    char line[256];
+    int rv = version_line(path, line, sizeof line, errmsg, errmsg_size);
+    if (rv != 0)
+        return rv;
+    line[strcspn(line, "\r\n")] = '\0';
+    static const char prefix[] = "nats-server: ";
+    const char *version = strncmp(line, prefix, sizeof prefix - 1) == 0
+                              ? line + sizeof prefix - 1 : line;
+    return nats_version_check(version, path, errmsg, errmsg_size);
+}
+
+const char *nats_supervisor_server_path(void)
+{
+    const char *path = getenv(NATS_SUPERVISOR_SERVER_ENV);
+    return path != NULL && path[0] != '\0' ? path : NATS_SUPERVISOR_SERVER_PATH;
+}
+
 /* ---- The public functions. ---- */
 
 int nats_supervisor_start(struct nats_supervisor *supervisor, const char *data_dir,
@@ -436,6 +476,14 @@ int nats_supervisor_start(struct nats_supervisor *supervisor, const char *data_d
     if (rv != 0)
         return rv;
     supervisor->port = port;
+    if (snprintf(supervisor->server_path, sizeof supervisor->server_path, "%s",
+                 nats_supervisor_server_path()) >= (int)sizeof supervisor->server_path) {
+        snprintf(errmsg, errmsg_size, "$" NATS_SUPERVISOR_SERVER_ENV ": path too long");
+        return ERR_USAGE;
+    }
+    rv = nats_supervisor_version_check(supervisor->server_path, errmsg, errmsg_size);
+    if (rv != 0)
+        return rv;
     snprintf(supervisor->server_name, sizeof supervisor->server_name, "nodown-%ld-%u",
              (long)getpid(), (unsigned)port);
     snprintf(supervisor->url, sizeof supervisor->url, "nats://127.0.0.1:%u", (unsigned)port);

@@ -36,8 +36,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The nats-server Debian 12 installs. */
+/* The nats-server Debian's package installs (2.10.27 from Debian 13, by
+ * tools/deps.sh), and the environment variable that names another one
+ * instead (for tests, or a server installed elsewhere). */
 #define NATS_SUPERVISOR_SERVER_PATH "/usr/sbin/nats-server"
+#define NATS_SUPERVISOR_SERVER_ENV "NODOWN_NATS_SERVER"
+/* How long `nats-server --version` may take to print its version. */
+#define NATS_SUPERVISOR_VERSION_TIMEOUT_MS 5000
 /* The longest data directory path accepted (DIR/nats/nats.conf must fit). */
 #define NATS_SUPERVISOR_PATH_SIZE 1024u
 /* How long start and a restart wait for the server to accept clients. */
@@ -52,6 +57,7 @@ struct nats_supervisor {
     char server_name[64];           /* "nodown-<node pid>-<port>", checked in INFO */
     uint32_t restart_count;         /* restarts by nats_supervisor_poll */
     int last_exit_status;           /* waitpid status of the last exit, or -1 */
+    char server_path[NATS_SUPERVISOR_PATH_SIZE]; /* the nats-server binary run */
     char dir[NATS_SUPERVISOR_PATH_SIZE];         /* DIR/nats */
     char config_path[NATS_SUPERVISOR_PATH_SIZE]; /* DIR/nats/nats.conf */
     char log_path[NATS_SUPERVISOR_PATH_SIZE];    /* DIR/nats/nats.log */
@@ -59,10 +65,21 @@ struct nats_supervisor {
     char last_error[256];           /* why the last restart failed, or "" */
 };
 
-/* Writes DIR/nats/nats.conf, starts nats-server on it and waits until it
- * accepts clients with JetStream on (at most NATS_SUPERVISOR_READY_TIMEOUT_MS).
- * port 0 picks a free loopback port. Returns 0, or ERR_IO / ERR_USAGE with
- * a message in errmsg; on error no child is left running. */
+/* The nats-server to run: $NODOWN_NATS_SERVER when set, else
+ * NATS_SUPERVISOR_SERVER_PATH. */
+const char *nats_supervisor_server_path(void);
+
+/* Runs `path --version` and refuses a server older than 2.10.0
+ * (nats_version_check). Returns 0, or ERR_VERSION (too old, or no
+ * version printed) / ERR_IO (cannot run it) with a message that says how
+ * to install the right one. */
+int nats_supervisor_version_check(const char *path, char *errmsg, size_t errmsg_size);
+
+/* Checks the server's version (nats_supervisor_version_check), writes
+ * DIR/nats/nats.conf, starts nats-server on it and waits until it accepts
+ * clients with JetStream on (at most NATS_SUPERVISOR_READY_TIMEOUT_MS).
+ * port 0 picks a free loopback port. Returns 0, or ERR_VERSION / ERR_IO /
+ * ERR_USAGE with a message in errmsg; on error no child is left running. */
 int nats_supervisor_start(struct nats_supervisor *supervisor, const char *data_dir,
                           uint16_t port, char *errmsg, size_t errmsg_size);
 
@@ -77,9 +94,9 @@ int nats_supervisor_poll(struct nats_supervisor *supervisor);
 
 /* SIGTERM, wait up to NATS_SUPERVISOR_STOP_TIMEOUT_MS, then SIGKILL; reaps
  * the child, removes nats.pid and fsyncs every file of the store
- * (nats-server 2.9 does not on its way out). nats-server exits with status
- * 1 on SIGTERM after a clean shutdown. Safe to call twice, or after a
- * failed start. */
+ * (nats-server 2.10, like 2.9, closes its files unsynced on its way out).
+ * nats-server exits with status 1 on SIGTERM after a clean shutdown. Safe
+ * to call twice, or after a failed start. */
 void nats_supervisor_stop(struct nats_supervisor *supervisor);
 
 #endif

@@ -9,10 +9,13 @@
  * the binary ends early, and the kernel sends the server SIGTERM if this
  * process dies. Only the supervisor's own child pid is ever signalled.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <dirent.h>
 #include <inttypes.h>
 #include <nats/nats.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -585,6 +589,123 @@ static void bad_config_body(void)
 TEST(bad_config)
 {
     bad_config_body();
+    cleanup();
+}
+
+/* ---- A fake old server. ---- */
+
+/* A NATS server in a thread, on loopback, just enough for libnats to
+ * connect: it announces version `version` in its INFO and answers each
+ * PING with PONG, on up to FAKE_CONNECTIONS_MAX connections at once. */
+#define FAKE_CONNECTIONS_MAX 4
+struct fake_server {
+    int listen_fd;
+    uint16_t port;
+    const char *version;
+    atomic_bool stop;
+    pthread_t thread;
+};
+
+static void fake_server_accept(struct fake_server *fake, struct pollfd *fds, int *count)
+{
+    int fd = accept(fake->listen_fd, NULL, NULL);
+    if (fd < 0)
+        return;
+    char info[256];
+    int size = snprintf(info, sizeof info, "INFO {\"server_id\":\"FAKE\",\"version\":\"%s\","
+                        "\"proto\":1,\"headers\":true,\"max_payload\":1048576}\r\n",
+                        fake->version);
+    if (*count > FAKE_CONNECTIONS_MAX || write(fd, info, (size_t)size) != size) {
+        close(fd);
+        return;
+    }
+    fds[*count] = (struct pollfd){.fd = fd, .events = POLLIN};
+    (*count)++;
+}
+
+static void *fake_server_run(void *context)
+{
+    struct fake_server *fake = context;
+    struct pollfd fds[FAKE_CONNECTIONS_MAX + 1] = {{.fd = fake->listen_fd, .events = POLLIN}};
+    int count = 1;
+    while (!atomic_load(&fake->stop)) {
+        if (poll(fds, (nfds_t)count, 20) <= 0)
+            continue;
+        for (int i = count - 1; i >= 1; i--) {
+            if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+                continue;
+            char buffer[4096];
+            ssize_t n = read(fds[i].fd, buffer, sizeof buffer - 1);
+            if (n <= 0) {
+                close(fds[i].fd);
+                fds[i] = fds[--count];
+                continue;
+            }
+            buffer[n] = '\0';
+            /* A client gone before its PONG: its next read ends it. */
+            ssize_t written = strstr(buffer, "PING") != NULL ? write(fds[i].fd, "PONG\r\n", 6)
+                                                              : 0;
+            (void)written;
+        }
+        if (fds[0].revents & POLLIN)
+            fake_server_accept(fake, fds, &count);
+    }
+    for (int i = 0; i < count; i++)
+        close(fds[i].fd);
+    return NULL;
+}
+
+static bool fake_server_start(struct fake_server *fake, const char *version)
+{
+    memset(fake, 0, sizeof *fake);
+    fake->version = version;
+    fake->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    if (fake->listen_fd < 0 || bind(fake->listen_fd, (struct sockaddr *)&address,
+                                    sizeof address) != 0 ||
+        listen(fake->listen_fd, 8) != 0 ||
+        getsockname(fake->listen_fd, (struct sockaddr *)&address, &size) != 0) {
+        if (fake->listen_fd >= 0)
+            close(fake->listen_fd);
+        return false;
+    }
+    fake->port = ntohs(address.sin_port);
+    return pthread_create(&fake->thread, NULL, fake_server_run, fake) == 0;
+}
+
+static void fake_server_stop(struct fake_server *fake)
+{
+    atomic_store(&fake->stop, true);
+    pthread_join(fake->thread, NULL);
+}
+
+static struct fake_server fake;
+
+/* A 2.9 server is refused, with the way to install the right one. */
+static void old_server_body(void)
+{
+    CHECK(fake_server_start(&fake, "2.9.10"));
+    char url[64], errmsg[512];
+    snprintf(url, sizeof url, "nats://127.0.0.1:%u", (unsigned)fake.port);
+    struct journal_config config = {.urls = url, .stream_name = "NODOWN",
+                                    .subject = "nodown.batch", .replicas = 1,
+                                    .duplicate_window_ms = 120000};
+    int64_t start_ms = clock_now_ms();
+    int rv = journal_open(&journal, &config, errmsg, sizeof errmsg);
+    fake_server_stop(&fake);
+    CHECK_EQ_I64(rv, ERR_VERSION);
+    CHECK(journal == NULL);
+    CHECK(clock_now_ms() - start_ms < 3000);
+    CHECK(strstr(errmsg, url) != NULL);
+    CHECK(strstr(errmsg, "version 2.9.10, older than 2.10.0") != NULL);
+    CHECK(strstr(errmsg, "tools/deps.sh") != NULL);
+}
+
+TEST(old_server_refused)
+{
+    old_server_body();
     cleanup();
 }
 

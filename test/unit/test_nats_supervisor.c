@@ -349,6 +349,53 @@ TEST(bad_data_dir)
     cleanup();
 }
 
+/* A script standing in for nats-server (NODOWN_NATS_SERVER): it prints
+ * `version` for --version, and would exit at once if run as a server. */
+static bool fake_server_write(const char *path, const char *version)
+{
+    FILE *file = fopen(path, "w");
+    if (file == NULL)
+        return false;
+    fprintf(file, "#!/bin/sh\necho \"nats-server: %s\"\n", version);
+    return fclose(file) == 0 && chmod(path, 0755) == 0;
+}
+
+static void old_server_refused_body(void)
+{
+    CHECK(dir_make_temp());
+    char path[512], errmsg[512];
+    snprintf(path, sizeof path, "%s/nats-server-2.9", test_dir);
+    CHECK(fake_server_write(path, "v2.9.10"));
+    CHECK_EQ_I64(setenv(NATS_SUPERVISOR_SERVER_ENV, path, 1), 0);
+    int rv = nats_supervisor_start(&supervisor, test_dir, 0, errmsg, sizeof errmsg);
+    unsetenv(NATS_SUPERVISOR_SERVER_ENV);
+    CHECK_EQ_I64(rv, ERR_VERSION);
+    CHECK_EQ_I64(supervisor.pid, 0);
+    CHECK(strstr(errmsg, path) != NULL);
+    CHECK(strstr(errmsg, "version 2.9.10, older than 2.10.0") != NULL);
+    CHECK(strstr(errmsg, "tools/deps.sh") != NULL);
+    snprintf(path, sizeof path, "%s/nats/nats.conf", test_dir);
+    CHECK(!path_exists(path)); /* refused before anything was written */
+
+    /* One that prints no version, and one that cannot be run. */
+    snprintf(path, sizeof path, "%s/not-nats", test_dir);
+    CHECK(fake_server_write(path, "hello"));
+    CHECK_EQ_I64(nats_supervisor_version_check(path, errmsg, sizeof errmsg), ERR_VERSION);
+    CHECK(strstr(errmsg, "cannot read the version") != NULL);
+    snprintf(path, sizeof path, "%s/missing", test_dir);
+    CHECK_EQ_I64(nats_supervisor_version_check(path, errmsg, sizeof errmsg), ERR_IO);
+    CHECK(strstr(errmsg, "tools/deps.sh") != NULL);
+    /* The real one is new enough. */
+    CHECK_EQ_I64(nats_supervisor_version_check(NATS_SUPERVISOR_SERVER_PATH, errmsg,
+                                               sizeof errmsg), 0);
+}
+
+TEST(old_server_refused)
+{
+    old_server_refused_body();
+    cleanup();
+}
+
 static void on_exit_cleanup(void)
 {
     cleanup();

@@ -99,7 +99,9 @@ static int open_retry(struct journal **out, const struct journal_config *config)
     return rv;
 }
 
-static bool start(void)
+/* The directory and the ports; then the primary's server unless
+ * site_only, and the DR site's. */
+static bool start_servers(bool site_only)
 {
     snprintf(dir, sizeof dir, "/tmp/nodown-test-promote-XXXXXX");
     if (mkdtemp(dir) == NULL) {
@@ -112,14 +114,15 @@ static bool start(void)
     snprintf(text, sizeof text, "listen: \"127.0.0.1:%u\"\nserver_name: p\n"
              "jetstream { store_dir: \"%s/p\", domain: primary }\n"
              "leafnodes { listen: \"127.0.0.1:%u\" }\n", ports[0], dir, ports[1]);
-    servers[0] = server_start("primary", text);
+    if (!site_only)
+        servers[0] = server_start("primary", text);
     snprintf(text, sizeof text, "listen: \"127.0.0.1:%u\"\nserver_name: dr\n"
              "jetstream { store_dir: \"%s/dr\", domain: dr }\n"
              "leafnodes { remotes: [ { urls: [\"nats-leaf://127.0.0.1:%u\"],\n"
              "  deny_imports: [\"nodown.>\"], deny_exports: [\"nodown.>\"] } ] }\n",
              ports[2], dir, ports[1]);
     servers[1] = server_start("dr", text);
-    return servers[0] > 0 && servers[1] > 0;
+    return (site_only || servers[0] > 0) && servers[1] > 0;
 }
 
 /* What a reader saw. */
@@ -161,7 +164,7 @@ static struct seen before; /* the primary's messages 4.. as its reader saw them 
 /* The primary with messages 4..MESSAGES, the DR site's mirror of them. */
 static void mirror_body(void)
 {
-    CHECK(start());
+    CHECK(start_servers(false));
     char primary_url[64];
     snprintf(primary_url, sizeof primary_url, "nats://127.0.0.1:%u", ports[0]);
     snprintf(site_url, sizeof site_url, "nats://127.0.0.1:%u", ports[2]);
@@ -245,6 +248,31 @@ static void promote_body(void)
     struct seen fresh;
     read_all(follower, 4, MESSAGES - 3, &fresh);
     CHECK(memcmp(&fresh, &before, sizeof before) == 0);
+}
+
+/* A mirror whose source does not answer (no leafnode to the primary) is
+ * not made: nats-server 2.10 would leave it idle for 30 s after its first
+ * request went unanswered. */
+static void source_missing_body(void)
+{
+    CHECK(start_servers(true));
+    snprintf(site_url, sizeof site_url, "nats://127.0.0.1:%u", ports[2]);
+    struct journal_config config = config_of(site_url, "NODOWN_DR", true);
+    char errmsg[512] = "";
+    int rv = ERR_IO;
+    int64_t deadline_ms = clock_now_ms() + 10000; /* the site's server starting */
+    while ((rv = journal_open(&site, &config, errmsg, sizeof errmsg)) != 0 &&
+           strstr(errmsg, "does not through $JS.primary.API") == NULL &&
+           clock_now_ms() < deadline_ms)
+        clock_sleep_ms(100);
+    CHECK_EQ_I64(rv, ERR_IO);
+    CHECK(strstr(errmsg, "is the leafnode to the primary up") != NULL);
+}
+
+TEST(mirror_waits_for_its_source)
+{
+    source_missing_body();
+    cleanup();
 }
 
 TEST(mirror_then_promote)
