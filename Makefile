@@ -97,7 +97,7 @@ run: deps all
 	@tools/run.sh
 
 test: deps all $(UNIT_BIN) $(FUZZ_BIN) $(UNIT_SAN_BIN) $(FUZZ_SAN_BIN) build/clang/test/fuzz_engine \
-      build/test/e2e_node
+      build/test/e2e_node build/test/e2e_sync_check
 	@tools/run_tests.sh
 
 bench: deps all
@@ -115,3 +115,9 @@ build/test/e2e_node: test/e2e/e2e_node.c build/libnodown-client.a build/libnodow
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< build/libnodown-client.a build/libnodown.a $(LDLIBS) \
 	    -o $@
+
+# The checker of test/cli/durability.sh: acknowledgements against strace's
+# record of nats-server's writes and syncs. Plain C, nothing linked.
+build/test/e2e_sync_check: test/e2e/e2e_sync_check.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< -o $@

@@ -57,16 +57,6 @@ quiet() {
     "$@" >/dev/null
 }
 
-# The nats-server a node of ours started on DIR, if it runs: the pid in
-# DIR/nats/nats.pid, only while its command line names DIR's config (a
-# process that has exited, even unreaped, has none).
-nats_pid_of() {
-    local dir=$1 pid
-    pid=$(cat "$dir/nats/nats.pid" 2>/dev/null) || return 1
-    [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" |
-        grep -qF -- "$dir/nats/nats.conf" && echo "$pid"
-}
-
 # Stops every process of ours still running: load clients, nodes, a
 # nats-server a node killed with -9 may have left on its directory, and
 # scenario (d)'s cluster.
@@ -83,31 +73,7 @@ stop_all() {
     done
 }
 
-cleanup() {
-    stop_all
-    if [ -n "${watchdog:-}" ]; then
-        kill -TERM "$watchdog" 2>/dev/null
-        wait "$watchdog" 2>/dev/null
-    fi
-    [ "${FAULTS_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'fail "interrupted, or over the time limit of $TIME_LIMIT_S s"; summary; exit 1' TERM INT
-
-summary() {
-    echo "     faults took $SECONDS s"
-    echo "faults: $passed passed, $failed failed"
-}
-
-# A watchdog bounds the whole run even if something hangs; stopped, it
-# stops its sleep too.
-(
-    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
-    sleep "$TIME_LIMIT_S" &
-    sleeper=$!
-    wait "$sleeper" && kill -TERM $$
-) 2>/dev/null &
-watchdog=$!
+script_frame faults "$TIME_LIMIT_S" "${FAULTS_KEEP:-0}" stop_all
 
 # node_start NAME DIR NODE_ID [house] [serve options...]: starts a node
 # (the same ports as NAME's last start, else free ones) and waits for its
@@ -128,11 +94,7 @@ node_start() {
         --http "127.0.0.1:${node_http[$name]}" --node-id "$id" "$@" \
         >"$out" 2>>"$work/$name.err" &
     node_pid[$name]=$!
-    local deadline=$((SECONDS + 20))
-    while ! grep -q "serving clients" "$out" && [ $SECONDS -lt $deadline ]; do
-        alive "${node_pid[$name]}" || break
-        sleep 0.05
-    done
+    wait_line "$out" "serving clients" "${node_pid[$name]}" 20
     node_nats[$name]=$(sed -n 's/.*, NATS \(nats:[^ ]*\)$/\1/p' "$out")
     if [ -z "${node_nats[$name]}" ]; then
         echo "node $name did not start:"
@@ -634,12 +596,6 @@ fi
 # directory (the nodes and their nats-servers all do).
 stop_all
 sleep 0.2
-left=""
-for cmdline in /proc/[0-9]*/cmdline; do
-    text=$(tr '\0' ' ' 2>/dev/null < "$cmdline") || continue
-    [[ $text == *"$work"* ]] && left+="${cmdline%/cmdline}: $text"$'\n'
-done
-expect "no process left behind" test -z "$left"
-[ -n "$left" ] && echo "$left"
+expect_none_left
 summary
 [ "$failed" -eq 0 ]

@@ -59,11 +59,6 @@ work=$(mktemp -d /tmp/nodown-partition-XXXXXX)
 # shellcheck source=test/cli/lib/common.sh
 source test/cli/lib/common.sh
 
-summary() {
-    echo "     partition took $SECONDS s"
-    echo "partition: $passed passed, $failed failed"
-}
-
 now_ms() {
     date +%s%3N
 }
@@ -218,12 +213,8 @@ node_start() {
         --listen "127.0.0.1:${node_listen[$i]}" --http "127.0.0.1:${node_http[$i]}" \
         --node-id "$i" >"${node_out[$i]}" 2>>"$work/node-$i.err" &
     node_pid[$i]=$!
-    local deadline=$((SECONDS + 40))
-    while ! grep -q "serving clients" "${node_out[$i]}" && [ $SECONDS -lt $deadline ]; do
-        alive "${node_pid[$i]}" || break
-        sleep 0.05
-    done
-    grep -q "serving clients" "${node_out[$i]}" || { tail -n 5 "$work/node-$i.err"; return 1; }
+    wait_line "${node_out[$i]}" "serving clients" "${node_pid[$i]}" 40 ||
+        { tail -n 5 "$work/node-$i.err"; return 1; }
 }
 
 applied_seq() {
@@ -342,25 +333,13 @@ stop_all() {
     nats_pid=()
 }
 
-cleanup() {
+# Everything this script started: processes, then the network.
+stop_all_and_net_down() {
     stop_all
     net_down
-    if [ -n "${watchdog:-}" ]; then
-        kill -TERM "$watchdog" 2>/dev/null
-        wait "$watchdog" 2>/dev/null
-    fi
-    [ "${PARTITION_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'fail "interrupted, or over the time limit of $TIME_LIMIT_S s"; summary; exit 1' TERM INT
 
-(
-    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
-    sleep "$TIME_LIMIT_S" &
-    sleeper=$!
-    wait "$sleeper" && kill -TERM $$
-) 2>/dev/null &
-watchdog=$!
+script_frame partition "$TIME_LIMIT_S" "${PARTITION_KEEP:-0}" stop_all_and_net_down
 
 # ---- The scenario. ----
 
@@ -514,16 +493,9 @@ run_partition() {
 }
 
 main
-stop_all
-net_down
+stop_all_and_net_down
 sleep 0.2
-left=""
-for cmdline in /proc/[0-9]*/cmdline; do
-    text=$(tr '\0' ' ' 2>/dev/null <"$cmdline") || continue
-    [[ $text == *"$work"* ]] && left+="${cmdline%/cmdline}: $text"$'\n'
-done
-expect "no process left behind" test -z "$left"
-[ -n "$left" ] && echo "$left"
+expect_none_left
 expect "no namespace or link left behind" \
     eval '! ip netns list | grep -q -- "-$tag\b" && ! ip link show | grep -q "nd[bv]$tag"'
 summary

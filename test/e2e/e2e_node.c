@@ -22,7 +22,8 @@
  *       given a market, a bet in every ten), keeping up to NODOWN_CLIENT_INFLIGHT_MAX in flight,
  *       and appends one line per ACKNOWLEDGED command to FILE:
  *         account client_id client_seq result command_type id value
- *         duplicate stream_seq unix_ms
+ *         duplicate stream_seq unix_ms unix_ns
+ *       (the last two: the wall-clock time the acknowledgement was in hand)
  *       It rides out dead nodes: the library fails over along LIST and
  *       resends, and load keeps calling it until T seconds (default 60)
  *       have passed. Exit 0 when all N were acknowledged.
@@ -408,14 +409,17 @@ static struct command e2e_load_command(const struct e2e_load *load, uint64_t ind
 
 static void e2e_load_record(struct e2e_load *load, const struct nodown_outcome *outcome)
 {
-    struct timespec now; /* wall clock: the script compares it with `date` */
+    /* Wall clock, taken once the outcome is in hand: the scripts compare it
+     * with `date`, and durability.sh with strace's times of nats-server's
+     * writes and syncs (the same CLOCK_REALTIME), in nanoseconds. */
+    struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
     fprintf(load->log,
             "%u %" PRIu64 " %" PRIu64 " %u %u %" PRIu64 " %" PRId64 " %u %" PRIu64 " %" PRId64
-            "\n", load->args->account_id, load->args->client_id, outcome->client_seq,
+            " %" PRId64 "\n", load->args->account_id, load->args->client_id, outcome->client_seq,
             outcome->result, outcome->command_type, outcome->id, outcome->value,
-            outcome->duplicate, outcome->stream_seq,
-            (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+            outcome->duplicate, outcome->stream_seq, now_ns / 1000000, now_ns);
     fflush(load->log);
     load->acknowledged++;
     load->duplicates += outcome->duplicate;
