@@ -95,6 +95,11 @@ struct cluster_results {
     uint32_t verify_nodes;
     double verify_rest_seconds, verify_load_seconds;
     bool verify_rest_ok, verify_load_ok;
+    /* CPU per acknowledged order at full load, microseconds: each
+     * nats-server, each node, and this process (the clients). */
+    double cpu_us_nats[CLUSTER_NATS_MAX];
+    double cpu_us_nodes[CLUSTER_NODES_MAX];
+    double cpu_us_clients;
 };
 
 struct cluster_bench {
@@ -472,6 +477,39 @@ static void cluster_bench_stream_bytes(struct cluster_bench *bench)
         fprintf(stderr, "nodown bench cluster: %s (no kill -9 without stream info)\n", errmsg);
 }
 
+/* CPU used so far by each nats-server, each node and this process, in
+ * that order (cluster.txt's pids; 0 for one that does not run). */
+static void cluster_bench_cpu(const struct cluster_bench *bench, uint64_t *cpu_us)
+{
+    struct cluster_layout layout;
+    memset(cpu_us, 0, (CLUSTER_NATS_MAX + CLUSTER_NODES_MAX + 1) * sizeof *cpu_us);
+    if (cluster_layout_load(bench->dir, &layout) == 0) {
+        for (uint32_t i = 0; i < layout.nats_count; i++)
+            cpu_us[i] = node_cpu_us(layout.nats[i].pid);
+        for (uint32_t i = 0; i < layout.node_count; i++)
+            cpu_us[CLUSTER_NATS_MAX + i] = node_cpu_us(layout.nodes[i].pid);
+    }
+    cpu_us[CLUSTER_NATS_MAX + CLUSTER_NODES_MAX] = node_cpu_us(getpid());
+}
+
+/* The full load's CPU per acknowledged order, from the samples before it. */
+static void cluster_bench_cpu_per_order(struct cluster_bench *bench, const uint64_t *before)
+{
+    struct cluster_results *r = &bench->results;
+    uint64_t after[CLUSTER_NATS_MAX + CLUSTER_NODES_MAX + 1];
+    cluster_bench_cpu(bench, after);
+    double orders = r->full.acked > 0 ? (double)r->full.acked : 1;
+    for (uint32_t i = 0; i < CLUSTER_NATS_MAX + CLUSTER_NODES_MAX + 1; i++) {
+        double us = after[i] >= before[i] ? (double)(after[i] - before[i]) / orders : 0;
+        if (i < CLUSTER_NATS_MAX)
+            r->cpu_us_nats[i] = us;
+        else if (i < CLUSTER_NATS_MAX + CLUSTER_NODES_MAX)
+            r->cpu_us_nodes[i - CLUSTER_NATS_MAX] = us;
+        else
+            r->cpu_us_clients = us;
+    }
+}
+
 /* ---- The phases. ---- */
 
 /* Phase 5: kill -9 of the stream leader's server under half load. */
@@ -534,7 +572,10 @@ static void cluster_bench_phases(struct cluster_bench *bench)
     snprintf(what, sizeof what, "%u sessions flat out for %.1f s", bench->sessions,
              bench->seconds);
     cluster_bench_progress("1/6 full load", what);
+    uint64_t cpu_before[CLUSTER_NATS_MAX + CLUSTER_NODES_MAX + 1];
+    cluster_bench_cpu(bench, cpu_before);
     cluster_bench_load(bench, bench->seconds, 0, NULL, &r->full, NULL);
+    cluster_bench_cpu_per_order(bench, cpu_before);
     bench->rate_per_s = r->full.orders_per_s / 2 / bench->sessions;
     snprintf(what, sizeof what, "%.0f orders/s at full load; now %.0f/s for %.1f s",
              r->full.orders_per_s, r->full.orders_per_s / 2, bench->seconds);
@@ -600,6 +641,16 @@ static void cluster_bench_report_loads(const struct cluster_bench *bench)
     cluster_bench_field(b, "orders_per_s", false, "%.0f", r->full.orders_per_s);
     cluster_bench_field(b, "ack_p50_us", false, "%u", r->full.p50_us);
     cluster_bench_field(b, "ack_p99_us", false, "%u", r->full.p99_us);
+    char nats[128] = "", nodes[256] = "";
+    for (uint32_t i = 0; i < 3; i++)
+        snprintf(nats + strlen(nats), sizeof nats - strlen(nats), "%s%.2f", i ? "," : "",
+                 r->cpu_us_nats[i]);
+    for (uint32_t i = 0; i < b->nodes && i < CLUSTER_NODES_MAX; i++)
+        snprintf(nodes + strlen(nodes), sizeof nodes - strlen(nodes), "%s%.2f", i ? "," : "",
+                 r->cpu_us_nodes[i]);
+    cluster_bench_field(b, "cpu_us_per_order_nats", false, b->json ? "[%s]" : "%s", nats);
+    cluster_bench_field(b, "cpu_us_per_order_nodes", false, b->json ? "[%s]" : "%s", nodes);
+    cluster_bench_field(b, "cpu_us_per_order_clients", false, "%.2f", r->cpu_us_clients);
     cluster_bench_field(b, "half_load_orders_per_s", false, "%.0f", r->half.orders_per_s);
     cluster_bench_field(b, "half_ack_p50_us", false, "%u", r->half.p50_us);
     cluster_bench_field(b, "half_ack_p99_us", false, "%u", r->half.p99_us);

@@ -323,7 +323,7 @@ static int node_compare_u32(const void *a, const void *b)
 }
 
 /* CPU time (user + system) of a process, in microseconds, from /proc. */
-static uint64_t node_cpu_us(pid_t pid)
+uint64_t node_cpu_us(pid_t pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);

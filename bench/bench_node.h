@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "nodown/client.h"
 
@@ -47,5 +48,9 @@ int node_bootstrap(const char *nodes, struct node_client *clients, uint32_t coun
 void node_load_run(struct node_client *clients, uint32_t count, const char *nodes,
                    double seconds, double rate_per_s, struct node_load *load);
 void node_load_spread(const char *const *lists);
+
+/* CPU time (user + system) a process has used, in microseconds, from
+ * /proc; 0 when it cannot be read. */
+uint64_t node_cpu_us(pid_t pid);
 
 #endif
