@@ -35,10 +35,12 @@
 #include "lib/clock.h"
 #include "lib/secret.h"
 #include "nodown/client.h"
+#include "replica/durability.h"
 #include "replica/journal.h"
 #include "gateway/gateway.h"
 #include "replica/replica.h"
 
+#define NODE_SELF "/proc/self/exe" /* this binary, for the node it starts */
 #define NODE_THREADS_MAX 4u   /* client threads: sessions are shared among them */
 #define NODE_POLL_MAX_MS 1000u
 #define NODE_DRAIN_MAX_MS 10000u /* after the run, outcomes still owed */
@@ -61,7 +63,7 @@ struct node_thread {
 
 /* Starts `nodown serve` and reads its ready line for the ports. */
 static int node_start(struct node_child *node, const char *self, uint32_t batches_in_flight,
-                      char *errmsg, size_t size)
+                      const char *durability, char *errmsg, size_t size)
 {
     char in_flight[16];
     snprintf(in_flight, sizeof in_flight, "%u", batches_in_flight);
@@ -77,7 +79,8 @@ static int node_start(struct node_child *node, const char *self, uint32_t batche
         close(pipe_fds[0]);
         setenv("NODOWN_HOUSE_SECRET", "bench-house", 1);
         execl(self, self, "serve", "--data", node->dir, "--listen", "127.0.0.1:0", "--http",
-              "127.0.0.1:0", "--batches-in-flight", in_flight, (char *)NULL);
+              "127.0.0.1:0", "--batches-in-flight", in_flight, "--durability", durability,
+              (char *)NULL);
         _exit(127);
     }
     close(pipe_fds[1]);
@@ -611,12 +614,14 @@ struct node_options {
     uint32_t resting;
     bool json;
     uint32_t in_flight;
+    const char *durability;
 };
 
 static int node_parse(int argc, char **argv, struct node_options *o)
 {
+    char errmsg[256];
     *o = (struct node_options){false, 16, 3, 10000000, 1000000, false,
-                               GATEWAY_BATCHES_IN_FLIGHT};
+                               GATEWAY_BATCHES_IN_FLIGHT, "always"};
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--snapshot-only") == 0) {
@@ -629,6 +634,8 @@ static int node_parse(int argc, char **argv, struct node_options *o)
             o->seconds = strtod(value, NULL);
         else if (strcmp(argv[i], "--replay-commands") == 0)
             o->replay_commands = strtoull(value, NULL, 10);
+        else if (strcmp(argv[i], "--durability") == 0)
+            o->durability = value;
         else if (strcmp(argv[i], "--batches-in-flight") == 0)
             o->in_flight = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(argv[i], "--resting") == 0)
@@ -640,20 +647,29 @@ static int node_parse(int argc, char **argv, struct node_options *o)
     bool ok = o->clients >= 2 && o->clients <= NODE_CLIENTS_MAX && o->seconds > 0 &&
               o->seconds <= 60 && o->replay_commands >= 1000 &&
               o->replay_commands <= 100000000 && o->resting <= (1u << 24) &&
-              o->in_flight >= 1 && o->in_flight <= PUBLISHER_SLOTS_MAX;
+              o->in_flight >= 1 && o->in_flight <= PUBLISHER_SLOTS_MAX &&
+              durability_parse(o->durability, &(struct durability){0}, errmsg, sizeof errmsg) == 0;
     return ok ? 0 : -1;
+}
+
+static void node_clients_free(struct node_client *clients, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++)
+        free(clients[i].latency_us);
 }
 
 static void node_usage(FILE *out)
 {
     fprintf(out, "usage: nodown bench node [--clients N] [--seconds S] [--replay-commands N]\n"
-                 "                         [--resting N] [--batches-in-flight N] [--json]\n"
+                 "                         [--resting N] [--batches-in-flight N]\n"
+                 "                         [--durability always|interval:D] [--json]\n"
                  "  Starts its own node (nodown serve, embedded NATS) and measures orders\n"
                  "  acknowledged per second and acknowledgement latency with N clients\n"
                  "  (default 16) at full and half load, replay speed over N commands\n"
                  "  (default 10 M) and the longest of three snapshot pauses with N\n"
                  "  resting orders (default 1 M), in a fresh process with the node's limits.\n"
-                 "  --batches-in-flight N is given to the node (nodown serve --help).\n");
+                 "  --batches-in-flight and --durability (default always) are given to the\n"
+                 "  node (nodown serve --help).\n");
 }
 
 int bench_node_main(int argc, char **argv)
@@ -681,7 +697,7 @@ int bench_node_main(int argc, char **argv)
     }
     struct node_child node = {0};
     char errmsg[512];
-    if (node_start(&node, "/proc/self/exe", o.in_flight, errmsg, sizeof errmsg) != 0 ||
+    if (node_start(&node, NODE_SELF, o.in_flight, o.durability, errmsg, sizeof errmsg) != 0 ||
         node_bootstrap(node.nodes, clients, o.clients, errmsg, sizeof errmsg) != 0) {
         fprintf(stderr, "nodown bench node: %s\n", errmsg);
         node_stop(&node);
@@ -704,15 +720,17 @@ int bench_node_main(int argc, char **argv)
     node_stop(&node);
     uint64_t resting = 0;
     double pause_us = node_snapshot_pause_fresh(o.resting, &resting);
-    printf(o.json ? "{\"clients\":%u,\"orders_per_s\":%.0f,\"ack_p50_us\":%u,\"ack_p99_us\":%u,"
+    printf(o.json ? "{\"durability\":\"%s\",\"clients\":%u,\"orders_per_s\":%.0f,"
+                    "\"ack_p50_us\":%u,\"ack_p99_us\":%u,"
                     "\"ack_p999_us\":%u,\"half_load_orders_per_s\":%.0f,"
                     "\"half_ack_p50_us\":%u,\"half_ack_p99_us\":%u,\"half_ack_p999_us\":%u,"
                     "\"errors\":%" PRIu64 ",\"batches_in_flight\":%u,"
                     "\"batches_in_flight_max\":%lld,"
-                  : "clients %u: %.0f orders/s acknowledged, ack p50 %u us p99 %u us p99.9 %u us;"
+                  : "durability %s, clients %u: %.0f orders/s acknowledged, ack p50 %u us"
+                    " p99 %u us p99.9 %u us;"
                     " half load %.0f/s: p50 %u us p99 %u us p99.9 %u us; %" PRIu64 " errors;"
                     " batches in flight at most %u, seen %lld;",
-           o.clients, full.orders_per_s, full.p50_us, full.p99_us, full.p999_us,
+           o.durability, o.clients, full.orders_per_s, full.p50_us, full.p99_us, full.p999_us,
            half.orders_per_s, half.p50_us, half.p99_us, half.p999_us, full.errors + half.errors,
            o.in_flight, in_flight_max);
     printf(o.json ? "\"cpu_us_per_order_node\":%.2f,\"cpu_us_per_order_nats\":%.2f,"
@@ -724,7 +742,6 @@ int bench_node_main(int argc, char **argv)
                   : " replay of %" PRIu64 " commands: %.0f/s; snapshot pause with %" PRIu64
                     " resting orders: %.0f us\n",
            replayed, replay_per_s, resting, pause_us);
-    for (uint32_t i = 0; i < o.clients; i++)
-        free(clients[i].latency_us);
+    node_clients_free(clients, o.clients);
     return 0;
 }

@@ -59,6 +59,7 @@ struct cluster {
     struct cluster_layout layout; /* DIR/cluster.txt */
     char urls[CLUSTER_NATS_MAX * 32];
     char snapshot_mb[16];   /* the nodes' --snapshot-mb; "": their default */
+    struct durability durability; /* the servers' sync_interval (kept in cluster.txt) */
     int held[CLUSTER_HELD_MAX]; /* sockets holding planned ports (cluster_free_port) */
     uint32_t held_count;
     char house_secret[64];
@@ -185,6 +186,13 @@ static int cluster_load(struct cluster *cluster)
         int pid = 0;
         if (sscanf(line, "snapshot_mb %15s", cluster->snapshot_mb) == 1)
             continue;
+        char durability[DURABILITY_TEXT_SIZE];
+        char ignored[8];
+        if (sscanf(line, "durability %31s", durability) == 1) {
+            if (durability_parse(durability, &cluster->durability, ignored, sizeof ignored) != 0)
+                cluster->durability = (struct durability){0}; /* always, the safe side */
+            continue;
+        }
         /* A server's line has 6 fields, 7 since it has a leafnode port. */
         int fields = sscanf(line, "%7s %u %d %u %u %u %u", kind, &index, &pid, &a, &b, &c, &d);
         struct cluster_process *p = NULL;
@@ -232,6 +240,9 @@ static int cluster_save(const struct cluster *cluster)
                 layout->dr_node.ports[0], layout->dr_node.ports[1]);
     if (cluster->snapshot_mb[0] != '\0')
         fprintf(file, "snapshot_mb %s\n", cluster->snapshot_mb);
+    char durability[DURABILITY_TEXT_SIZE];
+    durability_format(&cluster->durability, durability);
+    fprintf(file, "durability %s\n", durability);
     bool failed = ferror(file) != 0;
     if (fclose(file) != 0 || failed || rename(temporary, path) != 0)
         return -1;
@@ -278,13 +289,15 @@ static int cluster_nats_config(const struct cluster *cluster, uint32_t index)
     if (file == NULL)
         return -1;
     const struct cluster_process *p = &cluster->layout.nats[index];
+    char sync_interval[DURABILITY_TEXT_SIZE];
+    durability_sync_interval(&cluster->durability, sync_interval);
     fprintf(file, "# Written by nodown cluster up (src/cli/cluster.c).\n"
                   "server_name: \"nats-%u\"\nlisten: \"127.0.0.1:%u\"\n"
                   "http: \"127.0.0.1:%u\"\n"
                   "jetstream { store_dir: \"%s/nats-%u/jetstream\", domain: \"" CLUSTER_DOMAIN
-                  "\" }\n"
+                  "\", sync_interval: %s }\n"
                   "leafnodes { listen: \"127.0.0.1:%u\" }\n",
-            index, p->ports[0], p->ports[2], cluster->dir, index, p->ports[3]);
+            index, p->ports[0], p->ports[2], cluster->dir, index, sync_interval, p->ports[3]);
     if (cluster->layout.nats_count > 1) {
         fprintf(file, "cluster {\n  name: \"nodown\"\n  listen: \"127.0.0.1:%u\"\n  routes: [",
                 p->ports[1]);
@@ -343,12 +356,14 @@ static int cluster_dr_nats_start(struct cluster *cluster)
     if (file == NULL)
         return -1;
     const struct cluster_process *p = &cluster->layout.dr_nats;
+    char sync_interval[DURABILITY_TEXT_SIZE];
+    durability_sync_interval(&cluster->durability, sync_interval);
     fprintf(file, "# Written by nodown cluster up --dr (src/cli/cluster.c).\n"
                   "server_name: \"dr-0\"\nlisten: \"127.0.0.1:%u\"\nhttp: \"127.0.0.1:%u\"\n"
                   "jetstream { store_dir: \"%s/dr-nats/jetstream\", domain: \""
-                  CLUSTER_DR_DOMAIN "\" }\n"
+                  CLUSTER_DR_DOMAIN "\", sync_interval: %s }\n"
                   "leafnodes { remotes: [ { urls: [",
-            p->ports[0], p->ports[2], cluster->dir);
+            p->ports[0], p->ports[2], cluster->dir, sync_interval);
     for (uint32_t i = 0; i < cluster->layout.nats_count; i++)
         fprintf(file, "%s\"nats-leaf://127.0.0.1:%u\"", i > 0 ? ", " : " ",
                 cluster->layout.nats[i].ports[3]);
@@ -816,6 +831,7 @@ static void cluster_usage(FILE *out)
     fprintf(out,
             "usage: nodown cluster up --dir DIR [--nats-servers N] [--nodes N] [--dr]\n"
             "                         [--house-secret S] [--snapshot-mb N]\n"
+            "                         [--durability always|interval:DURATION]\n"
             "       nodown cluster status --dir DIR [--json]\n"
             "       nodown cluster down --dir DIR\n"
             "       nodown cluster step-down --dir DIR [--nats I]\n"
@@ -827,6 +843,10 @@ static void cluster_usage(FILE *out)
             "          whatever is not running, on the same ports and data, and adds\n"
             "          nodes up to --nodes: a new node joins from node 0's latest\n"
             "          snapshot; --snapshot-mb is the nodes' (kept for later ups);\n"
+            "          --durability always|interval:DURATION is the servers' disk sync\n"
+            "          (default always: no acknowledgement before the batch is on disk;\n"
+            "          set at the first up and kept; docs/journal.md says what each\n"
+            "          setting can lose)\n"
             "          --dr adds a disaster-recovery site: a NATS server of its own\n"
             "          (JetStream domain dr, a leafnode to the cluster) holding the\n"
             "          mirror NODOWN_DR of the stream, and a node following it\n"
@@ -844,14 +864,26 @@ static void cluster_usage(FILE *out)
             "  $NODOWN_NATS_SERVER, else " NATS_SUPERVISOR_SERVER_PATH " (2.10 or newer).\n");
 }
 
+/* --durability: true when text is a setting; says why not on stderr. */
+static bool cluster_durability_option(struct cluster *cluster, const char *text)
+{
+    char errmsg[256];
+    if (durability_parse(text, &cluster->durability, errmsg, sizeof errmsg) == 0)
+        return true;
+    fprintf(stderr, "nodown cluster: %s\n", errmsg);
+    return false;
+}
+
 static int cluster_up(struct cluster *cluster, uint32_t nats_count, uint32_t node_count,
                       bool dr, const char *house)
 {
     char snapshot_mb[sizeof cluster->snapshot_mb];
     memcpy(snapshot_mb, cluster->snapshot_mb, sizeof snapshot_mb);
+    struct durability durability = cluster->durability;
     if (cluster_load(cluster) != 0) {
         cluster_plan(cluster, nats_count, node_count);
         memcpy(cluster->snapshot_mb, snapshot_mb, sizeof snapshot_mb);
+        cluster->durability = durability;
     }
     /* A layout from before leafnode ports; a DR site asked for. */
     for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
@@ -992,6 +1024,8 @@ int cluster_main(int argc, char **argv)
                      (int)sizeof cluster.snapshot_mb && strtod(cluster.snapshot_mb, NULL) > 0;
         else if (strcmp(argv[i], "--nats") == 0 && value != NULL)
             ok = sscanf(argv[++i], "%d", &nats_index) == 1 && nats_index >= 0;
+        else if (strcmp(argv[i], "--durability") == 0 && value != NULL)
+            ok = cluster_durability_option(&cluster, argv[++i]);
         else if (strcmp(argv[i], "--house-secret") == 0 && value != NULL)
             house = argv[++i];
         else

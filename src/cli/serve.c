@@ -51,6 +51,8 @@ struct serve_options {
     const char *join;        /* PORT:TOKENFILE of a peer's admin, or NULL */
     const char *dr_of;       /* the primary's JetStream domain: a DR site's node */
     uint32_t batches_in_flight; /* batches published at once */
+    struct durability durability; /* the embedded server's disk sync */
+    bool durability_given;
 };
 
 struct serve {
@@ -116,7 +118,7 @@ static void serve_usage(FILE *out)
             "usage: nodown serve --data DIR [--nats URL,...] [--listen HOST:PORT]\n"
             "                    [--http HOST:PORT] [--token TOKEN] [--node-id N]\n"
             "                    [--snapshot-mb N] [--replicas N] [--join PORT:TOKENFILE]\n"
-            "                    [--batches-in-flight N]\n"
+            "                    [--batches-in-flight N] [--durability always|interval:D]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
             "  --listen   the native client protocol (default 127.0.0.1:7400)\n"
@@ -128,6 +130,11 @@ static void serve_usage(FILE *out)
             "             a fraction is fine: 0.25)\n"
             "  --replicas  copies of the stream on a NATS cluster (--nats): 1 to 5,\n"
             "             default 1; every node of a cluster must say the same\n"
+            "  --durability  the embedded server's disk sync: always (the default: no\n"
+            "             command is acknowledged before it is on disk) or interval:D\n"
+            "             (100ms, 1s, 2m: synced that often; a power failure can lose\n"
+            "             what was acknowledged since the last sync; docs/journal.md).\n"
+            "             With --nats the servers' own configuration decides: refused\n"
             "  --batches-in-flight N  batches this node publishes at once, 1 to %u\n"
             "             (default %u): with several, the commands that arrive while one\n"
             "             waits for the journal's disk sync go out at once in another\n"
@@ -195,7 +202,13 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
             options->join = value;
         else if (strcmp(argv[i], "--dr-of") == 0 && ok)
             options->dr_of = value;
-        else if (strcmp(argv[i], "--batches-in-flight") == 0 && ok)
+        else if (strcmp(argv[i], "--durability") == 0 && ok) {
+            char errmsg[256];
+            ok = durability_parse(value, &options->durability, errmsg, sizeof errmsg) == 0;
+            if (!ok)
+                fprintf(stderr, "nodown serve: %s\n", errmsg);
+            options->durability_given = true;
+        } else if (strcmp(argv[i], "--batches-in-flight") == 0 && ok)
             ok = (options->batches_in_flight = (uint32_t)atoi(value)) >= 1 &&
                  options->batches_in_flight <= PUBLISHER_SLOTS_MAX;
         else if (strcmp(argv[i], "--replicas") == 0 && ok)
@@ -217,6 +230,12 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
     }
     if (options->dr_of != NULL && options->nats_urls == NULL) {
         fprintf(stderr, "nodown serve: --dr-of needs --nats (the DR site's servers)\n");
+        return -1;
+    }
+    if (options->durability_given && options->nats_urls != NULL) {
+        fprintf(stderr, "nodown serve: --durability is for the embedded server; with --nats "
+                "it is each server's jetstream sync_interval (nodown cluster up "
+                "--durability writes it)\n");
         return -1;
     }
     return 0;
@@ -430,6 +449,8 @@ static void serve_status(struct serve *serve)
     uint64_t lag = last_seq > serve->replica.applied_seq ? last_seq - serve->replica.applied_seq
                                                          : 0;
     char json[SERVE_STATUS_SIZE];
+    char durability[DURABILITY_TEXT_SIZE];
+    durability_format(&serve->options.durability, durability);
     int length = snprintf(
         json, sizeof json,
         "{\"node_id\":%u,\"applied_seq\":%" PRIu64 ",\"stream_last_seq\":%" PRIu64
@@ -437,14 +458,16 @@ static void serve_status(struct serve *serve)
         ",\"logic_version\":%u,"
         "\"logic_versions_supported\":[%u,%u],\"snapshot_format\":%u,\"protocol_version\":%u,"
         "\"snapshot_seq\":%" PRIu64 ",\"nats\":{\"connected\":%s,\"embedded\":%s,"
-        "\"restarts\":%u},\"gateway\":{\"port\":%u},\"stream\":\"%s\",\"site\":\"%s\","
+        "\"restarts\":%u,\"durability\":\"%s\"},\"gateway\":{\"port\":%u},"
+        "\"stream\":\"%s\",\"site\":\"%s\","
         "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"}}\n",
         serve->options.node_id, serve->replica.applied_seq, last_seq, lag, serve->digest_text,
         serve->digest_seq,
         serve->replica.engine.logic_version, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
         SNAPSHOT_FORMAT_VERSION, FRAME_PROTOCOL_VERSION, serve->replica.snapshot_seq,
         connected ? "true" : "false", serve->embedded ? "true" : "false",
-        serve->embedded ? serve->nats.restart_count : 0, gateway_port(serve->gateway),
+        serve->embedded ? serve->nats.restart_count : 0,
+        serve->embedded ? durability : "of the NATS servers", gateway_port(serve->gateway),
         serve->dr_waiting ? JOURNAL_STREAM_MIRROR : JOURNAL_STREAM,
         serve->dr_waiting ? "disaster-recovery" : "primary", serve->audit.runs,
         serve->audit_last);
@@ -510,8 +533,8 @@ static int serve_nats_start(struct serve *serve, char *errmsg, size_t size)
             port = 0;
         fclose(file);
     }
-    int rv = nats_supervisor_start(&serve->nats, serve->options.data_dir, (uint16_t)port, errmsg,
-                                   size);
+    int rv = nats_supervisor_start(&serve->nats, serve->options.data_dir, (uint16_t)port,
+                                   serve->options.durability, errmsg, size);
     if (rv == 0 && port != serve->nats.port && (file = fopen(path, "w")) != NULL) {
         fprintf(file, "%u\n", serve->nats.port);
         fclose(file); /* if it cannot be written, the next start picks a port again */
@@ -812,10 +835,13 @@ int serve_main(int argc, char **argv)
     serve.chores_seq = serve.replica.applied_seq; /* caught up: a digest now */
     serve_digest(&serve);
     serve_status(&serve);
+    char durability[DURABILITY_TEXT_SIZE];
+    durability_format(&serve.options.durability, durability);
     printf("nodown: node %u serving clients on %s:%u, admin on http://%s:%u/status "
-           "(token in %s/admin.token), NATS %s\n",
+           "(token in %s/admin.token), durability %s, NATS %s\n",
            serve.options.node_id, serve.options.listen_host, gateway_port(serve.gateway),
            serve.options.http_host, http_admin_port(serve.admin), serve.options.data_dir,
+           serve.embedded ? durability : "of the NATS servers",
            serve.embedded ? serve.nats.url : serve.options.nats_urls);
     fflush(stdout);
     rv = serve_loop(&serve);

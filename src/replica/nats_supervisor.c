@@ -152,6 +152,10 @@ static int config_write(const struct nats_supervisor *supervisor, char *errmsg,
         snprintf(errmsg, errmsg_size, "%s: %s", supervisor->config_path, strerror(errno));
         return ERR_IO;
     }
+    /* always: each write fsynced before its publish is acknowledged; an
+     * interval: the store fsynced that often (docs/journal.md). */
+    char sync_interval[DURABILITY_TEXT_SIZE];
+    durability_sync_interval(&supervisor->durability, sync_interval);
     fprintf(file,
             "# The embedded default's NATS server, written by nodown at each start\n"
             "# (src/replica/nats_supervisor.c, docs/journal.md): edits are lost.\n"
@@ -161,10 +165,10 @@ static int config_write(const struct nats_supervisor *supervisor, char *errmsg,
             "    store_dir: \"%s\"\n"
             "    max_file_store: %s\n"
             "    max_memory_store: %s\n"
+            "    sync_interval: %s\n"
             "}\n",
             supervisor->server_name, (unsigned)supervisor->port, supervisor->dir,
-            NATS_SUPERVISOR_FILE_STORE,
-            NATS_SUPERVISOR_MEMORY_STORE);
+            NATS_SUPERVISOR_FILE_STORE, NATS_SUPERVISOR_MEMORY_STORE, sync_interval);
     bool failed = ferror(file) != 0;
     if (fclose(file) != 0 || failed) {
         snprintf(errmsg, errmsg_size, "%s: write failed", supervisor->config_path);
@@ -493,12 +497,15 @@ const char *nats_supervisor_server_path(void)
 /* ---- The public functions. ---- */
 
 int nats_supervisor_start(struct nats_supervisor *supervisor, const char *data_dir,
-                          uint16_t port, char *errmsg, size_t errmsg_size)
+                          uint16_t port, struct durability durability, char *errmsg,
+                          size_t errmsg_size)
 {
     assert(supervisor != NULL);
     assert(data_dir != NULL);
+    assert(durability.interval_ms <= DURABILITY_INTERVAL_MS_MAX);
     memset(supervisor, 0, sizeof *supervisor);
     supervisor->last_exit_status = -1;
+    supervisor->durability = durability;
     int rv = paths_set(supervisor, data_dir, errmsg, errmsg_size);
     if (rv == 0)
         rv = stale_wait(supervisor, errmsg, errmsg_size);

@@ -13,7 +13,8 @@
  *   nats.conf    written at each start: listen 127.0.0.1:<port>, a server
  *                name unique to this start, JetStream with store_dir
  *                DIR/nats (nats-server keeps its files in
- *                DIR/nats/jetstream), no monitoring, no cluster
+ *                DIR/nats/jetstream) and sync_interval (always, by
+ *                default), no monitoring, no cluster
  *   nats.log     the child's stdout and stderr, appended
  *   nats.pid     the child's pid while it runs
  *
@@ -36,6 +37,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "replica/durability.h"
+
 /* The nats-server Debian's package installs (2.10.27 from Debian 13, by
  * tools/deps.sh), and the environment variable that names another one
  * instead (for tests, or a server installed elsewhere). */
@@ -53,6 +56,7 @@
 struct nats_supervisor {
     pid_t pid;                      /* the running child, or 0 */
     uint16_t port;                  /* the client port on 127.0.0.1 */
+    struct durability durability;   /* the jetstream block's sync_interval */
     char url[64];                   /* "nats://127.0.0.1:<port>" */
     char server_name[64];           /* "nodown-<node pid>-<port>", checked in INFO */
     uint32_t restart_count;         /* restarts by nats_supervisor_poll */
@@ -76,12 +80,15 @@ const char *nats_supervisor_server_path(void);
 int nats_supervisor_version_check(const char *path, char *errmsg, size_t errmsg_size);
 
 /* Checks the server's version (nats_supervisor_version_check), writes
- * DIR/nats/nats.conf, starts nats-server on it and waits until it accepts
- * clients with JetStream on (at most NATS_SUPERVISOR_READY_TIMEOUT_MS).
- * port 0 picks a free loopback port. Returns 0, or ERR_VERSION / ERR_IO /
- * ERR_USAGE with a message in errmsg; on error no child is left running. */
+ * DIR/nats/nats.conf (its jetstream block's sync_interval from
+ * durability: always, or the interval), starts nats-server on it and
+ * waits until it accepts clients with JetStream on (at most
+ * NATS_SUPERVISOR_READY_TIMEOUT_MS). port 0 picks a free loopback port.
+ * Returns 0, or ERR_VERSION / ERR_IO / ERR_USAGE with a message in errmsg;
+ * on error no child is left running. */
 int nats_supervisor_start(struct nats_supervisor *supervisor, const char *data_dir,
-                          uint16_t port, char *errmsg, size_t errmsg_size);
+                          uint16_t port, struct durability durability, char *errmsg,
+                          size_t errmsg_size);
 
 /* Non-blocking health check. If the child has exited, reports it on stderr,
  * counts it (restart_count, last_exit_status), starts it again on the same

@@ -59,7 +59,8 @@ static void audit_body(void)
     snprintf(dir, sizeof dir, "/tmp/nodown-test-audit-XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
     char errmsg[512];
-    CHECK_EQ_I64(nats_supervisor_start(&supervisor, dir, 0, errmsg, sizeof errmsg), 0);
+    CHECK_EQ_I64(nats_supervisor_start(&supervisor, dir, 0, (struct durability){0},
+                                       errmsg, sizeof errmsg), 0);
     struct journal_config config = config_of();
     CHECK_EQ_I64(journal_open(&journal, &config, errmsg, sizeof errmsg), 0);
     for (uint32_t i = 1; i <= MESSAGES; i++) {

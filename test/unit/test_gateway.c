@@ -234,7 +234,7 @@ static int node_start(struct node *node, char *errmsg, size_t size)
         return -1;
     struct limits limits;
     fixture_limits(&limits);
-    int rv = nats_supervisor_start(&node->nats, node->dir, 0, errmsg, size);
+    int rv = nats_supervisor_start(&node->nats, node->dir, 0, (struct durability){0}, errmsg, size);
     struct journal_config config = {.urls = node->nats.url, .stream_name = "NODOWN",
                                     .subject = "nodown.batch", .replicas = 1,
                                     .duplicate_window_ms = 120000};

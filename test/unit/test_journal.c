@@ -76,7 +76,8 @@ static bool start(void)
         return false;
     }
     char errmsg[512];
-    if (nats_supervisor_start(&supervisor, test_dir, 0, errmsg, sizeof errmsg) != 0) {
+    if (nats_supervisor_start(&supervisor, test_dir, 0, (struct durability){0},
+                              errmsg, sizeof errmsg) != 0) {
         fprintf(stderr, "  nats_supervisor_start: %s\n", errmsg);
         return false;
     }
@@ -457,7 +458,8 @@ static void reopen_body(void)
 
     /* A new start on the same directory: a new port, the same store. */
     char errmsg[512];
-    CHECK_EQ_I64(nats_supervisor_start(&supervisor, test_dir, 0, errmsg, sizeof errmsg), 0);
+    CHECK_EQ_I64(nats_supervisor_start(&supervisor, test_dir, 0, (struct durability){0},
+                                       errmsg, sizeof errmsg), 0);
     struct journal_config config = config_default();
     CHECK_EQ_I64(journal_open(&journal, &config, errmsg, sizeof errmsg), 0);
     uint64_t last_seq = 0;

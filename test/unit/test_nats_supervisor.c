@@ -114,7 +114,8 @@ static bool start(uint16_t port)
     char errmsg[512];
     if (!dir_make_temp())
         return false;
-    int rv = nats_supervisor_start(&supervisor, test_dir, port, errmsg, sizeof errmsg);
+    int rv = nats_supervisor_start(&supervisor, test_dir, port, (struct durability){0},
+                                   errmsg, sizeof errmsg);
     if (rv != 0)
         fprintf(stderr, "  nats_supervisor_start: %s\n", errmsg);
     return rv == 0;
@@ -190,7 +191,8 @@ static void start_on_given_port_body(void)
     /* Stop, then start again on the same directory and port. */
     nats_supervisor_stop(&supervisor);
     char errmsg[512];
-    CHECK_EQ_I64(nats_supervisor_start(&supervisor, test_dir, port, errmsg, sizeof errmsg), 0);
+    CHECK_EQ_I64(nats_supervisor_start(&supervisor, test_dir, port, (struct durability){0},
+                                       errmsg, sizeof errmsg), 0);
     CHECK(supervisor.pid > 0);
     server_line(port, line, sizeof line);
     CHECK(strncmp(line, "INFO ", 5) == 0);
@@ -268,13 +270,15 @@ static void previous_server_body(void)
 {
     CHECK(dir_make_temp());
     char errmsg[512];
-    CHECK_EQ_I64(nats_supervisor_start(&previous, test_dir, 0, errmsg, sizeof errmsg), 0);
+    CHECK_EQ_I64(nats_supervisor_start(&previous, test_dir, 0, (struct durability){0},
+                                       errmsg, sizeof errmsg), 0);
     pid_t previous_pid = previous.pid;
     pthread_t thread;
     CHECK_EQ_I64(pthread_create(&thread, NULL, previous_stop_later, NULL), 0);
     struct timespec before, after;
     clock_gettime(CLOCK_MONOTONIC, &before);
-    int rv = nats_supervisor_start(&supervisor, test_dir, 0, errmsg, sizeof errmsg);
+    int rv = nats_supervisor_start(&supervisor, test_dir, 0, (struct durability){0},
+                                   errmsg, sizeof errmsg);
     clock_gettime(CLOCK_MONOTONIC, &after);
     pthread_join(thread, NULL);
     CHECK_EQ_I64(rv, 0);
@@ -309,7 +313,8 @@ static void port_taken_body(int *listener)
     CHECK_EQ_I64(getsockname(*listener, (struct sockaddr *)&address, &size), 0);
     CHECK(dir_make_temp());
     char errmsg[512];
-    int rv = nats_supervisor_start(&supervisor, test_dir, ntohs(address.sin_port), errmsg,
+    int rv = nats_supervisor_start(&supervisor, test_dir, ntohs(address.sin_port),
+                                   (struct durability){0}, errmsg,
                                    sizeof errmsg);
     CHECK_EQ_I64(rv, ERR_IO);
     CHECK(strstr(errmsg, "nats-server exited while starting (exit status 1)") != NULL);
@@ -328,16 +333,19 @@ TEST(port_taken)
 static void bad_data_dir_body(void)
 {
     char errmsg[512];
-    CHECK_EQ_I64(nats_supervisor_start(&supervisor, "/tmp/a\"b", 0, errmsg, sizeof errmsg),
+    CHECK_EQ_I64(nats_supervisor_start(&supervisor, "/tmp/a\"b", 0, (struct durability){0},
+                                       errmsg, sizeof errmsg),
                  ERR_USAGE);
     CHECK(strstr(errmsg, "quote") != NULL);
     CHECK_EQ_I64(supervisor.pid, 0);
-    CHECK_EQ_I64(nats_supervisor_start(&supervisor, "", 0, errmsg, sizeof errmsg), ERR_USAGE);
+    CHECK_EQ_I64(nats_supervisor_start(&supervisor, "", 0, (struct durability){0},
+                                       errmsg, sizeof errmsg), ERR_USAGE);
     char long_dir[1100];
     memset(long_dir, 'a', sizeof long_dir - 1);
     long_dir[0] = '/';
     long_dir[sizeof long_dir - 1] = '\0';
-    CHECK_EQ_I64(nats_supervisor_start(&supervisor, long_dir, 0, errmsg, sizeof errmsg),
+    CHECK_EQ_I64(nats_supervisor_start(&supervisor, long_dir, 0, (struct durability){0},
+                                       errmsg, sizeof errmsg),
                  ERR_USAGE);
     CHECK(strstr(errmsg, "too long") != NULL);
     CHECK_EQ_I64(supervisor.pid, 0);
@@ -367,7 +375,8 @@ static void old_server_refused_body(void)
     snprintf(path, sizeof path, "%s/nats-server-2.9", test_dir);
     CHECK(fake_server_write(path, "v2.9.10"));
     CHECK_EQ_I64(setenv(NATS_SUPERVISOR_SERVER_ENV, path, 1), 0);
-    int rv = nats_supervisor_start(&supervisor, test_dir, 0, errmsg, sizeof errmsg);
+    int rv = nats_supervisor_start(&supervisor, test_dir, 0, (struct durability){0},
+                                   errmsg, sizeof errmsg);
     unsetenv(NATS_SUPERVISOR_SERVER_ENV);
     CHECK_EQ_I64(rv, ERR_VERSION);
     CHECK_EQ_I64(supervisor.pid, 0);
@@ -405,6 +414,66 @@ static void on_exit_cleanup(void)
 __attribute__((constructor)) static void register_cleanup(void)
 {
     atexit(on_exit_cleanup);
+}
+
+/* ---- What the server is started with. ---- */
+
+/* The first line of file holding needle, or "" (the whole file read). */
+static void file_find(const char *path, const char *needle, char *found, size_t size)
+{
+    found[0] = '\0';
+    FILE *file = fopen(path, "r");
+    char line[512];
+    while (file != NULL && fgets(line, sizeof line, file) != NULL) {
+        if (strstr(line, needle) != NULL && found[0] == '\0')
+            snprintf(found, size, "%s", line);
+    }
+    if (file != NULL)
+        fclose(file);
+}
+
+/* GOMAXPROCS=N in a process's environment, or 0. */
+static long child_gomaxprocs(pid_t pid)
+{
+    char path[64], environment[65536];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    FILE *file = fopen(path, "r");
+    size_t size = file != NULL ? fread(environment, 1, sizeof environment - 1, file) : 0;
+    if (file != NULL)
+        fclose(file);
+    environment[size] = '\0';
+    for (size_t at = 0; at < size; at += strlen(environment + at) + 1) {
+        if (strncmp(environment + at, "GOMAXPROCS=", 11) == 0)
+            return strtol(environment + at + 11, NULL, 10);
+    }
+    return 0;
+}
+
+static void started_with_body(void)
+{
+    char errmsg[512], line[512];
+    /* The default: each write synced before its acknowledgement. */
+    CHECK(start(0));
+    file_find(supervisor.config_path, "sync_interval", line, sizeof line);
+    CHECK_STR(line, "    sync_interval: always\n");
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    CHECK_EQ_I64(child_gomaxprocs(supervisor.pid), cores >= 4 ? cores / 2 : 1);
+    nats_supervisor_stop(&supervisor);
+    /* An interval, and a GOMAXPROCS of the node's own passed on as it is. */
+    CHECK_EQ_I64(setenv("GOMAXPROCS", "3", 1), 0);
+    CHECK_EQ_I64(nats_supervisor_start(&supervisor, test_dir, 0,
+                                       (struct durability){.interval_ms = 1500}, errmsg,
+                                       sizeof errmsg), 0);
+    unsetenv("GOMAXPROCS");
+    file_find(supervisor.config_path, "sync_interval", line, sizeof line);
+    CHECK_STR(line, "    sync_interval: \"1500ms\"\n");
+    CHECK_EQ_I64(child_gomaxprocs(supervisor.pid), 3);
+}
+
+TEST(started_with_sync_interval_and_gomaxprocs)
+{
+    started_with_body();
+    cleanup();
 }
 
 TEST_MAIN()
