@@ -9,6 +9,21 @@
  * While libnats reconnects, a publish goes into its reconnect buffer and
  * leaves on the new connection, or times out and is sent again.
  *
+ * This holds on a cluster too, on the nats-server 2.10.27 that
+ * tools/deps.sh installs (DESIGN.md asks for 2.10 or newer; on 2.9.10 the
+ * divergence below would come back). 2.9.10 looked a message's id up only
+ * as each copy applied a replicated message, counted a duplicate found
+ * there as a failed proposal, and numbered later messages with that count,
+ * which the copies could disagree on after a change of leader: they then
+ * held different messages at one sequence (docs/cluster.md). 2.10.27 has
+ * both fixes: a server that takes over as leader now zeroes that count and
+ * brings its followers level with a snapshot (nats-server #4365 and #4366,
+ * in 2.9.21 and 2.10.0), and the leader looks the id up before it
+ * proposes, while the copies no longer do, so a duplicate never enters the
+ * Raft log (#5287, in 2.10.14). What 2.10 still does, and a resend must
+ * handle: while the leader has an id's first copy proposed but not yet
+ * stored, it answers a resend "duplicate" at sequence 0 (publish_attempt).
+ *
  * Publishing may run on one thread while reading runs on another (the
  * gateway's publisher thread does): they share libnats' connection and
  * JetStream context, which are thread-safe, and nothing else; publish
@@ -425,7 +440,6 @@ int journal_open(struct journal **out, const struct journal_config *config, char
     snprintf(journal->stream_name, sizeof journal->stream_name, "%s", config->stream_name);
     snprintf(journal->subject, sizeof journal->subject, "%s", config->subject);
     journal->mirror = config->mirror_of != NULL;
-    journal->dedupe = config->replicas == 1;
     journal->wake_fd = -1;
     rv = journal_sync_init(journal, errmsg, errmsg_size);
     if (rv == 0)
@@ -477,7 +491,7 @@ static natsStatus publish_attempt(struct journal *journal, const void *data, siz
 {
     jsPubOptions options;
     jsPubOptions_Init(&options);
-    options.MsgId = journal->dedupe ? msg_id : NULL;
+    options.MsgId = msg_id;
     options.MaxWait = wait_ms;
     jsPubAck *ack = NULL;
     jsErrCode js_error = 0;
@@ -504,6 +518,17 @@ static natsStatus publish_attempt(struct journal *journal, const void *data, siz
                  what, ack->Stream == NULL ? "?" : ack->Stream);
         *retryable = false;
         s = NATS_ERR;
+    } else if (ack->Sequence == 0) {
+        /* A clustered stream's leader that has proposed this id's first
+         * copy but not stored it yet answers a resend "duplicate" at
+         * sequence 0 (nats-server 2.10; 2.11 answers with an error, which
+         * is retried too): the copy has no number yet, or never will if
+         * its proposal was lost in a change of leader. Ask again until it
+         * has one or the caller's time runs out. */
+        snprintf(journal->publish_error, sizeof journal->publish_error,
+                 "%s: the stream has this id's first copy in flight, not yet numbered", what);
+        *retryable = true;
+        s = NATS_ERR; /* retried after a pause, as no responders are */
     } else {
         *stream_seq = ack->Sequence;
         *duplicate = ack->Duplicate;

@@ -7,6 +7,7 @@
  *   journal_open      connect (reconnecting forever), create or check the stream
  *   journal_publish   one batch, with a message id: retried until it is stored
  *                     once, a resend within the duplicate window is dropped
+ *                     (on one server and on a cluster)
  *   journal_read      messages in stream order from a sequence, never a gap,
  *                     never a repeat, with each one's stored timestamp
  *   journal_last_seq  the stream's last sequence (stream info)
@@ -73,10 +74,6 @@ struct journal_config journal_config_stream(const char *urls, int replicas);
 struct journal_config journal_config_mirror(const char *urls, int replicas,
                                             const char *mirror_api);
 
-/* Header every published batch carries with its id (journal_publish's
- * msg_id), for a person reading the stream. */
-#define JOURNAL_HEADER_BATCH_ID "Nodown-Batch-Id"
-
 /* Header that a promotion's copy carries with the time the primary
  * stored the message (UTC nanoseconds, decimal): the reader takes a
  * message's time from it when present, so a node replaying the promoted
@@ -107,22 +104,26 @@ typedef int (*journal_message_cb)(void *context, uint64_t stream_seq, uint64_t t
 int journal_open(struct journal **out, const struct journal_config *config, char *errmsg,
                  size_t errmsg_size);
 
-/* Publishes one message (header JOURNAL_HEADER_BATCH_ID: msg_id) and
- * waits until the stream has stored it. On a timeout, no responders or a
- * lost connection it sends it again until timeout_ms has passed.
+/* Header every published batch carries with its id (journal_publish's
+ * msg_id), for a person reading the stream. */
+#define JOURNAL_HEADER_BATCH_ID "Nodown-Batch-Id"
+
+/* Publishes one message with the headers Nats-Msg-Id and
+ * JOURNAL_HEADER_BATCH_ID, both msg_id, and waits
+ * until the stream has stored it. On a timeout, no responders or a lost
+ * connection it sends it again, with the same id, until timeout_ms has
+ * passed. The stream remembers ids for its duplicate window, so the
+ * message is stored once: a resend it has already seen returns the first
+ * sequence with *duplicate = true (also when an attempt of this same call
+ * timed out but was stored, and a later one was answered).
  *
- * On one server (replicas 1) it also carries Nats-Msg-Id: msg_id, so it
- * is stored once: a resend the stream has already seen within its
- * duplicate window returns the first sequence with *duplicate = true
- * (also when an attempt of this same call timed out but was stored, and a
- * later one was answered). On a cluster it does not: nats-server 2.9.10
- * counts a duplicate it finds when applying a replicated message as a
- * failed proposal, and its replicas can disagree on that count across a
- * leader change, which leaves them numbering messages differently (fixed
- * upstream in 2.9.21; docs/cluster.md). There a message sent twice is
- * stored twice, and the state machine answers the second copy's commands
- * as resends (client_id, client_seq): exactly once is nodown's, not the
- * stream's.
+ * This holds on one server and on a cluster alike, with nats-server 2.10
+ * (journal.c says why 2.9.10 was not safe on a cluster, docs/cluster.md
+ * what it did). One case is left to the layer above: a resend that
+ * reaches a new leader before the old leader's first copy is committed
+ * can be stored again, and the state machine answers the second copy's
+ * commands as resends (client_id, client_seq). A batch id must never
+ * name two different batches.
  *
  * Returns 0 with *stream_seq, or ERR_IO with a message in the journal
  * (journal_publish_error). A message the server refuses for good (too

@@ -57,7 +57,6 @@ struct journal {
     void *prepare_context;
     void *current_prepared;
     bool mirror;                /* stream_name is a mirror: no publishing */
-    bool dedupe;                /* publish with Nats-Msg-Id: only on one server (journal.h) */
     char stream_name[JOURNAL_STREAM_NAME_SIZE];
     char subject[JOURNAL_SUBJECT_SIZE];
     char error[512];

@@ -35,6 +35,8 @@
 #include "replica/nats_supervisor.h"
 #include "test.h"
 #include "test_dir.h"
+#include "test_nats.h"
+#include "test_net.h"
 
 /* ---- Helpers. ---- */
 
@@ -45,13 +47,32 @@ static struct nats_supervisor supervisor;
 static struct journal *journal;
 static char test_dir[256];
 
+/* The cluster tests' three servers (cluster_start), instead of the
+ * supervisor's one. */
+#define CLUSTER_SERVERS 3u
+static pid_t cluster_pids[CLUSTER_SERVERS];
+static char cluster_url[CLUSTER_SERVERS][64];
+static char cluster_urls[CLUSTER_SERVERS * 64];
+
+static void cluster_server_kill(uint32_t index)
+{
+    if (cluster_pids[index] > 0) {
+        kill(cluster_pids[index], SIGKILL); /* stopped (SIGSTOP) or not */
+        waitpid(cluster_pids[index], NULL, 0);
+    }
+    cluster_pids[index] = 0;
+}
+
 static void cleanup(void)
 {
     journal_close(journal);
     journal = NULL;
     nats_supervisor_stop(&supervisor);
-    if (test_dir[0] != '\0')
+    for (uint32_t i = 0; i < CLUSTER_SERVERS; i++)
+        cluster_server_kill(i);
+    if (test_dir[0] != '\0' && !(getenv("KEEP") && test_current_failed))
         test_dir_remove(test_dir);
+    else if (test_dir[0]) fprintf(stderr, "KEPT %s\n", test_dir);
     test_dir[0] = '\0';
 }
 
@@ -790,6 +811,221 @@ static void prepare_hook_body(void)
 TEST(prepare_hook)
 {
     prepare_hook_body();
+    cleanup();
+}
+
+/* ---- A resend on a cluster of three servers. ---- */
+
+/* Three nats-servers in one JetStream cluster (n0, n1, n2) in a fresh
+ * directory, and the journal on all of them with the stream on all three
+ * (R3), as `nodown cluster up` runs them. */
+static bool cluster_start(void)
+{
+    snprintf(test_dir, sizeof test_dir, "/tmp/nodown-test-journal-XXXXXX");
+    if (mkdtemp(test_dir) == NULL) {
+        test_dir[0] = '\0';
+        return false;
+    }
+    uint16_t client_ports[CLUSTER_SERVERS], route_ports[CLUSTER_SERVERS];
+    cluster_urls[0] = '\0';
+    for (uint32_t i = 0; i < CLUSTER_SERVERS; i++) {
+        client_ports[i] = test_free_port();
+        route_ports[i] = test_free_port();
+        snprintf(cluster_url[i], sizeof cluster_url[i], "nats://127.0.0.1:%u", client_ports[i]);
+        if (i > 0)
+            strcat(cluster_urls, ",");
+        strcat(cluster_urls, cluster_url[i]);
+    }
+    for (uint32_t i = 0; i < CLUSTER_SERVERS; i++) {
+        char text[1024], name[8];
+        int length = snprintf(text, sizeof text,
+                              "server_name: n%u\nlisten: \"127.0.0.1:%u\"\n"
+                              "jetstream { store_dir: \"%s/n%u\" }\n"
+                              "cluster { name: journal-test, listen: \"127.0.0.1:%u\", routes: [",
+                              i, client_ports[i], test_dir, i, route_ports[i]);
+        /* Routes to every other server, as nodown cluster up writes
+         * them (a server with none cannot start JetStream clustered). */
+        const char *separator = "";
+        for (uint32_t j = 0; j < CLUSTER_SERVERS; j++) {
+            if (j == i)
+                continue;
+            length += snprintf(text + length, sizeof text - (size_t)length,
+                               "%s \"nats-route://127.0.0.1:%u\"", separator, route_ports[j]);
+            separator = ",";
+        }
+        snprintf(text + length, sizeof text - (size_t)length, " ] }\n");
+        snprintf(name, sizeof name, "n%u", i);
+        cluster_pids[i] = test_nats_server_start(test_dir, name, text);
+        if (cluster_pids[i] <= 0)
+            return false;
+    }
+    struct journal_config config = journal_config_stream(cluster_urls, CLUSTER_SERVERS);
+    return test_journal_open_retry(&journal, &config, 30000) == 0;
+}
+
+/* The index of the server leading the stream, once stream info names
+ * one (within 10 s), or -1. */
+static int cluster_leader(struct journal *on)
+{
+    int64_t deadline_ms = clock_now_ms() + 10000;
+    do {
+        struct journal_stream_info info;
+        if (journal_stream_info(on, &info) == 0 && info.leader[0] == 'n') {
+            int index = atoi(info.leader + 1);
+            return index >= 0 && index < (int)CLUSTER_SERVERS ? index : -1;
+        }
+        clock_sleep_ms(50);
+    } while (clock_now_ms() < deadline_ms);
+    return -1;
+}
+
+/* On a cluster as on one server, a resend is dropped by the duplicate
+ * window: same sequence, duplicate = true, stored once. Also after a kill
+ * -9 of the stream leader's server, when the resend reaches the new
+ * leader (with nats-server 2.9.10 nodown sent no id on a cluster, and
+ * these resends were stored again: journal.c). */
+static void cluster_resend_body(void)
+{
+    CHECK(cluster_start());
+    uint64_t seq = 0;
+    bool duplicate = true;
+    CHECK_EQ_I64(publish(0, "first", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 1);
+    CHECK(!duplicate);
+    CHECK_EQ_I64(publish(1, "again", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 2);
+    CHECK(!duplicate);
+    CHECK_EQ_I64(publish(1, "again", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 2);
+    CHECK(duplicate);
+    uint64_t last_seq = 0;
+    CHECK_EQ_I64(journal_last_seq(journal, &last_seq), 0);
+    CHECK_EQ_I64(last_seq, 2);
+    uint64_t next_seq = 0;
+    CHECK_EQ_I64(read_into(1, 2, 100, 5000, &next_seq), 0);
+    CHECK_EQ_I64(received.count, 2);
+    CHECK(received_is(0, 0, 1));
+    CHECK(received_is(1, 1, 2));
+
+    /* kill -9 of the leader's server; the resend waits out the election
+     * (retried on no responders and timeouts) and reaches the new leader,
+     * which knows the id from the message it applied. */
+    int leader = cluster_leader(journal);
+    CHECK(leader >= 0);
+    int64_t killed_ms = clock_now_ms();
+    cluster_server_kill((uint32_t)leader);
+    uint8_t data[PAYLOAD_SIZE_MAX];
+    size_t size = payload(1, data);
+    duplicate = false;
+    CHECK_EQ_I64(journal_publish(journal, data, size, "again-1", 30000, &seq, &duplicate), 0);
+    fprintf(stderr, "  resend answered %" PRId64 " ms after the kill of n%d, the leader\n",
+            clock_now_ms() - killed_ms, leader);
+    CHECK_EQ_I64(seq, 2);
+    CHECK(duplicate);
+    CHECK_EQ_I64(publish(2, "after", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 3);
+    CHECK(!duplicate);
+    CHECK_EQ_I64(journal_last_seq(journal, &last_seq), 0);
+    CHECK_EQ_I64(last_seq, 3);
+}
+
+TEST(cluster_resend_stored_once)
+{
+    cluster_resend_body();
+    cleanup();
+}
+
+/* Whether every thread of pid is stopped (SIGSTOP takes effect on each
+ * thread in its own time, not when kill returns). */
+static bool threads_stopped(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *tasks = opendir(path);
+    if (tasks == NULL)
+        return false;
+    bool stopped = true;
+    struct dirent *entry;
+    while (stopped && (entry = readdir(tasks)) != NULL) {
+        if (entry->d_name[0] == '.')
+            continue;
+        char stat_path[128], text[512] = "";
+        snprintf(stat_path, sizeof stat_path, "%s/%.24s/stat", path, entry->d_name);
+        FILE *file = fopen(stat_path, "r");
+        if (file != NULL) {
+            size_t size = fread(text, 1, sizeof text - 1, file);
+            text[size] = '\0';
+            fclose(file);
+        }
+        const char *state = strrchr(text, ')'); /* "pid (name) S ..." */
+        stopped = state == NULL || state[1] != ' ' || state[2] == 'T' || state[2] == 't';
+    }
+    closedir(tasks);
+    return stopped;
+}
+
+/* A resend while the first copy is proposed but not committed: both
+ * followers are stopped (SIGSTOP), so the leader cannot commit. The first
+ * attempt times out, and nats-server 2.10.27 answers every later one
+ * "duplicate" at sequence 0, which journal_publish asks again about until
+ * its time runs out. Once the followers are back the copy is committed,
+ * and the same id sent again gets its sequence: stored once (without the
+ * id, every attempt would have been a copy of its own). */
+static void cluster_in_flight_body(void)
+{
+    CHECK(cluster_start());
+    uint64_t seq = 0;
+    bool duplicate = true;
+    CHECK_EQ_I64(publish(0, "first", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 1);
+    int leader = cluster_leader(journal);
+    CHECK(leader >= 0);
+    /* A journal on the leader's server only, so that its publishes reach
+     * the leader while the others are stopped. */
+    struct journal *on_leader = NULL;
+    struct journal_config config = journal_config_stream(cluster_url[leader], CLUSTER_SERVERS);
+    CHECK_EQ_I64(test_journal_open_retry(&on_leader, &config, 5000), 0);
+    for (uint32_t i = 0; i < CLUSTER_SERVERS; i++) {
+        if ((int)i != leader)
+            kill(cluster_pids[i], SIGSTOP);
+    }
+    int64_t deadline_ms = clock_now_ms() + 5000;
+    for (uint32_t i = 0; i < CLUSTER_SERVERS; i++) {
+        while ((int)i != leader && !threads_stopped(cluster_pids[i]) &&
+               clock_now_ms() < deadline_ms)
+            clock_sleep_ms(1);
+    }
+    uint8_t data[PAYLOAD_SIZE_MAX];
+    size_t size = payload(7, data);
+    int rv = journal_publish(on_leader, data, size, "in-flight-7", JOURNAL_PUBLISH_ATTEMPT_MS * 4,
+                             &seq, &duplicate);
+    char error[512];
+    snprintf(error, sizeof error, "%s", journal_publish_error(on_leader));
+    for (uint32_t i = 0; i < CLUSTER_SERVERS; i++) {
+        if ((int)i != leader)
+            kill(cluster_pids[i], SIGCONT);
+    }
+    CHECK_EQ_I64(rv, ERR_IO);
+    CHECK(strstr(error, "in-flight-7 to NODOWN (attempt") != NULL);
+    CHECK(strstr(error, "first copy in flight, not yet numbered") != NULL);
+    seq = 0;
+    duplicate = false;
+    rv = journal_publish(on_leader, data, size, "in-flight-7", 10000, &seq, &duplicate);
+    journal_close(on_leader);
+    CHECK_EQ_I64(rv, 0);
+    CHECK_EQ_I64(seq, 2);
+    CHECK(duplicate);
+    uint64_t last_seq = 0;
+    CHECK_EQ_I64(journal_last_seq(journal, &last_seq), 0);
+    CHECK_EQ_I64(last_seq, 2);
+    CHECK_EQ_I64(publish(8, "after", &seq, &duplicate), 0);
+    CHECK_EQ_I64(seq, 3);
+    CHECK(!duplicate);
+}
+
+TEST(cluster_resend_in_flight_stored_once)
+{
+    cluster_in_flight_body();
     cleanup();
 }
 
