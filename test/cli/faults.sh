@@ -28,8 +28,8 @@
 # nats-server that node started on this script's directory), and leaves
 # none behind. FAULTS_COUNT (commands per client, default 15000) and
 # FAULTS_KILL_AT (acknowledged commands before a kill, default 2000) size
-# the load; FAULTS_TIME_LIMIT_S (default 150) bounds the whole run, which
-# takes about 45 s; FAULTS_SCENARIOS (default "a b c d") picks scenarios;
+# the load; FAULTS_TIME_LIMIT_S (default 300) bounds the whole run, which
+# takes about 2 to 4 minutes; FAULTS_SCENARIOS (default "a b c d") picks scenarios;
 # FAULTS_KEEP=1 keeps the directory (logs) afterwards.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -40,7 +40,7 @@ HOUSE_SECRET="faults house secret"
 MEMBER_SECRET="faults member secret"
 COUNT=${FAULTS_COUNT:-15000}
 KILL_AT=${FAULTS_KILL_AT:-2000}
-TIME_LIMIT_S=${FAULTS_TIME_LIMIT_S:-150}
+TIME_LIMIT_S=${FAULTS_TIME_LIMIT_S:-300}
 
 passed=0
 failed=0
@@ -160,7 +160,7 @@ load_start() {
     load_out[$name]=$work/$name.out
     : >"${load_log[$name]}"
     $E2E load --nodes "$2" --account "$3" --secret "$MEMBER_SECRET" --client-id "$4" \
-        --count "$COUNT" --log "${load_log[$name]}" --market "$market" --seconds 45 \
+        --count "$COUNT" --log "${load_log[$name]}" --market "$market" --seconds 90 \
         >"${load_out[$name]}" 2>"$work/$name.err" &
     load_pid[$name]=$!
 }
