@@ -621,7 +621,7 @@ static int node_parse(int argc, char **argv, struct node_options *o)
 {
     char errmsg[256];
     *o = (struct node_options){false, 16, 3, 10000000, 1000000, false,
-                               GATEWAY_BATCHES_IN_FLIGHT, "always"};
+                               1 /* serve's embedded default */, "always"};
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--snapshot-only") == 0) {

@@ -136,8 +136,9 @@ static void serve_usage(FILE *out)
             "             what was acknowledged since the last sync; docs/journal.md).\n"
             "             With --nats the servers' own configuration decides: refused\n"
             "  --batches-in-flight N  batches this node publishes at once, 1 to %u\n"
-            "             (default %u): with several, the commands that arrive while one\n"
-            "             waits for the journal's disk sync go out at once in another\n"
+            "             (default 1 on the embedded default, %u with --nats): with\n"
+            "             several, commands that arrive while one waits for the journal\n"
+            "             go out in another\n"
             "  --join PORT:TOKENFILE  a node with no snapshot yet first fetches the\n"
             "             latest one of the peer whose admin interface is on\n"
             "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
@@ -152,6 +153,19 @@ static void serve_usage(FILE *out)
             "  $NODOWN_NATS_SERVER, the nats-server the embedded default runs (default\n"
             "  " NATS_SUPERVISOR_SERVER_PATH "). Every NATS server must be 2.10 or newer.\n",
             PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT);
+}
+
+/* --batches-in-flight, or its default: one batch at a time on the
+ * embedded default, where nats-server writes and syncs each stream
+ * message in turn, so a second batch in flight only waits behind the
+ * first as a smaller batch (more syncs for the same commands: bench node,
+ * docs/journal.md); GATEWAY_BATCHES_IN_FLIGHT on a cluster (--nats), whose
+ * leader replicates the batches in flight together. */
+static uint32_t serve_batches_in_flight(const struct serve_options *options)
+{
+    if (options->batches_in_flight != 0)
+        return options->batches_in_flight;
+    return options->nats_urls == NULL ? 1 : GATEWAY_BATCHES_IN_FLIGHT;
 }
 
 static int serve_host_port(const char *text, char *host, size_t host_size, uint16_t *port)
@@ -178,7 +192,7 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
     options->node_id = 1;
     options->snapshot_bytes = 64u << 20;
     options->replicas = 1;
-    options->batches_in_flight = GATEWAY_BATCHES_IN_FLIGHT;
+    options->batches_in_flight = 0; /* serve_batches_in_flight decides */
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = value != NULL;
@@ -689,7 +703,7 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
                                      .listen_port = options->listen_port,
                                      .node_id = options->node_id, .metrics = &serve->metrics,
                                      .audit = &serve->audit,
-                                     .batches_in_flight_max = options->batches_in_flight};
+                                     .batches_in_flight_max = serve_batches_in_flight(options)};
     if (rv == 0)
         rv = gateway_open(&serve->gateway, &gateway, &serve->replica, serve->journal, errmsg,
                           size);
