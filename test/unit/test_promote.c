@@ -21,6 +21,7 @@
 #include "replica/journal.h"
 #include "test.h"
 #include "test_dir.h"
+#include "test_nats.h"
 #include "test_net.h"
 
 #define MESSAGES 12u
@@ -29,27 +30,6 @@ static char dir[128];
 static pid_t servers[2];          /* primary, DR site */
 static uint16_t ports[3];         /* primary client, primary leafnode, DR client */
 static struct journal *primary, *site, *follower;
-
-static pid_t server_start(const char *name, const char *config_text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s.conf", dir, name);
-    FILE *file = fopen(path, "w");
-    if (file == NULL)
-        return -1;
-    fputs(config_text, file);
-    fclose(file);
-    char log[256];
-    snprintf(log, sizeof log, "%s/%s.log", dir, name);
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        freopen(log, "w", stderr);
-        execl("/usr/sbin/nats-server", "nats-server", "-c", path, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
 
 static void server_kill(int index)
 {
@@ -85,20 +65,6 @@ static struct journal_config config_of(const char *url, const char *stream, bool
     return config;
 }
 
-/* Opens a journal, retrying while the server starts. */
-static int open_retry(struct journal **out, const struct journal_config *config)
-{
-    char errmsg[512] = "";
-    int64_t deadline_ms = clock_now_ms() + 10000;
-    int rv;
-    while ((rv = journal_open(out, config, errmsg, sizeof errmsg)) != 0 &&
-           clock_now_ms() < deadline_ms)
-        clock_sleep_ms(100);
-    if (rv != 0)
-        fprintf(stderr, "  journal_open: %s\n", errmsg);
-    return rv;
-}
-
 /* The directory and the ports; then the primary's server unless
  * site_only, and the DR site's. */
 static bool start_servers(bool site_only)
@@ -115,13 +81,13 @@ static bool start_servers(bool site_only)
              "jetstream { store_dir: \"%s/p\", domain: primary }\n"
              "leafnodes { listen: \"127.0.0.1:%u\" }\n", ports[0], dir, ports[1]);
     if (!site_only)
-        servers[0] = server_start("primary", text);
+        servers[0] = test_nats_server_start(dir, "primary", text);
     snprintf(text, sizeof text, "listen: \"127.0.0.1:%u\"\nserver_name: dr\n"
              "jetstream { store_dir: \"%s/dr\", domain: dr }\n"
              "leafnodes { remotes: [ { urls: [\"nats-leaf://127.0.0.1:%u\"],\n"
              "  deny_imports: [\"nodown.>\"], deny_exports: [\"nodown.>\"] } ] }\n",
              ports[2], dir, ports[1]);
-    servers[1] = server_start("dr", text);
+    servers[1] = test_nats_server_start(dir, "dr", text);
     return (site_only || servers[0] > 0) && servers[1] > 0;
 }
 
@@ -169,7 +135,7 @@ static void mirror_body(void)
     snprintf(primary_url, sizeof primary_url, "nats://127.0.0.1:%u", ports[0]);
     snprintf(site_url, sizeof site_url, "nats://127.0.0.1:%u", ports[2]);
     struct journal_config config = config_of(primary_url, "NODOWN", false);
-    CHECK_EQ_I64(open_retry(&primary, &config), 0);
+    CHECK_EQ_I64(test_journal_open_retry(&primary, &config, 10000), 0);
     for (uint32_t i = 1; i <= MESSAGES; i++) {
         char data[16], id[16];
         uint64_t seq = 0;
@@ -185,7 +151,7 @@ static void mirror_body(void)
     CHECK_EQ_I64(before.count, MESSAGES - 3);
 
     config = config_of(site_url, "NODOWN_DR", true);
-    CHECK_EQ_I64(open_retry(&site, &config), 0);
+    CHECK_EQ_I64(test_journal_open_retry(&site, &config, 10000), 0);
     struct journal_stream_info info = {0};
     int64_t deadline_ms = clock_now_ms() + 10000;
     while ((journal_stream_info(site, &info) != 0 || info.last_seq < MESSAGES) &&
@@ -244,7 +210,7 @@ static void promote_body(void)
     CHECK_EQ_I64(journal_publish(site, "batch 13", 8, "m13", 5000, &seq, &duplicate), 0);
     CHECK_EQ_I64(seq, MESSAGES + 1);
     struct journal_config config = config_of(site_url, "NODOWN", false);
-    CHECK_EQ_I64(open_retry(&follower, &config), 0);
+    CHECK_EQ_I64(test_journal_open_retry(&follower, &config, 10000), 0);
     struct seen fresh;
     read_all(follower, 4, MESSAGES - 3, &fresh);
     CHECK(memcmp(&fresh, &before, sizeof before) == 0);
