@@ -266,7 +266,8 @@ bootstrap() {
     [ ${#members[@]} -eq 3 ] && [ -n "$boot_seq" ] && [ -n "$market" ] && [ -n "$instrument" ]
 }
 
-# load_start NAME NODE ACCOUNT CLIENT_ID COUNT: a load client on one node.
+# load_start NAME NODE ACCOUNT CLIENT_ID COUNT [RATE]: a load client on one
+# node, sending at most RATE commands a second if given.
 load_start() {
     local name=$1
     load_log[$name]=$work/$name.log
@@ -274,7 +275,7 @@ load_start() {
     : >"${load_log[$name]}"
     $E2E load --nodes "127.0.0.1:${node_listen[$2]}" --account "$3" --secret "$MEMBER_SECRET" \
         --client-id "$4" --count "$5" --log "${load_log[$name]}" --market "$market" \
-        --seconds 90 >"${load_out[$name]}" 2>"$work/$name.err" &
+        --seconds 90 ${6:+--rate "$6"} >"${load_out[$name]}" 2>"$work/$name.err" &
     load_pid[$name]=$!
 }
 
@@ -423,7 +424,9 @@ run_partition() {
     local m=$1 a=$2 b=$3
     load_start c61 "$a" "${members[0]}" 61 "$COUNT"
     load_start c62 "$b" "${members[1]}" 62 "$COUNT"
-    load_start c63 "$m" "${members[2]}" 63 "$MINORITY_COUNT"
+    # Paced, so that it is still sending when the cut comes (unpaced, it
+    # once finished its 6 000 commands before the partition was in place).
+    load_start c63 "$m" "${members[2]}" 63 "$MINORITY_COUNT" $((MINORITY_COUNT / 6))
     expect "load on the three nodes (clients 61, 62 on nodes $a, $b; 63 on node $m)" \
         eval 'wait_acked c61 2000 && wait_acked c62 2000 && wait_acked c63 500'
     local start_a start_b start_m cut_ms

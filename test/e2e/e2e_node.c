@@ -94,6 +94,7 @@ struct e2e_args {
     uint32_t instrument_id;
     uint32_t market_id; /* INDEX_NONE: the load places no bets */
     int seconds;
+    uint64_t rate; /* load: commands sent per second at most (0: no limit) */
     bool verbose;
     uint64_t lost_above; /* check: a promoted DR site's last sequence (0: none) */
 };
@@ -106,7 +107,7 @@ static void e2e_usage(void)
             " [--member-secret S] [--logic N]\n"
             "       e2e_node load --nodes LIST --account A --secret S --client-id C"
             " --count N --log FILE\n"
-            "                     [--instrument I] [--market M] [--seconds T]\n"
+            "                     [--instrument I] [--market M] [--seconds T] [--rate N]\n"
             "       e2e_node check --nats URL[,URL...] [--replicas N] --log FILE"
             " [--log FILE ...] [--verbose]\n"
             "                      [--lost-above SEQ]\n");
@@ -158,6 +159,8 @@ static int e2e_parse(int argc, char **argv, struct e2e_args *args)
             args->market_id = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(name, "--seconds") == 0)
             args->seconds = atoi(value);
+        else if (strcmp(name, "--rate") == 0)
+            args->rate = strtoull(value, NULL, 10);
         else if (strcmp(name, "--lost-above") == 0)
             args->lost_above = strtoull(value, NULL, 10);
         else {
@@ -364,6 +367,7 @@ struct e2e_load {
     uint64_t order_ids[E2E_ORDER_IDS]; /* of the last orders placed, a ring */
     uint64_t order_count;
     uint32_t errors;
+    int64_t start_ms;
 };
 
 /* Command number index: mostly limit GTC orders of 1..9 units at
@@ -436,10 +440,21 @@ static void e2e_load_error(struct e2e_load *load, const char *what, int rv)
                 what, err_text(rv), nodown_client_errmsg(load->client));
 }
 
+/* How many commands may have been sent by now: --rate paces the load so
+ * that a test can be sure it is still running when something happens. */
+static uint64_t e2e_load_allowed(const struct e2e_load *load)
+{
+    if (load->args->rate == 0)
+        return load->args->count;
+    uint64_t allowed = load->args->rate * (uint64_t)(clock_now_ms() - load->start_ms) / 1000 + 1;
+    return allowed < load->args->count ? allowed : load->args->count;
+}
+
 /* Fills the window, then takes one outcome; returns 0 to go on. */
 static int e2e_load_step(struct e2e_load *load)
 {
-    while (load->sent < load->args->count &&
+    uint64_t allowed = e2e_load_allowed(load);
+    while (load->sent < allowed &&
            nodown_client_inflight_count(load->client) < nodown_client_window(load->client)) {
         struct command command = e2e_load_command(load, load->sent);
         uint64_t client_seq = 0;
@@ -450,8 +465,12 @@ static int e2e_load_step(struct e2e_load *load)
         if (rv != 0)
             e2e_load_error(load, "send", rv);
     }
+    if (nodown_client_inflight_count(load->client) == 0) { /* paced: nothing out yet */
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+        return 0;
+    }
     struct nodown_outcome outcome;
-    int rv = nodown_client_wait(load->client, &outcome, 1000);
+    int rv = nodown_client_wait(load->client, &outcome, load->args->rate ? 10 : 1000);
     if (rv == 0)
         e2e_load_record(load, &outcome);
     else if (rv != ERR_TIMEOUT)
@@ -490,6 +509,7 @@ static int e2e_load(const struct e2e_args *args)
     }
     int64_t start_ms = clock_now_ms();
     int64_t deadline_ms = start_ms + (int64_t)args->seconds * 1000;
+    load.start_ms = start_ms;
     int rv = e2e_load_open(&load, deadline_ms);
     while (rv == 0 && load.acknowledged < args->count && clock_now_ms() < deadline_ms)
         rv = e2e_load_step(&load);
