@@ -17,6 +17,7 @@
  * One JSON object with --json. Every loop is bounded in count and time.
  */
 #include "bench/bench.h"
+#include "bench/bench_hostile.h"
 #include "bench/bench_node.h"
 #include "cli/admin_http.h"
 
@@ -615,15 +616,20 @@ struct node_options {
     bool json;
     uint32_t in_flight;
     const char *durability;
+    bool hostile;
 };
 
 static int node_parse(int argc, char **argv, struct node_options *o)
 {
     char errmsg[256];
     *o = (struct node_options){false, 16, 3, 10000000, 1000000, false,
-                               1 /* serve's embedded default */, "always"};
+                               1 /* serve's embedded default */, "always", false};
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : "";
+        if (strcmp(argv[i], "--hostile") == 0) {
+            o->hostile = true;
+            continue;
+        }
         if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--snapshot-only") == 0) {
             *(argv[i][2] == 'j' ? &o->json : &o->snapshot_only) = true;
             continue;
@@ -652,6 +658,77 @@ static int node_parse(int argc, char **argv, struct node_options *o)
     return ok ? 0 : -1;
 }
 
+/* --hostile: the same full load again while the attackers of
+ * bench_hostile.h work from other source addresses. */
+struct node_hostile {
+    struct node_load load;
+    struct hostile_stats stats;
+    int rv;
+};
+
+static void node_hostile_run(const struct node_child *node, struct node_client *clients,
+                             const struct node_options *o, struct node_hostile *result)
+{
+    memset(result, 0, sizeof *result);
+    const char *port = strrchr(node->nodes, ':');
+    struct hostile_options options = {
+        .client_port = (uint16_t)(port != NULL ? atoi(port + 1) : 0),
+        .admin_port = node->admin_port, .account_id = clients[0].account_id,
+        .idle = HOSTILE_IDLE_DEFAULT, .logons_per_s = HOSTILE_LOGONS_PER_S_DEFAULT,
+        .drips = HOSTILE_DRIPS_DEFAULT};
+    struct hostile hostile;
+    result->rv = -1;
+    if (options.client_port == 0 || hostile_start(&options, &hostile) != 0)
+        return;
+    sleep(2); /* the idle connections opened, the drips under way */
+    node_load_run(clients, o->clients, node->nodes, o->seconds, 0, &result->load);
+    result->rv = hostile_stop(&hostile, &result->stats);
+}
+
+static void node_hostile_print(const struct node_hostile *h, const struct node_load *quiet,
+                               bool json)
+{
+    const struct hostile_stats *s = &h->stats;
+    double seconds = s->seconds > 0 ? s->seconds : 1;
+    double ratio = quiet->orders_per_s > 0 ? h->load.orders_per_s / quiet->orders_per_s : 0;
+    printf(json ? ",\"hostile_ok\":%s,\"hostile_orders_per_s\":%.0f,\"hostile_ratio\":%.2f,"
+                  "\"hostile_ack_p50_us\":%u,\"hostile_ack_p99_us\":%u,"
+                  "\"hostile_errors\":%" PRIu64 ","
+                : "; hostile (%s): %.0f orders/s acknowledged, %.2f of quiet, ack p50 %u us"
+                  " p99 %u us, %" PRIu64 " errors;",
+           h->rv == 0 ? "true" : "false", h->load.orders_per_s, ratio, h->load.p50_us,
+           h->load.p99_us, h->load.errors);
+    printf(json ? "\"attackers_cpu_pct\":%.1f,\"attackers_idle_held_min\":%u,"
+                  "\"attackers_idle_held_max\":%u,\"attackers_logons_per_s\":%.0f,"
+                  "\"attackers_logons_answered\":%" PRIu64 ",\"attackers_connects\":%" PRIu64
+                  ",\"attackers_closed_by_node\":%" PRIu64 ",\"attackers_drips\":%u"
+                : " attackers: %.1f %% of a core, idle connections held %u..%u, %.0f wrong"
+                  " logons/s (%" PRIu64 " answered), %" PRIu64 " connections opened, %" PRIu64
+                  " closed by the node, %u dripping",
+           (double)s->cpu_us / seconds / 1e4, s->idle_held_min, s->idle_held_max,
+           (double)s->logons_tried / seconds, s->logons_answered, s->connects,
+           s->closed_by_node, HOSTILE_DRIPS_DEFAULT);
+}
+
+/* --snapshot-only: the child process node_snapshot_pause_fresh starts. */
+static int node_snapshot_only(uint32_t resting)
+{
+    uint64_t orders = 0;
+    double pause_us = node_snapshot_pause(resting, &orders);
+    printf("%.0f %" PRIu64 "\n", pause_us, orders);
+    return pause_us < 0;
+}
+
+static int node_clients_alloc(struct node_client *clients, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        clients[i].latency_us = malloc(NODE_SAMPLES_MAX * sizeof(uint32_t));
+        if (clients[i].latency_us == NULL)
+            return -1;
+    }
+    return 0;
+}
+
 static void node_clients_free(struct node_client *clients, uint32_t count)
 {
     for (uint32_t i = 0; i < count; i++)
@@ -662,14 +739,20 @@ static void node_usage(FILE *out)
 {
     fprintf(out, "usage: nodown bench node [--clients N] [--seconds S] [--replay-commands N]\n"
                  "                         [--resting N] [--batches-in-flight N]\n"
-                 "                         [--durability always|interval:D] [--json]\n"
+                 "                         [--durability always|interval:D] [--hostile]"
+                 " [--json]\n"
                  "  Starts its own node (nodown serve, embedded NATS) and measures orders\n"
                  "  acknowledged per second and acknowledgement latency with N clients\n"
                  "  (default 16) at full and half load, replay speed over N commands\n"
                  "  (default 10 M) and the longest of three snapshot pauses with N\n"
                  "  resting orders (default 1 M), in a fresh process with the node's limits.\n"
                  "  --batches-in-flight and --durability (default always) are given to the\n"
-                 "  node (nodown serve --help).\n");
+                 "  node (nodown serve --help).\n"
+                 "  --hostile: the full load again while, from 127.0.0.2 and up, %u idle\n"
+                 "  connections are held, %u wrong logons a second are tried and %u HTTP\n"
+                 "  connections drip a byte a second (reconnecting whatever is closed):\n"
+                 "  orders/s, ack p50/p99, the ratio to the quiet run, the attackers' CPU.\n",
+            HOSTILE_IDLE_DEFAULT, HOSTILE_LOGONS_PER_S_DEFAULT, HOSTILE_DRIPS_DEFAULT);
 }
 
 int bench_node_main(int argc, char **argv)
@@ -683,18 +766,11 @@ int bench_node_main(int argc, char **argv)
         node_usage(stderr);
         return 2;
     }
-    if (o.snapshot_only) {
-        uint64_t orders = 0;
-        double pause_us = node_snapshot_pause(o.resting, &orders);
-        printf("%.0f %" PRIu64 "\n", pause_us, orders);
-        return pause_us < 0;
-    }
+    if (o.snapshot_only)
+        return node_snapshot_only(o.resting);
     static struct node_client clients[NODE_CLIENTS_MAX];
-    for (uint32_t i = 0; i < o.clients; i++) {
-        clients[i].latency_us = malloc(NODE_SAMPLES_MAX * sizeof(uint32_t));
-        if (clients[i].latency_us == NULL)
-            return 1;
-    }
+    if (node_clients_alloc(clients, o.clients) != 0)
+        return 1;
     struct node_child node = {0};
     char errmsg[512];
     if (node_start(&node, NODE_SELF, o.in_flight, o.durability, errmsg, sizeof errmsg) != 0 ||
@@ -715,6 +791,9 @@ int bench_node_main(int argc, char **argv)
     node_load_run(clients, o.clients, node.nodes, o.seconds,
                   full.orders_per_s / 2 / o.clients, &half);
     long long in_flight_max = node_metric(&node, "nodown_batches_in_flight_max");
+    struct node_hostile hostile;
+    if (o.hostile)
+        node_hostile_run(&node, clients, &o, &hostile);
     uint64_t replayed = 0;
     double replay_per_s = node_replay(&node, clients, o.replay_commands, &replayed);
     node_stop(&node);
@@ -738,10 +817,13 @@ int bench_node_main(int argc, char **argv)
                   : " CPU per order: node %.2f us, NATS %.2f us, clients %.2f us;",
            cpu_us[0], cpu_us[1], cpu_us[2]);
     printf(o.json ? "\"replay_commands\":%" PRIu64 ",\"replay_commands_per_s\":%.0f,"
-                    "\"snapshot_resting_orders\":%" PRIu64 ",\"snapshot_pause_us_max\":%.0f}\n"
+                    "\"snapshot_resting_orders\":%" PRIu64 ",\"snapshot_pause_us_max\":%.0f"
                   : " replay of %" PRIu64 " commands: %.0f/s; snapshot pause with %" PRIu64
-                    " resting orders: %.0f us\n",
+                    " resting orders: %.0f us",
            replayed, replay_per_s, resting, pause_us);
+    if (o.hostile)
+        node_hostile_print(&hostile, &full, o.json);
+    printf(o.json ? "}\n" : "\n");
     node_clients_free(clients, o.clients);
     return 0;
 }
