@@ -91,6 +91,15 @@ static int64_t later(int64_t a, int64_t b)
     return a > b ? a : b;
 }
 
+/* A failure to log; the first in LOGON_THROTTLE_REPORT_MS is due at once. */
+static void unlogged_add(struct logon_throttle *throttle, struct logon_throttle_entry *entry,
+                         enum logon_failure failure, int64_t now_ms)
+{
+    entry->unlogged[failure]++;
+    if (now_ms - entry->reported_ms >= LOGON_THROTTLE_REPORT_MS)
+        throttle->reports_due++;
+}
+
 int64_t logon_throttle_admit(struct logon_throttle *throttle, uint32_t source,
                              uint32_t account, int64_t now_ms)
 {
@@ -125,7 +134,7 @@ int64_t logon_throttle_failed(struct logon_throttle *throttle, uint32_t source,
             entries[i]->failures++;
         entries[i]->failed_ms = now_ms;
     }
-    by_source->unlogged[failure]++;
+    unlogged_add(throttle, by_source, failure, now_ms);
     int64_t source_ms = source_delay_ms(by_source);
     int64_t pair_ms = pair_delay_ms(by_pair);
     by_source->next_ms = later(by_source->next_ms, now_ms + source_ms);
@@ -137,7 +146,7 @@ void logon_throttle_refused(struct logon_throttle *throttle, uint32_t source,
                             enum logon_failure failure, int64_t now_ms)
 {
     assert(failure < LOGON_FAILURE_COUNT);
-    entry_get(throttle->sources, source, now_ms)->unlogged[failure]++;
+    unlogged_add(throttle, entry_get(throttle->sources, source, now_ms), failure, now_ms);
 }
 
 void logon_throttle_succeeded(struct logon_throttle *throttle, uint32_t source,
@@ -153,19 +162,21 @@ void logon_throttle_succeeded(struct logon_throttle *throttle, uint32_t source,
 uint32_t logon_throttle_report(struct logon_throttle *throttle, int64_t now_ms,
                                logon_throttle_report_cb *cb, void *context)
 {
-    if (now_ms - throttle->reported_ms < LOGON_THROTTLE_REPORT_MS)
+    if (throttle->reports_due == 0 && now_ms - throttle->scanned_ms < LOGON_THROTTLE_REPORT_MS)
         return 0;
-    throttle->reported_ms = now_ms;
+    throttle->scanned_ms = now_ms;
+    throttle->reports_due = 0;
     uint32_t reported = 0;
     for (uint32_t i = 0; i < LOGON_THROTTLE_ENTRIES; i++) {
         struct logon_throttle_entry *entry = &throttle->sources[i];
         uint32_t total = 0;
         for (uint32_t reason = 0; reason < LOGON_FAILURE_COUNT; reason++)
             total += entry->unlogged[reason];
-        if (!entry->used || total == 0)
+        if (!entry->used || total == 0 || now_ms - entry->reported_ms < LOGON_THROTTLE_REPORT_MS)
             continue;
         cb(context, (uint32_t)entry->key, entry->unlogged);
         memset(entry->unlogged, 0, sizeof entry->unlogged);
+        entry->reported_ms = now_ms;
         reported++;
     }
     assert(reported <= LOGON_THROTTLE_ENTRIES);

@@ -84,12 +84,14 @@ struct logon_throttle_entry {
     int64_t next_ms;    /* no check of this key's logons before it */
     uint32_t failures;
     uint32_t unlogged[LOGON_FAILURE_COUNT]; /* sources only */
+    int64_t reported_ms; /* sources only: its latest log line */
 };
 
 struct logon_throttle {
     struct logon_throttle_entry sources[LOGON_THROTTLE_ENTRIES];
     struct logon_throttle_entry pairs[LOGON_THROTTLE_ENTRIES];
-    int64_t reported_ms; /* the last report scan */
+    int64_t scanned_ms;    /* the latest report scan */
+    uint32_t reports_due;  /* sources whose failure may be logged at once */
 };
 
 void logon_throttle_init(struct logon_throttle *throttle);
@@ -120,9 +122,11 @@ void logon_throttle_succeeded(struct logon_throttle *throttle, uint32_t source,
 typedef void logon_throttle_report_cb(void *context, uint32_t source,
                                       const uint32_t counts[LOGON_FAILURE_COUNT]);
 
-/* At most once per LOGON_THROTTLE_REPORT_MS: calls cb for every source
- * with failures not yet reported, with their counts by reason, and
- * clears them. Returns how many sources were reported. */
+/* Calls cb for every source with failures not yet reported and no line
+ * in the last LOGON_THROTTLE_REPORT_MS, with their counts by reason, and
+ * clears them; a source's first failure in a while is reported at the
+ * next call, the rest within two seconds. Cheap when there is nothing to
+ * report: call it every turn. Returns how many sources were reported. */
 uint32_t logon_throttle_report(struct logon_throttle *throttle, int64_t now_ms,
                                logon_throttle_report_cb *cb, void *context);
 
