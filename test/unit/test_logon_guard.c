@@ -146,10 +146,10 @@ TEST(flood_from_one_address_does_not_starve_another)
     uint32_t lines = lines_with(log_path, "failed logons from 127.0.0.2: ");
     uint32_t busy_lines = lines_with(log_path, "too many logons at once from the address");
     unlink(log_path);
-    fprintf(stderr, "  user's logon: %.1f ms quiet, %.1f ms in a flood; flood answers: %u failed, %u "
-                    "refused unchecked, %u unanswered; %u log lines in %.1f s\n",
-            (double)run.quiet_us / 1000.0, (double)run.user_us / 1000.0, run.flood.failed, run.flood.overloaded,
-            run.flood.unanswered, lines, (double)took_ms / 1000.0);
+    fprintf(stderr, "  user's logon: %.1f ms quiet, %.1f ms in a flood; flood answers: %u "
+                    "failed, %u refused unchecked, %u unanswered; %u log lines in %.1f s\n",
+            (double)run.quiet_us / 1000.0, (double)run.user_us / 1000.0, run.flood.failed,
+            run.flood.overloaded, run.flood.unanswered, lines, (double)took_ms / 1000.0);
     CHECK(ok);
     CHECK_EQ_I64(run.failures, 0);
     CHECK_EQ_I64(run.user_code, 0); /* it used to be 6: too many logons at once */
