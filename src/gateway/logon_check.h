@@ -32,8 +32,13 @@
 #include "codec/frame.h"
 #include "lib/secret.h"
 
-#define LOGON_CHECK_QUEUE 256u
-#define LOGON_CHECK_SOURCE_MAX 4u /* jobs of one source address, queued or in hand */
+/* As many as the gateway has sessions (GATEWAY_SESSIONS_MAX): each has
+ * one logon at most, so the queue fills only when 64 addresses each hold
+ * their share. */
+#define LOGON_CHECK_QUEUE 1024u
+/* Jobs of one source address, queued or in hand: room for an application
+ * server's sessions logging on together, a sixty-fourth of the queue. */
+#define LOGON_CHECK_SOURCE_MAX 16u
 
 struct logon_job {
     uint32_t slot;       /* the caller's: which session asked */
