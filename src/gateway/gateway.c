@@ -50,7 +50,6 @@ struct gateway_session {
     struct frame_query query;
     uint64_t client_id;
     uint32_t account_id;
-    uint32_t source;        /* the client's IPv4 address, from its LOGON on */
     int64_t logon_answer_ms; /* a failed logon's answer is due (0: none) */
     uint64_t batch_last;   /* the batch holding its newest command (0: none yet); while
                             * it is in flight the session's input waits (gateway.h) */
@@ -423,7 +422,6 @@ static void gateway_logon(struct gateway *gateway, struct gateway_session *sessi
     }
     logon_throttle_reserve(&gateway->throttle, job.source, id, job.not_before_ms);
     session->account_id = id;
-    session->source = job.source;
     session->state = SESSION_CHECKING;
 }
 
