@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -138,28 +139,96 @@ static inline void logon_flood_open(const char *source, uint16_t port, uint32_t 
     }
 }
 
-/* Reads each flood connection's answer (timeout_ms in all, at most),
- * counts it, and closes it. */
-static inline void logon_flood_close(int *fds, uint32_t count, int timeout_ms,
-                                     struct logon_flood_counts *counts)
+/* Room for WELCOME and an ERROR with its text, per flood connection. */
+#define LOGON_FLOOD_ANSWER_SIZE 2048u
+
+/* The answer after WELCOME in what buffer holds: 1 with it in *frame, 0
+ * when more is needed, -1 when it is malformed or too long. */
+static inline int logon_flood_parse(const uint8_t *buffer, size_t size, struct frame *frame)
 {
-    int64_t deadline_ms = clock_now_ms() + timeout_ms;
-    for (uint32_t i = 0; i < count; i++) {
-        if (fds[i] < 0)
-            continue;
-        struct frame frame;
-        int64_t left_ms = deadline_ms - clock_now_ms();
-        if (logon_answer(fds[i], left_ms > 0 ? (int)left_ms : 1, &frame) != 0)
-            counts->unanswered++;
-        else if (frame.type == FRAME_LOGON_OK)
-            counts->logged_on++;
-        else if (frame.type == FRAME_ERROR && frame.u.error.code == FRAME_ERROR_LOGON_FAILED)
-            counts->failed++;
-        else
-            counts->overloaded++;
-        close(fds[i]);
-        fds[i] = -1;
+    size_t at = 0;
+    for (int frames = 0; frames < 4; frames++) {
+        size_t consumed = 0;
+        int rv = frame_decode(buffer + at, size - at, frame, &consumed);
+        if (rv == ERR_DECODE_NEED_MORE)
+            return size < LOGON_FLOOD_ANSWER_SIZE ? 0 : -1;
+        if (rv != 0)
+            return -1;
+        at += consumed;
+        if (frame->type != FRAME_WELCOME)
+            return 1;
     }
+    return -1;
+}
+
+static inline void logon_flood_count(struct logon_flood_counts *counts, int parsed,
+                                     const struct frame *frame)
+{
+    if (parsed != 1)
+        counts->unanswered++;
+    else if (frame->type == FRAME_LOGON_OK)
+        counts->logged_on++;
+    else if (frame->type == FRAME_ERROR && frame->u.error.code == FRAME_ERROR_LOGON_FAILED)
+        counts->failed++;
+    else
+        counts->overloaded++;
+}
+
+/* Reads the flood connections' answers as they come, all at once (a
+ * throttled one may be answered seconds after a refused one), for
+ * timeout_ms at most; counts each and closes it. Those not answered by
+ * then count as unanswered. Returns -1 if it has no memory, else 0. */
+static inline int logon_flood_close(int *fds, uint32_t count, int timeout_ms,
+                                    struct logon_flood_counts *counts)
+{
+    uint8_t (*buffers)[LOGON_FLOOD_ANSWER_SIZE] = calloc(count, LOGON_FLOOD_ANSWER_SIZE);
+    size_t *sizes = calloc(count, sizeof *sizes);
+    struct pollfd *polls = calloc(count, sizeof *polls);
+    uint32_t *owners = calloc(count, sizeof *owners);
+    struct frame *frame = malloc(sizeof *frame); /* large: query results */
+    int rv = buffers && sizes && polls && owners && frame ? 0 : -1;
+    int64_t deadline_ms = clock_now_ms() + timeout_ms;
+    for (int round = 0; rv == 0 && round < 100000; round++) {
+        nfds_t waiting = 0;
+        for (uint32_t i = 0; i < count; i++) {
+            if (fds[i] >= 0) {
+                owners[waiting] = i;
+                polls[waiting++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+            }
+        }
+        int64_t left_ms = deadline_ms - clock_now_ms();
+        if (waiting == 0 || left_ms <= 0)
+            break;
+        if (poll(polls, waiting, left_ms < 100 ? (int)left_ms : 100) < 0)
+            break;
+        for (nfds_t k = 0; k < waiting; k++) {
+            uint32_t i = owners[k];
+            if (polls[k].revents == 0)
+                continue;
+            ssize_t got = recv(fds[i], buffers[i] + sizes[i], LOGON_FLOOD_ANSWER_SIZE - sizes[i],
+                               MSG_DONTWAIT);
+            int parsed = got > 0 ? logon_flood_parse(buffers[i], sizes[i] += (size_t)got, frame)
+                                 : -1;
+            if (parsed == 0)
+                continue;
+            logon_flood_count(counts, parsed, frame);
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        if (fds[i] >= 0) {
+            counts->unanswered++;
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    }
+    free(buffers);
+    free(sizes);
+    free(polls);
+    free(owners);
+    free(frame);
+    return rv;
 }
 
 #endif

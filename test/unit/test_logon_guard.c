@@ -108,7 +108,7 @@ static int flood_script(struct guard_run *run)
                           &run->user_us) == 0);
     run->flood_ms = clock_now_ms() - start_ms;
     run->user_code = answer_code(&frame);
-    logon_flood_close(fds, FLOOD_COUNT, 10000, &run->flood);
+    EXPECT(run, logon_flood_close(fds, FLOOD_COUNT, 10000, &run->flood) == 0);
     return 0;
 }
 
@@ -156,11 +156,12 @@ TEST(flood_from_one_address_does_not_starve_another)
     /* It waits for the derivation in hand at most, beside its own: twice
      * the quiet time, with a wide margin for a shared machine. */
     CHECK(run.user_us < 3 * run.quiet_us + 200000);
-    /* A few checked (late answers may still be on their way), the rest
-     * refused unchecked; 256 were checked before. */
+    /* The address's share checked at a time (a share or two while the
+     * node reads the flood in, the throttle holding some answers back),
+     * the rest refused unchecked at once; 256 were checked before. */
     CHECK_EQ_I64(run.flood.logged_on, 0);
     CHECK_EQ_I64(run.flood.failed + run.flood.overloaded + run.flood.unanswered, FLOOD_COUNT);
-    CHECK(run.flood.failed + run.flood.unanswered <= 5 * LOGON_CHECK_SOURCE_MAX);
+    CHECK(run.flood.failed + run.flood.unanswered <= 4 * LOGON_CHECK_SOURCE_MAX);
     CHECK(metrics_counter_get(&metrics.logons_failed_wrong_secret_total) >= run.flood.failed);
     CHECK_EQ_I64(metrics_counter_get(&metrics.logons_failed_source_busy_total),
                  run.flood.overloaded);
