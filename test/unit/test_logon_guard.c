@@ -7,7 +7,7 @@
  *     used to be refused, "too many logons at once"), and the flood is
  *     logged in a line or two, not 300;
  *   - guesses from one address one after another are answered later and
- *     later, a handful in five seconds (it used to be hundreds), while the
+ *     later, a handful in four seconds (it used to be hundreds), while the
  *     account's owner logs on from another address at once;
  *   - a logon to an account that does not exist, or has no secret, gets
  *     the same answer as a wrong secret, in about the same time (it used
@@ -108,7 +108,7 @@ static int flood_script(struct guard_run *run)
                           &run->user_us) == 0);
     run->flood_ms = clock_now_ms() - start_ms;
     run->user_code = answer_code(&frame);
-    EXPECT(run, logon_flood_close(fds, FLOOD_COUNT, 10000, &run->flood) == 0);
+    EXPECT(run, logon_flood_close(fds, FLOOD_COUNT, 5000, &run->flood) == 0);
     return 0;
 }
 
@@ -173,7 +173,7 @@ TEST(flood_from_one_address_does_not_starve_another)
 
 /* ---- Guessing one account from one address. ---- */
 
-#define GUESS_MS 5000
+#define GUESS_MS 4000
 
 static int guess_script(struct guard_run *run)
 {
