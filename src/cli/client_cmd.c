@@ -346,14 +346,17 @@ static void build_account_limits(struct client_args *args, struct command *c)
 }
 
 /* The secret is hashed here, with a fresh salt: it never leaves this
- * process, and the state keeps only salt and hash. */
+ * process, and the state keeps only salt and hash. So a short one is
+ * refused here, before anything is sent: no node ever sees its length. */
 static void build_account_secret(struct client_args *args, struct command *c)
 {
     c->u.account_set_secret.account_id = arg_u32(args, "account", 0);
     const char *secret = arg_text(args, "secret");
     size_t size = strlen(secret);
-    if (size == 0 || size > FRAME_SECRET_SIZE_MAX) {
-        arg_fail(args, "secret", NULL, "a secret is 1 to 256 bytes");
+    char why[128];
+    if (!secret_size_ok(size, SECRET_SIZE_MIN_DEFAULT, why, sizeof why) ||
+        size > FRAME_SECRET_SIZE_MAX) {
+        arg_fail(args, "secret", NULL, why[0] != '\0' ? why : "a secret is at most 256 bytes");
         return;
     }
     if (secret_salt_generate(c->u.account_set_secret.salt) != 0 ||

@@ -53,6 +53,7 @@ struct serve_options {
     uint32_t batches_in_flight; /* batches published at once */
     struct durability durability; /* the embedded server's disk sync */
     bool durability_given;
+    uint32_t secret_size_min; /* a new secret this node sets: at least this long */
 };
 
 struct serve {
@@ -119,6 +120,7 @@ static void serve_usage(FILE *out)
             "                    [--http HOST:PORT] [--token TOKEN] [--node-id N]\n"
             "                    [--snapshot-mb N] [--replicas N] [--join PORT:TOKENFILE]\n"
             "                    [--batches-in-flight N] [--durability always|interval:D]\n"
+            "                    [--min-secret-length N]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
             "  --listen   the native client protocol (default 127.0.0.1:7400)\n"
@@ -149,10 +151,12 @@ static void serve_usage(FILE *out)
             "             commands are refused until 'nodown promote' makes the site\n"
             "             primary; the node then follows the site's new " JOURNAL_STREAM "\n"
             "             and takes them\n"
+            "  --min-secret-length N  the shortest new secret this node sets, 1 to 256\n"
+            "             bytes (default %u): a shorter $NODOWN_HOUSE_SECRET is refused\n"
             "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n"
             "  $NODOWN_NATS_SERVER, the nats-server the embedded default runs (default\n"
             "  " NATS_SUPERVISOR_SERVER_PATH "). Every NATS server must be 2.10 or newer.\n",
-            PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT);
+            PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT, SECRET_SIZE_MIN_DEFAULT);
 }
 
 /* --batches-in-flight, or its default: one batch at a time on the
@@ -182,6 +186,26 @@ static int serve_host_port(const char *text, char *host, size_t host_size, uint1
     return 0;
 }
 
+/* What the options mean together. */
+static int serve_options_check(const struct serve_options *options)
+{
+    if (options->data_dir == NULL) {
+        fprintf(stderr, "nodown serve: --data DIR is required\n");
+        return -1;
+    }
+    if (options->dr_of != NULL && options->nats_urls == NULL) {
+        fprintf(stderr, "nodown serve: --dr-of needs --nats (the DR site's servers)\n");
+        return -1;
+    }
+    if (options->durability_given && options->nats_urls != NULL) {
+        fprintf(stderr, "nodown serve: --durability is for the embedded server; with --nats "
+                "it is each server's jetstream sync_interval (nodown cluster up "
+                "--durability writes it)\n");
+        return -1;
+    }
+    return 0;
+}
+
 static int serve_parse(int argc, char **argv, struct serve_options *options)
 {
     memset(options, 0, sizeof *options);
@@ -193,6 +217,7 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
     options->snapshot_bytes = 64u << 20;
     options->replicas = 1;
     options->batches_in_flight = 0; /* serve_batches_in_flight decides */
+    options->secret_size_min = SECRET_SIZE_MIN_DEFAULT;
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = value != NULL;
@@ -225,6 +250,9 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
         } else if (strcmp(argv[i], "--batches-in-flight") == 0 && ok)
             ok = (options->batches_in_flight = (uint32_t)atoi(value)) >= 1 &&
                  options->batches_in_flight <= PUBLISHER_SLOTS_MAX;
+        else if (strcmp(argv[i], "--min-secret-length") == 0 && ok)
+            ok = (options->secret_size_min = (uint32_t)atoi(value)) >= 1 &&
+                 options->secret_size_min <= 256;
         else if (strcmp(argv[i], "--replicas") == 0 && ok)
             ok = (options->replicas = atoi(value)) >= 1 && options->replicas <= 5;
         else {
@@ -238,22 +266,9 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
         }
         i++;
     }
-    if (options->data_dir == NULL) {
-        fprintf(stderr, "nodown serve: --data DIR is required\n");
-        return -1;
-    }
-    if (options->dr_of != NULL && options->nats_urls == NULL) {
-        fprintf(stderr, "nodown serve: --dr-of needs --nats (the DR site's servers)\n");
-        return -1;
-    }
-    if (options->durability_given && options->nats_urls != NULL) {
-        fprintf(stderr, "nodown serve: --durability is for the embedded server; with --nats "
-                "it is each server's jetstream sync_interval (nodown cluster up "
-                "--durability writes it)\n");
-        return -1;
-    }
-    return 0;
+    return serve_options_check(options);
 }
+
 
 /* The operator token: given, from the environment, or made once and kept
  * in DIR/admin.token (mode 0600) so that it survives restarts. */
@@ -510,12 +525,19 @@ static void serve_status(struct serve *serve)
 
 /* On a first start with $NODOWN_HOUSE_SECRET set, the house gets its
  * logon secret through the stream like any command. Two nodes doing it
- * send the same (client 0, sequence 1): the second is a resend. */
-static int serve_house_secret(struct serve *serve)
+ * send the same (client 0, sequence 1): the second is a resend. A secret
+ * shorter than --min-secret-length is refused before it is published. */
+static int serve_house_secret(struct serve *serve, char *errmsg, size_t size)
 {
     const char *secret = getenv("NODOWN_HOUSE_SECRET");
     if (secret == NULL || serve->replica.engine.accounts[0].has_secret || serve->dr_waiting)
         return 0;
+    char why[128];
+    if (!secret_size_ok(strlen(secret), serve->options.secret_size_min, why, sizeof why)) {
+        snprintf(errmsg, size, "$NODOWN_HOUSE_SECRET: %s (--min-secret-length)", why);
+        return -1;
+    }
+    snprintf(errmsg, size, "could not publish the house secret");
     struct command command;
     memset(&command, 0, sizeof command);
     command.type = COMMAND_ACCOUNT_SET_SECRET;
@@ -839,8 +861,8 @@ int serve_main(int argc, char **argv)
         printf("nodown: joined: caught up to stream sequence %" PRIu64 " in %" PRIu64
                " ms after the snapshot\n", serve.replica.applied_seq,
                serve_now_ms() - serve.joined_ms);
-    if (rv == 0 && serve_house_secret(&serve) != 0)
-        snprintf(errmsg, sizeof errmsg, "could not publish the house secret"), rv = -1;
+    if (rv == 0 && serve_house_secret(&serve, errmsg, sizeof errmsg) != 0)
+        rv = -1;
     if (rv != 0) {
         fprintf(stderr, "nodown serve: %s\n", errmsg);
         serve_stop(&serve);

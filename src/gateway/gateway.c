@@ -21,13 +21,17 @@
 #include "codec/frame.h"
 #include "core/session.h"
 #include "gateway/logon_check.h"
+#include "gateway/logon_throttle.h"
 #include "gateway/publisher.h"
 #include "gateway/query.h"
 #include "lib/clock.h"
 #include "lib/hash.h"
 #include "lib/index_table.h"
+#include "lib/secret.h"
 
-/* SESSION_CHECKING: LOGON received, its secret with the logon checker. */
+/* SESSION_CHECKING: LOGON received, its secret with the logon checker,
+ * or found wrong and its answer held back by the throttle until
+ * logon_answer_ms (gateway_logons_due). */
 enum gateway_session_state {
     SESSION_HELLO,
     SESSION_LOGON,
@@ -46,6 +50,7 @@ struct gateway_session {
     struct frame_query query;
     uint64_t client_id;
     uint32_t account_id;
+    int64_t logon_answer_ms; /* a failed logon's answer is due (0: none) */
     uint64_t batch_last;   /* the batch holding its newest command (0: none yet); while
                             * it is in flight the session's input waits (gateway.h) */
     size_t in_size;
@@ -64,6 +69,10 @@ struct gateway {
     struct journal *journal;
     struct publisher *publisher;
     struct logon_check *logon_check;
+    struct logon_throttle throttle;
+    uint8_t dummy_salt[SECRET_SALT_SIZE]; /* what a logon to no account is checked with */
+    uint32_t logons_delayed; /* sessions whose failed logon is answered later, at most */
+    int64_t logon_due_ms;    /* the earliest of those answers */
     uint64_t pause_at;     /* apply nothing past it; 0: no limit */
     uint32_t generations;  /* connections accepted, for gateway_session.generation */
     struct node_metrics *metrics; /* or NULL */
@@ -135,6 +144,13 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
     gateway->node_id = config->node_id;
     gateway->metrics = config->metrics;
     gateway->audit = config->audit;
+    logon_throttle_init(&gateway->throttle);
+    if (secret_salt_generate(gateway->dummy_salt) != 0) {
+        snprintf(errmsg, errmsg_size, "gateway: no random source for the dummy salt");
+        index_table_free(&gateway->by_client);
+        free(gateway);
+        return ERR_IO;
+    }
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     gateway->run_id = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
@@ -317,32 +333,94 @@ static void gateway_accept(struct gateway *gateway)
     }
 }
 
-/* LOGON: the account must have a secret; the secret itself goes to the
- * logon checker, and the session waits (SESSION_CHECKING) for its answer
- * without reading further frames. */
+/* ---- Logons: checked off the loop, fairly, throttled (logon_throttle.h). ---- */
+
+/* The client's IPv4 address (host order), or 0 if the socket cannot say. */
+static uint32_t session_source(const struct gateway_session *session)
+{
+    struct sockaddr_in peer;
+    socklen_t size = sizeof peer;
+    if (getpeername(session->fd, (struct sockaddr *)&peer, &size) != 0 ||
+        peer.sin_family != AF_INET)
+        return 0;
+    return ntohl(peer.sin_addr.s_addr);
+}
+
+/* Counts a failed logon in /metrics. */
+static void logon_failure_count(struct gateway *gateway, enum logon_failure failure)
+{
+    if (gateway->metrics == NULL)
+        return;
+    struct metrics_counter *counters[LOGON_FAILURE_COUNT] = {
+#define LOGON_FAILURE_COUNTER(name, metric, text) \
+    [name] = &gateway->metrics->logons_failed_##metric##_total,
+        LOGON_FAILURES(LOGON_FAILURE_COUNTER)
+#undef LOGON_FAILURE_COUNTER
+    };
+    metrics_counter_add(counters[failure], 1);
+}
+
+/* One log line per source and second at most (logon_throttle_report). */
+static void logon_failures_log(void *context, uint32_t source,
+                               const uint32_t counts[LOGON_FAILURE_COUNT])
+{
+    (void)context;
+    char text[512];
+    size_t used = 0;
+    for (uint32_t i = 0; i < LOGON_FAILURE_COUNT && used < sizeof text; i++) {
+        if (counts[i] > 0)
+            used += (size_t)snprintf(text + used, sizeof text - used, "%s%u %s",
+                                     used > 0 ? ", " : "", counts[i],
+                                     logon_failure_text((enum logon_failure)i));
+    }
+    struct in_addr address = {.s_addr = htonl(source)};
+    char name[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &address, name, sizeof name);
+    fprintf(stderr, "nodown: failed logons from %s: %s\n", name, text);
+}
+
+/* LOGON: the secret goes to the logon checker with the account's salt and
+ * hash, or with a dummy salt if the account does not exist or has no
+ * secret (the same work and the same answer as a wrong secret, so a
+ * logon tells nobody which accounts exist), at the throttle's turn; the
+ * session waits (SESSION_CHECKING) for its answer without reading
+ * further frames. A source with its share of the checker in use is
+ * refused at once. */
 static void gateway_logon(struct gateway *gateway, struct gateway_session *session,
                           const struct frame_logon *logon)
 {
     const struct engine *engine = &gateway->replica->engine;
     uint32_t id = logon->account_id;
-    if (id >= engine->account_count || !engine->accounts[id].has_secret) {
-        session_error(gateway, session, FRAME_ERROR_LOGON_FAILED, "logon failed");
-        return;
-    }
+    int64_t now_ms = clock_now_ms();
     static struct logon_job job; /* the loop runs on one thread */
+    memset(&job, 0, sizeof job);
     job.slot = (uint32_t)(session - gateway->sessions);
     job.generation = session->generation;
+    job.source = session_source(session);
+    job.account_id = id;
+    job.unknown = id >= engine->account_count || !engine->accounts[id].has_secret;
+    job.not_before_ms = logon_throttle_admit(&gateway->throttle, job.source, id, now_ms);
     job.secret_size = logon->secret_size;
     memcpy(job.secret, logon->secret, logon->secret_size);
-    memcpy(job.salt, engine->secrets[id].salt, sizeof job.salt);
-    memcpy(job.hash, engine->secrets[id].hash, sizeof job.hash);
-    bool queued = logon_check_submit(gateway->logon_check, &job);
+    memcpy(job.salt, job.unknown ? gateway->dummy_salt : engine->secrets[id].salt,
+           sizeof job.salt);
+    if (!job.unknown)
+        memcpy(job.hash, engine->secrets[id].hash, sizeof job.hash);
+    enum logon_check_submitted submitted = logon_check_submit(gateway->logon_check, &job);
     OPENSSL_cleanse(job.secret, sizeof job.secret);
-    if (!queued) {
+    if (submitted != LOGON_CHECK_QUEUED) {
+        enum logon_failure failure = submitted == LOGON_CHECK_FULL
+                                         ? LOGON_FAILURE_CHECKER_FULL
+                                         : LOGON_FAILURE_SOURCE_BUSY;
+        logon_throttle_refused(&gateway->throttle, job.source, failure, now_ms);
+        logon_failure_count(gateway, failure);
         session_error(gateway, session, FRAME_ERROR_OVERLOADED,
-                      "too many logons at once: try again or another node");
+                      submitted == LOGON_CHECK_FULL
+                          ? "too many logons at once: try again or another node"
+                          : "too many logons at once from this address: try again later");
         return;
     }
+    logon_throttle_reserve(&gateway->throttle, job.source, id, job.not_before_ms);
     session->account_id = id;
     session->state = SESSION_CHECKING;
 }
@@ -738,6 +816,30 @@ static int gateway_apply(struct gateway *gateway, char *errmsg, size_t errmsg_si
     return rv;
 }
 
+/* A failed logon: counted, and answered when the throttle says (now, or
+ * later by gateway_logons_due). Counted even if its session has gone: a
+ * guesser gains nothing by hanging up. */
+static void gateway_logon_failed(struct gateway *gateway, const struct logon_job *job,
+                                 struct gateway_session *session)
+{
+    enum logon_failure failure =
+        job->unknown ? LOGON_FAILURE_UNKNOWN_ACCOUNT : LOGON_FAILURE_WRONG_SECRET;
+    int64_t now_ms = clock_now_ms();
+    int64_t answer_ms =
+        logon_throttle_failed(&gateway->throttle, job->source, job->account_id, failure, now_ms);
+    logon_failure_count(gateway, failure);
+    if (session == NULL)
+        return;
+    if (answer_ms <= now_ms) {
+        session_error(gateway, session, FRAME_ERROR_LOGON_FAILED, "logon failed");
+        return;
+    }
+    session->logon_answer_ms = answer_ms;
+    if (gateway->logons_delayed == 0 || answer_ms < gateway->logon_due_ms)
+        gateway->logon_due_ms = answer_ms;
+    gateway->logons_delayed++;
+}
+
 /* Finishes the logons the checker has answered, for sessions still
  * waiting (a session may have closed, and its slot been reused, since). */
 static void gateway_logons_answered(struct gateway *gateway)
@@ -747,14 +849,45 @@ static void gateway_logons_answered(struct gateway *gateway)
         struct gateway_session *session = &gateway->sessions[job.slot];
         if (session->fd < 0 || session->generation != job.generation ||
             session->state != SESSION_CHECKING)
-            continue;
+            session = NULL;
         if (!job.ok) {
-            session_error(gateway, session, FRAME_ERROR_LOGON_FAILED, "logon failed");
+            gateway_logon_failed(gateway, &job, session);
             continue;
         }
+        logon_throttle_succeeded(&gateway->throttle, job.source, job.account_id, clock_now_ms());
+        if (session == NULL)
+            continue;
         gateway_logon_finish(gateway, session);
         session_process(gateway, session); /* what it sent meanwhile */
     }
+}
+
+/* Sends the failed logons' answers that are due, and logs the failures
+ * (a line a second per source at most). */
+static void gateway_logons_due(struct gateway *gateway)
+{
+    int64_t now_ms = clock_now_ms();
+    logon_throttle_report(&gateway->throttle, now_ms, logon_failures_log, NULL);
+    if (gateway->logons_delayed == 0 || now_ms < gateway->logon_due_ms)
+        return;
+    uint32_t delayed = 0;
+    int64_t due_ms = INT64_MAX;
+    for (uint32_t i = 0; i < gateway->session_end; i++) {
+        struct gateway_session *session = &gateway->sessions[i];
+        if (session->fd < 0 || session->state != SESSION_CHECKING ||
+            session->logon_answer_ms == 0)
+            continue;
+        if (session->logon_answer_ms <= now_ms) {
+            session->logon_answer_ms = 0;
+            session_error(gateway, session, FRAME_ERROR_LOGON_FAILED, "logon failed");
+            continue;
+        }
+        delayed++;
+        if (session->logon_answer_ms < due_ms)
+            due_ms = session->logon_answer_ms;
+    }
+    gateway->logons_delayed = delayed;
+    gateway->logon_due_ms = due_ms;
 }
 
 int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t errmsg_size)
@@ -776,6 +909,13 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
                             : 0;
     if (flush_wait_ms > 0 && flush_wait_ms < timeout_ms)
         timeout_ms = flush_wait_ms;
+    if (gateway->logons_delayed > 0) {
+        int64_t due_ms = gateway->logon_due_ms - clock_now_ms();
+        if (due_ms < 0)
+            due_ms = 0;
+        if (timeout_ms < 0 || due_ms < timeout_ms)
+            timeout_ms = (int)due_ms;
+    }
     int ready = poll(gateway->polls, count, timeout_ms);
     for (nfds_t i = GATEWAY_POLLS_FIXED; ready > 0 && i < count; i++) {
         struct gateway_session *session = &gateway->sessions[slots[i]];
@@ -787,6 +927,7 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
     if (ready > 0 && (gateway->polls[0].revents & POLLIN))
         gateway_accept(gateway);
     gateway_logons_answered(gateway);
+    gateway_logons_due(gateway);
     /* Group commit: what came in goes out now if no publish is under way. */
     gateway_publish_check(gateway);
     gateway_flush(gateway);

@@ -3,7 +3,10 @@
  * node's replica has applied them.
  *
  * One thread runs it, one gateway_step() at a time, with two helpers
- * (logon_check.h checks secrets, publisher.h publishes batches):
+ * (logon_check.h checks secrets, client addresses in turn; publisher.h
+ * publishes batches). Failed logons are paced per address and per
+ * (address, account) by logon_throttle.h, answered late, counted in the
+ * metrics and logged a line a second per address at most:
  *
  *   accept --> HELLO/WELCOME --> LOGON --(logon checker)--> LOGON_OK -->
  *              COMMAND ... --> close

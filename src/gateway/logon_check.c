@@ -11,9 +11,19 @@
 #include <openssl/crypto.h>
 
 #include "core/result.h"
+#include "lib/clock.h"
 
-/* Jobs go todo -> (the thread) -> done; both rings hold at most
- * LOGON_CHECK_QUEUE, and a job is in one of them or being checked. */
+/* Jobs go todo -> (the thread) -> done. todo is a set of slots, taken
+ * lowest round first (logon_check.h); done is a ring, in the order
+ * checked. A job is in one of them or being checked, and all of them
+ * together hold at most LOGON_CHECK_QUEUE. */
+struct logon_queued {
+    bool used;
+    uint64_t round;
+    uint64_t order; /* ties within a round: the older first */
+    struct logon_job job;
+};
+
 struct logon_ring {
     uint32_t head;
     uint32_t count;
@@ -24,11 +34,15 @@ struct logon_check {
     pthread_t thread;
     int wake_fd;
     pthread_mutex_t lock;
-    pthread_cond_t changed;
+    pthread_cond_t changed; /* on CLOCK_MONOTONIC, as clock_now_ms() */
     /* Under lock. */
     bool stopping;
     uint32_t in_hand; /* taken from todo, not yet in done */
-    struct logon_ring todo;
+    uint32_t in_hand_source;
+    uint64_t round;   /* the round of the job checked last */
+    uint64_t submitted;
+    uint32_t todo_count;
+    struct logon_queued todo[LOGON_CHECK_QUEUE];
     struct logon_ring done;
 };
 
@@ -48,20 +62,67 @@ static void ring_pop(struct logon_ring *ring, struct logon_job *job)
     ring->count--;
 }
 
+/* The todo slot to check next: due, lowest round, oldest; -1 if none is
+ * due, with *wake_ms the earliest time one will be (INT64_MAX: none). */
+static int32_t todo_pick(const struct logon_check *check, int64_t now_ms, int64_t *wake_ms)
+{
+    int32_t best = -1;
+    *wake_ms = INT64_MAX;
+    for (uint32_t i = 0; i < LOGON_CHECK_QUEUE; i++) {
+        const struct logon_queued *queued = &check->todo[i];
+        if (!queued->used)
+            continue;
+        if (queued->job.not_before_ms > now_ms) {
+            if (queued->job.not_before_ms < *wake_ms)
+                *wake_ms = queued->job.not_before_ms;
+            continue;
+        }
+        const struct logon_queued *other = best < 0 ? NULL : &check->todo[best];
+        if (other == NULL || queued->round < other->round ||
+            (queued->round == other->round && queued->order < other->order))
+            best = (int32_t)i;
+    }
+    assert(best < 0 || check->todo[best].used);
+    return best;
+}
+
+/* Takes the next due job into *job, or waits for one (or for stopping).
+ * Returns whether *job holds one. Called and returns with lock held. */
+static bool todo_take(struct logon_check *check, struct logon_job *job)
+{
+    int64_t wake_ms = INT64_MAX;
+    int32_t at = todo_pick(check, clock_now_ms(), &wake_ms);
+    if (at < 0) {
+        if (wake_ms == INT64_MAX) {
+            pthread_cond_wait(&check->changed, &check->lock);
+        } else {
+            struct timespec deadline = clock_timespec_ms(wake_ms);
+            pthread_cond_timedwait(&check->changed, &check->lock, &deadline);
+        }
+        return false;
+    }
+    struct logon_queued *queued = &check->todo[at];
+    *job = queued->job;
+    check->round = queued->round;
+    check->in_hand_source = job->source;
+    OPENSSL_cleanse(queued, sizeof *queued);
+    check->todo_count--;
+    return true;
+}
+
 static void *logon_check_main(void *context)
 {
     struct logon_check *check = context;
     struct logon_job job;
     pthread_mutex_lock(&check->lock);
-    for (;;) {
-        while (check->todo.count == 0 && !check->stopping)
-            pthread_cond_wait(&check->changed, &check->lock);
-        if (check->stopping)
-            break;
-        ring_pop(&check->todo, &job);
+    while (!check->stopping) {
+        if (!todo_take(check, &job))
+            continue;
         check->in_hand++;
         pthread_mutex_unlock(&check->lock);
-        job.ok = secret_verify(job.secret, job.secret_size, job.salt, job.hash);
+        /* An unknown account costs the same derivation as a known one. */
+        bool right = secret_verify(job.secret, job.secret_size, job.salt, job.hash);
+        job.ok = right && !job.unknown;
         OPENSSL_cleanse(job.secret, sizeof job.secret);
         pthread_mutex_lock(&check->lock);
         check->in_hand--;
@@ -76,6 +137,20 @@ static void *logon_check_main(void *context)
     return NULL;
 }
 
+static int logon_check_sync_init(struct logon_check *check)
+{
+    pthread_condattr_t attributes;
+    if (pthread_condattr_init(&attributes) != 0)
+        return ERR_IO;
+    int rv = pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC) != 0 ||
+                     pthread_mutex_init(&check->lock, NULL) != 0 ||
+                     pthread_cond_init(&check->changed, &attributes) != 0
+                 ? ERR_IO
+                 : 0;
+    pthread_condattr_destroy(&attributes);
+    return rv;
+}
+
 int logon_check_open(struct logon_check **out)
 {
     struct logon_check *check = calloc(1, sizeof *check);
@@ -86,8 +161,7 @@ int logon_check_open(struct logon_check **out)
         free(check);
         return ERR_IO;
     }
-    if (pthread_mutex_init(&check->lock, NULL) != 0 ||
-        pthread_cond_init(&check->changed, NULL) != 0 ||
+    if (logon_check_sync_init(check) != 0 ||
         pthread_create(&check->thread, NULL, logon_check_main, check) != 0) {
         close(check->wake_fd);
         free(check);
@@ -102,17 +176,46 @@ int logon_check_wake_fd(const struct logon_check *check)
     return check->wake_fd;
 }
 
-bool logon_check_submit(struct logon_check *check, const struct logon_job *job)
+/* The round a new job of source gets, and how many its source holds. */
+static uint64_t todo_round(const struct logon_check *check, uint32_t source, uint32_t *held)
 {
+    uint64_t round = check->round;
+    *held = check->in_hand > 0 && check->in_hand_source == source ? 1 : 0;
+    for (uint32_t i = 0; i < LOGON_CHECK_QUEUE; i++) {
+        const struct logon_queued *queued = &check->todo[i];
+        if (!queued->used || queued->job.source != source)
+            continue;
+        (*held)++;
+        if (queued->round + 1 > round)
+            round = queued->round + 1;
+    }
+    return round;
+}
+
+enum logon_check_submitted logon_check_submit(struct logon_check *check,
+                                              const struct logon_job *job)
+{
+    enum logon_check_submitted submitted = LOGON_CHECK_QUEUED;
+    uint32_t held = 0;
     pthread_mutex_lock(&check->lock);
+    uint64_t round = todo_round(check, job->source, &held);
     /* Room for it in done too, whatever the loop has not taken yet. */
-    bool room = check->todo.count + check->in_hand + check->done.count < LOGON_CHECK_QUEUE;
-    if (room) {
-        ring_push(&check->todo, job);
+    if (check->todo_count + check->in_hand + check->done.count >= LOGON_CHECK_QUEUE)
+        submitted = LOGON_CHECK_FULL;
+    else if (held >= LOGON_CHECK_SOURCE_MAX)
+        submitted = LOGON_CHECK_SOURCE_FULL;
+    for (uint32_t i = 0; submitted == LOGON_CHECK_QUEUED && i < LOGON_CHECK_QUEUE; i++) {
+        struct logon_queued *queued = &check->todo[i];
+        if (queued->used)
+            continue;
+        *queued = (struct logon_queued){.used = true, .round = round,
+                                        .order = ++check->submitted, .job = *job};
+        check->todo_count++;
         pthread_cond_signal(&check->changed);
+        break;
     }
     pthread_mutex_unlock(&check->lock);
-    return room;
+    return submitted;
 }
 
 bool logon_check_take(struct logon_check *check, struct logon_job *job)
@@ -139,7 +242,7 @@ void logon_check_close(struct logon_check *check)
     pthread_cond_broadcast(&check->changed);
     pthread_mutex_unlock(&check->lock);
     pthread_join(check->thread, NULL);
-    OPENSSL_cleanse(&check->todo, sizeof check->todo);
+    OPENSSL_cleanse(check->todo, sizeof check->todo);
     pthread_cond_destroy(&check->changed);
     pthread_mutex_destroy(&check->lock);
     close(check->wake_fd);

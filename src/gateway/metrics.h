@@ -80,7 +80,15 @@ struct metrics_histogram {
       "Most batches this node's gateway had being published at once since start.")          \
     X(gauge, sessions_connected, "Client sessions connected to this node's gateway.")        \
     X(counter, clients_disconnected_slow_total,                                              \
-      "Client sessions disconnected because they did not read their replies fast enough.")
+      "Client sessions disconnected because they did not read their replies fast enough.")  \
+    X(counter, logons_failed_wrong_secret_total,                                             \
+      "Logons refused because the secret was wrong.")                                        \
+    X(counter, logons_failed_unknown_account_total,                                          \
+      "Logons refused because the account does not exist or has no secret.")                 \
+    X(counter, logons_failed_source_busy_total,                                              \
+      "Logons refused unchecked: their address had its share of the logon checker.")        \
+    X(counter, logons_failed_checker_full_total,                                             \
+      "Logons refused unchecked: the logon checker's queue was full.")
 
 struct node_metrics {
 #define METRICS_FIELD(kind, name, help) struct metrics_##kind name;
@@ -121,8 +129,8 @@ uint64_t metrics_histogram_sum_get(const struct metrics_histogram *histogram);
 int metrics_render(const struct node_metrics *metrics, char *buffer, size_t size,
                    size_t *length);
 
-/* Every line is under 200 bytes and there are fewer than 80. */
-#define METRICS_RENDER_SIZE_MAX 16384u
+/* Every line is under 200 bytes and there are fewer than 160. */
+#define METRICS_RENDER_SIZE_MAX 32768u
 
 /* metrics_render as an http_admin_render_cb (gateway/http_admin.h): context is a
  * const struct node_metrics *. */

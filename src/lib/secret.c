@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -63,4 +64,15 @@ bool secret_verify(const void *secret, size_t size, const uint8_t salt[SECRET_SA
     if (secret_hash(secret, size, salt, computed) != 0)
         return false;
     return CRYPTO_memcmp(computed, hash, SECRET_HASH_SIZE) == 0;
+}
+
+bool secret_size_ok(size_t size, size_t size_min, char *text, size_t text_size)
+{
+    assert(text_size > 0);
+    text[0] = '\0';
+    if (size >= size_min)
+        return true;
+    snprintf(text, text_size, "a new secret is at least %zu byte%s long (this one is %zu)",
+             size_min, size_min == 1 ? "" : "s", size);
+    return false;
 }

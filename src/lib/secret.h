@@ -20,6 +20,16 @@
 
 #define SECRET_ITERATIONS 20000u
 
+/* The shortest new secret accepted, by default: 12 bytes. A node's own
+ * can be changed (serve --min-secret-length); the CLI refuses anything
+ * shorter than this default before it sends a thing. */
+#define SECRET_SIZE_MIN_DEFAULT 12u
+
+/* Whether a new secret of size bytes is at least size_min long; if not,
+ * text (of text_size bytes) says so and names the minimum. Only a new
+ * secret is checked: a logon with an older, shorter one still works. */
+bool secret_size_ok(size_t size, size_t size_min, char *text, size_t text_size);
+
 /* hash = PBKDF2-HMAC-SHA256(secret, salt, SECRET_ITERATIONS, 32 bytes).
  * Returns 0, or ERR_USAGE for a secret over INT32_MAX bytes, or ERR_IO
  * when OpenSSL fails (out is then zeroed). */

@@ -85,6 +85,27 @@ expect_json() {
     fi
 }
 
+# ---- A house secret under the minimum: the node refuses it, naming the
+# minimum, before publishing anything. ----
+
+NODOWN_HOUSE_SECRET=short "$NODOWN" serve --data "$DIR/short" --listen 127.0.0.1:0 \
+    --http 127.0.0.1:0 >"$DIR/short.out" 2>"$DIR/short.err" &
+short_pid=$!
+for _ in $(seq 1 300); do
+    kill -0 "$short_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$short_pid" 2>/dev/null; then
+    kill -TERM "$short_pid"
+    wait "$short_pid"
+    fail "a short house secret: the node kept running"
+else
+    wait "$short_pid"
+    RC=$? OUT= ERR=$(cat "$DIR/short.err")
+    expect "a short house secret is refused" 1 \
+        'NODOWN_HOUSE_SECRET: a new secret is at least 12 bytes long \(this one is 5\)'
+fi
+
 # ---- Start the node. ----
 
 NODOWN_HOUSE_SECRET=house-secret "$NODOWN" serve --data "$DIR/data" --listen 127.0.0.1:0 \
@@ -132,6 +153,8 @@ run "${MEMBER[@]}" order --instrument zero --side buy --price 1000 --quantity 1
 expect "bad number" 2 "--instrument 'zero': not a whole number"
 run "${MEMBER[@]}" bet --market 0 --selection 0 --odds 1.0001 --stake 5
 expect "bad odds" 2 "--odds '1.0001': decimal odds"
+run "${HOUSE[@]}" account-secret --account 5 --secret eleven-char
+expect "a short new secret" 2 '--secret: a new secret is at least 12 bytes long \(this one is 11\)'
 run --secret x query account
 expect "no account" 2 "--account ID is required"
 run --account 0 query account

@@ -135,7 +135,23 @@ static const char example_text[] =
     "# HELP nodown_clients_disconnected_slow_total Client sessions disconnected because they"
     " did not read their replies fast enough.\n"
     "# TYPE nodown_clients_disconnected_slow_total counter\n"
-    "nodown_clients_disconnected_slow_total 0\n";
+    "nodown_clients_disconnected_slow_total 0\n"
+    "# HELP nodown_logons_failed_wrong_secret_total Logons refused because the secret was"
+    " wrong.\n"
+    "# TYPE nodown_logons_failed_wrong_secret_total counter\n"
+    "nodown_logons_failed_wrong_secret_total 0\n"
+    "# HELP nodown_logons_failed_unknown_account_total Logons refused because the account does"
+    " not exist or has no secret.\n"
+    "# TYPE nodown_logons_failed_unknown_account_total counter\n"
+    "nodown_logons_failed_unknown_account_total 0\n"
+    "# HELP nodown_logons_failed_source_busy_total Logons refused unchecked: their address had"
+    " its share of the logon checker.\n"
+    "# TYPE nodown_logons_failed_source_busy_total counter\n"
+    "nodown_logons_failed_source_busy_total 0\n"
+    "# HELP nodown_logons_failed_checker_full_total Logons refused unchecked: the logon"
+    " checker's queue was full.\n"
+    "# TYPE nodown_logons_failed_checker_full_total counter\n"
+    "nodown_logons_failed_checker_full_total 0\n";
 
 static struct node_metrics metrics;
 static char text[METRICS_RENDER_SIZE_MAX];
@@ -167,15 +183,15 @@ TEST(render_zero_and_negative)
     CHECK(strstr(text, "\nnodown_apply_latency_us_bucket{le=\"+Inf\"} 0\n") != NULL);
     CHECK(strstr(text, "\nnodown_apply_latency_us_sum 0\n") != NULL);
     CHECK(strstr(text, "\nnodown_apply_latency_us_count 0\n") != NULL);
-    /* Twelve metrics: twelve HELP lines and twelve TYPE lines. */
+    /* Eighteen metrics: eighteen HELP lines and eighteen TYPE lines. */
     int help_count = 0;
     int type_count = 0;
     for (const char *p = text; (p = strstr(p, "# HELP ")) != NULL; p++)
         help_count++;
     for (const char *p = text; (p = strstr(p, "# TYPE ")) != NULL; p++)
         type_count++;
-    CHECK_EQ_I64(help_count, 14);
-    CHECK_EQ_I64(type_count, 14);
+    CHECK_EQ_I64(help_count, 18);
+    CHECK_EQ_I64(type_count, 18);
     CHECK_EQ_I64(text[length - 1], '\n');
 }
 

@@ -82,6 +82,19 @@ TEST(verify)
     CHECK(secret_verify("", 0, salt, hash));
 }
 
+/* A new secret under the minimum is refused with a text naming it. */
+TEST(size_min)
+{
+    char text[128];
+    CHECK(secret_size_ok(12, SECRET_SIZE_MIN_DEFAULT, text, sizeof text));
+    CHECK_STR(text, "");
+    CHECK(!secret_size_ok(11, SECRET_SIZE_MIN_DEFAULT, text, sizeof text));
+    CHECK_STR(text, "a new secret is at least 12 bytes long (this one is 11)");
+    CHECK(!secret_size_ok(0, 1, text, sizeof text));
+    CHECK_STR(text, "a new secret is at least 1 byte long (this one is 0)");
+    CHECK_EQ_I64(SECRET_SIZE_MIN_DEFAULT, 12);
+}
+
 TEST(salts_differ)
 {
     uint8_t a[SECRET_SALT_SIZE];
