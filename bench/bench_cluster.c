@@ -810,7 +810,7 @@ int bench_cluster_main(int argc, char **argv)
     for (uint32_t i = 0; i < bench.sessions; i++)
         clients[i].latency_us = malloc(NODE_SAMPLES_MAX * sizeof(uint32_t));
     char errmsg[512] = "";
-    setenv("NODOWN_HOUSE_SECRET", "bench-house", 1);
+    setenv("NODOWN_HOUSE_SECRET", "bench-house-secret", 1);
     int rv = cluster_bench_start(&bench, errmsg, sizeof errmsg);
     const struct cluster_results *r = &bench.results;
     bool kept = bench.keep || rv != 0;

@@ -78,7 +78,7 @@ static int node_start(struct node_child *node, const char *self, uint32_t batche
     if (node->pid == 0) {
         dup2(pipe_fds[1], STDOUT_FILENO);
         close(pipe_fds[0]);
-        setenv("NODOWN_HOUSE_SECRET", "bench-house", 1);
+        setenv("NODOWN_HOUSE_SECRET", "bench-house-secret", 1);
         execl(self, self, "serve", "--data", node->dir, "--listen", "127.0.0.1:0", "--http",
               "127.0.0.1:0", "--batches-in-flight", in_flight, "--durability", durability,
               (char *)NULL);
@@ -141,7 +141,7 @@ int node_bootstrap(const char *nodes, struct node_client *clients, uint32_t coun
                    char *errmsg, size_t size)
 {
     struct nodown_client *house = NULL;
-    if (nodown_client_open(&house, nodes, 1, 0, "bench-house", NULL, errmsg, size) != 0)
+    if (nodown_client_open(&house, nodes, 1, 0, "bench-house-secret", NULL, errmsg, size) != 0)
         return -1;
     struct command c;
     struct nodown_outcome outcome;
