@@ -80,7 +80,17 @@ struct metrics_histogram {
       "Most batches this node's gateway had being published at once since start.")          \
     X(gauge, sessions_connected, "Client sessions connected to this node's gateway.")        \
     X(counter, clients_disconnected_slow_total,                                              \
-      "Client sessions disconnected because they did not read their replies fast enough.")
+      "Client sessions disconnected because they did not read their replies fast enough.")   \
+    X(counter, connections_refused_per_address_total,                                        \
+      "Client connections closed at once: their source address had its most open.")          \
+    X(counter, connections_refused_full_total,                                               \
+      "Client connections closed at once: the node had its most connections open.")          \
+    X(counter, connections_timed_out_handshake_total,                                        \
+      "Client connections closed for not logging on within the handshake deadline.")         \
+    X(counter, connections_timed_out_frame_total,                                            \
+      "Client connections closed for a frame not whole within the frame deadline.")          \
+    X(counter, connections_timed_out_heartbeat_total,                                        \
+      "Logged-on client connections closed for not answering a heartbeat PING.")
 
 struct node_metrics {
 #define METRICS_FIELD(kind, name, help) struct metrics_##kind name;
