@@ -119,7 +119,8 @@ static int gateway_listen(struct gateway *gateway, const struct gateway_config *
     socklen_t size = sizeof address;
     if (fd < 0 || gateway_fd_setup(fd) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
-        bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || listen(fd, 128) != 0 ||
+        bind(fd, (struct sockaddr *)&address, sizeof address) != 0 ||
+        listen(fd, GATEWAY_LISTEN_BACKLOG) != 0 ||
         getsockname(fd, (struct sockaddr *)&address, &size) != 0) {
         snprintf(errmsg, errmsg_size, "listen on %s:%u: %s", config->listen_host,
                  config->listen_port, strerror(errno));

@@ -53,6 +53,10 @@
 #define GATEWAY_CONNECTIONS_MAX_DEFAULT 4096u
 #define GATEWAY_CONNECTIONS_MAX_MOST 65536u
 #define GATEWAY_CONNECTIONS_PER_ADDRESS_DEFAULT 128u
+/* Connections the kernel completes while the loop is busy elsewhere (a
+ * chore, a digest): a burst beyond it waits a second for the client's SYN
+ * to be sent again. The kernel caps it at net.core.somaxconn. */
+#define GATEWAY_LISTEN_BACKLOG 1024
 /* Deadlines (docs/protocol.md, "Deadlines"): HELLO and LOGON answered
  * (LOGON_OK sent) within the handshake deadline of the accept; each frame
  * whole within the frame deadline of its first byte; a logged-on session
