@@ -304,6 +304,35 @@ TEST(frame_and_heartbeat_deadlines)
     node_stop(&node);
 }
 
+/* nodown client --at-least far ahead of the node, a query of the house's
+ * account; returns its exit status (-1: it did not end within 30 s). */
+static int cli_query_ahead(const struct node *node)
+{
+    const char *binary = getenv("NODOWN_BIN") != NULL ? getenv("NODOWN_BIN") : "build/nodown";
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (freopen("/dev/null", "w", stdout) == NULL)
+            _exit(126);
+        execl(binary, "nodown", "client", "--nodes", node->nodes, "--account", "0", "--secret",
+              HOUSE_SECRET, "--client-id", "9", "--at-least", "1000000", "query", "account",
+              "--account", "0", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0)
+        return -1;
+    int status = 0;
+    pid_t done = 0;
+    int64_t deadline_ms = clock_now_ms() + 30000;
+    while ((done = waitpid(pid, &status, WNOHANG)) == 0 && clock_now_ms() < deadline_ms)
+        clock_sleep_ms(50);
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+    }
+    return done == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* --at-least ahead of the node: the gateway keeps the query for
  * GATEWAY_QUERY_WAIT_MS, then answers with what it has; the library must
  * wait for that rather than call the node silent and give up. With a
@@ -330,6 +359,9 @@ TEST(query_ahead_answered_after_the_wait)
     CHECK(took_ms >= GATEWAY_QUERY_WAIT_MS - 100);
     CHECK_EQ_I64(nodown_client_connection_count(client), 1);
     nodown_client_close(client);
+    /* The command line, with the library's defaults: an answer (exit 0),
+     * not "no answer" (exit 3). */
+    CHECK_EQ_I64(cli_query_ahead(&node), 0);
     node_stop(&node);
 }
 
