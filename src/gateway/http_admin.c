@@ -96,6 +96,11 @@ struct http_admin {
      * errmsg; afterwards they go to stderr. */
     atomic_bool started;
     char start_log[256];
+    /* libmicrohttpd's messages after start, at most
+     * HTTP_ADMIN_LOG_LINES_PER_S a second (its thread only). */
+    int64_t log_second_ms;
+    uint32_t log_lines;
+    uint64_t log_dropped;
 };
 
 static void admin_errmsg(char *errmsg, size_t errmsg_size, const char *format, ...)
@@ -119,7 +124,9 @@ static void admin_wipe(void *memory, size_t size)
 
 /* libmicrohttpd's messages (bind failures, the connection limit, broken
  * clients). Nothing here is fatal to the node, so stderr is enough once
- * started; during start the message becomes part of errmsg. */
+ * started, a few lines a second at most: someone opening and dripping
+ * connections must not fill the log (the lines dropped are counted in the
+ * next one). During start the message becomes part of errmsg. */
 static void admin_log(void *context, const char *format, va_list args)
 {
     struct http_admin *admin = context;
@@ -131,10 +138,27 @@ static void admin_log(void *context, const char *format, va_list args)
             admin->start_log[length - 1] = '\0';
         return;
     }
+    int64_t now_ms = clock_now_ms();
+    if (now_ms - admin->log_second_ms >= 1000) {
+        admin->log_second_ms = now_ms;
+        admin->log_lines = 0;
+    }
+    if (admin->log_lines >= HTTP_ADMIN_LOG_LINES_PER_S) {
+        admin->log_dropped++;
+        return;
+    }
+    admin->log_lines++;
     char line[512];
     vsnprintf(line, sizeof(line), format, args);
-    fprintf(stderr, "nodown http admin: %s%s", line,
-            line[0] != '\0' && line[strlen(line) - 1] == '\n' ? "" : "\n");
+    size_t length = strlen(line);
+    if (length > 0 && line[length - 1] == '\n')
+        line[length - 1] = '\0';
+    if (admin->log_dropped > 0)
+        fprintf(stderr, "nodown http admin: %s (and %" PRIu64 " messages not shown before)\n",
+                line, admin->log_dropped);
+    else
+        fprintf(stderr, "nodown http admin: %s\n", line);
+    admin->log_dropped = 0;
 }
 
 /* ---- The token. ---- */

@@ -64,6 +64,8 @@
 #define HTTP_ADMIN_CONNECTION_TIMEOUT_S_DEFAULT 10u
 #define HTTP_ADMIN_REQUEST_TIMEOUT_MS_DEFAULT 5000u
 #define HTTP_ADMIN_HOST_DEFAULT "127.0.0.1"
+/* libmicrohttpd's messages logged a second at most (more are counted). */
+#define HTTP_ADMIN_LOG_LINES_PER_S 5u
 
 /* Writes a text (JSON for status, Prometheus text for metrics) of at most
  * size bytes into buffer, sets *length, returns 0 or a negative ERR_*
