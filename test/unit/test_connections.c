@@ -44,6 +44,10 @@ struct node {
     pid_t pid;
 };
 
+/* The open-file limit (soft and hard) the next node runs under; 0: this
+ * process's. */
+static rlim_t node_files_max;
+
 /* Runs build/nodown serve with extra (NULL-terminated) options, its
  * output in DIR/node.log; dies with this process. */
 static pid_t node_spawn(struct node *node, const char *const *extra)
@@ -65,6 +69,10 @@ static pid_t node_spawn(struct node *node, const char *const *extra)
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         setenv("NODOWN_HOUSE_SECRET", HOUSE_SECRET, 1);
+        if (node_files_max != 0) {
+            struct rlimit files = {node_files_max, node_files_max};
+            setrlimit(RLIMIT_NOFILE, &files);
+        }
         if (freopen(log, "w", stdout) == NULL || dup2(fileno(stdout), 2) < 0)
             _exit(126);
         execv(binary, (char *const *)argv);
@@ -199,6 +207,60 @@ TEST(limits_per_address_and_total)
     struct nodown_client *client = house_open(&node, 2, NULL);
     CHECK(client != NULL);
     nodown_client_close(client);
+    node_stop(&node);
+}
+
+/* Lines of the node's log that start with prefix (bounded: 100 000). */
+static uint32_t log_lines(const struct node *node, const char *prefix)
+{
+    char path[96];
+    snprintf(path, sizeof path, "%s/node.log", node->dir);
+    FILE *file = fopen(path, "r");
+    uint32_t count = 0;
+    char line[1024];
+    for (uint32_t read = 0; file != NULL && read < 100000 && fgets(line, sizeof line, file);
+         read++)
+        count += strncmp(line, prefix, strlen(prefix)) == 0;
+    if (file != NULL)
+        fclose(file);
+    return count;
+}
+
+/* Waits up to 30 s for the node to exit; its status, or -1. */
+static int node_exit_status(struct node *node)
+{
+    int status = 0;
+    pid_t done = 0;
+    int64_t deadline_ms = clock_now_ms() + 30000;
+    while ((done = waitpid(node->pid, &status, WNOHANG)) == 0 && clock_now_ms() < deadline_ms)
+        clock_sleep_ms(50);
+    if (done != node->pid)
+        return -1;
+    node->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Under an open-file limit of 1024, more connections than fit are
+ * refused at start with a reason, and the default is lowered to fit. */
+TEST(connections_fit_the_open_file_limit)
+{
+    node_files_max = 1024;
+    struct node node;
+    memset(&node, 0, sizeof node);
+    snprintf(node.dir, sizeof node.dir, "/tmp/nodown-test-connections-XXXXXX");
+    CHECK(mkdtemp(node.dir) != NULL);
+    node.port = test_free_port();
+    node.http_port = test_free_port();
+    const char *const too_many[] = {"--max-connections", "4096", NULL};
+    node.pid = node_spawn(&node, too_many);
+    CHECK_EQ_I64(node_exit_status(&node), 1);
+    CHECK_EQ_I64(log_lines(&node, "nodown serve: 4096 client connections and"), 1);
+    test_dir_remove(node.dir);
+    const char *const defaults[] = {NULL};
+    int started = node_start(&node, defaults);
+    node_files_max = 0;
+    CHECK_EQ_I64(started, 0);
+    CHECK_EQ_I64(log_lines(&node, "nodown serve: at most 512 client connections"), 1);
     node_stop(&node);
 }
 
@@ -363,22 +425,6 @@ TEST(query_ahead_answered_after_the_wait)
      * not "no answer" (exit 3). */
     CHECK_EQ_I64(cli_query_ahead(&node), 0);
     node_stop(&node);
-}
-
-/* Lines of the node's log that start with prefix (bounded: 100 000). */
-static uint32_t log_lines(const struct node *node, const char *prefix)
-{
-    char path[96];
-    snprintf(path, sizeof path, "%s/node.log", node->dir);
-    FILE *file = fopen(path, "r");
-    uint32_t count = 0;
-    char line[1024];
-    for (uint32_t read = 0; file != NULL && read < 100000 && fgets(line, sizeof line, file);
-         read++)
-        count += strncmp(line, prefix, strlen(prefix)) == 0;
-    if (file != NULL)
-        fclose(file);
-    return count;
 }
 
 #define IDLE_COUNT 1500u
