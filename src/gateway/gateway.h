@@ -65,6 +65,9 @@
 #define GATEWAY_HANDSHAKE_TIMEOUT_MS_DEFAULT 5000
 #define GATEWAY_FRAME_TIMEOUT_MS_DEFAULT 5000
 #define GATEWAY_HEARTBEAT_MS_DEFAULT 10000
+/* While the node is busy, connections not logged on yet are polled this
+ * often, not at every turn of the loop (gateway_poll_set). */
+#define GATEWAY_COLD_POLL_MS 5
 /* Deadlines are checked this often, so they hold to within it. */
 #define GATEWAY_DEADLINE_CHECK_MS 100
 #define GATEWAY_OUTBOX_MAX (256u * 1024u) /* unsent bytes a client may owe */
