@@ -70,6 +70,10 @@ struct nodown_client_options {
     int failover_rounds_max; /* passes over the whole node list; 3 */
     int backoff_initial_ms;  /* pause after a failed pass, doubled; 50 */
     int backoff_max_ms;      /* the longest pause; 1000 */
+    /* While the library waits (wait, query, poll), a PING to the node
+     * when nothing was sent for this long; 3000, under the node's
+     * heartbeat (10000 by default): a quiet client is never cut. */
+    int ping_interval_ms;
     uint16_t version_min;    /* protocol versions offered; 1..1 */
     uint16_t version_max;
 };
@@ -174,6 +178,20 @@ int nodown_client_wait(struct nodown_client *client, struct nodown_outcome *outc
  * refuses, ERR_TIMEOUT, or a failover's error. */
 int nodown_client_query(struct nodown_client *client, const struct frame_query *query,
                         struct frame_query_result *result, int timeout_ms);
+
+/* Keeps the connection of a client with nothing to send alive, for up to
+ * timeout_ms: answers the node's PINGs, sends its own after
+ * ping_interval_ms of quiet, and keeps outcomes and results that arrive
+ * for nodown_client_wait(). A program that waits on nodown_client_fd()
+ * calls it when the socket is readable and nothing is in flight, and at
+ * least every ping_interval_ms; a node cuts a logged-on client that
+ * answers nothing for twice its heartbeat (docs/protocol.md, Deadlines),
+ * and the library then reconnects at the next call. Returns
+ *   0            an outcome is ready for nodown_client_wait();
+ *   ERR_TIMEOUT  timeout_ms passed, the connection good;
+ *   ERR_IO, ERR_REFUSED, ERR_VERSION  the connection broke and failover
+ *                found no node. */
+int nodown_client_poll(struct nodown_client *client, int timeout_ms);
 
 /* Commands sent and not yet returned by nodown_client_wait(). */
 uint32_t nodown_client_inflight_count(const struct nodown_client *client);

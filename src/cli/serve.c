@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,10 @@
 #define SERVE_JOURNAL_WAIT_MS 60000u /* a cluster's stream may take this long to answer */
 #define SERVE_PROMOTED_CHECK_MS 1000u /* how often a DR node looks for the promotion */
 #define SERVE_AUDIT_RETRY_MS 2000u
+/* Files a node holds besides its client connections: libnats' and the
+ * supervisor's, snapshots, logs, and the admin interface's connections
+ * (HTTP_ADMIN_CONNECTION_LIMIT_DEFAULT at most). */
+#define SERVE_FILES_RESERVE (256u + HTTP_ADMIN_CONNECTION_LIMIT_DEFAULT)
 
 struct serve_options {
     const char *data_dir;
@@ -54,6 +59,12 @@ struct serve_options {
     struct durability durability; /* the embedded server's disk sync */
     bool durability_given;
     uint32_t secret_size_min; /* a new secret this node sets: at least this long */
+    /* The client port's limits and deadlines (gateway.h); 0: the default. */
+    uint32_t connections_max;
+    uint32_t connections_per_address_max;
+    int handshake_timeout_ms;
+    int frame_timeout_ms;
+    int heartbeat_ms;
 };
 
 struct serve {
@@ -121,6 +132,9 @@ static void serve_usage(FILE *out)
             "                    [--snapshot-mb N] [--replicas N] [--join PORT:TOKENFILE]\n"
             "                    [--batches-in-flight N] [--durability always|interval:D]\n"
             "                    [--min-secret-length N]\n"
+            "                    [--max-connections N] [--max-connections-per-address N]\n"
+            "                    [--handshake-timeout-ms N] [--frame-timeout-ms N]\n"
+            "                    [--heartbeat-ms N]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
             "  --listen   the native client protocol (default 127.0.0.1:7400)\n"
@@ -141,6 +155,17 @@ static void serve_usage(FILE *out)
             "             (default 1 on the embedded default, %u with --nats): with\n"
             "             several, commands that arrive while one waits for the journal\n"
             "             go out in another\n"
+            "  --max-connections N  client connections at once (default %u, at most\n"
+            "             %u; lowered to fit the open-file limit when not given); one\n"
+            "             more is closed at once, logged and counted in /metrics\n"
+            "  --max-connections-per-address N  client connections from one source\n"
+            "             address (default %u)\n"
+            "  --handshake-timeout-ms N  a connection not logged on (HELLO and LOGON\n"
+            "             answered) this long after it opened is closed (default %d)\n"
+            "  --frame-timeout-ms N  a frame not whole this long after its first byte\n"
+            "             ends its connection (default %d)\n"
+            "  --heartbeat-ms N  a logged-on client silent this long is sent a PING,\n"
+            "             and closed if still silent as long again (default %d)\n"
             "  --join PORT:TOKENFILE  a node with no snapshot yet first fetches the\n"
             "             latest one of the peer whose admin interface is on\n"
             "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
@@ -156,7 +181,10 @@ static void serve_usage(FILE *out)
             "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n"
             "  $NODOWN_NATS_SERVER, the nats-server the embedded default runs (default\n"
             "  " NATS_SUPERVISOR_SERVER_PATH "). Every NATS server must be 2.10 or newer.\n",
-            PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT, SECRET_SIZE_MIN_DEFAULT);
+            PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT, GATEWAY_CONNECTIONS_MAX_DEFAULT,
+            GATEWAY_CONNECTIONS_MAX_MOST, GATEWAY_CONNECTIONS_PER_ADDRESS_DEFAULT,
+            GATEWAY_HANDSHAKE_TIMEOUT_MS_DEFAULT, GATEWAY_FRAME_TIMEOUT_MS_DEFAULT,
+            GATEWAY_HEARTBEAT_MS_DEFAULT, SECRET_SIZE_MIN_DEFAULT);
 }
 
 /* --batches-in-flight, or its default: one batch at a time on the
@@ -204,6 +232,33 @@ static int serve_options_check(const struct serve_options *options)
         return -1;
     }
     return 0;
+}
+
+/* The client port's limits and deadlines: whether name is one of them
+ * (*ok says whether its value is good). */
+static bool serve_parse_connections(const char *name, const char *value,
+                                    struct serve_options *options, bool *ok)
+{
+    const char *names[] = {"--max-connections", "--max-connections-per-address",
+                           "--handshake-timeout-ms", "--frame-timeout-ms", "--heartbeat-ms"};
+    const unsigned long most[] = {GATEWAY_CONNECTIONS_MAX_MOST, GATEWAY_CONNECTIONS_MAX_MOST,
+                                  3600000, 3600000, 3600000};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(name, names[i]) != 0)
+            continue;
+        char *end = NULL;
+        unsigned long number = *ok ? strtoul(value, &end, 10) : 0;
+        *ok = *ok && end != value && *end == '\0' && number >= 1 && number <= most[i];
+        uint32_t *counts[] = {&options->connections_max, &options->connections_per_address_max};
+        int *times[] = {&options->handshake_timeout_ms, &options->frame_timeout_ms,
+                        &options->heartbeat_ms};
+        if (i < 2)
+            *counts[i] = (uint32_t)number;
+        else
+            *times[i - 2] = (int)number;
+        return true;
+    }
+    return false;
 }
 
 static int serve_parse(int argc, char **argv, struct serve_options *options)
@@ -255,7 +310,7 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
                  options->secret_size_min <= 256;
         else if (strcmp(argv[i], "--replicas") == 0 && ok)
             ok = (options->replicas = atoi(value)) >= 1 && options->replicas <= 5;
-        else {
+        else if (!serve_parse_connections(argv[i], value, options, &ok)) {
             fprintf(stderr, "nodown serve: bad option '%s'%s\n", argv[i],
                     ok ? "" : " (it needs a value)");
             return -1;
@@ -269,6 +324,38 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
     return serve_options_check(options);
 }
 
+/* Raises the open-file limit to its hard limit and checks that the
+ * client port's connections fit under it, beside the node's other files
+ * (SERVE_FILES_RESERVE: NATS, the stream, snapshots, the admin
+ * interface's connections). A --max-connections that does not fit is
+ * refused; the default is lowered to fit, and says so. */
+static int serve_files_fit(const struct serve_options *options, uint32_t *connections_max,
+                           char *errmsg, size_t size)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &limit); /* the check below says if it was enough */
+    }
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        limit.rlim_cur = RLIM_INFINITY;
+    uint64_t files = limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)limit.rlim_cur;
+    uint64_t wanted = options->connections_max != 0 ? options->connections_max
+                                                    : GATEWAY_CONNECTIONS_MAX_DEFAULT;
+    *connections_max = (uint32_t)wanted;
+    if (wanted + SERVE_FILES_RESERVE <= files)
+        return 0;
+    if (options->connections_max != 0 || files < SERVE_FILES_RESERVE + 64u) {
+        snprintf(errmsg, size, "%" PRIu64 " client connections and %u other files need more "
+                 "than the open-file limit, %" PRIu64 " (ulimit -n): lower "
+                 "--max-connections or raise the limit", wanted, SERVE_FILES_RESERVE, files);
+        return -1;
+    }
+    *connections_max = (uint32_t)(files - SERVE_FILES_RESERVE);
+    fprintf(stderr, "nodown serve: at most %u client connections, to fit the open-file limit "
+            "(%" PRIu64 ")\n", *connections_max, files);
+    return 0;
+}
 
 /* The operator token: given, from the environment, or made once and kept
  * in DIR/admin.token (mode 0600) so that it survives restarts. */
@@ -508,14 +595,21 @@ static void serve_status(struct serve *serve)
         &serve->metrics.commands_applied_total, &serve->metrics.orders_total,
         &serve->metrics.batches_applied_total, &serve->metrics.nats_restarts_total,
         &serve->metrics.clients_disconnected_slow_total,
+        &serve->metrics.connections_refused_per_address_total,
+        &serve->metrics.connections_refused_full_total,
+        &serve->metrics.connections_timed_out_handshake_total,
+        &serve->metrics.connections_timed_out_frame_total,
+        &serve->metrics.connections_timed_out_heartbeat_total,
     };
     uint64_t totals[] = {
         serve->replica.commands_applied, serve->replica.orders_applied,
         serve->replica.batches_applied, serve->embedded ? serve->nats.restart_count : 0,
-        stats->sessions_closed_slow,
+        stats->sessions_closed_slow, stats->refused_per_address, stats->refused_full,
+        stats->closed_handshake, stats->closed_frame, stats->closed_heartbeat,
     };
     for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++)
         metrics_counter_add(counters[i], totals[i] - metrics_counter_get(counters[i]));
+    metrics_gauge_set(&serve->metrics.sessions_connected, (int64_t)stats->connections_open);
     metrics_gauge_set(&serve->metrics.applied_seq, (int64_t)serve->replica.applied_seq);
     metrics_gauge_set(&serve->metrics.stream_lag, (int64_t)lag);
     metrics_gauge_set(&serve->metrics.batches_in_flight_max, (int64_t)stats->batches_in_flight_max);
@@ -680,6 +774,26 @@ static int serve_promoted_check(struct serve *serve, char *errmsg, size_t size)
     return 0;
 }
 
+/* The client port, within the open-file limit (serve_files_fit). */
+static int serve_gateway_open(struct serve *serve, char *errmsg, size_t size)
+{
+    const struct serve_options *options = &serve->options;
+    uint32_t connections_max = 0;
+    int rv = serve_files_fit(options, &connections_max, errmsg, size);
+    struct gateway_config gateway = {
+        .listen_host = options->listen_host, .listen_port = options->listen_port,
+        .node_id = options->node_id, .metrics = &serve->metrics, .audit = &serve->audit,
+        .batches_in_flight_max = serve_batches_in_flight(options),
+        .connections_max = connections_max,
+        .connections_per_address_max = options->connections_per_address_max,
+        .handshake_timeout_ms = options->handshake_timeout_ms,
+        .frame_timeout_ms = options->frame_timeout_ms, .heartbeat_ms = options->heartbeat_ms};
+    if (rv == 0)
+        rv = gateway_open(&serve->gateway, &gateway, &serve->replica, serve->journal, errmsg,
+                          size);
+    return rv;
+}
+
 static int serve_start(struct serve *serve, char *errmsg, size_t size)
 {
     const struct serve_options *options = &serve->options;
@@ -721,14 +835,8 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
                  stream_last_seq, serve->replica.applied_seq);
         rv = -1;
     }
-    struct gateway_config gateway = {.listen_host = options->listen_host,
-                                     .listen_port = options->listen_port,
-                                     .node_id = options->node_id, .metrics = &serve->metrics,
-                                     .audit = &serve->audit,
-                                     .batches_in_flight_max = serve_batches_in_flight(options)};
     if (rv == 0)
-        rv = gateway_open(&serve->gateway, &gateway, &serve->replica, serve->journal, errmsg,
-                          size);
+        rv = serve_gateway_open(serve, errmsg, size);
     if (rv == 0 && serve->dr_waiting)
         gateway_set_read_only(serve->gateway, "this node is at the disaster-recovery site, "
                               "which follows the primary: send commands to the primary "

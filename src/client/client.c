@@ -28,6 +28,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -84,6 +85,8 @@ struct nodown_client {
     uint16_t version;
     uint32_t node_id;
     int64_t owed_since_ms; /* see "silent" at the top */
+    int64_t sent_ms;       /* the last write to the node: PING after ping_interval_ms */
+    uint64_t ping_nonce;
 
     uint64_t last_seq;
     uint32_t window; /* commands in flight allowed: the node's session window */
@@ -131,6 +134,7 @@ void nodown_client_options_default(struct nodown_client_options *options)
     options->failover_rounds_max = 3;
     options->backoff_initial_ms = 50;
     options->backoff_max_ms = 1000;
+    options->ping_interval_ms = 3000;
     options->version_min = FRAME_PROTOCOL_VERSION_MIN;
     options->version_max = FRAME_PROTOCOL_VERSION;
 }
@@ -145,10 +149,12 @@ static int client_options_set(struct nodown_client *client,
         return 0;
     int *fields[] = {&options->connect_timeout_ms, &options->io_timeout_ms,
                      &options->response_timeout_ms, &options->failover_rounds_max,
-                     &options->backoff_initial_ms, &options->backoff_max_ms};
+                     &options->backoff_initial_ms, &options->backoff_max_ms,
+                     &options->ping_interval_ms};
     const int values[] = {given->connect_timeout_ms, given->io_timeout_ms,
                           given->response_timeout_ms, given->failover_rounds_max,
-                          given->backoff_initial_ms, given->backoff_max_ms};
+                          given->backoff_initial_ms, given->backoff_max_ms,
+                          given->ping_interval_ms};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         if (values[i] < 0)
             return ERR_USAGE;
@@ -237,6 +243,7 @@ static int client_flush(struct nodown_client *client)
     int64_t deadline_ms = net_deadline_ms(client->options.io_timeout_ms);
     int rv = net_send_all(client->fd, client->tx, client->tx_size, deadline_ms);
     client->tx_size = 0;
+    client->sent_ms = net_now_ms();
     if (rv != 0) {
         const struct client_node *node = client_node_at(client, client->node_index);
         client_errmsg_set(client, "node %s:%s: send: %s", node->host, node->port,
@@ -587,27 +594,49 @@ static int client_dispatch(struct nodown_client *client)
     }
 }
 
-/* Reads and handles one frame before deadline_ms. Returns 0, ERR_TIMEOUT
- * (the connection is good, nothing came), or a broken connection's error
- * (silence past response_timeout_ms among them). */
+/* When a node that owes us something has been silent too long: a query
+ * for a stream sequence it has not applied may wait FRAME_QUERY_WAIT_MS
+ * there before its answer, so such a query gets that much more. */
+static int64_t client_silent_at_ms(const struct nodown_client *client)
+{
+    if (!client_owed(client))
+        return NET_DEADLINE_NONE;
+    int64_t allowed_ms = client->options.response_timeout_ms;
+    if (client->query_pending && !client->query_done && client->query.min_seq != 0)
+        allowed_ms += FRAME_QUERY_WAIT_MS;
+    return client->owed_since_ms + allowed_ms;
+}
+
+/* Reads and handles one frame before deadline_ms, sending a PING when
+ * nothing was sent for ping_interval_ms. Returns 0, ERR_TIMEOUT (the
+ * connection is good, nothing came), or a broken connection's error
+ * (silence past response_timeout_ms among them). A PONG is not an answer
+ * to what the node owes: a node that answers PINGs but never applies is
+ * still silent. */
 static int client_pump(struct nodown_client *client, int64_t deadline_ms)
 {
-    int64_t silent_at_ms = NET_DEADLINE_NONE;
-    if (client_owed(client))
-        silent_at_ms = client->owed_since_ms + client->options.response_timeout_ms;
-    int rv = client_frame_receive(client, silent_at_ms < deadline_ms ? silent_at_ms : deadline_ms);
+    int64_t silent_at_ms = client_silent_at_ms(client);
+    int64_t ping_at_ms = client->sent_ms + client->options.ping_interval_ms;
+    int64_t until_ms = silent_at_ms < deadline_ms ? silent_at_ms : deadline_ms;
+    int rv = client_frame_receive(client, ping_at_ms < until_ms ? ping_at_ms : until_ms);
     if (rv == ERR_TIMEOUT) {
-        if (silent_at_ms != NET_DEADLINE_NONE && net_now_ms() >= silent_at_ms) {
+        int64_t now_ms = net_now_ms();
+        if (silent_at_ms != NET_DEADLINE_NONE && now_ms >= silent_at_ms) {
             const struct client_node *node = client_node_at(client, client->node_index);
-            client_errmsg_set(client, "node %s:%s: no answer for %d ms", node->host,
-                              node->port, client->options.response_timeout_ms);
+            client_errmsg_set(client, "node %s:%s: no answer for %" PRId64 " ms", node->host,
+                              node->port, now_ms - client->owed_since_ms);
             return ERR_IO;
         }
-        return ERR_TIMEOUT;
+        if (now_ms < ping_at_ms)
+            return now_ms >= deadline_ms ? ERR_TIMEOUT : 0;
+        client->frame.type = FRAME_PING;
+        client->frame.u.ping.nonce = ++client->ping_nonce;
+        return client_frame_send(client);
     }
     if (rv != 0)
         return rv;
-    client->owed_since_ms = net_now_ms();
+    if (client->frame.type != FRAME_PONG && client->frame.type != FRAME_PING)
+        client->owed_since_ms = net_now_ms();
     return client_dispatch(client);
 }
 
@@ -782,6 +811,22 @@ int nodown_client_query(struct nodown_client *client, const struct frame_query *
         *result = client->query_result;
     client->query_pending = false;
     return rv;
+}
+
+int nodown_client_poll(struct nodown_client *client, int timeout_ms)
+{
+    int64_t deadline_ms = net_deadline_ms(timeout_ms);
+    int failovers_left = client_failovers_max(client);
+    if (client->fd >= 0 && client_flush(client) != 0)
+        client_disconnect(client); /* the first step fails over and resends */
+    for (;;) {
+        for (uint32_t i = 0; i < client->inflight_count; i++)
+            if (client->inflight[i].answered)
+                return 0;
+        int rv = client_step(client, deadline_ms, &failovers_left);
+        if (rv != 0)
+            return rv;
+    }
 }
 
 uint32_t nodown_client_inflight_count(const struct nodown_client *client)

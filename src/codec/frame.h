@@ -152,6 +152,12 @@ struct frame_ping {
     uint64_t nonce; /* PONG echoes PING's */
 };
 
+/* A QUERY whose min_seq the node has not applied waits this long at most,
+ * then is answered with the state the node has (docs/protocol.md): the
+ * gateway keeps to it, and the client library allows for it before it
+ * calls such a node silent. */
+#define FRAME_QUERY_WAIT_MS 5000
+
 struct frame_query {
     uint16_t query_type; /* enum query_type */
     uint64_t request_id; /* echoed by the QUERY_RESULT */

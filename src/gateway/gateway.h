@@ -38,13 +38,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec/frame.h"
 #include "gateway/metrics.h"
 #include "gateway/publisher.h"
 #include "replica/audit.h"
 #include "replica/journal.h"
 #include "replica/replica.h"
 
-#define GATEWAY_SESSIONS_MAX 1024u
+/* Connections on the client port: in total and from one source address.
+ * One more is closed at once, with an ERROR 6 naming the limit, logged
+ * (a line a second at most) and counted in /metrics. Each costs a file
+ * descriptor and its session's buffers (FRAME_BUFFER_SIZE in, outbox
+ * allocated at accept), so the total stays well under the process's file
+ * limit (serve.c raises it and checks). A connection that has not logged
+ * on within the handshake deadline is closed, so idle ones from anywhere
+ * hold a place for that long only. */
+#define GATEWAY_CONNECTIONS_MAX_DEFAULT 4096u
+#define GATEWAY_CONNECTIONS_MAX_MOST 65536u
+#define GATEWAY_CONNECTIONS_PER_ADDRESS_DEFAULT 128u
+/* Connections the kernel completes while the loop is busy elsewhere (a
+ * chore, a digest): a burst beyond it waits a second for the client's SYN
+ * to be sent again. The kernel caps it at net.core.somaxconn. */
+#define GATEWAY_LISTEN_BACKLOG 1024
+/* Deadlines (docs/protocol.md, "Deadlines"): HELLO and LOGON answered
+ * (LOGON_OK sent) within the handshake deadline of the accept; each frame
+ * whole within the frame deadline of its first byte; a logged-on session
+ * silent for the heartbeat interval is sent a PING, and closed when a
+ * further interval passes without a byte from it. */
+#define GATEWAY_HANDSHAKE_TIMEOUT_MS_DEFAULT 5000
+#define GATEWAY_FRAME_TIMEOUT_MS_DEFAULT 5000
+#define GATEWAY_HEARTBEAT_MS_DEFAULT 10000
+/* While the node is busy, connections not logged on yet are polled this
+ * often, not at every turn of the loop (gateway_poll_set). */
+#define GATEWAY_COLD_POLL_MS 5
+/* Deadlines are checked this often, so they hold to within it. */
+#define GATEWAY_DEADLINE_CHECK_MS 100
 #define GATEWAY_OUTBOX_MAX (256u * 1024u) /* unsent bytes a client may owe */
 #define GATEWAY_BATCH_COMMANDS 1024u      /* commands in one batch at most */
 #define GATEWAY_READ_MESSAGES_MAX 256u    /* stream messages applied per step */
@@ -65,7 +93,7 @@
 #define GATEWAY_PUBLISH_TIMEOUT_MS 1000
 /* A query for a stream sequence this node has not applied waits this long
  * at most, then is answered with the state there is (docs/protocol.md). */
-#define GATEWAY_QUERY_WAIT_MS 5000
+#define GATEWAY_QUERY_WAIT_MS FRAME_QUERY_WAIT_MS
 /* polls[]: the listening socket; the stream's, the publisher's and the
  * logon checker's eventfds. */
 #define GATEWAY_POLLS_FIXED 4u
@@ -82,6 +110,11 @@ struct gateway_config {
     struct node_metrics *metrics; /* each applied batch's size and time; may be NULL */
     struct audit *audit;          /* remembers each applied message; may be NULL */
     uint32_t batches_in_flight_max; /* 0: GATEWAY_BATCHES_IN_FLIGHT */
+    uint32_t connections_max;       /* 0: GATEWAY_CONNECTIONS_MAX_DEFAULT */
+    uint32_t connections_per_address_max; /* 0: GATEWAY_CONNECTIONS_PER_ADDRESS_DEFAULT */
+    int handshake_timeout_ms;       /* 0: GATEWAY_HANDSHAKE_TIMEOUT_MS_DEFAULT */
+    int frame_timeout_ms;           /* 0: GATEWAY_FRAME_TIMEOUT_MS_DEFAULT */
+    int heartbeat_ms;               /* 0: GATEWAY_HEARTBEAT_MS_DEFAULT */
 };
 
 struct gateway_stats {
@@ -92,6 +125,13 @@ struct gateway_stats {
     uint64_t publish_failures;
     uint64_t outcomes_sent;
     uint64_t batches_in_flight_max; /* the most seen at once */
+    uint64_t connections_open;      /* now */
+    uint64_t refused_per_address;   /* over connections_per_address_max */
+    uint64_t refused_full;          /* over connections_max */
+    uint64_t closed_handshake;      /* no LOGON_OK within the handshake deadline */
+    uint64_t closed_frame;          /* a frame not whole within the frame deadline */
+    uint64_t closed_heartbeat;      /* silent through a heartbeat and its PING */
+    uint64_t pings_sent;
 };
 
 struct gateway;

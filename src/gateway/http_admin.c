@@ -20,6 +20,17 @@
  * libmicrohttpd runs with MHD_USE_INTERNAL_POLLING_THREAD and no thread
  * pool: one thread serves every connection, so the scratch buffer that
  * status and metrics are rendered into is used by one request at a time.
+ *
+ * The request deadline. libmicrohttpd's own timeout counts idle time
+ * only, so a client sending a header byte a second would hold its place
+ * for ever. Each connection gets a clock when it starts (admin_notify,
+ * on libmicrohttpd's thread), stopped when its request is whole
+ * (admin_handle); a watchdog thread shuts down, every 100 ms, the sockets
+ * whose clock ran past request_timeout_ms, and libmicrohttpd then sees
+ * the end of the connection and closes it. libmicrohttpd tells us a
+ * connection closed before it closes the socket, and both sides hold
+ * clocks_mutex, so the watchdog never shuts down a descriptor that has
+ * been closed and reused.
  */
 #include "gateway/http_admin.h"
 
@@ -39,9 +50,19 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/result.h"
+#include "lib/clock.h"
+
+/* One connection's request deadline (see the top). */
+struct admin_clock {
+    bool used;
+    bool answered; /* the request was whole: no deadline any more */
+    int fd;
+    int64_t start_ms;
+};
 
 struct http_admin {
     struct MHD_Daemon *daemon;
@@ -60,10 +81,26 @@ struct http_admin {
     void *verify_context;
     /* Status and metrics are rendered here (HTTP thread only). */
     char *body;
+    /* Request deadlines: a clock per connection, the watchdog's thread. */
+    pthread_mutex_t clocks_mutex;
+    struct admin_clock *clocks; /* clock_count: the connection limit */
+    uint32_t clock_count;
+    uint32_t request_timeout_ms;
+    uint64_t requests_cut;      /* by the watchdog, since start */
+    int64_t cut_logged_ms;
+    uint64_t cut_unlogged;
+    pthread_t watchdog;
+    bool watchdog_running;
+    atomic_bool stopping;
     /* Until start returns, libmicrohttpd's messages are kept here for
      * errmsg; afterwards they go to stderr. */
     atomic_bool started;
     char start_log[256];
+    /* libmicrohttpd's messages after start, at most
+     * HTTP_ADMIN_LOG_LINES_PER_S a second (its thread only). */
+    int64_t log_second_ms;
+    uint32_t log_lines;
+    uint64_t log_dropped;
 };
 
 static void admin_errmsg(char *errmsg, size_t errmsg_size, const char *format, ...)
@@ -87,7 +124,9 @@ static void admin_wipe(void *memory, size_t size)
 
 /* libmicrohttpd's messages (bind failures, the connection limit, broken
  * clients). Nothing here is fatal to the node, so stderr is enough once
- * started; during start the message becomes part of errmsg. */
+ * started, a few lines a second at most: someone opening and dripping
+ * connections must not fill the log (the lines dropped are counted in the
+ * next one). During start the message becomes part of errmsg. */
 static void admin_log(void *context, const char *format, va_list args)
 {
     struct http_admin *admin = context;
@@ -99,10 +138,27 @@ static void admin_log(void *context, const char *format, va_list args)
             admin->start_log[length - 1] = '\0';
         return;
     }
+    int64_t now_ms = clock_now_ms();
+    if (now_ms - admin->log_second_ms >= 1000) {
+        admin->log_second_ms = now_ms;
+        admin->log_lines = 0;
+    }
+    if (admin->log_lines >= HTTP_ADMIN_LOG_LINES_PER_S) {
+        admin->log_dropped++;
+        return;
+    }
+    admin->log_lines++;
     char line[512];
     vsnprintf(line, sizeof(line), format, args);
-    fprintf(stderr, "nodown http admin: %s%s", line,
-            line[0] != '\0' && line[strlen(line) - 1] == '\n' ? "" : "\n");
+    size_t length = strlen(line);
+    if (length > 0 && line[length - 1] == '\n')
+        line[length - 1] = '\0';
+    if (admin->log_dropped > 0)
+        fprintf(stderr, "nodown http admin: %s (and %" PRIu64 " messages not shown before)\n",
+                line, admin->log_dropped);
+    else
+        fprintf(stderr, "nodown http admin: %s\n", line);
+    admin->log_dropped = 0;
 }
 
 /* ---- The token. ---- */
@@ -300,6 +356,104 @@ static enum MHD_Result admin_reply_verify(struct http_admin *admin,
     return admin_queue(connection, MHD_HTTP_OK, response);
 }
 
+/* ---- Request deadlines (see the top). ---- */
+
+/* libmicrohttpd's word that a connection started or closed (its thread). */
+static void admin_notify(void *context, struct MHD_Connection *connection,
+                         void **socket_context, enum MHD_ConnectionNotificationCode code)
+{
+    struct http_admin *admin = context;
+    pthread_mutex_lock(&admin->clocks_mutex);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        for (uint32_t i = 0; info != NULL && i < admin->clock_count; i++) {
+            struct admin_clock *clock = &admin->clocks[i];
+            if (clock->used)
+                continue;
+            *clock = (struct admin_clock){.used = true, .fd = info->connect_fd,
+                                          .start_ms = clock_now_ms()};
+            *socket_context = clock;
+            break;
+        }
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context != NULL) {
+        struct admin_clock *clock = *socket_context;
+        assert(clock->used);
+        clock->used = false;
+        *socket_context = NULL;
+    }
+    pthread_mutex_unlock(&admin->clocks_mutex);
+}
+
+/* The request of connection is whole: its clock stops. */
+static void admin_clock_stop(struct http_admin *admin, struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (info == NULL || info->socket_context == NULL)
+        return;
+    pthread_mutex_lock(&admin->clocks_mutex);
+    ((struct admin_clock *)info->socket_context)->answered = true;
+    pthread_mutex_unlock(&admin->clocks_mutex);
+}
+
+/* Shuts down the connections whose request is late; logs them at most
+ * once a second. */
+static void admin_clocks_check(struct http_admin *admin)
+{
+    int64_t now_ms = clock_now_ms();
+    pthread_mutex_lock(&admin->clocks_mutex);
+    for (uint32_t i = 0; i < admin->clock_count; i++) {
+        struct admin_clock *clock = &admin->clocks[i];
+        if (!clock->used || clock->answered ||
+            now_ms - clock->start_ms < (int64_t)admin->request_timeout_ms)
+            continue;
+        (void)shutdown(clock->fd, SHUT_RDWR); /* libmicrohttpd closes it */
+        clock->answered = true;
+        admin->requests_cut++;
+        admin->cut_unlogged++;
+    }
+    pthread_mutex_unlock(&admin->clocks_mutex);
+    if (admin->cut_unlogged > 0 && now_ms - admin->cut_logged_ms >= 1000) {
+        fprintf(stderr, "nodown http admin: %" PRIu64 " connections closed for a request not "
+                "whole within %u ms (%" PRIu64 " since start)\n", admin->cut_unlogged,
+                admin->request_timeout_ms, admin->requests_cut);
+        admin->cut_unlogged = 0;
+        admin->cut_logged_ms = now_ms;
+    }
+}
+
+/* The clocks, one per connection libmicrohttpd may hold, before it
+ * starts. */
+static int admin_clocks_init(struct http_admin *admin, const struct http_admin_config *config)
+{
+    admin->clock_count = config->connection_limit != 0 ? config->connection_limit
+                                                       : HTTP_ADMIN_CONNECTION_LIMIT_DEFAULT;
+    admin->request_timeout_ms = config->request_timeout_ms != 0
+                                    ? config->request_timeout_ms
+                                    : HTTP_ADMIN_REQUEST_TIMEOUT_MS_DEFAULT;
+    atomic_init(&admin->stopping, false);
+    admin->clocks = calloc(admin->clock_count, sizeof admin->clocks[0]);
+    if (admin->clocks == NULL)
+        return ERR_NOMEM;
+    if (pthread_mutex_init(&admin->clocks_mutex, NULL) != 0) {
+        free(admin->clocks);
+        admin->clocks = NULL;
+        return ERR_NOMEM;
+    }
+    return 0;
+}
+
+static void *admin_watchdog_main(void *context)
+{
+    struct http_admin *admin = context;
+    while (!atomic_load(&admin->stopping)) {
+        clock_sleep_ms(100);
+        admin_clocks_check(admin);
+    }
+    return NULL;
+}
+
 static enum MHD_Result admin_handle(void *context, struct MHD_Connection *connection,
                                     const char *url, const char *method, const char *version,
                                     const char *upload_data, size_t *upload_data_size,
@@ -314,6 +468,7 @@ static enum MHD_Result admin_handle(void *context, struct MHD_Connection *connec
         return MHD_YES;
     }
     *request_state = admin;
+    admin_clock_stop(admin, connection);
     if (!admin_authorized(admin, connection))
         return admin_reply_error(connection, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                                  "missing or wrong bearer token");
@@ -406,6 +561,9 @@ static int admin_daemon_start(struct http_admin *admin, const struct http_admin_
     unsigned int connection_limit = config->connection_limit != 0
                                         ? config->connection_limit
                                         : HTTP_ADMIN_CONNECTION_LIMIT_DEFAULT;
+    unsigned int per_address_limit = config->per_address_limit != 0
+                                         ? config->per_address_limit
+                                         : HTTP_ADMIN_PER_ADDRESS_LIMIT_DEFAULT;
     unsigned int timeout_s = config->connection_timeout_s != 0
                                  ? config->connection_timeout_s
                                  : HTTP_ADMIN_CONNECTION_TIMEOUT_S_DEFAULT;
@@ -416,7 +574,9 @@ static int admin_daemon_start(struct http_admin *admin, const struct http_admin_
         MHD_OPTION_EXTERNAL_LOGGER, admin_log, admin,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)address,
         MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+        MHD_OPTION_NOTIFY_CONNECTION, admin_notify, admin,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_ADMIN_REQUEST_MEMORY_SIZE,
         MHD_OPTION_END);
     if (admin->daemon == NULL)
@@ -461,7 +621,12 @@ int http_admin_start(struct http_admin **out, const struct http_admin_config *co
     admin->verify_cb = config->verify_cb;
     admin->verify_context = config->verify_context;
     atomic_init(&admin->started, false);
-    rv = admin_daemon_start(admin, config, &address);
+    rv = admin_clocks_init(admin, config);
+    if (rv == 0)
+        rv = admin_daemon_start(admin, config, &address);
+    if (rv == 0 && pthread_create(&admin->watchdog, NULL, admin_watchdog_main, admin) != 0)
+        rv = ERR_IO;
+    admin->watchdog_running = rv == 0;
     if (rv != 0) {
         admin_errmsg(errmsg, errmsg_size, "http admin: cannot listen on %s port %u: %s",
                      config->host != NULL ? config->host : HTTP_ADMIN_HOST_DEFAULT,
@@ -486,8 +651,15 @@ void http_admin_stop(struct http_admin *admin)
 {
     if (admin == NULL)
         return;
+    atomic_store(&admin->stopping, true);
+    if (admin->watchdog_running)
+        pthread_join(admin->watchdog, NULL);
     if (admin->daemon != NULL)
-        MHD_stop_daemon(admin->daemon);
+        MHD_stop_daemon(admin->daemon); /* its last notifications use the clocks */
+    if (admin->clocks != NULL) {
+        pthread_mutex_destroy(&admin->clocks_mutex);
+        free(admin->clocks);
+    }
     admin_wipe(admin->token, sizeof(admin->token));
     free(admin->body);
     free(admin);

@@ -31,8 +31,10 @@
  * - the callback reads values that are safe to read from another thread,
  *   as metrics_render_cb (gateway/metrics.h) does with relaxed atomics.
  *
- * Bounds: at most connection_limit connections at once (more are closed
- * on accept), each closed after connection_timeout_s idle seconds, at most
+ * Bounds: at most connection_limit connections at once, and
+ * per_address_limit from one source address (more are closed on accept),
+ * each closed after connection_timeout_s idle seconds or when its request
+ * is not whole request_timeout_ms after it opened, at most
  * HTTP_ADMIN_REQUEST_MEMORY_SIZE of request headers per connection, and
  * bodies of at most HTTP_ADMIN_BODY_SIZE_MAX from status and metrics.
  */
@@ -51,10 +53,19 @@
 #define HTTP_ADMIN_BODY_SIZE_MAX (256u * 1024u)
 /* Request line and headers of one connection must fit in this. */
 #define HTTP_ADMIN_REQUEST_MEMORY_SIZE (32u * 1024u)
-/* Defaults for a zero in the config. */
-#define HTTP_ADMIN_CONNECTION_LIMIT_DEFAULT 16u
+/* Defaults for a zero in the config: connections at once, from one
+ * source address, seconds idle, and milliseconds for a whole request
+ * (line and headers) from the connection's start. A client that drips a
+ * request a byte at a time is never idle, so the request deadline is what
+ * frees its place; the per-address limit keeps a few sources from taking
+ * every place meanwhile (docs/admin.md). */
+#define HTTP_ADMIN_CONNECTION_LIMIT_DEFAULT 256u
+#define HTTP_ADMIN_PER_ADDRESS_LIMIT_DEFAULT 8u
 #define HTTP_ADMIN_CONNECTION_TIMEOUT_S_DEFAULT 10u
+#define HTTP_ADMIN_REQUEST_TIMEOUT_MS_DEFAULT 5000u
 #define HTTP_ADMIN_HOST_DEFAULT "127.0.0.1"
+/* libmicrohttpd's messages logged a second at most (more are counted). */
+#define HTTP_ADMIN_LOG_LINES_PER_S 5u
 
 /* Writes a text (JSON for status, Prometheus text for metrics) of at most
  * size bytes into buffer, sets *length, returns 0 or a negative ERR_*
@@ -92,6 +103,8 @@ struct http_admin_config {
     void *verify_context;
     uint32_t connection_limit;      /* 0 is the default */
     uint32_t connection_timeout_s;  /* 0 is the default */
+    uint32_t per_address_limit;     /* 0 is the default */
+    uint32_t request_timeout_ms;    /* 0 is the default */
 };
 
 struct http_admin;

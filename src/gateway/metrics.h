@@ -88,7 +88,17 @@ struct metrics_histogram {
     X(counter, logons_failed_source_busy_total,                                              \
       "Logons refused unchecked: their address had its share of the logon checker.")        \
     X(counter, logons_failed_checker_full_total,                                             \
-      "Logons refused unchecked: the logon checker's queue was full.")
+      "Logons refused unchecked: the logon checker's queue was full.")                       \
+    X(counter, connections_refused_per_address_total,                                        \
+      "Client connections closed at once: their source address had its most open.")          \
+    X(counter, connections_refused_full_total,                                               \
+      "Client connections closed at once: the node had its most connections open.")          \
+    X(counter, connections_timed_out_handshake_total,                                        \
+      "Client connections closed for not logging on within the handshake deadline.")         \
+    X(counter, connections_timed_out_frame_total,                                            \
+      "Client connections closed for a frame not whole within the frame deadline.")          \
+    X(counter, connections_timed_out_heartbeat_total,                                        \
+      "Logged-on client connections closed for not answering a heartbeat PING.")
 
 struct node_metrics {
 #define METRICS_FIELD(kind, name, help) struct metrics_##kind name;

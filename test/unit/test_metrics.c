@@ -151,7 +151,27 @@ static const char example_text[] =
     "# HELP nodown_logons_failed_checker_full_total Logons refused unchecked: the logon"
     " checker's queue was full.\n"
     "# TYPE nodown_logons_failed_checker_full_total counter\n"
-    "nodown_logons_failed_checker_full_total 0\n";
+    "nodown_logons_failed_checker_full_total 0\n"
+    "# HELP nodown_connections_refused_per_address_total Client connections closed at once:"
+    " their source address had its most open.\n"
+    "# TYPE nodown_connections_refused_per_address_total counter\n"
+    "nodown_connections_refused_per_address_total 0\n"
+    "# HELP nodown_connections_refused_full_total Client connections closed at once: the node"
+    " had its most connections open.\n"
+    "# TYPE nodown_connections_refused_full_total counter\n"
+    "nodown_connections_refused_full_total 0\n"
+    "# HELP nodown_connections_timed_out_handshake_total Client connections closed for not"
+    " logging on within the handshake deadline.\n"
+    "# TYPE nodown_connections_timed_out_handshake_total counter\n"
+    "nodown_connections_timed_out_handshake_total 0\n"
+    "# HELP nodown_connections_timed_out_frame_total Client connections closed for a frame not"
+    " whole within the frame deadline.\n"
+    "# TYPE nodown_connections_timed_out_frame_total counter\n"
+    "nodown_connections_timed_out_frame_total 0\n"
+    "# HELP nodown_connections_timed_out_heartbeat_total Logged-on client connections closed"
+    " for not answering a heartbeat PING.\n"
+    "# TYPE nodown_connections_timed_out_heartbeat_total counter\n"
+    "nodown_connections_timed_out_heartbeat_total 0\n";
 
 static struct node_metrics metrics;
 static char text[METRICS_RENDER_SIZE_MAX];
@@ -183,15 +203,15 @@ TEST(render_zero_and_negative)
     CHECK(strstr(text, "\nnodown_apply_latency_us_bucket{le=\"+Inf\"} 0\n") != NULL);
     CHECK(strstr(text, "\nnodown_apply_latency_us_sum 0\n") != NULL);
     CHECK(strstr(text, "\nnodown_apply_latency_us_count 0\n") != NULL);
-    /* Eighteen metrics: eighteen HELP lines and eighteen TYPE lines. */
+    /* Twenty-three metrics: a HELP line and a TYPE line each. */
     int help_count = 0;
     int type_count = 0;
     for (const char *p = text; (p = strstr(p, "# HELP ")) != NULL; p++)
         help_count++;
     for (const char *p = text; (p = strstr(p, "# TYPE ")) != NULL; p++)
         type_count++;
-    CHECK_EQ_I64(help_count, 18);
-    CHECK_EQ_I64(type_count, 18);
+    CHECK_EQ_I64(help_count, 23);
+    CHECK_EQ_I64(type_count, 23);
     CHECK_EQ_I64(text[length - 1], '\n');
 }
 
