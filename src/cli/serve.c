@@ -9,6 +9,7 @@
  *          -> admin; then the loop: gateway_step, and every 100 ms the
  *          supervisor's health, status and metrics, snapshots.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -51,6 +52,7 @@ struct serve_options {
     const char *join;        /* PORT:TOKENFILE of a peer's admin, or NULL */
     const char *dr_of;       /* the primary's JetStream domain: a DR site's node */
     uint32_t batches_in_flight; /* batches published at once */
+    uint32_t logic_max;         /* --logic-max, or 0: the build's LOGIC_VERSION_MAX */
     struct durability durability; /* the embedded server's disk sync */
     bool durability_given;
 };
@@ -87,6 +89,9 @@ struct serve {
     uint64_t audit_retry_ms; /* an incomplete audit is tried again then (0: none) */
     uint32_t audit_retries;
     char fatal[512];
+    /* Why this node stopped applying (a logic version its build cannot
+     * run, replica.stopped_seq), or "": it keeps serving queries. */
+    char stopped[512];
     /* /verify?at=SEQ (serve_verify_cb, serve_verify_step), under lock. */
     struct {
         pthread_mutex_t lock;
@@ -119,6 +124,7 @@ static void serve_usage(FILE *out)
             "                    [--http HOST:PORT] [--token TOKEN] [--node-id N]\n"
             "                    [--snapshot-mb N] [--replicas N] [--join PORT:TOKENFILE]\n"
             "                    [--batches-in-flight N] [--durability always|interval:D]\n"
+            "                    [--logic-max N]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
             "  --listen   the native client protocol (default 127.0.0.1:7400)\n"
@@ -139,6 +145,10 @@ static void serve_usage(FILE *out)
             "             (default 1 on the embedded default, %u with --nats): with\n"
             "             several, commands that arrive while one waits for the journal\n"
             "             go out in another\n"
+            "  --logic-max N  run logic versions up to N only (default: the build's\n"
+            "             highest, %u): the node acts as a build that stops at N + 1\n"
+            "             would, and says so in the node registry; for rehearsing a\n"
+            "             mixed cluster (docs/upgrades.md)\n"
             "  --join PORT:TOKENFILE  a node with no snapshot yet first fetches the\n"
             "             latest one of the peer whose admin interface is on\n"
             "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
@@ -152,7 +162,7 @@ static void serve_usage(FILE *out)
             "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n"
             "  $NODOWN_NATS_SERVER, the nats-server the embedded default runs (default\n"
             "  " NATS_SUPERVISOR_SERVER_PATH "). Every NATS server must be 2.10 or newer.\n",
-            PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT);
+            PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT, LOGIC_VERSION_MAX);
 }
 
 /* --batches-in-flight, or its default: one batch at a time on the
@@ -182,7 +192,7 @@ static int serve_host_port(const char *text, char *host, size_t host_size, uint1
     return 0;
 }
 
-static int serve_parse(int argc, char **argv, struct serve_options *options)
+static void serve_options_default(struct serve_options *options)
 {
     memset(options, 0, sizeof *options);
     snprintf(options->listen_host, sizeof options->listen_host, "127.0.0.1");
@@ -193,6 +203,11 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
     options->snapshot_bytes = 64u << 20;
     options->replicas = 1;
     options->batches_in_flight = 0; /* serve_batches_in_flight decides */
+}
+
+static int serve_parse(int argc, char **argv, struct serve_options *options)
+{
+    serve_options_default(options);
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = value != NULL;
@@ -225,6 +240,8 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
         } else if (strcmp(argv[i], "--batches-in-flight") == 0 && ok)
             ok = (options->batches_in_flight = (uint32_t)atoi(value)) >= 1 &&
                  options->batches_in_flight <= PUBLISHER_SLOTS_MAX;
+        else if (strcmp(argv[i], "--logic-max") == 0 && ok)
+            ok = (options->logic_max = (uint32_t)atoi(value)) >= LOGIC_VERSION_MIN;
         else if (strcmp(argv[i], "--replicas") == 0 && ok)
             ok = (options->replicas = atoi(value)) >= 1 && options->replicas <= 5;
         else {
@@ -325,7 +342,9 @@ static void serve_digest(struct serve *serve)
     uint64_t applied = serve->replica.applied_seq;
     bool idle = applied == serve->chores_seq;
     serve->chores_seq = applied;
-    if (!idle || (serve->digest_done && serve->digest_seq == applied))
+    /* Stopped inside a message: the state is not the one at applied_seq. */
+    if (!idle || serve->replica.stopped_seq != 0 ||
+        (serve->digest_done && serve->digest_seq == applied))
         return;
     serve_digest_text(serve, serve->digest_text);
     serve->digest_seq = applied;
@@ -379,8 +398,8 @@ static void serve_verify_step(struct serve *serve)
         gateway_pause_at(serve->gateway, 0);
         return;
     }
-    if (at > applied) {
-        gateway_pause_at(serve->gateway, at);
+    if (at > applied || serve->replica.stopped_seq != 0) {
+        gateway_pause_at(serve->gateway, at); /* stopped: "pending" for good */
         return;
     }
     char text[33], check[160];
@@ -474,7 +493,7 @@ static void serve_status(struct serve *serve)
         "\"snapshot_seq\":%" PRIu64 ",\"nats\":{\"connected\":%s,\"embedded\":%s,"
         "\"restarts\":%u,\"durability\":\"%s\"},\"gateway\":{\"port\":%u},"
         "\"stream\":\"%s\",\"site\":\"%s\","
-        "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"}}\n",
+        "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"},\"stopped\":\"%s\"}\n",
         serve->options.node_id, serve->replica.applied_seq, last_seq, lag, serve->digest_text,
         serve->digest_seq,
         serve->replica.engine.logic_version, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
@@ -484,7 +503,7 @@ static void serve_status(struct serve *serve)
         serve->embedded ? durability : "of the NATS servers", gateway_port(serve->gateway),
         serve->dr_waiting ? JOURNAL_STREAM_MIRROR : JOURNAL_STREAM,
         serve->dr_waiting ? "disaster-recovery" : "primary", serve->audit.runs,
-        serve->audit_last);
+        serve->audit_last, serve->stopped);
     if (length > 0 && (size_t)length < sizeof json)
         http_admin_text_publish(&serve->status, json, (size_t)length);
     /* Counters move by what happened since the last turn. */
@@ -622,6 +641,22 @@ static int serve_journal_open(struct serve *serve, const struct journal_config *
     }
 }
 
+/* The replica from its newest snapshot, running at most --logic-max. */
+static int serve_replica_open(struct serve *serve, const struct limits *limits, char *errmsg,
+                              size_t size)
+{
+    const struct serve_options *options = &serve->options;
+    int rv = replica_open(&serve->replica, options->data_dir, limits, errmsg, size);
+    if (rv == 0 && options->logic_max != 0 &&
+        engine_logic_version_max_set(&serve->replica.engine, options->logic_max) != 0) {
+        snprintf(errmsg, size, "--logic-max %u: this build runs logic versions %u..%u and the "
+                 "state is at %u", options->logic_max, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
+                 serve->replica.engine.logic_version);
+        rv = ERR_USAGE;
+    }
+    return rv;
+}
+
 /* A node at a DR site follows the site's mirror and refuses commands
  * until `nodown promote` has made the site's own primary stream (its
  * description says so); then it reads that stream from where it is (the
@@ -683,7 +718,7 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
     if (rv == 0 && options->join != NULL)
         rv = serve_join(serve, errmsg, size);
     if (rv == 0)
-        rv = replica_open(&serve->replica, options->data_dir, &limits, errmsg, size);
+        rv = serve_replica_open(serve, &limits, errmsg, size);
     /* Promoted already (a restart after `nodown promote`): the site's own
      * stream, before its length is checked against this node's state. */
     if (rv == 0)
@@ -756,7 +791,7 @@ static void serve_chores(struct serve *serve, uint64_t *status_ms)
     else if (done == 1)
         serve_snapshot_note(serve);
     if (serve->replica.bytes_since_snapshot >= serve->options.snapshot_bytes &&
-        serve->replica.snapshot_pid == 0 &&
+        serve->replica.snapshot_pid == 0 && serve->replica.stopped_seq == 0 &&
         replica_snapshot_start(&serve->replica, errmsg, sizeof errmsg) != 0)
         fprintf(stderr, "nodown: %s\n", errmsg);
     serve_digest(serve);
@@ -767,6 +802,22 @@ static void serve_chores(struct serve *serve, uint64_t *status_ms)
     }
 }
 
+/* The replica met a logic version this build cannot run: the node stays
+ * up, says why (stderr, /status), refuses commands (ERROR 8, so clients
+ * go to a node that can) and answers queries with what it applied; a
+ * restart on a build that runs that version applies on (docs/upgrades.md). */
+static void serve_stop_applying(struct serve *serve, const char *why)
+{
+    assert(serve->replica.stopped_seq != 0);
+    snprintf(serve->stopped, sizeof serve->stopped, "%s", why);
+    for (char *c = serve->stopped; *c != '\0'; c++)
+        *c = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c; /* JSON-safe */
+    fprintf(stderr, "nodown: %s; queries are still answered, commands refused\n", why);
+    fflush(stderr);
+    gateway_set_read_only(serve->gateway, serve->stopped);
+    serve_status(serve);
+}
+
 /* Applies what the stream already holds before the node says it is
  * ready, so that the house secret, and the first logons, meet the state. */
 static int serve_catch_up(struct serve *serve, char *errmsg, size_t size)
@@ -775,7 +826,12 @@ static int serve_catch_up(struct serve *serve, char *errmsg, size_t size)
     if (journal_last_seq(serve->journal, &last_seq) != 0)
         return 0; /* the loop catches up anyway */
     while (serve->replica.applied_seq < last_seq && !serve_stopping) {
-        if (gateway_step(serve->gateway, 10, errmsg, size) != 0)
+        int rv = gateway_step(serve->gateway, 10, errmsg, size);
+        if (rv == ERR_LOGIC_UNSUPPORTED) {
+            serve_stop_applying(serve, errmsg);
+            return 0; /* serving what it has */
+        }
+        if (rv != 0)
             return -1;
     }
     return 0;
@@ -788,7 +844,10 @@ static int serve_loop(struct serve *serve)
     uint64_t status_ms = 0;
     uint64_t promoted_ms = 0;
     while (!serve_stopping) {
-        if (gateway_step(serve->gateway, 10, errmsg, sizeof errmsg) != 0) {
+        int rv = gateway_step(serve->gateway, 10, errmsg, sizeof errmsg);
+        if (rv == ERR_LOGIC_UNSUPPORTED) {
+            serve_stop_applying(serve, errmsg);
+        } else if (rv != 0) {
             fprintf(stderr, "nodown: stopping: %s\n", errmsg);
             return 1;
         }

@@ -67,6 +67,12 @@ struct replica {
     pid_t snapshot_pid;             /* a child writing one, or 0 */
     uint64_t snapshot_pid_seq;
     uint64_t snapshot_pause_ns_max; /* longest fork(): the loop's pause */
+    /* The message this replica cannot apply (ERR_LOGIC_UNSUPPORTED), or 0.
+     * Once set, nothing more is applied, and no snapshot is written: the
+     * commands of that message before the activation are applied, so the
+     * state is not the state at applied_seq (docs/upgrades.md). */
+    uint64_t stopped_seq;
+    uint32_t stopped_version;       /* the logic version it activates */
     struct command *commands;       /* BATCH_COMMANDS_MAX, for decoding */
     struct outcome *outcomes;
     struct replica_pool *pool;      /* batches decoded ahead, or NULL */

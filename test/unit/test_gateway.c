@@ -288,6 +288,28 @@ static int node_serve(struct node *node, atomic_int *done)
     return atomic_load(done) ? 0 : -1;
 }
 
+/* A fresh replica (in the node's directory/replay) that reads the stream
+ * up to to_seq, in 100 reads at most. Returns 0, or an error (the replica
+ * then is closed). */
+static int replay_stream(struct node *node, struct replica *replay, uint64_t to_seq)
+{
+    char errmsg[256];
+    struct limits limits;
+    fixture_limits(&limits);
+    char replay_dir[80];
+    snprintf(replay_dir, sizeof replay_dir, "%s/replay", node->dir);
+    int rv = replica_open(replay, replay_dir, &limits, errmsg, sizeof errmsg);
+    if (rv != 0)
+        return rv;
+    uint64_t next_seq = 1;
+    for (int i = 0; rv == 0 && replay->applied_seq < to_seq && i < 100; i++)
+        rv = journal_read(node->journal, replay->applied_seq + 1, 1000, 1000, replay_message,
+                          replay, &next_seq);
+    if (rv != 0)
+        replica_close(replay);
+    return rv;
+}
+
 TEST(client_round_trip_and_replay)
 {
     struct node node;
@@ -304,15 +326,7 @@ TEST(client_round_trip_and_replay)
         fprintf(stderr, "  client: %s\n", run.failure);
     /* A replica that replays the whole stream ends where the node is. */
     struct replica replay;
-    struct limits limits;
-    fixture_limits(&limits);
-    char replay_dir[80];
-    snprintf(replay_dir, sizeof replay_dir, "%s/replay", node.dir);
-    int replayed = ok ? replica_open(&replay, replay_dir, &limits, errmsg, sizeof errmsg) : -1;
-    uint64_t next_seq = 1;
-    while (replayed == 0 && replay.applied_seq < node.replica.applied_seq)
-        replayed = journal_read(node.journal, replay.applied_seq + 1, 1000, 1000,
-                                replay_message, &replay, &next_seq);
+    int replayed = ok ? replay_stream(&node, &replay, node.replica.applied_seq) : -1;
     struct digest a;
     struct digest b;
     if (replayed == 0) {
@@ -604,6 +618,133 @@ TEST(pipelined_failure_keeps_session_order)
     CHECK_EQ_I64(replay.a_count, 2); /* each of A's orders took effect once, in order */
     CHECK_EQ_I64(replay.a_seqs[0], 1);
     CHECK_EQ_I64(replay.a_seqs[1], 2);
+}
+
+/* ---- Logic versions a node cannot run. ----
+ *
+ * The node runs versions up to LOGIC_VERSION_MAX - 1 here
+ * (engine_logic_version_max_set), as a build one version behind would. A
+ * member asking it for LOGIC_VERSION_MAX is refused before publishing.
+ * The same activation published straight to the stream (a build that
+ * skipped the check) stops the replica inside that message: the order
+ * before it is applied, the one after it is not, nothing more is applied,
+ * gateway_step goes on without an error and queries are still answered;
+ * a replica that can run the version applies the same stream to its end. */
+
+struct gate_run {
+    struct client_run client; /* port, failures, done */
+    struct frame activation_outcome;
+    struct frame order_outcome;
+};
+
+static int gate_script(struct gate_run *gate)
+{
+    struct client_run *run = &gate->client;
+    int fd = client_connect(run->port);
+    EXPECT(run, fd >= 0);
+    EXPECT(run, client_logon(run, fd, 31, member_secret) == 0);
+    struct frame frame = {.type = FRAME_COMMAND};
+    frame.u.command = fixture_command(COMMAND_ACTIVATE_LOGIC, 0);
+    frame.u.command.client_seq = 1;
+    frame.u.command.u.activate_logic.logic_version = LOGIC_VERSION_MAX;
+    EXPECT(run, client_send(fd, &frame) == 0);
+    EXPECT(run, client_receive(fd, &gate->activation_outcome) == 0);
+    struct frame order = order_frame(2, 995);
+    EXPECT(run, client_send(fd, &order) == 0);
+    EXPECT(run, client_receive(fd, &gate->order_outcome) == 0);
+    close(fd);
+    return 0;
+}
+
+static void *gate_main(void *context)
+{
+    struct gate_run *gate = context;
+    gate_script(gate);
+    atomic_store(&gate->client.done, 1);
+    return NULL;
+}
+
+/* Order, ACTIVATE_LOGIC version from the house, order: one message. */
+static int publish_activation(struct journal *journal, uint32_t version)
+{
+    struct command c[3];
+    c[0] = order_frame(1, 980).u.command;
+    c[0].sender_account_id = MEMBER_ID;
+    c[0].client_id = 77;
+    c[1] = fixture_command(COMMAND_ACTIVATE_LOGIC, 0);
+    c[1].client_id = 78;
+    c[1].client_seq = 1;
+    c[1].u.activate_logic.logic_version = version;
+    c[2] = c[0];
+    c[2].client_seq = 2;
+    static uint8_t buffer[BATCH_SIZE_MAX];
+    size_t length = 0;
+    uint64_t seq = 0;
+    bool duplicate = false;
+    if (batch_encode(0, c, 3, buffer, sizeof buffer, &length) != 0)
+        return -1;
+    return journal_publish(journal, buffer, length, "activation", 5000, &seq, &duplicate);
+}
+
+TEST(unsupported_logic_refused_then_stops_applying_only)
+{
+    struct node node;
+    char errmsg[512] = "";
+    int ok = node_ready(&node, errmsg, sizeof errmsg);
+    ok = ok && engine_logic_version_max_set(&node.replica.engine, LOGIC_VERSION_MAX - 1) == 0;
+    static struct gate_run run;
+    run.client.port = ok ? gateway_port(node.gateway) : 0;
+    pthread_t thread;
+    ok = ok && pthread_create(&thread, NULL, gate_main, &run) == 0;
+    int served = ok ? node_serve(&node, &run.client.done) : -1;
+    if (ok)
+        pthread_join(thread, NULL);
+    if (run.client.failures != 0)
+        fprintf(stderr, "  client: %s\n", run.client.failure);
+    uint64_t before = node.replica.applied_seq; /* the bootstrap and the order: 2 */
+    ok = ok && publish_activation(node.journal, LOGIC_VERSION_MAX) == 0;
+    int stops = 0, errors = 0;
+    uint64_t deadline = (uint64_t)clock_now_ms() + 10000;
+    while (ok && (uint64_t)clock_now_ms() < deadline && node.replica.stopped_seq == 0) {
+        int rv = gateway_step(node.gateway, 5, errmsg, sizeof errmsg);
+        stops += rv == ERR_LOGIC_UNSUPPORTED;
+        errors += rv != 0 && rv != ERR_LOGIC_UNSUPPORTED;
+    }
+    for (int i = 0; ok && i < 50; i++) { /* stays stopped, and quiet */
+        int rv = gateway_step(node.gateway, 5, errmsg, sizeof errmsg);
+        stops += rv == ERR_LOGIC_UNSUPPORTED;
+        errors += rv != 0 && rv != ERR_LOGIC_UNSUPPORTED;
+    }
+    uint32_t orders = ok ? pool_used(&node.replica.engine.order_pool) : 0;
+    /* A build that runs the version applies the whole stream. */
+    struct replica replay;
+    int replayed = ok ? replay_stream(&node, &replay, before + 1) : -1;
+    uint32_t replay_version = replayed == 0 ? replay.engine.logic_version : 0;
+    uint32_t replay_orders = replayed == 0 ? pool_used(&replay.engine.order_pool) : 0;
+    if (replayed == 0)
+        replica_close(&replay);
+    uint64_t stopped_seq = node.replica.stopped_seq;
+    uint64_t applied_seq = node.replica.applied_seq;
+    node_stop(&node);
+    CHECK(ok);
+    CHECK_EQ_I64(served, 0);
+    CHECK_EQ_I64(run.client.failures, 0);
+    CHECK_EQ_I64(run.activation_outcome.type, FRAME_OUTCOME);
+    CHECK_EQ_I64(run.activation_outcome.u.outcome.result, REJECT_LOGIC_NOT_EVERYWHERE);
+    CHECK_EQ_I64(run.activation_outcome.u.outcome.stream_seq, 0); /* never published */
+    CHECK_EQ_I64(run.activation_outcome.u.outcome.id, 1);         /* the node that cannot */
+    CHECK_EQ_I64(run.order_outcome.type, FRAME_OUTCOME);
+    CHECK_EQ_I64(run.order_outcome.u.outcome.result, RESULT_OK);
+    CHECK_EQ_I64(run.order_outcome.u.outcome.stream_seq, 2);
+    CHECK_EQ_I64(before, 2);
+    CHECK_EQ_I64(stops, 1);
+    CHECK_EQ_I64(errors, 0);
+    CHECK_EQ_I64(stopped_seq, 3);
+    CHECK_EQ_I64(applied_seq, 2);
+    CHECK_EQ_I64(orders, 2); /* the client's and the one before the activation */
+    CHECK_EQ_I64(replayed, 0);
+    CHECK_EQ_I64(replay_version, LOGIC_VERSION_MAX);
+    CHECK_EQ_I64(replay_orders, 3);
 }
 
 TEST_MAIN()
