@@ -32,6 +32,7 @@
 #include "lib/clock.h"
 #include "lib/secret.h"
 #include "replica/nats_supervisor.h"
+#include "replica/node_registry.h"
 
 #define SERVE_STATUS_SIZE 4096u
 #define SERVE_JOURNAL_WAIT_MS 60000u /* a cluster's stream may take this long to answer */
@@ -84,6 +85,8 @@ struct serve {
      * changes; a difference stops the node (fatal). */
     struct journal_config journal_config; /* the stream followed */
     struct audit audit;
+    struct node_registry *registry; /* or NULL: none (a DR site, or it failed) */
+    char registry_error[256];       /* why there is none, with --nats */
     char stream_leader[64];
     char audit_last[160]; /* the last audit's outcome, for /status */
     uint64_t audit_retry_ms; /* an incomplete audit is tried again then (0: none) */
@@ -641,6 +644,63 @@ static int serve_journal_open(struct serve *serve, const struct journal_config *
     }
 }
 
+/* ---- The node registry (docs/upgrades.md): the gate of ACTIVATE_LOGIC. ---- */
+
+/* Every node of the stream, as the registry says, runs version. Without a
+ * registry: the node's own build decides on the embedded default (the
+ * gateway has checked it), and with --nats nothing is allowed, since the
+ * other nodes cannot be asked. */
+static bool serve_logic_gate(void *context, uint32_t version, uint32_t *node_id, char *why,
+                             size_t why_size)
+{
+    struct serve *serve = context;
+    static struct node_registry_entry entries[NODE_REGISTRY_NODES_MAX];
+    char errmsg[256] = "";
+    uint32_t count = 0;
+    int rv = serve->registry == NULL ? ERR_IO
+                                     : node_registry_list(serve->registry, entries,
+                                                          NODE_REGISTRY_NODES_MAX, &count,
+                                                          errmsg, sizeof errmsg);
+    if (rv != 0) {
+        *node_id = UINT32_MAX;
+        snprintf(why, why_size, "the node registry cannot be read: %s",
+                 serve->registry == NULL ? serve->registry_error : errmsg);
+        return false;
+    }
+    return node_registry_allows(entries, count, version, node_id, why, why_size);
+}
+
+/* Opens the registry and says what this node runs (a restart refreshes
+ * it). A failure is logged: with --nats every activation is then refused. */
+static void serve_registry_start(struct serve *serve, int replicas)
+{
+    char errmsg[256] = "";
+    struct node_registry_entry self = {.node_id = serve->options.node_id,
+                                       .logic_min = LOGIC_VERSION_MIN,
+                                       .logic_max = serve->replica.engine.logic_version_max,
+                                       .announced_unix_ms = 0};
+    struct timespec now;
+    if (clock_gettime(CLOCK_REALTIME, &now) == 0)
+        self.announced_unix_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    snprintf(self.build, sizeof self.build, "logic %u..%u, snapshot %u, protocol %u",
+             LOGIC_VERSION_MIN, LOGIC_VERSION_MAX, SNAPSHOT_FORMAT_VERSION,
+             FRAME_PROTOCOL_VERSION);
+    int rv = node_registry_open(&serve->registry, serve->journal, replicas, errmsg,
+                                sizeof errmsg);
+    if (rv == 0)
+        rv = node_registry_announce(serve->registry, &self, errmsg, sizeof errmsg);
+    if (rv != 0) {
+        fprintf(stderr, "nodown: %s%s\n", errmsg, serve->embedded ? "" :
+                "; every ACTIVATE_LOGIC will be refused until a restart reaches it");
+        snprintf(serve->registry_error, sizeof serve->registry_error, "%s", errmsg);
+        node_registry_close(serve->registry);
+        serve->registry = NULL;
+        if (serve->embedded)
+            return; /* a single node: its own build decides */
+    }
+    gateway_set_logic_gate(serve->gateway, serve_logic_gate, serve);
+}
+
 /* The replica from its newest snapshot, running at most --logic-max. */
 static int serve_replica_open(struct serve *serve, const struct limits *limits, char *errmsg,
                               size_t size)
@@ -742,6 +802,8 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
     if (rv == 0)
         rv = gateway_open(&serve->gateway, &gateway, &serve->replica, serve->journal, errmsg,
                           size);
+    if (rv == 0 && !serve->dr_waiting)
+        serve_registry_start(serve, replicas);
     if (rv == 0 && serve->dr_waiting)
         gateway_set_read_only(serve->gateway, "this node is at the disaster-recovery site, "
                               "which follows the primary: send commands to the primary "
@@ -769,6 +831,7 @@ static void serve_stop(struct serve *serve)
         http_admin_stop(serve->admin);
     gateway_close(serve->gateway);
     audit_destroy(&serve->audit);
+    node_registry_close(serve->registry); /* over the journal's connection */
     /* The journal first: its delivery thread decodes into the replica's
      * batches (replica_decode_ahead). */
     if (serve->journal != NULL)
