@@ -381,10 +381,11 @@ static void gateway_logon_finish(struct gateway *gateway, struct gateway_session
 /* ---- Checks before publishing. ----
  *
  * A command is published only if no node of the stream would have to
- * stop at it. Today that is ACTIVATE_LOGIC of a version some node cannot
- * run (docs/upgrades.md); a refused command gets an OUTCOME with
- * stream_seq 0 and is never published, so the state machine never sees
- * its client_seq (the next one may follow it: sequences may skip). */
+ * stop at it: ACTIVATE_LOGIC of a version some node cannot run
+ * (docs/upgrades.md), and an account id older builds crash on. A refused
+ * command gets an OUTCOME with stream_seq 0 and is never published, so
+ * the state machine never sees its client_seq (the next one may follow
+ * it: sequences may skip). */
 
 static int gateway_check_activation(struct gateway *gateway, const struct command *command,
                                     uint64_t *id)
@@ -411,6 +412,11 @@ static int gateway_command_check(struct gateway *gateway, const struct command *
 {
     if (command->type == COMMAND_ACTIVATE_LOGIC)
         return gateway_check_activation(gateway, command, id);
+    /* Builds before issue 14 stop (an assertion, or a read past the
+     * accounts) at an account id of UINT32_MAX: never publish one. */
+    bool names_account = command_names_account(command->type);
+    if (names_account && command_account_id(command) == INDEX_NONE)
+        return REJECT_ACCOUNT_UNKNOWN;
     return RESULT_OK;
 }
 

@@ -6,7 +6,8 @@
 #   1. An activation of a version no node runs (LOGIC_VERSION_MAX + 1) is
 #      refused before publishing (REJECT_LOGIC_NOT_EVERYWHERE, stream_seq
 #      0) and both nodes keep serving. (Today it is published, and both
-#      nodes exit, again at every restart.)
+#      nodes exit, again at every restart.) So is a deposit to account
+#      4294967295 (UINT32_MAX), which every node crashed on.
 #   2. Node 1 restarted with --logic-max MAX - 1 announces that in the node
 #      registry: an activation of MAX through node 2 is refused, naming
 #      node 1 (its id in the outcome, every node in node 2's log).
@@ -114,6 +115,13 @@ expect "node 1 still runs" alive "${node_pid[1]}"
 expect "node 2 still runs" alive "${node_pid[2]}"
 house 2 query account --account 0
 expect "node 2 still answers" test "$RC" -eq 0
+# An account id of UINT32_MAX: builds before issue 14 crashed on it.
+house 1 deposit --account 4294967295 --amount 1
+echo "     deposit to account 4294967295: rc $RC $OUT"
+expect "account 4294967295 refused before publishing" \
+    grep -q '"result":"REJECT_ACCOUNT_UNKNOWN".*"stream_seq":0' <<<"$OUT"
+sleep 1
+expect "node 1 still runs after it" alive "${node_pid[1]}"
 
 # 2. Node 1 runs one version less: node 2 refuses MAX, naming node 1.
 node_restart 1 --logic-max $((MAX - 1)) || fail "node 1 restarts with --logic-max"
