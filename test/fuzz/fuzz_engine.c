@@ -382,6 +382,12 @@ static struct command make_command(struct generator *g)
     uint32_t roll = rng_below(g, 1000);
     if (roll < 60) {
         uint32_t kind = rng_below(g, 1000);
+        if (kind < 250) { /* any type at all, from anyone, its fields extreme */
+            uint16_t type = (uint16_t)(1 + rng_below(g, COMMAND_TYPE_COUNT - 1));
+            uint32_t sender = rng_below(g, 2) ? g->operator_id
+                                              : rng_below(g, g->engine->account_count);
+            return make_extreme(g, make_extreme(g, new_command(g, type, sender)));
+        }
         struct command c = kind < 300   ? make_order(g)
                            : kind < 400 ? make_cancel_or_replace(g, COMMAND_ORDER_REPLACE)
                            : kind < 550 ? make_bet(g)

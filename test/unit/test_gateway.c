@@ -90,7 +90,8 @@ static int client_receive(int fd, struct frame *frame)
         }                                                                                \
     } while (0)
 
-static int client_logon(struct client_run *run, int fd, uint64_t client_id, const char *secret)
+static int client_logon_as(struct client_run *run, int fd, uint32_t account_id,
+                           uint64_t client_id, const char *secret)
 {
     struct frame frame = {.type = FRAME_HELLO};
     frame.u.hello.version_min = 1;
@@ -100,12 +101,17 @@ static int client_logon(struct client_run *run, int fd, uint64_t client_id, cons
     EXPECT(run, client_receive(fd, &frame) == 0 && frame.type == FRAME_WELCOME);
     memset(&frame, 0, sizeof frame);
     frame.type = FRAME_LOGON;
-    frame.u.logon.account_id = MEMBER_ID;
+    frame.u.logon.account_id = account_id;
     frame.u.logon.secret_size = (uint16_t)strlen(secret);
     memcpy(frame.u.logon.secret, secret, strlen(secret));
     EXPECT(run, client_send(fd, &frame) == 0);
     EXPECT(run, client_receive(fd, &frame) == 0);
     return frame.type == FRAME_LOGON_OK ? 0 : (int)frame.u.error.code;
+}
+
+static int client_logon(struct client_run *run, int fd, uint64_t client_id, const char *secret)
+{
+    return client_logon_as(run, fd, MEMBER_ID, client_id, secret);
 }
 
 static struct frame order_frame(uint64_t client_seq, int64_t price_ticks)
@@ -174,7 +180,7 @@ static void *client_main(void *context)
  * cash, an instrument, a day. */
 static int bootstrap(struct journal *journal)
 {
-    struct command c[10];
+    struct command c[12];
     uint32_t n = 0;
     uint8_t salt[SECRET_SALT_SIZE] = {1, 2, 3};
     c[n] = fixture_command(COMMAND_ACCOUNT_CREATE, 0);
@@ -190,6 +196,9 @@ static int bootstrap(struct journal *journal)
     if (secret_hash(member_secret, strlen(member_secret), salt,
                     c[n++].u.account_set_secret.hash) != 0)
         return -1;
+    c[n] = fixture_command(COMMAND_ACCOUNT_SET_SECRET, 0); /* the house: the same one */
+    c[n].u.account_set_secret = c[n - 1].u.account_set_secret;
+    c[n++].u.account_set_secret.account_id = 0;
     c[n] = fixture_command(COMMAND_CASH_DEPOSIT, 0);
     c[n].u.cash.account_id = MEMBER_ID;
     c[n++].u.cash.amount_minor = 10000000;
@@ -656,12 +665,39 @@ static int gate_script(struct gate_run *gate)
     return 0;
 }
 
-static void *gate_main(void *context)
+/* A client script on its own thread; client->done is set when it ends. */
+struct script_thread {
+    int (*script)(void *context);
+    void *context;
+    struct client_run *client;
+};
+
+static void *script_main(void *argument)
 {
-    struct gate_run *gate = context;
-    gate_script(gate);
-    atomic_store(&gate->client.done, 1);
+    struct script_thread *thread = argument;
+    thread->script(thread->context);
+    atomic_store(&thread->client->done, 1);
     return NULL;
+}
+
+/* Runs script against the node (serving it meanwhile); returns what
+ * node_serve() did, or -1 when the thread did not start. */
+static int script_run(struct node *node, struct script_thread *script)
+{
+    pthread_t thread;
+    script->client->port = gateway_port(node->gateway);
+    if (pthread_create(&thread, NULL, script_main, script) != 0)
+        return -1;
+    int served = node_serve(node, &script->client->done);
+    pthread_join(thread, NULL);
+    if (script->client->failures != 0)
+        fprintf(stderr, "  client: %s\n", script->client->failure);
+    return served;
+}
+
+static int gate_script_cb(void *context)
+{
+    return gate_script(context);
 }
 
 /* Order, ACTIVATE_LOGIC version from the house, order: one message. */
@@ -693,14 +729,8 @@ TEST(unsupported_logic_refused_then_stops_applying_only)
     int ok = node_ready(&node, errmsg, sizeof errmsg);
     ok = ok && engine_logic_version_max_set(&node.replica.engine, LOGIC_VERSION_MAX - 1) == 0;
     static struct gate_run run;
-    run.client.port = ok ? gateway_port(node.gateway) : 0;
-    pthread_t thread;
-    ok = ok && pthread_create(&thread, NULL, gate_main, &run) == 0;
-    int served = ok ? node_serve(&node, &run.client.done) : -1;
-    if (ok)
-        pthread_join(thread, NULL);
-    if (run.client.failures != 0)
-        fprintf(stderr, "  client: %s\n", run.client.failure);
+    static struct script_thread script = {gate_script_cb, &run, &run.client};
+    int served = ok ? script_run(&node, &script) : -1;
     uint64_t before = node.replica.applied_seq; /* the bootstrap and the order: 2 */
     ok = ok && publish_activation(node.journal, LOGIC_VERSION_MAX) == 0;
     int stops = 0, errors = 0;
@@ -745,6 +775,156 @@ TEST(unsupported_logic_refused_then_stops_applying_only)
     CHECK_EQ_I64(replayed, 0);
     CHECK_EQ_I64(replay_version, LOGIC_VERSION_MAX);
     CHECK_EQ_I64(replay_orders, 3);
+}
+
+/* ---- Sequences of frames on one connection, fields extreme. ----
+ *
+ * Seeded: 60 connections, each logged on (as the house or a member) or
+ * not, each sending up to 24 frames of any type in any order, commands of
+ * every type with fields set to extreme values (0, -1, the ends of 8 to
+ * 64 bits, ids past every table), activations of versions nobody runs
+ * among them. The node must take all of it without stopping: every
+ * gateway_step() returns 0, the state's invariants hold, and the node
+ * still answers a HELLO afterwards. STORM_SEED=S replays a run. */
+
+struct storm_run {
+    struct client_run client;
+    uint64_t rng;
+    uint32_t frames_sent;
+    uint32_t logons;
+};
+
+static uint64_t storm_next(struct storm_run *storm)
+{
+    storm->rng ^= storm->rng << 13;
+    storm->rng ^= storm->rng >> 7;
+    storm->rng ^= storm->rng << 17;
+    return storm->rng;
+}
+
+static void storm_extreme(struct storm_run *storm, void *body, size_t size)
+{
+    static const uint64_t values[] = {
+        0, 1, UINT64_MAX, (uint64_t)INT64_MIN, (uint64_t)INT64_MAX, INT32_MAX,
+        (uint64_t)(int64_t)INT32_MIN, UINT32_MAX, UINT16_MAX, UINT8_MAX, 16, 1000000,
+    };
+    for (uint32_t m = 0; m < 1 + storm_next(storm) % 3; m++) {
+        size_t width = (size_t)1 << (storm_next(storm) % 4);
+        size_t offset = (storm_next(storm) % (size / width)) * width;
+        uint64_t value = values[storm_next(storm) % (sizeof values / sizeof values[0])];
+        memcpy((uint8_t *)body + offset, &value, width);
+    }
+}
+
+static struct frame storm_frame(struct storm_run *storm)
+{
+    struct frame frame;
+    memset(&frame, 0, sizeof frame);
+    uint32_t roll = (uint32_t)(storm_next(storm) % 100);
+    frame.type = roll < 60 ? FRAME_COMMAND : (uint8_t)(1 + storm_next(storm) % 12);
+    if (frame.type == FRAME_COMMAND) {
+        frame.u.command = fixture_command(1 + storm_next(storm) % (COMMAND_TYPE_COUNT - 1), 0);
+        frame.u.command.client_seq = 1 + storm_next(storm) % 64;
+        storm_extreme(storm, &frame.u.command.u, sizeof frame.u.command.u);
+    } else if (frame.type == FRAME_QUERY) {
+        frame.u.query.query_type = (uint16_t)(storm_next(storm) % 8);
+        storm_extreme(storm, &frame.u.query.u, sizeof frame.u.query.u);
+        frame.u.query.min_seq = storm_next(storm) % 4 ? 0 : storm_next(storm) % 8;
+    } else if (frame.type == FRAME_HELLO) {
+        frame.u.hello.version_min = (uint16_t)(storm_next(storm) % 3);
+        frame.u.hello.version_max = (uint16_t)(frame.u.hello.version_min + storm_next(storm) % 3);
+    } else if (frame.type == FRAME_LOGON) {
+        frame.u.logon.account_id = (uint32_t)(storm_next(storm) % 8);
+        frame.u.logon.secret_size = (uint16_t)(storm_next(storm) % 4);
+    }
+    return frame;
+}
+
+/* Reads what the node sent, without waiting long; false once it closed. */
+static bool storm_drain(int fd)
+{
+    uint8_t buffer[4096];
+    for (int i = 0; i < 64; i++) {
+        ssize_t got = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (got == 0)
+            return false;
+        if (got < 0)
+            return true;
+    }
+    return true;
+}
+
+static int storm_script(struct storm_run *storm)
+{
+    struct client_run *run = &storm->client;
+    for (int connection = 0; connection < 60; connection++) {
+        int fd = client_connect(run->port);
+        EXPECT(run, fd >= 0);
+        uint32_t how = (uint32_t)(storm_next(storm) % 3); /* house, member, none */
+        /* A logon may fail: a command before may have set another secret. */
+        if (how < 2 && client_logon_as(run, fd, how == 0 ? 0 : MEMBER_ID,
+                                       100 + (uint64_t)connection, member_secret) != 0) {
+            close(fd);
+            continue;
+        }
+        storm->logons += how < 2;
+        uint32_t frames = 1 + (uint32_t)(storm_next(storm) % 24);
+        for (uint32_t i = 0; i < frames; i++) {
+            struct frame frame = storm_frame(storm);
+            if (client_send(fd, &frame) != 0)
+                continue; /* does not encode, or the node closed: next one */
+            storm->frames_sent++;
+            if (!storm_drain(fd))
+                break;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+        storm_drain(fd);
+        close(fd);
+    }
+    /* The node still answers (the accounts may be anything by now). */
+    int fd = client_connect(run->port);
+    EXPECT(run, fd >= 0);
+    struct frame frame = {.type = FRAME_HELLO};
+    frame.u.hello.version_min = 1;
+    frame.u.hello.version_max = 2;
+    frame.u.hello.client_id = 9;
+    EXPECT(run, client_send(fd, &frame) == 0);
+    EXPECT(run, client_receive(fd, &frame) == 0 && frame.type == FRAME_WELCOME);
+    close(fd);
+    return 0;
+}
+
+static int storm_script_cb(void *context)
+{
+    return storm_script(context);
+}
+
+TEST(frame_sequences_never_stop_the_node)
+{
+    struct node node;
+    char errmsg[512] = "";
+    int ok = node_ready(&node, errmsg, sizeof errmsg);
+    static struct storm_run storm;
+    const char *seed = getenv("STORM_SEED");
+    storm.rng = seed != NULL ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL);
+    storm.rng = storm.rng * 0x9E3779B97F4A7C15ULL + 1;
+    fprintf(stderr, "  storm seed: STORM_SEED=%s\n", seed != NULL ? seed : "(time)");
+    static struct script_thread script = {storm_script_cb, &storm, &storm.client};
+    int served = ok ? script_run(&node, &script) : -1;
+    char check[160] = "";
+    int checked = ok ? engine_check(&node.replica.engine, check, sizeof check) : -1;
+    if (checked != 0)
+        fprintf(stderr, "  check: %s\n", check);
+    uint64_t applied = node.replica.commands_applied;
+    bool stopped = node.replica.stopped_seq != 0;
+    node_stop(&node);
+    CHECK(ok && served == 0);
+    CHECK_EQ_I64(storm.client.failures, 0);
+    CHECK(storm.frames_sent > 200);
+    CHECK(storm.logons > 5);
+    CHECK(applied > 50); /* the commands reached the state machine */
+    CHECK_EQ_I64(checked, 0);
+    CHECK(!stopped);
 }
 
 TEST_MAIN()
