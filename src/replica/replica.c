@@ -286,6 +286,11 @@ static int replica_file_write(const struct replica *replica, const char *tempora
 
 int replica_snapshot_write(const struct replica *replica, char *errmsg, size_t errmsg_size)
 {
+    if (replica->stopped_seq != 0) {
+        snprintf(errmsg, errmsg_size, "no snapshot: the replica stopped applying in the "
+                 "middle of stream sequence %" PRIu64, replica->stopped_seq);
+        return ERR_LOGIC_UNSUPPORTED;
+    }
     char temporary[REPLICA_PATH_MAX + 64];
     char final[REPLICA_PATH_MAX + 64];
     replica_file_path(replica, replica->applied_seq, ".", temporary, sizeof temporary);
