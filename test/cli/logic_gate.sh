@@ -129,6 +129,9 @@ house 2 activate-logic --version "$MAX"
 echo "     activate $MAX on node 2: rc $RC $OUT"
 expect "node 2 refuses MAX" grep -q '"result":"REJECT_LOGIC_NOT_EVERYWHERE"' <<<"$OUT"
 expect "naming node 1" grep -q '"id":1,' <<<"$OUT"
+text=$("$NODOWN" client --nodes "127.0.0.1:${node_listen[2]}" --account 0 \
+    --secret "$HOUSE_SECRET" --client-id 77 activate-logic --version "$MAX" 2>&1)
+expect "the client says node 1 cannot run it" grep -q "node 1 cannot run that logic" <<<"$text"
 expect "node 2's log names node 1's range" \
     grep -q "ACTIVATE_LOGIC $MAX refused, not published: node 1 runs 1..$((MAX - 1))" \
     "$work/node2.err"
