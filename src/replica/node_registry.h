@@ -10,7 +10,7 @@
  *   1 node=3 logic=1..2 announced_ms=1796507745895 build=logic 1..2, snapshot 3
  *
  * A node that left keeps its entry until an operator removes it
- * (node_registry_forget, or any NATS client); an entry that says a node cannot run N, or
+ * (`nodown cluster forget`: node_registry_forget); an entry that says a node cannot run N, or
  * that this build cannot read, refuses N: a stale entry errs on the side
  * of refusing. Reading is a few JetStream requests (each up to
  * NODE_REGISTRY_WAIT_MS): the gateway reads it only for ACTIVATE_LOGIC.
