@@ -16,7 +16,8 @@
 #   4. Node 1 restarted with --logic-max MAX - 1 again meets that
 #      activation in the stream: it stays up, says why on stderr and in
 #      /status ("stopped"), answers queries, refuses commands (exit 3 with
-#      the reason) and /status goes on.
+#      the reason) and /status goes on; 24 more messages behind it, it
+#      still stops at once on SIGTERM.
 #   5. Node 1 restarted as its full build applies on, to node 2's sequence.
 # Prints "logic_gate.sh: N passed, N failed".
 set -uo pipefail
@@ -166,8 +167,19 @@ expect "node 1 refuses commands, saying why" grep -q "stopped applying" <<<"$OUT
 sleep 1
 expect "node 1 still serves /status" grep -q '"node_id":1' <<<"$(status_of 1)"
 
+# More messages than node 1 decodes ahead (16) come after the one it
+# stopped at: it still stops at once on SIGTERM.
+for i in $(seq 1 24); do house 2 deposit --account 0 --amount "$i" >/dev/null; done
+sleep 1
+expect "node 1 still runs behind 24 more messages" alive "${node_pid[1]}"
+started=$SECONDS
+stop_pid "${node_pid[1]}"
+echo "     node 1 stopped in $((SECONDS - started)) s"
+expect "node 1 stops on SIGTERM within 5 s" test $((SECONDS - started)) -le 5
+
 # 5. Its full build again: it applies on.
-node_restart 1 || fail "node 1 restarts as its full build"
+: >"$work/node1.out"
+node_start 1 || fail "node 1 restarts as its full build"
 seq2=$(field "$(status_of 2)" applied_seq)
 expect "node 1 applies on to node 2's sequence" applied_to 1 "${seq2:-999999}"
 status=$(status_of 1)
