@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "codec/frame.h"
+#include "core/account.h"
 #include "core/session.h"
 #include "gateway/logon_check.h"
 #include "gateway/publisher.h"
@@ -387,17 +388,23 @@ static void gateway_logon_finish(struct gateway *gateway, struct gateway_session
  * the state machine never sees its client_seq (the next one may follow
  * it: sequences may skip). */
 
-static int gateway_check_activation(struct gateway *gateway, const struct command *command,
-                                    uint64_t *id)
+/* The registry is read only for an operator's activation: anyone else's
+ * is rejected by the state machine before its version counts, and must not
+ * make the loop wait on NATS. */
+static int gateway_check_activation(struct gateway *gateway, const struct gateway_session *session,
+                                    const struct command *command, uint64_t *id)
 {
+    const struct engine *engine = &gateway->replica->engine;
     uint32_t version = command->u.activate_logic.logic_version;
     uint32_t node_id = gateway->node_id;
     char why[512];
-    bool able = version <= gateway->replica->engine.logic_version_max;
+    bool able = version <= engine->logic_version_max;
+    bool by_operator = session->account_id < engine->account_count &&
+                    account_is_operator(&engine->accounts[session->account_id]);
     if (!able)
         snprintf(why, sizeof why, "node %u runs logic versions %u..%u", gateway->node_id,
-                 LOGIC_VERSION_MIN, gateway->replica->engine.logic_version_max);
-    else if (gateway->logic_gate != NULL)
+                 LOGIC_VERSION_MIN, engine->logic_version_max);
+    else if (gateway->logic_gate != NULL && by_operator)
         able = gateway->logic_gate(gateway->logic_gate_context, version, &node_id, why,
                                    sizeof why);
     if (able)
@@ -407,11 +414,11 @@ static int gateway_check_activation(struct gateway *gateway, const struct comman
     return REJECT_LOGIC_NOT_EVERYWHERE;
 }
 
-static int gateway_command_check(struct gateway *gateway, const struct command *command,
-                                 uint64_t *id)
+static int gateway_command_check(struct gateway *gateway, const struct gateway_session *session,
+                                 const struct command *command, uint64_t *id)
 {
     if (command->type == COMMAND_ACTIVATE_LOGIC)
-        return gateway_check_activation(gateway, command, id);
+        return gateway_check_activation(gateway, session, command, id);
     /* Builds before issue 14 stop (an assertion, or a read past the
      * accounts) at an account id of UINT32_MAX: never publish one. */
     bool names_account = command_names_account(command->type);
@@ -447,7 +454,7 @@ static void gateway_command(struct gateway *gateway, struct gateway_session *ses
 {
     assert(gateway->pending_count < GATEWAY_BATCH_COMMANDS); /* see session_process */
     uint64_t refused_id = 0;
-    int result = gateway_command_check(gateway, command, &refused_id);
+    int result = gateway_command_check(gateway, session, command, &refused_id);
     if (result != RESULT_OK) {
         gateway_command_refuse(gateway, session, command, result, refused_id);
         return;

@@ -633,7 +633,9 @@ TEST(pipelined_failure_keeps_session_order)
  *
  * The node runs versions up to LOGIC_VERSION_MAX - 1 here
  * (engine_logic_version_max_set), as a build one version behind would. A
- * member asking it for LOGIC_VERSION_MAX is refused before publishing.
+ * member asking it for LOGIC_VERSION_MAX is refused before publishing;
+ * one asking for a version the node runs is published (the state machine
+ * refuses it) without the registry being read.
  * The same activation published straight to the stream (a build that
  * skipped the check) stops the replica inside that message: the order
  * before it is applied, the one after it is not, nothing more is applied,
@@ -644,7 +646,20 @@ struct gate_run {
     struct client_run client; /* port, failures, done */
     struct frame activation_outcome;
     struct frame order_outcome;
+    struct frame member_outcome; /* a member's activation of a version the node runs */
+    int gate_calls;              /* the registry is never asked for a member's */
 };
+
+static bool gate_count(void *context, uint32_t version, uint32_t *node_id, char *why,
+                       size_t why_size)
+{
+    (void)version;
+    (void)why_size;
+    ((struct gate_run *)context)->gate_calls++;
+    *node_id = 99;
+    why[0] = '\0';
+    return false;
+}
 
 static int gate_script(struct gate_run *gate)
 {
@@ -661,6 +676,10 @@ static int gate_script(struct gate_run *gate)
     struct frame order = order_frame(2, 995);
     EXPECT(run, client_send(fd, &order) == 0);
     EXPECT(run, client_receive(fd, &gate->order_outcome) == 0);
+    frame.u.command.client_seq = 3;
+    frame.u.command.u.activate_logic.logic_version = LOGIC_VERSION_MAX - 1;
+    EXPECT(run, client_send(fd, &frame) == 0);
+    EXPECT(run, client_receive(fd, &gate->member_outcome) == 0);
     close(fd);
     return 0;
 }
@@ -729,9 +748,11 @@ TEST(unsupported_logic_refused_then_stops_applying_only)
     int ok = node_ready(&node, errmsg, sizeof errmsg);
     ok = ok && engine_logic_version_max_set(&node.replica.engine, LOGIC_VERSION_MAX - 1) == 0;
     static struct gate_run run;
+    if (ok)
+        gateway_set_logic_gate(node.gateway, gate_count, &run);
     static struct script_thread script = {gate_script_cb, &run, &run.client};
     int served = ok ? script_run(&node, &script) : -1;
-    uint64_t before = node.replica.applied_seq; /* the bootstrap and the order: 2 */
+    uint64_t before = node.replica.applied_seq; /* bootstrap, order, activation: 3 */
     ok = ok && publish_activation(node.journal, LOGIC_VERSION_MAX) == 0;
     int stops = 0, errors = 0;
     uint64_t deadline = (uint64_t)clock_now_ms() + 10000;
@@ -766,11 +787,15 @@ TEST(unsupported_logic_refused_then_stops_applying_only)
     CHECK_EQ_I64(run.order_outcome.type, FRAME_OUTCOME);
     CHECK_EQ_I64(run.order_outcome.u.outcome.result, RESULT_OK);
     CHECK_EQ_I64(run.order_outcome.u.outcome.stream_seq, 2);
-    CHECK_EQ_I64(before, 2);
+    CHECK_EQ_I64(run.member_outcome.type, FRAME_OUTCOME);
+    CHECK_EQ_I64(run.member_outcome.u.outcome.result, REJECT_NOT_AUTHORIZED);
+    CHECK_EQ_I64(run.member_outcome.u.outcome.stream_seq, 3);
+    CHECK_EQ_I64(run.gate_calls, 0);
+    CHECK_EQ_I64(before, 3);
     CHECK_EQ_I64(stops, 1);
     CHECK_EQ_I64(errors, 0);
-    CHECK_EQ_I64(stopped_seq, 3);
-    CHECK_EQ_I64(applied_seq, 2);
+    CHECK_EQ_I64(stopped_seq, 4);
+    CHECK_EQ_I64(applied_seq, 3);
     CHECK_EQ_I64(orders, 2); /* the client's and the one before the activation */
     CHECK_EQ_I64(replayed, 0);
     CHECK_EQ_I64(replay_version, LOGIC_VERSION_MAX);
