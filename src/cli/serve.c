@@ -740,8 +740,8 @@ static int serve_promoted_check(struct serve *serve, char *errmsg, size_t size)
     journal_follow(serve->journal, JOURNAL_STREAM);
     serve->journal_config = journal_config_stream(serve->journal_config.urls,
                                                   serve->journal_config.replicas);
-    if (serve->gateway != NULL) /* NULL while the node starts */
-        gateway_set_read_only(serve->gateway, NULL);
+    if (serve->gateway != NULL) /* NULL while the node starts; stopped: still refused */
+        gateway_set_read_only(serve->gateway, serve->stopped);
     serve->dr_waiting = false;
     /* What this node applied from the mirror must be what the promoted
      * stream holds (it differs only if the mirror grew after the copy,
