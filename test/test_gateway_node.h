@@ -38,7 +38,7 @@ static const char member_secret[] = "correct horse battery staple";
  * cash, an instrument, a day. */
 static inline int bootstrap(struct journal *journal)
 {
-    struct command c[10];
+    struct command c[12];
     uint32_t n = 0;
     uint8_t salt[SECRET_SALT_SIZE] = {1, 2, 3};
     c[n] = fixture_command(COMMAND_ACCOUNT_CREATE, 0);
@@ -54,6 +54,9 @@ static inline int bootstrap(struct journal *journal)
     if (secret_hash(member_secret, strlen(member_secret), salt,
                     c[n++].u.account_set_secret.hash) != 0)
         return -1;
+    c[n] = fixture_command(COMMAND_ACCOUNT_SET_SECRET, 0); /* the house: the same one */
+    c[n].u.account_set_secret = c[n - 1].u.account_set_secret;
+    c[n++].u.account_set_secret.account_id = 0;
     c[n] = fixture_command(COMMAND_CASH_DEPOSIT, 0);
     c[n].u.cash.account_id = MEMBER_ID;
     c[n++].u.cash.amount_minor = 10000000;

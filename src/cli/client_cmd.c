@@ -916,6 +916,10 @@ static int print_outcome(const struct client_spec *spec, const struct nodown_out
                "\"client_seq\":%" PRIu64 ",\"stream_seq\":%" PRIu64 "}\n",
                name, result_name(o->result), o->result, result_text(o->result), o->id,
                o->value, o->duplicate ? "true" : "false", o->client_seq, o->stream_seq);
+    } else if (o->result == REJECT_LOGIC_NOT_EVERYWHERE && o->id != UINT32_MAX) {
+        fprintf(stderr, "nodown client: %s rejected, not published: node %" PRIu64 " cannot "
+                "run that logic version (the answering node's log names every one) (%s)\n",
+                spec->name, o->id, result_name(o->result));
     } else if (o->result != RESULT_OK) {
         fprintf(stderr, "nodown client: %s rejected: %s (%s)\n", spec->name,
                 result_text(o->result), result_name(o->result));

@@ -41,6 +41,7 @@
 #include "core/result.h"
 #include "replica/journal.h"
 #include "replica/nats_supervisor.h"
+#include "replica/node_registry.h"
 
 #define CLUSTER_PATH_MAX 512u
 #define CLUSTER_READY_MS 30000    /* a process, or the stream, must be up within */
@@ -824,6 +825,44 @@ static int cluster_trim(const struct cluster *cluster)
     return rv == 0 ? 0 : 1;
 }
 
+/* `nodes`: the node registry (docs/upgrades.md); `forget --node N`: a
+ * node gone for good leaves it, so that it no longer refuses activations. */
+static int cluster_registry(const struct cluster *cluster, bool forget, int node)
+{
+    struct journal *journal = NULL;
+    struct node_registry *registry = NULL;
+    static struct node_registry_entry entries[NODE_REGISTRY_NODES_MAX];
+    uint32_t count = 0;
+    char errmsg[512];
+    int rv = cluster_journal_open(cluster, &journal, errmsg, sizeof errmsg);
+    if (rv == 0)
+        rv = node_registry_open(&registry, journal, (int)cluster_replicas(cluster), errmsg,
+                                sizeof errmsg);
+    if (rv == 0 && forget)
+        rv = node_registry_forget(registry, (uint32_t)node, errmsg, sizeof errmsg);
+    else if (rv == 0)
+        rv = node_registry_list(registry, entries, NODE_REGISTRY_NODES_MAX, &count, errmsg,
+                                sizeof errmsg);
+    node_registry_close(registry);
+    journal_close(journal);
+    if (rv != 0) {
+        fprintf(stderr, "nodown cluster: %s\n", errmsg);
+        return 1;
+    }
+    if (forget)
+        printf("node %d forgotten: it no longer counts for ACTIVATE_LOGIC\n", node);
+    for (uint32_t i = 0; i < count; i++) {
+        if (entries[i].readable)
+            printf("node %u: logic %u..%u, announced at %" PRIu64 " ms (Unix), build %s\n",
+                   entries[i].node_id, entries[i].logic_min, entries[i].logic_max,
+                   entries[i].announced_unix_ms, entries[i].build);
+        else
+            printf("node %u: an entry this build cannot read (refuses every activation)\n",
+                   entries[i].node_id);
+    }
+    return 0;
+}
+
 /* ---- The command. ---- */
 
 static void cluster_usage(FILE *out)
@@ -837,6 +876,8 @@ static void cluster_usage(FILE *out)
             "       nodown cluster step-down --dir DIR [--nats I]\n"
             "       nodown cluster restart --dir DIR --nats I\n"
             "       nodown cluster trim --dir DIR\n"
+            "       nodown cluster nodes --dir DIR\n"
+            "       nodown cluster forget --dir DIR --node N\n"
             "  up      starts N nats-servers in one JetStream cluster (default 3; the\n"
             "          stream keeps min(N, 3) copies) and N nodes on it (default 3), on\n"
             "          free loopback ports; on a directory already set up, starts again\n"
@@ -859,6 +900,9 @@ static void cluster_usage(FILE *out)
             "          stop, started again on its data\n"
             "  trim    removes the stream's messages that no node needs: those at or\n"
             "          below the oldest of the nodes' newest snapshots\n"
+            "  nodes   the node registry: the logic versions each node said it runs\n"
+            "          (ACTIVATE_LOGIC N is published only if every one runs N)\n"
+            "  forget  removes node N's entry, once that node is gone for good\n"
             "  The house's secret is --house-secret, else $NODOWN_HOUSE_SECRET, else\n"
             "  made once and kept in DIR/house.secret. The servers run\n"
             "  $NODOWN_NATS_SERVER, else " NATS_SUPERVISOR_SERVER_PATH " (2.10 or newer).\n");
@@ -1005,7 +1049,7 @@ int cluster_main(int argc, char **argv)
     static struct cluster cluster;
     const char *house = getenv("NODOWN_HOUSE_SECRET");
     unsigned nats_count = 3, node_count = 3;
-    int nats_index = -1;
+    int nats_index = -1, node = -1;
     bool json = false, dr = false, ok = true;
     for (int i = 1; i < argc && ok; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1024,6 +1068,8 @@ int cluster_main(int argc, char **argv)
                      (int)sizeof cluster.snapshot_mb && strtod(cluster.snapshot_mb, NULL) > 0;
         else if (strcmp(argv[i], "--nats") == 0 && value != NULL)
             ok = sscanf(argv[++i], "%d", &nats_index) == 1 && nats_index >= 0;
+        else if (strcmp(argv[i], "--node") == 0 && value != NULL)
+            ok = sscanf(argv[++i], "%d", &node) == 1 && node >= 0;
         else if (strcmp(argv[i], "--durability") == 0 && value != NULL)
             ok = cluster_durability_option(&cluster, argv[++i]);
         else if (strcmp(argv[i], "--house-secret") == 0 && value != NULL)
@@ -1058,6 +1104,8 @@ int cluster_main(int argc, char **argv)
         return cluster_step_down(&cluster, nats_index);
     if (strcmp(argv[0], "trim") == 0)
         return cluster_trim(&cluster);
+    if (strcmp(argv[0], "nodes") == 0 || (strcmp(argv[0], "forget") == 0 && node >= 0))
+        return cluster_registry(&cluster, strcmp(argv[0], "forget") == 0, node);
     if (strcmp(argv[0], "restart") == 0 && nats_index >= 0)
         return cluster_restart_nats(&cluster, (uint32_t)nats_index);
     cluster_usage(stderr);

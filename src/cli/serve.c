@@ -9,6 +9,7 @@
  *          -> admin; then the loop: gateway_step, and every 100 ms the
  *          supervisor's health, status and metrics, snapshots.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -32,6 +33,7 @@
 #include "lib/clock.h"
 #include "lib/secret.h"
 #include "replica/nats_supervisor.h"
+#include "replica/node_registry.h"
 
 #define SERVE_STATUS_SIZE 4096u
 #define SERVE_JOURNAL_WAIT_MS 60000u /* a cluster's stream may take this long to answer */
@@ -56,6 +58,7 @@ struct serve_options {
     const char *join;        /* PORT:TOKENFILE of a peer's admin, or NULL */
     const char *dr_of;       /* the primary's JetStream domain: a DR site's node */
     uint32_t batches_in_flight; /* batches published at once */
+    uint32_t logic_max;         /* --logic-max, or 0: the build's LOGIC_VERSION_MAX */
     struct durability durability; /* the embedded server's disk sync */
     bool durability_given;
     uint32_t secret_size_min; /* a new secret this node sets: at least this long */
@@ -94,11 +97,16 @@ struct serve {
      * changes; a difference stops the node (fatal). */
     struct journal_config journal_config; /* the stream followed */
     struct audit audit;
+    struct node_registry *registry; /* or NULL: none (a DR site, or it failed) */
+    char registry_error[256];       /* why there is none, with --nats */
     char stream_leader[64];
     char audit_last[160]; /* the last audit's outcome, for /status */
     uint64_t audit_retry_ms; /* an incomplete audit is tried again then (0: none) */
     uint32_t audit_retries;
     char fatal[512];
+    /* Why this node stopped applying (a logic version its build cannot
+     * run, replica.stopped_seq), or "": it keeps serving queries. */
+    char stopped[512];
     /* /verify?at=SEQ (serve_verify_cb, serve_verify_step), under lock. */
     struct {
         pthread_mutex_t lock;
@@ -135,6 +143,7 @@ static void serve_usage(FILE *out)
             "                    [--max-connections N] [--max-connections-per-address N]\n"
             "                    [--handshake-timeout-ms N] [--frame-timeout-ms N]\n"
             "                    [--heartbeat-ms N]\n"
+            "                    [--logic-max N]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
             "  --listen   the native client protocol (default 127.0.0.1:7400)\n"
@@ -155,6 +164,10 @@ static void serve_usage(FILE *out)
             "             (default 1 on the embedded default, %u with --nats): with\n"
             "             several, commands that arrive while one waits for the journal\n"
             "             go out in another\n"
+            "  --logic-max N  run logic versions up to N only (default: the build's\n"
+            "             highest, %u): the node acts as a build that stops at N + 1\n"
+            "             would, and says so in the node registry; for rehearsing a\n"
+            "             mixed cluster (docs/upgrades.md)\n"
             "  --max-connections N  client connections at once (default %u, at most\n"
             "             %u; lowered to fit the open-file limit when not given); one\n"
             "             more is closed at once, logged and counted in /metrics\n"
@@ -181,10 +194,11 @@ static void serve_usage(FILE *out)
             "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n"
             "  $NODOWN_NATS_SERVER, the nats-server the embedded default runs (default\n"
             "  " NATS_SUPERVISOR_SERVER_PATH "). Every NATS server must be 2.10 or newer.\n",
-            PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT, GATEWAY_CONNECTIONS_MAX_DEFAULT,
-            GATEWAY_CONNECTIONS_MAX_MOST, GATEWAY_CONNECTIONS_PER_ADDRESS_DEFAULT,
-            GATEWAY_HANDSHAKE_TIMEOUT_MS_DEFAULT, GATEWAY_FRAME_TIMEOUT_MS_DEFAULT,
-            GATEWAY_HEARTBEAT_MS_DEFAULT, SECRET_SIZE_MIN_DEFAULT);
+            PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT, LOGIC_VERSION_MAX,
+            GATEWAY_CONNECTIONS_MAX_DEFAULT, GATEWAY_CONNECTIONS_MAX_MOST,
+            GATEWAY_CONNECTIONS_PER_ADDRESS_DEFAULT, GATEWAY_HANDSHAKE_TIMEOUT_MS_DEFAULT,
+            GATEWAY_FRAME_TIMEOUT_MS_DEFAULT, GATEWAY_HEARTBEAT_MS_DEFAULT,
+            SECRET_SIZE_MIN_DEFAULT);
 }
 
 /* --batches-in-flight, or its default: one batch at a time on the
@@ -261,7 +275,7 @@ static bool serve_parse_connections(const char *name, const char *value,
     return false;
 }
 
-static int serve_parse(int argc, char **argv, struct serve_options *options)
+static void serve_options_default(struct serve_options *options)
 {
     memset(options, 0, sizeof *options);
     snprintf(options->listen_host, sizeof options->listen_host, "127.0.0.1");
@@ -273,6 +287,11 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
     options->replicas = 1;
     options->batches_in_flight = 0; /* serve_batches_in_flight decides */
     options->secret_size_min = SECRET_SIZE_MIN_DEFAULT;
+}
+
+static int serve_parse(int argc, char **argv, struct serve_options *options)
+{
+    serve_options_default(options);
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = value != NULL;
@@ -308,6 +327,8 @@ static int serve_parse(int argc, char **argv, struct serve_options *options)
         else if (strcmp(argv[i], "--min-secret-length") == 0 && ok)
             ok = (options->secret_size_min = (uint32_t)atoi(value)) >= 1 &&
                  options->secret_size_min <= 256;
+        else if (strcmp(argv[i], "--logic-max") == 0 && ok)
+            ok = (options->logic_max = (uint32_t)atoi(value)) >= LOGIC_VERSION_MIN;
         else if (strcmp(argv[i], "--replicas") == 0 && ok)
             ok = (options->replicas = atoi(value)) >= 1 && options->replicas <= 5;
         else if (!serve_parse_connections(argv[i], value, options, &ok)) {
@@ -427,7 +448,9 @@ static void serve_digest(struct serve *serve)
     uint64_t applied = serve->replica.applied_seq;
     bool idle = applied == serve->chores_seq;
     serve->chores_seq = applied;
-    if (!idle || (serve->digest_done && serve->digest_seq == applied))
+    /* Stopped inside a message: the state is not the one at applied_seq. */
+    if (!idle || serve->replica.stopped_seq != 0 ||
+        (serve->digest_done && serve->digest_seq == applied))
         return;
     serve_digest_text(serve, serve->digest_text);
     serve->digest_seq = applied;
@@ -481,8 +504,8 @@ static void serve_verify_step(struct serve *serve)
         gateway_pause_at(serve->gateway, 0);
         return;
     }
-    if (at > applied) {
-        gateway_pause_at(serve->gateway, at);
+    if (at > applied || serve->replica.stopped_seq != 0) {
+        gateway_pause_at(serve->gateway, at); /* stopped: "pending" for good */
         return;
     }
     char text[33], check[160];
@@ -576,7 +599,7 @@ static void serve_status(struct serve *serve)
         "\"snapshot_seq\":%" PRIu64 ",\"nats\":{\"connected\":%s,\"embedded\":%s,"
         "\"restarts\":%u,\"durability\":\"%s\"},\"gateway\":{\"port\":%u},"
         "\"stream\":\"%s\",\"site\":\"%s\","
-        "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"}}\n",
+        "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"},\"stopped\":\"%s\"}\n",
         serve->options.node_id, serve->replica.applied_seq, last_seq, lag, serve->digest_text,
         serve->digest_seq,
         serve->replica.engine.logic_version, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
@@ -586,7 +609,7 @@ static void serve_status(struct serve *serve)
         serve->embedded ? durability : "of the NATS servers", gateway_port(serve->gateway),
         serve->dr_waiting ? JOURNAL_STREAM_MIRROR : JOURNAL_STREAM,
         serve->dr_waiting ? "disaster-recovery" : "primary", serve->audit.runs,
-        serve->audit_last);
+        serve->audit_last, serve->stopped);
     if (length > 0 && (size_t)length < sizeof json)
         http_admin_text_publish(&serve->status, json, (size_t)length);
     /* Counters move by what happened since the last turn. */
@@ -738,6 +761,79 @@ static int serve_journal_open(struct serve *serve, const struct journal_config *
     }
 }
 
+/* ---- The node registry (docs/upgrades.md): the gate of ACTIVATE_LOGIC. ---- */
+
+/* Every node of the stream, as the registry says, runs version. Without a
+ * registry: the node's own build decides on the embedded default (the
+ * gateway has checked it), and with --nats nothing is allowed, since the
+ * other nodes cannot be asked. */
+static bool serve_logic_gate(void *context, uint32_t version, uint32_t *node_id, char *why,
+                             size_t why_size)
+{
+    struct serve *serve = context;
+    static struct node_registry_entry entries[NODE_REGISTRY_NODES_MAX];
+    char errmsg[256] = "";
+    uint32_t count = 0;
+    int rv = serve->registry == NULL ? ERR_IO
+                                     : node_registry_list(serve->registry, entries,
+                                                          NODE_REGISTRY_NODES_MAX, &count,
+                                                          errmsg, sizeof errmsg);
+    if (rv != 0) {
+        *node_id = UINT32_MAX;
+        snprintf(why, why_size, "the node registry cannot be read: %s",
+                 serve->registry == NULL ? serve->registry_error : errmsg);
+        return false;
+    }
+    return node_registry_allows(entries, count, version, node_id, why, why_size);
+}
+
+/* Opens the registry and says what this node runs (a restart refreshes
+ * it). A failure is logged: with --nats every activation is then refused. */
+static void serve_registry_start(struct serve *serve, int replicas)
+{
+    char errmsg[256] = "";
+    struct node_registry_entry self = {.node_id = serve->options.node_id,
+                                       .logic_min = LOGIC_VERSION_MIN,
+                                       .logic_max = serve->replica.engine.logic_version_max,
+                                       .announced_unix_ms = 0};
+    struct timespec now;
+    if (clock_gettime(CLOCK_REALTIME, &now) == 0)
+        self.announced_unix_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    snprintf(self.build, sizeof self.build, "logic %u..%u, snapshot %u, protocol %u",
+             LOGIC_VERSION_MIN, LOGIC_VERSION_MAX, SNAPSHOT_FORMAT_VERSION,
+             FRAME_PROTOCOL_VERSION);
+    int rv = node_registry_open(&serve->registry, serve->journal, replicas, errmsg,
+                                sizeof errmsg);
+    if (rv == 0)
+        rv = node_registry_announce(serve->registry, &self, errmsg, sizeof errmsg);
+    if (rv != 0) {
+        fprintf(stderr, "nodown: %s%s\n", errmsg, serve->embedded ? "" :
+                "; every ACTIVATE_LOGIC will be refused until a restart reaches it");
+        snprintf(serve->registry_error, sizeof serve->registry_error, "%s", errmsg);
+        node_registry_close(serve->registry);
+        serve->registry = NULL;
+        if (serve->embedded)
+            return; /* a single node: its own build decides */
+    }
+    gateway_set_logic_gate(serve->gateway, serve_logic_gate, serve);
+}
+
+/* The replica from its newest snapshot, running at most --logic-max. */
+static int serve_replica_open(struct serve *serve, const struct limits *limits, char *errmsg,
+                              size_t size)
+{
+    const struct serve_options *options = &serve->options;
+    int rv = replica_open(&serve->replica, options->data_dir, limits, errmsg, size);
+    if (rv == 0 && options->logic_max != 0 &&
+        engine_logic_version_max_set(&serve->replica.engine, options->logic_max) != 0) {
+        snprintf(errmsg, size, "--logic-max %u: this build runs logic versions %u..%u and the "
+                 "state is at %u", options->logic_max, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
+                 serve->replica.engine.logic_version);
+        rv = ERR_USAGE;
+    }
+    return rv;
+}
+
 /* A node at a DR site follows the site's mirror and refuses commands
  * until `nodown promote` has made the site's own primary stream (its
  * description says so); then it reads that stream from where it is (the
@@ -761,8 +857,8 @@ static int serve_promoted_check(struct serve *serve, char *errmsg, size_t size)
     journal_follow(serve->journal, JOURNAL_STREAM);
     serve->journal_config = journal_config_stream(serve->journal_config.urls,
                                                   serve->journal_config.replicas);
-    if (serve->gateway != NULL) /* NULL while the node starts */
-        gateway_set_read_only(serve->gateway, NULL);
+    if (serve->gateway != NULL) /* NULL while the node starts; stopped: still refused */
+        gateway_set_read_only(serve->gateway, serve->stopped);
     serve->dr_waiting = false;
     /* What this node applied from the mirror must be what the promoted
      * stream holds (it differs only if the mirror grew after the copy,
@@ -819,7 +915,7 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
     if (rv == 0 && options->join != NULL)
         rv = serve_join(serve, errmsg, size);
     if (rv == 0)
-        rv = replica_open(&serve->replica, options->data_dir, &limits, errmsg, size);
+        rv = serve_replica_open(serve, &limits, errmsg, size);
     /* Promoted already (a restart after `nodown promote`): the site's own
      * stream, before its length is checked against this node's state. */
     if (rv == 0)
@@ -837,6 +933,8 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
     }
     if (rv == 0)
         rv = serve_gateway_open(serve, errmsg, size);
+    if (rv == 0 && !serve->dr_waiting)
+        serve_registry_start(serve, replicas);
     if (rv == 0 && serve->dr_waiting)
         gateway_set_read_only(serve->gateway, "this node is at the disaster-recovery site, "
                               "which follows the primary: send commands to the primary "
@@ -864,6 +962,7 @@ static void serve_stop(struct serve *serve)
         http_admin_stop(serve->admin);
     gateway_close(serve->gateway);
     audit_destroy(&serve->audit);
+    node_registry_close(serve->registry); /* over the journal's connection */
     /* The journal first: its delivery thread decodes into the replica's
      * batches (replica_decode_ahead). */
     if (serve->journal != NULL)
@@ -886,7 +985,7 @@ static void serve_chores(struct serve *serve, uint64_t *status_ms)
     else if (done == 1)
         serve_snapshot_note(serve);
     if (serve->replica.bytes_since_snapshot >= serve->options.snapshot_bytes &&
-        serve->replica.snapshot_pid == 0 &&
+        serve->replica.snapshot_pid == 0 && serve->replica.stopped_seq == 0 &&
         replica_snapshot_start(&serve->replica, errmsg, sizeof errmsg) != 0)
         fprintf(stderr, "nodown: %s\n", errmsg);
     serve_digest(serve);
@@ -897,6 +996,22 @@ static void serve_chores(struct serve *serve, uint64_t *status_ms)
     }
 }
 
+/* The replica met a logic version this build cannot run: the node stays
+ * up, says why (stderr, /status), refuses commands (ERROR 8, so clients
+ * go to a node that can) and answers queries with what it applied; a
+ * restart on a build that runs that version applies on (docs/upgrades.md). */
+static void serve_stop_applying(struct serve *serve, const char *why)
+{
+    assert(serve->replica.stopped_seq != 0);
+    snprintf(serve->stopped, sizeof serve->stopped, "%s", why);
+    for (char *c = serve->stopped; *c != '\0'; c++)
+        *c = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c; /* JSON-safe */
+    fprintf(stderr, "nodown: %s; queries are still answered, commands refused\n", why);
+    fflush(stderr);
+    gateway_set_read_only(serve->gateway, serve->stopped);
+    serve_status(serve);
+}
+
 /* Applies what the stream already holds before the node says it is
  * ready, so that the house secret, and the first logons, meet the state. */
 static int serve_catch_up(struct serve *serve, char *errmsg, size_t size)
@@ -905,7 +1020,12 @@ static int serve_catch_up(struct serve *serve, char *errmsg, size_t size)
     if (journal_last_seq(serve->journal, &last_seq) != 0)
         return 0; /* the loop catches up anyway */
     while (serve->replica.applied_seq < last_seq && !serve_stopping) {
-        if (gateway_step(serve->gateway, 10, errmsg, size) != 0)
+        int rv = gateway_step(serve->gateway, 10, errmsg, size);
+        if (rv == ERR_LOGIC_UNSUPPORTED) {
+            serve_stop_applying(serve, errmsg);
+            return 0; /* serving what it has */
+        }
+        if (rv != 0)
             return -1;
     }
     return 0;
@@ -918,7 +1038,10 @@ static int serve_loop(struct serve *serve)
     uint64_t status_ms = 0;
     uint64_t promoted_ms = 0;
     while (!serve_stopping) {
-        if (gateway_step(serve->gateway, 10, errmsg, sizeof errmsg) != 0) {
+        int rv = gateway_step(serve->gateway, 10, errmsg, sizeof errmsg);
+        if (rv == ERR_LOGIC_UNSUPPORTED) {
+            serve_stop_applying(serve, errmsg);
+        } else if (rv != 0) {
             fprintf(stderr, "nodown: stopping: %s\n", errmsg);
             return 1;
         }

@@ -285,8 +285,11 @@ void account_apply(struct engine *engine, const struct command *command,
     int result;
     /* Operator commands reach here with an unchecked target id. Create,
      * status and cash commands check a closed account themselves. */
+    /* Every command here names an account; the client chose the id, and
+     * INDEX_NONE (UINT32_MAX) is one more unknown one (issue 14: it stopped
+     * every node). */
     uint32_t target = command_account_id(command);
-    if (target != INDEX_NONE && target >= engine->account_count) {
+    if (target >= engine->account_count) {
         outcome->result = REJECT_ACCOUNT_UNKNOWN;
         return;
     }
@@ -294,7 +297,7 @@ void account_apply(struct engine *engine, const struct command *command,
                          command->type == COMMAND_ACCOUNT_SET_STATUS ||
                          command->type == COMMAND_CASH_DEPOSIT ||
                          command->type == COMMAND_CASH_WITHDRAW;
-    if (target != INDEX_NONE && !checks_itself &&
+    if (!checks_itself &&
         engine->accounts[target].status == ACCOUNT_STATUS_CLOSED) {
         outcome->result = REJECT_ACCOUNT_CLOSED;
         return;

@@ -12,6 +12,7 @@
 #ifndef NODOWN_CORE_COMMAND_H
 #define NODOWN_CORE_COMMAND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/limits.h"
@@ -255,8 +256,11 @@ struct outcome {
 const char *command_type_name(enum command_type type);
 
 /* The account a command acts on (for ACCOUNT_CREATE, the parent), or
- * INDEX_NONE for a command that names none. */
+ * INDEX_NONE for a command that names none. The id is the client's: a
+ * command that names one may name INDEX_NONE too (command_names_account
+ * tells the two apart). */
 uint32_t command_account_id(const struct command *command);
+bool command_names_account(uint16_t type);
 
 /* The order a cancel or replace names, or 0 (order ids start at 1) for a
  * command that names none. */

@@ -124,10 +124,22 @@ int engine_init(struct engine *engine, const struct limits *limits)
         }
     }
     engine->logic_version = LOGIC_VERSION_MIN;
+    engine->logic_version_max = LOGIC_VERSION_MAX;
     engine->order_id_next = 1;
     engine->bet_id_next = 1;
     account_create_house(engine);
     assert(engine->account_count == 1);
+    return 0;
+}
+
+int engine_logic_version_max_set(struct engine *engine, uint32_t version)
+{
+    assert(engine->logic_version_max >= LOGIC_VERSION_MIN);
+    if (version < LOGIC_VERSION_MIN || version > LOGIC_VERSION_MAX ||
+        version < engine->logic_version)
+        return ERR_LOGIC_UNSUPPORTED;
+    engine->logic_version_max = version;
+    assert(engine->logic_version <= engine->logic_version_max);
     return 0;
 }
 
@@ -343,7 +355,8 @@ static int engine_activate_logic(struct engine *engine, const struct command *co
                                  struct outcome *outcome)
 {
     uint32_t version = command->u.activate_logic.logic_version;
-    assert(version <= LOGIC_VERSION_MAX);
+    assert(version <= engine->logic_version_max);
+    assert(engine->logic_version_max <= LOGIC_VERSION_MAX);
     if (version <= engine->logic_version)
         return REJECT_LOGIC_VERSION;
     engine->logic_version = version;
@@ -449,7 +462,7 @@ static int engine_apply_one(struct engine *engine, uint64_t timestamp_ns,
                          ? REJECT_COMMAND_UNKNOWN
                          : auth_check(engine, command, &engine->command_order_slot);
         if (result == RESULT_OK && command->type == COMMAND_ACTIVATE_LOGIC &&
-            command->u.activate_logic.logic_version > LOGIC_VERSION_MAX)
+            command->u.activate_logic.logic_version > engine->logic_version_max)
             return ERR_LOGIC_UNSUPPORTED; /* nothing changed: the node stops */
         if (timestamp_ns > engine->now_ns)
             engine->now_ns = timestamp_ns;

@@ -27,6 +27,14 @@
 int engine_init(struct engine *engine, const struct limits *limits);
 void engine_free(struct engine *engine);
 
+/* Lowers the highest logic version this run applies below the build's
+ * LOGIC_VERSION_MAX: the node then behaves as a build that stops at the
+ * next version would (serve --logic-max; tests and rehearsals of a mixed
+ * cluster). Not part of the state: it decides only whether the replica
+ * stops. Returns 0, or ERR_LOGIC_UNSUPPORTED when version is outside
+ * LOGIC_VERSION_MIN..LOGIC_VERSION_MAX or below the active version. */
+int engine_logic_version_max_set(struct engine *engine, uint32_t version);
+
 /* Applies one command at stream time timestamp_ns (made monotonic inside).
  * Events go to sink (may be NULL); outcome gets the result the client is
  * told. Returns 0, or ERR_LOGIC_UNSUPPORTED when the command activates a

@@ -76,6 +76,12 @@ uint32_t command_account_id(const struct command *command)
     }
 }
 
+bool command_names_account(uint16_t type)
+{
+    struct command probe = {.type = type}; /* every account field 0 */
+    return command_account_id(&probe) != INDEX_NONE;
+}
+
 uint64_t command_order_id(const struct command *command)
 {
     if (command->type == COMMAND_ORDER_CANCEL)

@@ -85,7 +85,8 @@
     X(REJECT_DATE_INVALID, 55, "trading date invalid or not after current")    \
     X(REJECT_DAY_STATE, 56, "wrong daily-cycle state for this command")        \
     X(REJECT_LOGIC_VERSION, 57, "logic version not after the active one")     \
-    X(REJECT_ACCOUNT_NOT_EMPTY, 58, "account still holds money, orders or bets")     
+    X(REJECT_ACCOUNT_NOT_EMPTY, 58, "account still holds money, orders or bets")     \
+    X(REJECT_LOGIC_NOT_EVERYWHERE, 59, "a node of the stream cannot run that logic version")
 
 enum error_code {
 #define ERROR_ENUM(name, value, text) name = value,

@@ -453,7 +453,11 @@ static int sportsbook_bet_terms(const struct engine *engine, const struct comman
     if (current_milli < seen_milli ||
         (current_milli > seen_milli && !command->u.bet_place.accept_better_odds))
         return REJECT_ODDS_CHANGED;
-    if (market->stake_total_minor > EXPOSURE_TOTAL_MAX_MINOR - stake_minor)
+    /* A stake so negative that the subtraction would overflow (undefined
+     * behaviour) is refused here too, as the wrapped difference, negative,
+     * refused it on earlier builds (issue 14, found by fuzz_engine). */
+    if (stake_minor < EXPOSURE_TOTAL_MAX_MINOR - INT64_MAX ||
+        market->stake_total_minor > EXPOSURE_TOTAL_MAX_MINOR - stake_minor)
         return REJECT_EXPOSURE_LIMIT;
     if (stake_minor < market->stake_min_minor || stake_minor > market->stake_max_minor ||
         (member->bet_stake_max_minor != 0 && stake_minor > member->bet_stake_max_minor))

@@ -195,6 +195,9 @@ struct pt_override {
 struct engine {
     struct limits limits;
     uint32_t logic_version;
+    /* The highest logic version this run applies: LOGIC_VERSION_MAX unless
+     * lowered (engine_logic_version_max_set). Not part of the state. */
+    uint32_t logic_version_max;
     uint32_t trading_date;  /* yyyymmdd, 0 before the first day */
     uint8_t day_open;
     uint64_t now_ns;        /* monotonic stream time of the last command */

@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "codec/frame.h"
+#include "core/account.h"
 #include "core/session.h"
 #include "gateway/logon_check.h"
 #include "gateway/logon_throttle.h"
@@ -95,6 +96,8 @@ struct gateway {
     int64_t refusals_logged_ms; /* the last line about refused connections */
     uint64_t refusals_unlogged; /* refused or timed out since that line */
     char refusal_last[160];     /* the latest refusal, for that line */
+    gateway_logic_gate_fn logic_gate; /* or NULL: this node's build decides */
+    void *logic_gate_context;
     struct gateway_session *sessions; /* connections_max of them */
     uint32_t session_end;  /* slots at and above it are free: loops stop here */
     struct index_table by_client; /* logged-on sessions by (account, client id) */
@@ -615,10 +618,86 @@ static void gateway_logon_finish(struct gateway *gateway, struct gateway_session
     session_send(gateway, session, &frame);
 }
 
+/* ---- Checks before publishing. ----
+ *
+ * A command is published only if no node of the stream would have to
+ * stop at it: ACTIVATE_LOGIC of a version some node cannot run
+ * (docs/upgrades.md), and an account id older builds crash on. A refused
+ * command gets an OUTCOME with stream_seq 0 and is never published, so
+ * the state machine never sees its client_seq (the next one may follow
+ * it: sequences may skip). */
+
+/* The registry is read only for an operator's activation: anyone else's
+ * is rejected by the state machine before its version counts, and must not
+ * make the loop wait on NATS. */
+static int gateway_check_activation(struct gateway *gateway, const struct gateway_session *session,
+                                    const struct command *command, uint64_t *id)
+{
+    const struct engine *engine = &gateway->replica->engine;
+    uint32_t version = command->u.activate_logic.logic_version;
+    uint32_t node_id = gateway->node_id;
+    char why[512];
+    bool able = version <= engine->logic_version_max;
+    bool by_operator = session->account_id < engine->account_count &&
+                    account_is_operator(&engine->accounts[session->account_id]);
+    if (!able)
+        snprintf(why, sizeof why, "node %u runs logic versions %u..%u", gateway->node_id,
+                 LOGIC_VERSION_MIN, engine->logic_version_max);
+    else if (gateway->logic_gate != NULL && by_operator)
+        able = gateway->logic_gate(gateway->logic_gate_context, version, &node_id, why,
+                                   sizeof why);
+    if (able)
+        return RESULT_OK;
+    fprintf(stderr, "nodown: ACTIVATE_LOGIC %u refused, not published: %s\n", version, why);
+    *id = node_id;
+    return REJECT_LOGIC_NOT_EVERYWHERE;
+}
+
+static int gateway_command_check(struct gateway *gateway, const struct gateway_session *session,
+                                 const struct command *command, uint64_t *id)
+{
+    if (command->type == COMMAND_ACTIVATE_LOGIC)
+        return gateway_check_activation(gateway, session, command, id);
+    /* Builds before issue 14 stop (an assertion, or a read past the
+     * accounts) at an account id of UINT32_MAX: never publish one. */
+    bool names_account = command_names_account(command->type);
+    if (names_account && command_account_id(command) == INDEX_NONE)
+        return REJECT_ACCOUNT_UNKNOWN;
+    return RESULT_OK;
+}
+
+/* A command refused before publishing: its outcome, at once. */
+static void gateway_command_refuse(struct gateway *gateway, struct gateway_session *session,
+                                   const struct command *command, int result, uint64_t id)
+{
+    assert(result != RESULT_OK);
+    struct frame frame = {.type = FRAME_OUTCOME};
+    frame.u.outcome.client_seq = command->client_seq;
+    frame.u.outcome.result = (uint16_t)result;
+    frame.u.outcome.command_type = command->type;
+    frame.u.outcome.id = id;
+    frame.u.outcome.stream_seq = 0; /* never published */
+    session_send(gateway, session, &frame);
+    gateway->stats.commands_refused++;
+}
+
+void gateway_set_logic_gate(struct gateway *gateway, gateway_logic_gate_fn gate, void *context)
+{
+    assert(gateway != NULL);
+    gateway->logic_gate = gate;
+    gateway->logic_gate_context = context;
+}
+
 static void gateway_command(struct gateway *gateway, struct gateway_session *session,
                             const struct command *command)
 {
     assert(gateway->pending_count < GATEWAY_BATCH_COMMANDS); /* see session_process */
+    uint64_t refused_id = 0;
+    int result = gateway_command_check(gateway, session, command, &refused_id);
+    if (result != RESULT_OK) {
+        gateway_command_refuse(gateway, session, command, result, refused_id);
+        return;
+    }
     if (gateway->pending_count == 0)
         gateway->pending_since_ms = clock_now_ms();
     struct command *pending = &gateway->pending[gateway->pending_count++];
@@ -1068,6 +1147,8 @@ static int gateway_apply(struct gateway *gateway, char *errmsg, size_t errmsg_si
 {
     uint64_t applied = gateway->replica->applied_seq;
     uint64_t max = GATEWAY_READ_MESSAGES_MAX;
+    if (gateway->replica->stopped_seq != 0)
+        return 0; /* said once; it stays stopped (replica.h) */
     if (gateway->pause_at != 0)
         max = gateway->pause_at <= applied ? 0 : gateway->pause_at - applied < max
                                                      ? gateway->pause_at - applied
@@ -1077,10 +1158,14 @@ static int gateway_apply(struct gateway *gateway, char *errmsg, size_t errmsg_si
     uint64_t next_seq = 0;
     int rv = journal_read(gateway->journal, applied + 1, (uint32_t)max, 0, gateway_message,
                           gateway, &next_seq);
-    if (rv != 0)
-        snprintf(errmsg, errmsg_size, "%s", rv == ERR_LOGIC_UNSUPPORTED
-                                                ? "a logic version this build cannot run"
-                                                : journal_error(gateway->journal));
+    if (rv == ERR_LOGIC_UNSUPPORTED)
+        snprintf(errmsg, errmsg_size, "stopped applying at stream sequence %" PRIu64 ": it "
+                 "activates logic version %u and this build runs %u..%u; restart the node on "
+                 "a build that runs it", gateway->replica->stopped_seq,
+                 gateway->replica->stopped_version, LOGIC_VERSION_MIN,
+                 gateway->replica->engine.logic_version_max);
+    else if (rv != 0)
+        snprintf(errmsg, errmsg_size, "%s", journal_error(gateway->journal));
     return rv;
 }
 
@@ -1175,7 +1260,8 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
         timeout_ms = GATEWAY_COLD_POLL_MS; /* the cold ones wait no longer */
     /* Work at hand: do not sleep on the sockets. */
     bool held = gateway->input_held && gateway->pending_count < GATEWAY_BATCH_COMMANDS;
-    bool paused = gateway->pause_at != 0 && gateway->replica->applied_seq >= gateway->pause_at;
+    bool paused = (gateway->pause_at != 0 && gateway->replica->applied_seq >= gateway->pause_at) ||
+                  gateway->replica->stopped_seq != 0;
     if (held || (!paused && journal_read_pending(gateway->journal)))
         timeout_ms = 0;
     int flush_wait_ms = gateway->pending_count > 0 &&

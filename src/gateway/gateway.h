@@ -35,6 +35,7 @@
 #ifndef NODOWN_GATEWAY_GATEWAY_H
 #define NODOWN_GATEWAY_GATEWAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,6 +122,7 @@ struct gateway_stats {
     uint64_t sessions_accepted;
     uint64_t sessions_closed_slow;
     uint64_t commands_received;
+    uint64_t commands_refused;      /* before publishing (gateway_set_logic_gate) */
     uint64_t batches_published;
     uint64_t publish_failures;
     uint64_t outcomes_sent;
@@ -147,7 +149,10 @@ const struct gateway_stats *gateway_stats(const struct gateway *gateway);
 /* One turn of the loop: waits up to timeout_ms for sockets, reads and
  * writes what is ready, publishes a due batch, applies what the stream
  * has, and sends outcomes. Returns 0, or the error that must stop the
- * node (ERR_LOGIC_UNSUPPORTED from the replica, ERR_IO from the stream). */
+ * node (ERR_IO from the stream), or ERR_LOGIC_UNSUPPORTED once, when the
+ * replica meets a logic version it cannot run: from then on nothing more
+ * is applied (replica.stopped_seq) and the caller should refuse commands
+ * (gateway_set_read_only) while queries go on being answered. */
 int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t errmsg_size);
 
 /* Applies nothing past stream sequence seq until called again (0: no
@@ -160,6 +165,21 @@ void gateway_pause_at(struct gateway *gateway, uint64_t seq);
  * a node at a disaster-recovery site before its promotion. NULL or ""
  * accepts commands again. */
 void gateway_set_read_only(struct gateway *gateway, const char *reason);
+
+/* The gate of ACTIVATE_LOGIC (docs/upgrades.md): returns true when every
+ * node of the stream has said it can run logic version `version`;
+ * otherwise false, with *node_id the first node that cannot (or
+ * UINT32_MAX when none has said anything) and why, a line naming every
+ * one that cannot. */
+typedef bool (*gateway_logic_gate_fn)(void *context, uint32_t version, uint32_t *node_id,
+                                      char *why, size_t why_size);
+
+/* Every ACTIVATE_LOGIC is checked by gate before it is published; one it
+ * refuses gets an OUTCOME of REJECT_LOGIC_NOT_EVERYWHERE, its id the node
+ * that cannot, stream_seq 0 (never published), and a line on stderr.
+ * Without a gate (NULL) this node's own build decides, as on a single
+ * node. A version this node itself cannot run is refused either way. */
+void gateway_set_logic_gate(struct gateway *gateway, gateway_logic_gate_fn gate, void *context);
 
 /* For fault tests: publish batches through fn (publisher.h) instead of
  * journal_publish. Call before the first command arrives. */

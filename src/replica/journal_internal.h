@@ -1,5 +1,5 @@
-/* What journal.c shares with journal_promote.c, and nobody else: the
- * journal's fields (libnats types stay in these two files). */
+/* What journal.c shares with journal_promote.c and node_registry.c, and
+ * nobody else: the journal's fields (libnats types stay in these files). */
 #ifndef NODOWN_REPLICA_JOURNAL_INTERNAL_H
 #define NODOWN_REPLICA_JOURNAL_INTERNAL_H
 

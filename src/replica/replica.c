@@ -51,6 +51,8 @@ static int replica_apply_decoded(struct replica *replica, uint64_t stream_seq,
         return REPLICA_REPEAT;
     if (stream_seq != replica->applied_seq + 1)
         return ERR_REPLICA_GAP;
+    if (replica->stopped_seq != 0)
+        return ERR_LOGIC_UNSUPPORTED; /* stopped: never past it */
     if (timestamp_ns > replica->time_ns)
         replica->time_ns = timestamp_ns;
     if (decode_rv != 0) {
@@ -67,9 +69,15 @@ static int replica_apply_decoded(struct replica *replica, uint64_t stream_seq,
             outcome_cb(context, stream_seq, &commands[i], &replica->outcomes[i]);
     }
     replica->commands_applied += applied;
+    if (rv != 0) {
+        /* ERR_LOGIC_UNSUPPORTED: the node stops here, for good in this run. */
+        assert(rv == ERR_LOGIC_UNSUPPORTED && applied < count);
+        assert(commands[applied].type == COMMAND_ACTIVATE_LOGIC);
+        replica->stopped_seq = stream_seq;
+        replica->stopped_version = commands[applied].u.activate_logic.logic_version;
+        return rv;
+    }
     replica->batches_applied++;
-    if (rv != 0)
-        return rv; /* ERR_LOGIC_UNSUPPORTED: the node stops here */
     replica->applied_seq = stream_seq;
     replica->bytes_since_snapshot += size;
     return 0;
@@ -278,6 +286,11 @@ static int replica_file_write(const struct replica *replica, const char *tempora
 
 int replica_snapshot_write(const struct replica *replica, char *errmsg, size_t errmsg_size)
 {
+    if (replica->stopped_seq != 0) {
+        snprintf(errmsg, errmsg_size, "no snapshot: the replica stopped applying in the "
+                 "middle of stream sequence %" PRIu64, replica->stopped_seq);
+        return ERR_LOGIC_UNSUPPORTED;
+    }
     char temporary[REPLICA_PATH_MAX + 64];
     char final[REPLICA_PATH_MAX + 64];
     replica_file_path(replica, replica->applied_seq, ".", temporary, sizeof temporary);
@@ -472,6 +485,11 @@ static void replica_prune(const struct replica *replica)
 
 int replica_snapshot_start(struct replica *replica, char *errmsg, size_t errmsg_size)
 {
+    if (replica->stopped_seq != 0) {
+        snprintf(errmsg, errmsg_size, "no snapshot: the replica stopped applying in the "
+                 "middle of stream sequence %" PRIu64, replica->stopped_seq);
+        return ERR_LOGIC_UNSUPPORTED;
+    }
     if (replica->snapshot_pid > 0) {
         snprintf(errmsg, errmsg_size, "a snapshot is still being written");
         return ERR_USAGE;

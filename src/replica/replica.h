@@ -67,6 +67,12 @@ struct replica {
     pid_t snapshot_pid;             /* a child writing one, or 0 */
     uint64_t snapshot_pid_seq;
     uint64_t snapshot_pause_ns_max; /* longest fork(): the loop's pause */
+    /* The message this replica cannot apply (ERR_LOGIC_UNSUPPORTED), or 0.
+     * Once set, nothing more is applied, and no snapshot is written: the
+     * commands of that message before the activation are applied, so the
+     * state is not the state at applied_seq (docs/upgrades.md). */
+    uint64_t stopped_seq;
+    uint32_t stopped_version;       /* the logic version it activates */
     struct command *commands;       /* BATCH_COMMANDS_MAX, for decoding */
     struct outcome *outcomes;
     struct replica_pool *pool;      /* batches decoded ahead, or NULL */
@@ -94,8 +100,10 @@ void replica_close(struct replica *replica);
  * REPLICA_REPEAT when stream_seq was applied already (nothing done),
  * ERR_REPLICA_GAP when stream_seq is not the next one (nothing done: read
  * again from applied_seq + 1), or ERR_LOGIC_UNSUPPORTED when the batch
- * activates a logic version this build cannot run (the replica must stop;
- * the commands before it in the batch were applied). A batch that does not
+ * activates a logic version this build cannot run: the commands before it
+ * in the batch were applied, stopped_seq is set, and every later call for
+ * that sequence or after returns ERR_LOGIC_UNSUPPORTED again, applying
+ * nothing (repeats and gaps are still told as such). A batch that does not
  * decode is applied as no command at all, counted in malformed_batches:
  * every replica reads the same bytes, so every replica skips it. */
 #define REPLICA_REPEAT 1
@@ -117,7 +125,9 @@ int replica_apply_message(struct replica *replica, struct journal *journal, uint
 
 /* Starts writing a snapshot of the current state in a forked child (the
  * state is shared copy-on-write, so this pauses the caller only for the
- * fork). Returns 0, or an error when one is still being written. */
+ * fork). Returns 0, or an error when one is still being written, or
+ * ERR_LOGIC_UNSUPPORTED once the replica stopped (stopped_seq): its state
+ * is not the state at any sequence. */
 int replica_snapshot_start(struct replica *replica, char *errmsg, size_t errmsg_size);
 
 /* Reaps a finished child: 1 when a snapshot was completed, 0 when none is
@@ -125,7 +135,8 @@ int replica_snapshot_start(struct replica *replica, char *errmsg, size_t errmsg_
  * wait set, blocks until the child ends. */
 int replica_snapshot_poll(struct replica *replica, bool wait, char *errmsg, size_t errmsg_size);
 
-/* Writes a snapshot file synchronously (tests, shutdown). */
+/* Writes a snapshot file synchronously (tests, shutdown); refused as
+ * replica_snapshot_start is once the replica stopped. */
 int replica_snapshot_write(const struct replica *replica, char *errmsg, size_t errmsg_size);
 
 #endif

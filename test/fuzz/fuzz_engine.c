@@ -350,9 +350,55 @@ static struct command make_garbage(struct generator *g)
     return c;
 }
 
+/* A command of the usual traffic with one or two of its fields (any
+ * bytes of its body, at an aligned offset) set to an extreme value: 0, 1,
+ * -1, the smallest and largest of 8, 16, 32 and 64 bits, or an id past
+ * every table. Whatever a gateway lets through must never stop a node:
+ * engine_apply() may reject it, never assert. */
+static struct command make_extreme(struct generator *g, struct command c)
+{
+    static const uint64_t values[] = {
+        0, 1, UINT64_MAX, (uint64_t)INT64_MIN, (uint64_t)INT64_MAX, INT32_MAX,
+        (uint64_t)(int64_t)INT32_MIN, UINT32_MAX, UINT16_MAX, INT16_MAX, UINT8_MAX,
+        INT8_MAX, 1000000, 4611686018427387904u, (uint64_t)-4611686018427387904LL,
+    };
+    uint32_t mutations = 1 + rng_below(g, 2);
+    for (uint32_t m = 0; m < mutations; m++) {
+        uint32_t width = 1u << rng_below(g, 4); /* 1, 2, 4 or 8 bytes */
+        uint32_t slots = (uint32_t)(sizeof c.u / width);
+        uint32_t offset = rng_below(g, slots) * width;
+        uint64_t value = values[rng_below(g, sizeof values / sizeof values[0])];
+        if (rng_below(g, 4) == 0)
+            value = g->engine->account_count + rng_below(g, 3); /* just past the end */
+        memcpy((uint8_t *)&c.u + offset, &value, width); /* little-endian low bytes */
+    }
+    if (c.type == COMMAND_ACTIVATE_LOGIC)
+        c.u.activate_logic.logic_version %= LOGIC_VERSION_MAX + 1; /* the gateway's gate */
+    return c;
+}
+
 static struct command make_command(struct generator *g)
 {
     uint32_t roll = rng_below(g, 1000);
+    if (roll < 60) {
+        uint32_t kind = rng_below(g, 1000);
+        if (kind < 250) { /* any type at all, from anyone, its fields extreme */
+            uint16_t type = (uint16_t)(1 + rng_below(g, COMMAND_TYPE_COUNT - 1));
+            uint32_t sender = rng_below(g, 2) ? g->operator_id
+                                              : rng_below(g, g->engine->account_count);
+            return make_extreme(g, make_extreme(g, new_command(g, type, sender)));
+        }
+        struct command c = kind < 300   ? make_order(g)
+                           : kind < 400 ? make_cancel_or_replace(g, COMMAND_ORDER_REPLACE)
+                           : kind < 550 ? make_bet(g)
+                           : kind < 700 ? make_market_admin(g)
+                           : kind < 780 ? make_pt(g)
+                           : kind < 880 ? make_account_admin(g)
+                           : kind < 960 ? make_cash(g)
+                                        : make_session_admin(g);
+        return make_extreme(g, c);
+    }
+    roll = rng_below(g, 1000);
     if (roll < 420)
         return make_order(g);
     if (roll < 530)

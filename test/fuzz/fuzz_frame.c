@@ -17,7 +17,11 @@
  *   3. a valid frame as generated decodes, and its proper prefixes ask for
  *      more;
  *   4. appending bytes never changes a verdict of 0 or MALFORMED: the
- *      decoder never looks past the frame it reports.
+ *      decoder never looks past the frame it reports;
+ *   5. up to eight valid frames sent back to back on one connection, read
+ *      in pieces of any size into a session's input buffer (FRAME_BUFFER_SIZE
+ *      bytes, what is left of a frame moved to its front, as the gateway
+ *      does), decode as the same frames, in order, with nothing left.
  * A failure prints the seed and the case: rerun with the same seed.
  */
 #include <inttypes.h>
@@ -31,7 +35,8 @@
 #include "core/odds.h"
 #include "core/result.h"
 
-#define PROPERTY_COUNT 4
+#define PROPERTY_COUNT 5
+#define SEQUENCE_FRAMES_MAX 8u
 #define RANDOM_SIZE_MAX 400u
 
 struct fuzz {
@@ -44,6 +49,10 @@ struct fuzz {
     struct frame again;
     uint8_t bytes[FRAME_BUFFER_SIZE + 64];
     uint8_t encoded[FRAME_BUFFER_SIZE];
+    /* Property 5: frames one after another, as one connection sends them. */
+    uint8_t stream[SEQUENCE_FRAMES_MAX * FRAME_BUFFER_SIZE];
+    size_t ends[SEQUENCE_FRAMES_MAX];   /* where each frame of stream ends */
+    uint8_t input[FRAME_BUFFER_SIZE];   /* a session's input buffer */
 };
 
 /* xorshift64*: deterministic from the seed, good enough for test data. */
@@ -263,8 +272,66 @@ static void check_valid(struct fuzz *fuzz, size_t size)
     }
 }
 
+/* Property 5, reading: decodes what input holds, frame by frame, checking
+ * each against the one sent; returns the bytes left (a frame's start). */
+static size_t sequence_decode(struct fuzz *fuzz, size_t held, uint32_t *next)
+{
+    size_t at = 0;
+    for (;;) {
+        size_t consumed = 0;
+        int rv = frame_decode(fuzz->input + at, held - at, &fuzz->decoded, &consumed);
+        if (rv == ERR_DECODE_NEED_MORE)
+            break;
+        size_t start = *next == 0 ? 0 : fuzz->ends[*next - 1];
+        if (rv != 0 || *next == SEQUENCE_FRAMES_MAX ||
+            consumed != fuzz->ends[*next] - start ||
+            memcmp(fuzz->input + at, fuzz->stream + start, consumed) != 0) {
+            fail(fuzz, 4, "a frame of a sequence does not decode as it was sent");
+            return 0;
+        }
+        (*next)++;
+        at += consumed;
+    }
+    memmove(fuzz->input, fuzz->input + at, held - at);
+    return held - at;
+}
+
+/* Property 5: a sequence of frames, arriving in pieces of random sizes. */
+static void check_sequence(struct fuzz *fuzz)
+{
+    uint32_t count = 2 + below(fuzz, SEQUENCE_FRAMES_MAX - 1);
+    size_t total = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        size_t size = 0;
+        random_frame(fuzz, &fuzz->frame);
+        if (frame_encode(&fuzz->frame, fuzz->stream + total, FRAME_BUFFER_SIZE, &size) != 0) {
+            fail(fuzz, 2, "a generated frame does not encode");
+            return;
+        }
+        total += size;
+        fuzz->ends[i] = total;
+    }
+    size_t sent = 0, held = 0;
+    uint32_t next = 0;
+    for (uint32_t reads = 0; sent < total && reads < 100000; reads++) {
+        size_t room = sizeof fuzz->input - held;
+        size_t piece = 1 + below(fuzz, below(fuzz, 4) == 0 ? 8 : (uint32_t)room);
+        piece = piece > room ? room : piece;
+        piece = piece > total - sent ? total - sent : piece;
+        memcpy(fuzz->input + held, fuzz->stream + sent, piece);
+        sent += piece;
+        held = sequence_decode(fuzz, held + piece, &next);
+    }
+    if (next != count || held != 0)
+        fail(fuzz, 4, "a sequence of frames does not decode whole, in order");
+}
+
 static void run_case(struct fuzz *fuzz)
 {
+    if (fuzz->case_index % 16 == 15) {
+        check_sequence(fuzz);
+        return;
+    }
     uint32_t kind = below(fuzz, 4);
     size_t size = 0;
     if (kind == 0) {

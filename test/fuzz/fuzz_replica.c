@@ -25,7 +25,12 @@
  *             come back at the newest intact snapshot (or empty), with
  *             that sequence's reference digest;
  *
- * and at the end it must hold the reference's last digest. Every check
+ * In one seed of three the replica first runs as a build that stops at the
+ * activation: delivering it stops the replica (ERR_LOGIC_UNSUPPORTED,
+ * applied_seq unchanged), which then writes no snapshot; past a step
+ * chosen by the seed, a restart is a build that runs it, and applies on.
+ *
+ * At the end it must hold the reference's last digest. Every check
  * that fails prints the seed and the step; "fuzz_replica --seed X
  * --seeds 1" replays it. The closing line counts the properties (enum
  * sim_property) over all seeds: "fuzz_replica: N passed, N failed".
@@ -67,6 +72,12 @@ struct sim {
     uint32_t sent_count;
     uint64_t client_seq[2][2]; /* [member][client id] */
     uint64_t house_seq;
+    /* One seed in three: the replica under test first runs a build that
+     * stops at the activation (engine_logic_version_max_set to 1); from
+     * uncap_step on, a restart is a build that runs it. */
+    uint64_t activate_seq;
+    bool capped;
+    uint32_t uncap_step;
     /* Snapshot sequences written and not torn since. */
     uint64_t intact[SIM_STEPS_MAX];
     uint32_t intact_count;
@@ -98,6 +109,7 @@ enum sim_property {
 };
 
 static uint64_t sim_failures[SIM_PROPERTY_COUNT];
+static uint64_t sim_stops; /* deliveries a stopped replica refused */
 
 static void sim_fail(struct sim *sim, enum sim_property property, const char *what)
 {
@@ -195,6 +207,7 @@ static void sim_stream_build(struct sim *sim)
         struct command c[SIM_COMMANDS_MAX];
         uint32_t n = 0;
         if (sim->batch_count == activate_at) {
+            sim->activate_seq = activate_at + 1u;
             c[n] = sim_house(sim, COMMAND_ACTIVATE_LOGIC);
             c[n++].u.activate_logic.logic_version = 2;
         }
@@ -312,6 +325,9 @@ static void sim_crash(struct sim *sim, struct replica *replica, const struct lim
         sim_fail(sim, SIM_RESTART, "reopen after a crash");
         return;
     }
+    sim->capped = sim->capped && sim->step < sim->uncap_step;
+    if (sim->capped && engine_logic_version_max_set(&replica->engine, 1) != 0)
+        sim_fail(sim, SIM_RESTART, "a build that stops at the activation restarted past it");
     uint64_t expected = 0;
     for (uint32_t i = 0; i < sim->intact_count; i++)
         expected = sim->intact[i] > expected ? sim->intact[i] : expected;
@@ -334,7 +350,18 @@ static bool sim_step(struct sim *sim, struct replica *replica, const struct limi
         return false;
     uint32_t roll = sim_below(sim, 100);
     char errmsg[256];
-    if (roll < 55) { /* deliver the next one */
+    if (replica->stopped_seq != 0 && sim->step >= sim->uncap_step) {
+        sim_crash(sim, replica, limits); /* restarted on a build that runs it */
+        return true;
+    }
+    if (roll < 55 && sim->capped && applied + 1 == sim->activate_seq) { /* it stops */
+        int rv = replica_apply(replica, applied + 1, 1000u * (applied + 1), sim->data[applied],
+                               sim->size[applied], NULL, NULL);
+        if (rv != ERR_LOGIC_UNSUPPORTED || replica->applied_seq != applied ||
+            replica->stopped_seq != applied + 1)
+            sim_fail(sim, SIM_APPLY, "a build that cannot run the activation did not stop");
+        sim_stops += replica->stopped_seq != 0;
+    } else if (roll < 55) { /* deliver the next one */
         int rv = replica_apply(replica, applied + 1, 1000u * (applied + 1), sim->data[applied],
                                sim->size[applied], NULL, NULL);
         if (rv != 0 || replica->applied_seq != applied + 1)
@@ -355,6 +382,9 @@ static bool sim_step(struct sim *sim, struct replica *replica, const struct limi
             (replica_apply(replica, seq, 1, sim->data[seq - 1], sim->size[seq - 1], NULL,
                            NULL) != ERR_REPLICA_GAP || replica->applied_seq != applied))
             sim_fail(sim, SIM_APPLY, "a gap was not refused");
+    } else if (roll < 88 && replica->stopped_seq != 0) { /* a partial state: never written */
+        if (replica_snapshot_write(replica, errmsg, sizeof errmsg) != ERR_LOGIC_UNSUPPORTED)
+            sim_fail(sim, SIM_APPLY, "a stopped replica wrote a snapshot");
     } else if (roll < 88) {
         if (replica_snapshot_write(replica, errmsg, sizeof errmsg) != 0)
             sim_fail(sim, SIM_RAN, errmsg);
@@ -388,8 +418,12 @@ static bool sim_run(uint64_t seed, const char *base)
     char dir[300];
     char errmsg[256];
     snprintf(dir, sizeof dir, "%s/node", sim.dir);
+    sim.capped = sim_below(&sim, 3) == 0;
+    sim.uncap_step = 50 + sim_below(&sim, SIM_STEPS_MAX / 4);
     if (!sim.failed && replica_open(&replica, dir, &limits, errmsg, sizeof errmsg) != 0)
         sim_fail(&sim, SIM_RAN, "open");
+    if (!sim.failed && sim.capped && engine_logic_version_max_set(&replica.engine, 1) != 0)
+        sim_fail(&sim, SIM_RAN, "cap at logic version 1");
     while (!sim.failed && sim.step < SIM_STEPS_MAX && sim_step(&sim, &replica, &limits))
         sim.step++;
     if (!sim.failed && replica.applied_seq != sim.batch_count)
@@ -433,8 +467,9 @@ int main(int argc, char **argv)
     uint32_t failed = 0;
     for (uint32_t k = 0; k < SIM_PROPERTY_COUNT; k++)
         failed += sim_failures[k] != 0;
-    printf("seeds %" PRIu64 "..%" PRIu64 ": %" PRIu64 " failed\n", seed, seed + seeds - 1,
-           seeds_failed);
+    printf("seeds %" PRIu64 "..%" PRIu64 ": %" PRIu64 " failed; %" PRIu64 " deliveries refused "
+           "by a replica stopped at an activation it could not run\n",
+           seed, seed + seeds - 1, seeds_failed, sim_stops);
     printf("fuzz_replica: %u passed, %u failed\n", SIM_PROPERTY_COUNT - failed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -559,4 +559,39 @@ TEST(pt_set_ancestor_ceiling)
     fixture_free(&fx);
 }
 
+/* An account id past every table, UINT32_MAX (INDEX_NONE) included, is an
+ * unknown account for every command that names one, from the house and
+ * from an agent: before issue 14 it failed an assertion or read past the
+ * accounts, on every node. */
+TEST(account_id_past_every_table)
+{
+    struct fixture fx;
+    struct fixture_tree tree;
+    fixture_init(&fx);
+    fixture_tree(&fx, &tree);
+    const uint16_t types[] = {
+        COMMAND_ACCOUNT_CREATE, COMMAND_ACCOUNT_SET_STATUS, COMMAND_ACCOUNT_SET_CREDIT,
+        COMMAND_ACCOUNT_SET_LIMITS, COMMAND_ACCOUNT_SET_SECRET, COMMAND_CASH_DEPOSIT,
+        COMMAND_CASH_WITHDRAW, COMMAND_POSITION_GRANT, COMMAND_PT_SET,
+    };
+    const uint32_t ids[] = {UINT32_MAX, UINT32_MAX - 1, fx.engine.account_count};
+    const uint32_t senders[] = {0, tree.agent_id};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        CHECK(command_names_account(types[t]));
+        for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+            for (size_t s = 0; s < 2; s++) {
+                struct command c = fixture_command(types[t], senders[s]);
+                memcpy(&c.u, &ids[i], sizeof ids[i]); /* each names it first */
+                CHECK_EQ_I64(command_account_id(&c), ids[i]);
+                struct outcome o = fixture_apply(&fx, &c);
+                if (o.result != REJECT_NOT_AUTHORIZED)
+                    CHECK_EQ_I64(o.result, REJECT_ACCOUNT_UNKNOWN);
+            }
+        }
+    }
+    CHECK(!command_names_account(COMMAND_ORDER_PLACE));
+    CHECK(fixture_check(&fx) == 0);
+    fixture_free(&fx);
+}
+
 TEST_MAIN()

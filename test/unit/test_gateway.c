@@ -79,7 +79,8 @@ static int client_receive(int fd, struct frame *frame)
     }
 }
 
-static int client_logon(struct client_run *run, int fd, uint64_t client_id, const char *secret)
+static int client_logon_as(struct client_run *run, int fd, uint32_t account_id,
+                           uint64_t client_id, const char *secret)
 {
     struct frame frame = {.type = FRAME_HELLO};
     frame.u.hello.version_min = 1;
@@ -89,12 +90,17 @@ static int client_logon(struct client_run *run, int fd, uint64_t client_id, cons
     EXPECT(run, client_receive(fd, &frame) == 0 && frame.type == FRAME_WELCOME);
     memset(&frame, 0, sizeof frame);
     frame.type = FRAME_LOGON;
-    frame.u.logon.account_id = MEMBER_ID;
+    frame.u.logon.account_id = account_id;
     frame.u.logon.secret_size = (uint16_t)strlen(secret);
     memcpy(frame.u.logon.secret, secret, strlen(secret));
     EXPECT(run, client_send(fd, &frame) == 0);
     EXPECT(run, client_receive(fd, &frame) == 0);
     return frame.type == FRAME_LOGON_OK ? 0 : (int)frame.u.error.code;
+}
+
+static int client_logon(struct client_run *run, int fd, uint64_t client_id, const char *secret)
+{
+    return client_logon_as(run, fd, MEMBER_ID, client_id, secret);
 }
 
 static struct frame order_frame(uint64_t client_seq, int64_t price_ticks)
@@ -164,6 +170,28 @@ static int replay_message(void *context, uint64_t stream_seq, uint64_t timestamp
     return replica_apply(context, stream_seq, timestamp_ns, data, size, NULL, NULL);
 }
 
+/* A fresh replica (in the node's directory/replay) that reads the stream
+ * up to to_seq, in 100 reads at most. Returns 0, or an error (the replica
+ * then is closed). */
+static int replay_stream(struct node *node, struct replica *replay, uint64_t to_seq)
+{
+    char errmsg[256];
+    struct limits limits;
+    fixture_limits(&limits);
+    char replay_dir[80];
+    snprintf(replay_dir, sizeof replay_dir, "%s/replay", node->dir);
+    int rv = replica_open(replay, replay_dir, &limits, errmsg, sizeof errmsg);
+    if (rv != 0)
+        return rv;
+    uint64_t next_seq = 1;
+    for (int i = 0; rv == 0 && replay->applied_seq < to_seq && i < 100; i++)
+        rv = journal_read(node->journal, replay->applied_seq + 1, 1000, 1000, replay_message,
+                          replay, &next_seq);
+    if (rv != 0)
+        replica_close(replay);
+    return rv;
+}
+
 TEST(client_round_trip_and_replay)
 {
     struct node node;
@@ -180,15 +208,7 @@ TEST(client_round_trip_and_replay)
         fprintf(stderr, "  client: %s\n", run.failure);
     /* A replica that replays the whole stream ends where the node is. */
     struct replica replay;
-    struct limits limits;
-    fixture_limits(&limits);
-    char replay_dir[80];
-    snprintf(replay_dir, sizeof replay_dir, "%s/replay", node.dir);
-    int replayed = ok ? replica_open(&replay, replay_dir, &limits, errmsg, sizeof errmsg) : -1;
-    uint64_t next_seq = 1;
-    while (replayed == 0 && replay.applied_seq < node.replica.applied_seq)
-        replayed = journal_read(node.journal, replay.applied_seq + 1, 1000, 1000,
-                                replay_message, &replay, &next_seq);
+    int replayed = ok ? replay_stream(&node, &replay, node.replica.applied_seq) : -1;
     struct digest a;
     struct digest b;
     if (replayed == 0) {
@@ -480,6 +500,329 @@ TEST(pipelined_failure_keeps_session_order)
     CHECK_EQ_I64(replay.a_count, 2); /* each of A's orders took effect once, in order */
     CHECK_EQ_I64(replay.a_seqs[0], 1);
     CHECK_EQ_I64(replay.a_seqs[1], 2);
+}
+
+/* ---- Logic versions a node cannot run. ----
+ *
+ * The node runs versions up to LOGIC_VERSION_MAX - 1 here
+ * (engine_logic_version_max_set), as a build one version behind would. A
+ * member asking it for LOGIC_VERSION_MAX is refused before publishing;
+ * one asking for a version the node runs is published (the state machine
+ * refuses it) without the registry being read.
+ * The same activation published straight to the stream (a build that
+ * skipped the check) stops the replica inside that message: the order
+ * before it is applied, the one after it is not, nothing more is applied,
+ * gateway_step goes on without an error and queries are still answered;
+ * a replica that can run the version applies the same stream to its end. */
+
+struct gate_run {
+    struct client_run client; /* port, failures, done */
+    struct frame activation_outcome;
+    struct frame order_outcome;
+    struct frame member_outcome; /* a member's activation of a version the node runs */
+    int gate_calls;              /* the registry is never asked for a member's */
+};
+
+static bool gate_count(void *context, uint32_t version, uint32_t *node_id, char *why,
+                       size_t why_size)
+{
+    (void)version;
+    (void)why_size;
+    ((struct gate_run *)context)->gate_calls++;
+    *node_id = 99;
+    why[0] = '\0';
+    return false;
+}
+
+static int gate_script(struct gate_run *gate)
+{
+    struct client_run *run = &gate->client;
+    int fd = client_connect(run->port);
+    EXPECT(run, fd >= 0);
+    EXPECT(run, client_logon(run, fd, 31, member_secret) == 0);
+    struct frame frame = {.type = FRAME_COMMAND};
+    frame.u.command = fixture_command(COMMAND_ACTIVATE_LOGIC, 0);
+    frame.u.command.client_seq = 1;
+    frame.u.command.u.activate_logic.logic_version = LOGIC_VERSION_MAX;
+    EXPECT(run, client_send(fd, &frame) == 0);
+    EXPECT(run, client_receive(fd, &gate->activation_outcome) == 0);
+    struct frame order = order_frame(2, 995);
+    EXPECT(run, client_send(fd, &order) == 0);
+    EXPECT(run, client_receive(fd, &gate->order_outcome) == 0);
+    frame.u.command.client_seq = 3;
+    frame.u.command.u.activate_logic.logic_version = LOGIC_VERSION_MAX - 1;
+    EXPECT(run, client_send(fd, &frame) == 0);
+    EXPECT(run, client_receive(fd, &gate->member_outcome) == 0);
+    close(fd);
+    return 0;
+}
+
+/* A client script on its own thread; client->done is set when it ends. */
+struct script_thread {
+    int (*script)(void *context);
+    void *context;
+    struct client_run *client;
+};
+
+static void *script_main(void *argument)
+{
+    struct script_thread *thread = argument;
+    thread->script(thread->context);
+    atomic_store(&thread->client->done, 1);
+    return NULL;
+}
+
+/* Runs script against the node (serving it meanwhile); returns what
+ * node_serve() did, or -1 when the thread did not start. */
+static int script_run(struct node *node, struct script_thread *script)
+{
+    pthread_t thread;
+    script->client->port = gateway_port(node->gateway);
+    if (pthread_create(&thread, NULL, script_main, script) != 0)
+        return -1;
+    int served = node_serve(node, &script->client->done);
+    pthread_join(thread, NULL);
+    if (script->client->failures != 0)
+        fprintf(stderr, "  client: %s\n", script->client->failure);
+    return served;
+}
+
+static int gate_script_cb(void *context)
+{
+    return gate_script(context);
+}
+
+/* Order, ACTIVATE_LOGIC version from the house, order: one message. */
+static int publish_activation(struct journal *journal, uint32_t version)
+{
+    struct command c[3];
+    c[0] = order_frame(1, 980).u.command;
+    c[0].sender_account_id = MEMBER_ID;
+    c[0].client_id = 77;
+    c[1] = fixture_command(COMMAND_ACTIVATE_LOGIC, 0);
+    c[1].client_id = 78;
+    c[1].client_seq = 1;
+    c[1].u.activate_logic.logic_version = version;
+    c[2] = c[0];
+    c[2].client_seq = 2;
+    static uint8_t buffer[BATCH_SIZE_MAX];
+    size_t length = 0;
+    uint64_t seq = 0;
+    bool duplicate = false;
+    if (batch_encode(0, c, 3, buffer, sizeof buffer, &length) != 0)
+        return -1;
+    return journal_publish(journal, buffer, length, "activation", 5000, &seq, &duplicate);
+}
+
+TEST(unsupported_logic_refused_then_stops_applying_only)
+{
+    struct node node;
+    char errmsg[512] = "";
+    int ok = node_ready(&node, errmsg, sizeof errmsg);
+    ok = ok && engine_logic_version_max_set(&node.replica.engine, LOGIC_VERSION_MAX - 1) == 0;
+    static struct gate_run run;
+    if (ok)
+        gateway_set_logic_gate(node.gateway, gate_count, &run);
+    static struct script_thread script = {gate_script_cb, &run, &run.client};
+    int served = ok ? script_run(&node, &script) : -1;
+    uint64_t before = node.replica.applied_seq; /* bootstrap, order, activation: 3 */
+    ok = ok && publish_activation(node.journal, LOGIC_VERSION_MAX) == 0;
+    int stops = 0, errors = 0;
+    uint64_t deadline = (uint64_t)clock_now_ms() + 10000;
+    while (ok && (uint64_t)clock_now_ms() < deadline && node.replica.stopped_seq == 0) {
+        int rv = gateway_step(node.gateway, 5, errmsg, sizeof errmsg);
+        stops += rv == ERR_LOGIC_UNSUPPORTED;
+        errors += rv != 0 && rv != ERR_LOGIC_UNSUPPORTED;
+    }
+    for (int i = 0; ok && i < 50; i++) { /* stays stopped, and quiet */
+        int rv = gateway_step(node.gateway, 5, errmsg, sizeof errmsg);
+        stops += rv == ERR_LOGIC_UNSUPPORTED;
+        errors += rv != 0 && rv != ERR_LOGIC_UNSUPPORTED;
+    }
+    uint32_t orders = ok ? pool_used(&node.replica.engine.order_pool) : 0;
+    /* A build that runs the version applies the whole stream. */
+    struct replica replay;
+    int replayed = ok ? replay_stream(&node, &replay, before + 1) : -1;
+    uint32_t replay_version = replayed == 0 ? replay.engine.logic_version : 0;
+    uint32_t replay_orders = replayed == 0 ? pool_used(&replay.engine.order_pool) : 0;
+    if (replayed == 0)
+        replica_close(&replay);
+    uint64_t stopped_seq = node.replica.stopped_seq;
+    uint64_t applied_seq = node.replica.applied_seq;
+    node_stop(&node);
+    CHECK(ok);
+    CHECK_EQ_I64(served, 0);
+    CHECK_EQ_I64(run.client.failures, 0);
+    CHECK_EQ_I64(run.activation_outcome.type, FRAME_OUTCOME);
+    CHECK_EQ_I64(run.activation_outcome.u.outcome.result, REJECT_LOGIC_NOT_EVERYWHERE);
+    CHECK_EQ_I64(run.activation_outcome.u.outcome.stream_seq, 0); /* never published */
+    CHECK_EQ_I64(run.activation_outcome.u.outcome.id, 1);         /* the node that cannot */
+    CHECK_EQ_I64(run.order_outcome.type, FRAME_OUTCOME);
+    CHECK_EQ_I64(run.order_outcome.u.outcome.result, RESULT_OK);
+    CHECK_EQ_I64(run.order_outcome.u.outcome.stream_seq, 2);
+    CHECK_EQ_I64(run.member_outcome.type, FRAME_OUTCOME);
+    CHECK_EQ_I64(run.member_outcome.u.outcome.result, REJECT_NOT_AUTHORIZED);
+    CHECK_EQ_I64(run.member_outcome.u.outcome.stream_seq, 3);
+    CHECK_EQ_I64(run.gate_calls, 0);
+    CHECK_EQ_I64(before, 3);
+    CHECK_EQ_I64(stops, 1);
+    CHECK_EQ_I64(errors, 0);
+    CHECK_EQ_I64(stopped_seq, 4);
+    CHECK_EQ_I64(applied_seq, 3);
+    CHECK_EQ_I64(orders, 2); /* the client's and the one before the activation */
+    CHECK_EQ_I64(replayed, 0);
+    CHECK_EQ_I64(replay_version, LOGIC_VERSION_MAX);
+    CHECK_EQ_I64(replay_orders, 3);
+}
+
+/* ---- Sequences of frames on one connection, fields extreme. ----
+ *
+ * Seeded: 60 connections, each logged on (as the house or a member) or
+ * not, each sending up to 24 frames of any type in any order, commands of
+ * every type with fields set to extreme values (0, -1, the ends of 8 to
+ * 64 bits, ids past every table), activations of versions nobody runs
+ * among them. The node must take all of it without stopping: every
+ * gateway_step() returns 0, the state's invariants hold, and the node
+ * still answers a HELLO afterwards. STORM_SEED=S replays a run. */
+
+struct storm_run {
+    struct client_run client;
+    uint64_t rng;
+    uint32_t frames_sent;
+    uint32_t logons;
+};
+
+static uint64_t storm_next(struct storm_run *storm)
+{
+    storm->rng ^= storm->rng << 13;
+    storm->rng ^= storm->rng >> 7;
+    storm->rng ^= storm->rng << 17;
+    return storm->rng;
+}
+
+static void storm_extreme(struct storm_run *storm, void *body, size_t size)
+{
+    static const uint64_t values[] = {
+        0, 1, UINT64_MAX, (uint64_t)INT64_MIN, (uint64_t)INT64_MAX, INT32_MAX,
+        (uint64_t)(int64_t)INT32_MIN, UINT32_MAX, UINT16_MAX, UINT8_MAX, 16, 1000000,
+    };
+    for (uint32_t m = 0; m < 1 + storm_next(storm) % 3; m++) {
+        size_t width = (size_t)1 << (storm_next(storm) % 4);
+        size_t offset = (storm_next(storm) % (size / width)) * width;
+        uint64_t value = values[storm_next(storm) % (sizeof values / sizeof values[0])];
+        memcpy((uint8_t *)body + offset, &value, width);
+    }
+}
+
+static struct frame storm_frame(struct storm_run *storm)
+{
+    struct frame frame;
+    memset(&frame, 0, sizeof frame);
+    uint32_t roll = (uint32_t)(storm_next(storm) % 100);
+    frame.type = roll < 60 ? FRAME_COMMAND : (uint8_t)(1 + storm_next(storm) % 12);
+    if (frame.type == FRAME_COMMAND) {
+        frame.u.command = fixture_command(1 + storm_next(storm) % (COMMAND_TYPE_COUNT - 1), 0);
+        frame.u.command.client_seq = 1 + storm_next(storm) % 64;
+        storm_extreme(storm, &frame.u.command.u, sizeof frame.u.command.u);
+    } else if (frame.type == FRAME_QUERY) {
+        frame.u.query.query_type = (uint16_t)(storm_next(storm) % 8);
+        storm_extreme(storm, &frame.u.query.u, sizeof frame.u.query.u);
+        frame.u.query.min_seq = storm_next(storm) % 4 ? 0 : storm_next(storm) % 8;
+    } else if (frame.type == FRAME_HELLO) {
+        frame.u.hello.version_min = (uint16_t)(storm_next(storm) % 3);
+        frame.u.hello.version_max = (uint16_t)(frame.u.hello.version_min + storm_next(storm) % 3);
+    } else if (frame.type == FRAME_LOGON) {
+        frame.u.logon.account_id = (uint32_t)(storm_next(storm) % 8);
+        frame.u.logon.secret_size = (uint16_t)(storm_next(storm) % 4);
+    }
+    return frame;
+}
+
+/* Reads what the node sent, without waiting long; false once it closed. */
+static bool storm_drain(int fd)
+{
+    uint8_t buffer[4096];
+    for (int i = 0; i < 64; i++) {
+        ssize_t got = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (got == 0)
+            return false;
+        if (got < 0)
+            return true;
+    }
+    return true;
+}
+
+static int storm_script(struct storm_run *storm)
+{
+    struct client_run *run = &storm->client;
+    for (int connection = 0; connection < 60; connection++) {
+        int fd = client_connect(run->port);
+        EXPECT(run, fd >= 0);
+        uint32_t how = (uint32_t)(storm_next(storm) % 3); /* house, member, none */
+        /* A logon may fail: a command before may have set another secret. */
+        if (how < 2 && client_logon_as(run, fd, how == 0 ? 0 : MEMBER_ID,
+                                       100 + (uint64_t)connection, member_secret) != 0) {
+            close(fd);
+            continue;
+        }
+        storm->logons += how < 2;
+        uint32_t frames = 1 + (uint32_t)(storm_next(storm) % 24);
+        for (uint32_t i = 0; i < frames; i++) {
+            struct frame frame = storm_frame(storm);
+            if (client_send(fd, &frame) != 0)
+                continue; /* does not encode, or the node closed: next one */
+            storm->frames_sent++;
+            if (!storm_drain(fd))
+                break;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+        storm_drain(fd);
+        close(fd);
+    }
+    /* The node still answers (the accounts may be anything by now). */
+    int fd = client_connect(run->port);
+    EXPECT(run, fd >= 0);
+    struct frame frame = {.type = FRAME_HELLO};
+    frame.u.hello.version_min = 1;
+    frame.u.hello.version_max = 2;
+    frame.u.hello.client_id = 9;
+    EXPECT(run, client_send(fd, &frame) == 0);
+    EXPECT(run, client_receive(fd, &frame) == 0 && frame.type == FRAME_WELCOME);
+    close(fd);
+    return 0;
+}
+
+static int storm_script_cb(void *context)
+{
+    return storm_script(context);
+}
+
+TEST(frame_sequences_never_stop_the_node)
+{
+    struct node node;
+    char errmsg[512] = "";
+    int ok = node_ready(&node, errmsg, sizeof errmsg);
+    static struct storm_run storm;
+    const char *seed = getenv("STORM_SEED");
+    storm.rng = seed != NULL ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL);
+    storm.rng = storm.rng * 0x9E3779B97F4A7C15ULL + 1;
+    fprintf(stderr, "  storm seed: STORM_SEED=%s\n", seed != NULL ? seed : "(time)");
+    static struct script_thread script = {storm_script_cb, &storm, &storm.client};
+    int served = ok ? script_run(&node, &script) : -1;
+    char check[160] = "";
+    int checked = ok ? engine_check(&node.replica.engine, check, sizeof check) : -1;
+    if (checked != 0)
+        fprintf(stderr, "  check: %s\n", check);
+    uint64_t applied = node.replica.commands_applied;
+    bool stopped = node.replica.stopped_seq != 0;
+    node_stop(&node);
+    CHECK(ok && served == 0);
+    CHECK_EQ_I64(storm.client.failures, 0);
+    CHECK(storm.frames_sent > 200);
+    CHECK(storm.logons > 5);
+    CHECK(applied > 50); /* the commands reached the state machine */
+    CHECK_EQ_I64(checked, 0);
+    CHECK(!stopped);
 }
 
 TEST_MAIN()

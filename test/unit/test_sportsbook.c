@@ -653,6 +653,25 @@ TEST(settle_unused_result_slot)
 
 /* ---- Odds and status. ---- */
 
+/* Extreme stakes are refused without overflowing (under UBSan, which make
+ * test runs, INT64_MIN overflowed the exposure check before issue 14);
+ * the answers are the ones earlier builds gave. */
+TEST(extreme_stakes)
+{
+    struct sb sb;
+    sb_init(&sb);
+    pt_chain(&sb, 1000, 2000, 3000, 10000);
+    uint32_t market = market_1x2(&sb, 2000, 3000, 4000);
+    CHECK_EQ_I64(bet(&sb, market, 0, 2000, INT64_MIN).result, REJECT_EXPOSURE_LIMIT);
+    CHECK_EQ_I64(bet(&sb, market, 0, 2000, INT64_MIN + 1).result, REJECT_EXPOSURE_LIMIT);
+    CHECK_EQ_I64(bet(&sb, market, 0, 2000, INT64_MAX).result, REJECT_EXPOSURE_LIMIT);
+    CHECK_EQ_I64(bet(&sb, market, 0, 2000, -1).result, REJECT_STAKE_LIMIT);
+    CHECK_EQ_I64(bet(&sb, market, 0, 2000, 0).result, REJECT_STAKE_LIMIT);
+    CHECK_EQ_I64(sb.fx.event_count, 0);
+    CHECK(fixture_check(&sb.fx) == 0);
+    fixture_free(&sb.fx);
+}
+
 TEST(odds_checks)
 {
     struct sb sb;
