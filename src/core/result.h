@@ -85,7 +85,9 @@
     X(REJECT_DATE_INVALID, 55, "trading date invalid or not after current")    \
     X(REJECT_DAY_STATE, 56, "wrong daily-cycle state for this command")        \
     X(REJECT_LOGIC_VERSION, 57, "logic version not after the active one")     \
-    X(REJECT_ACCOUNT_NOT_EMPTY, 58, "account still holds money, orders or bets")     
+    X(REJECT_ACCOUNT_NOT_EMPTY, 58, "account still holds money, orders or bets")     \
+    X(REJECT_SELECTION_COUNT, 59, "not one price or result per selection of the market") \
+    X(REJECT_CREDIT_ABOVE_PARENT_TOTAL, 60, "children's credit in total above the parent's")
 
 enum error_code {
 #define ERROR_ENUM(name, value, text) name = value,

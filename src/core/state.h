@@ -25,7 +25,7 @@
 /* The logic versions this build can run. ACTIVATE_LOGIC of a higher one
  * stops the replica instead of diverging (docs/upgrades.md). */
 #define LOGIC_VERSION_MIN 1u
-#define LOGIC_VERSION_MAX 2u
+#define LOGIC_VERSION_MAX 3u
 
 struct account {
     /* First cache line: what every command of the account reads. */
