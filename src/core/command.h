@@ -119,6 +119,10 @@ enum command_type {
  * be the market's number of selections, and every slot past it 0. */
 #define LOGIC_VERSION_SELECTION_COUNTS 3u
 
+/* From logic version 3, the credit a parent gives its open direct children
+ * stays within its own credit limit in total (docs/authorization.md). */
+#define LOGIC_VERSION_CREDIT_TOTAL 3u
+
 #define SECRET_SALT_SIZE 16u
 #define SECRET_HASH_SIZE 32u
 #define SYMBOL_SIZE 8u
