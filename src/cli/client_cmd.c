@@ -304,13 +304,29 @@ static uint32_t arg_list(struct client_args *args, const char *name,
     }
 }
 
-static void arg_odds_list(struct client_args *args, const char *name,
-                          int32_t odds_milli[SELECTIONS_MAX])
+/* Returns how many odds were given. */
+static uint8_t arg_odds_list(struct client_args *args, const char *name,
+                             int32_t odds_milli[SELECTIONS_MAX])
 {
     char items[SELECTIONS_MAX][24];
     uint32_t count = arg_list(args, name, items);
     for (uint32_t i = 0; i < count; i++)
         odds_milli[i] = odds_parse(args, name, items[i]);
+    return (uint8_t)count;
+}
+
+/* One price or result per selection, no more and no fewer: a missing
+ * result would settle as a loss, a surplus price would be dropped. */
+static void arg_selection_count(struct client_args *args, const char *name, uint8_t given,
+                                uint8_t market_type)
+{
+    uint8_t expected = market_type == MARKET_TYPE_1X2 ? 3 : 2;
+    if (given == 0 || given == expected)
+        return;
+    char why[96];
+    snprintf(why, sizeof why, "%u given, a %s market needs %u (one per selection)", given,
+             market_type_words[market_type < MARKET_TYPE_COUNT ? market_type : 0], expected);
+    arg_fail(args, name, arg_text(args, name), why);
 }
 
 /* ---- Building the commands. ---- */
@@ -470,7 +486,8 @@ static void build_market_create(struct client_args *args, struct command *c)
                          hundredths > 100000 || hundredths < -100000))
         arg_fail(args, "line", line, "goals in quarters: -0.5, 2.25, 3 (at most 1000)");
     create->line_quarters = (int32_t)(hundredths / 25);
-    arg_odds_list(args, "odds", create->odds_milli);
+    create->odds_count = arg_odds_list(args, "odds", create->odds_milli);
+    arg_selection_count(args, "odds", create->odds_count, create->market_type);
     create->stake_min_minor = AMOUNT_ARG(args, "stake-min");
     create->stake_max_minor = AMOUNT_ARG(args, "stake-max");
 }
@@ -478,7 +495,7 @@ static void build_market_create(struct client_args *args, struct command *c)
 static void build_market_odds(struct client_args *args, struct command *c)
 {
     c->u.market_set_odds.market_id = arg_u32(args, "market", 0);
-    arg_odds_list(args, "odds", c->u.market_set_odds.odds_milli);
+    c->u.market_set_odds.odds_count = arg_odds_list(args, "odds", c->u.market_set_odds.odds_milli);
 }
 
 static void build_market_status(struct client_args *args, struct command *c)
@@ -498,6 +515,7 @@ static void build_market_settle(struct client_args *args, struct command *c)
             arg_fail(args, "results", items[i], "not one of win|lose|void|half-win|half-lose");
         c->u.market_settle.results[i] = (uint8_t)(index < 0 ? 0 : index);
     }
+    c->u.market_settle.result_count = (uint8_t)count;
 }
 
 static void build_bet(struct client_args *args, struct command *c)
@@ -1084,9 +1102,45 @@ static void print_odds(const struct query_odds *o, bool json)
 
 /* ---- Talking to the cluster. ---- */
 
+/* market-odds and market-settle name a market, not its type: ask for it,
+ * and refuse at once a count that is not one per selection. A market the
+ * query cannot see is left to the state machine to refuse. Returns 0 to
+ * go on, or the exit code. */
+static int selection_count_check(struct nodown_client *client, const struct client_spec *spec,
+                                 const struct command *command, const struct client_globals *g)
+{
+    bool odds = command->type == COMMAND_MARKET_SET_ODDS;
+    if (!odds && command->type != COMMAND_MARKET_SETTLE)
+        return 0;
+    static struct frame_query query;
+    static struct frame_query_result result;
+    memset(&query, 0, sizeof query);
+    query.query_type = QUERY_ODDS;
+    query.u.odds.market_id = odds ? command->u.market_set_odds.market_id
+                                  : command->u.market_settle.market_id;
+    query.u.odds.odds_format = ODDS_FORMAT_DECIMAL;
+    if (nodown_client_query(client, &query, &result, g->timeout_ms) != 0 ||
+        result.result != RESULT_OK || result.u.odds.market_type >= MARKET_TYPE_COUNT)
+        return 0;
+    uint8_t given = odds ? command->u.market_set_odds.odds_count
+                         : command->u.market_settle.result_count;
+    const struct query_odds *market = &result.u.odds;
+    if (given == market->selection_count)
+        return 0;
+    char message[160];
+    snprintf(message, sizeof message, "--%s: %u given, market %u is %s and needs %u (one per"
+             " selection)", odds ? "odds" : "results", given, market->market_id,
+             market_type_words[market->market_type], market->selection_count);
+    fprintf(stderr, "nodown client %s: %s\n", spec->name, message);
+    return CLIENT_EXIT_USAGE;
+}
+
 static int run_command(struct nodown_client *client, const struct client_spec *spec,
                        const struct command *command, const struct client_globals *g)
 {
+    int exit_code = selection_count_check(client, spec, command, g);
+    if (exit_code != 0)
+        return exit_code;
     uint64_t client_seq = 0;
     struct nodown_outcome outcome;
     int rv = nodown_client_send(client, command, &client_seq);

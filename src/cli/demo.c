@@ -202,6 +202,7 @@ static uint32_t demo_market(struct demo *demo, uint32_t ops, uint32_t match, uin
     m.u.market_create.odds_milli[0] = a;
     m.u.market_create.odds_milli[1] = b;
     m.u.market_create.odds_milli[2] = c;
+    m.u.market_create.odds_count = type == MARKET_TYPE_1X2 ? 3 : 2;
     m.u.market_create.stake_min_minor = 1000;
     m.u.market_create.stake_max_minor = 1000000;
     return (uint32_t)demo_apply(demo, &m, NULL).id;
@@ -271,6 +272,7 @@ static void demo_sportsbook(struct demo *demo, struct demo_ids *ids)
     c.u.market_set_odds.odds_milli[0] = 2050;
     c.u.market_set_odds.odds_milli[1] = 3400;
     c.u.market_set_odds.odds_milli[2] = 3600;
+    c.u.market_set_odds.odds_count = 3;
     demo_apply(demo, &c, "the house moves the 1X2 odds: 2.05 / 3.40 / 3.60");
     demo_bet(demo, m[0], ids->market_1x2, 0, 2150, 10000, 0, "ann bets again at the old 2.15");
     demo_bet(demo, m[1], ids->market_1x2, 2, 3500, 5000, 1,
@@ -299,6 +301,7 @@ static void demo_settle(struct demo *demo, uint32_t ops, uint32_t market, uint8_
     s.u.market_settle.results[0] = a;
     s.u.market_settle.results[1] = b;
     s.u.market_settle.results[2] = c;
+    s.u.market_settle.result_count = demo->engine.markets[market].selection_count;
     demo_apply(demo, &s, what);
 }
 

@@ -164,6 +164,7 @@ static uint32_t simulate_create(struct simulation *sim, enum command_type type)
         c.u.market_create.odds_milli[0] = 2150;
         c.u.market_create.odds_milli[1] = 3300;
         c.u.market_create.odds_milli[2] = 3500;
+        c.u.market_create.odds_count = 3;
         c.u.market_create.stake_min_minor = 100;
         c.u.market_create.stake_max_minor = 100000;
     }
@@ -311,6 +312,7 @@ static int simulate_act(struct simulation *sim)
     c.u.market_set_odds.market_id = sim->market_id;
     for (uint32_t s = 0; s < 3; s++)
         c.u.market_set_odds.odds_milli[s] = (int32_t)(1800 + simulate_rand(sim, 2200));
+    c.u.market_set_odds.odds_count = 3;
     sim->odds_moves++;
     return simulate_do(sim, sim->house, &c, &outcome);
 }

@@ -164,12 +164,14 @@ static void walk_market_create(struct field_io *io, struct command *c)
     io_i32_array(io, p->odds_milli, SELECTIONS_MAX);
     io_i64(io, &p->stake_min_minor);
     io_i64(io, &p->stake_max_minor);
+    io_u8(io, &p->odds_count); /* appended: absent in the first form */
 }
 
 static void walk_market_set_odds(struct field_io *io, struct command *c)
 {
     io_u32(io, &c->u.market_set_odds.market_id);
     io_i32_array(io, c->u.market_set_odds.odds_milli, SELECTIONS_MAX);
+    io_u8(io, &c->u.market_set_odds.odds_count); /* appended */
 }
 
 static void walk_market_set_status(struct field_io *io, struct command *c)
@@ -182,6 +184,7 @@ static void walk_market_settle(struct field_io *io, struct command *c)
 {
     io_u32(io, &c->u.market_settle.market_id);
     io_bytes(io, c->u.market_settle.results, SELECTIONS_MAX);
+    io_u8(io, &c->u.market_settle.result_count); /* appended */
 }
 
 static void walk_bet_place(struct field_io *io, struct command *c)
@@ -236,6 +239,17 @@ static const payload_walk_cb payload_walkers[COMMAND_TYPE_COUNT] = {
     [COMMAND_ACTIVATE_LOGIC] = walk_activate_logic,
 };
 
+/* The record size of a type's first form, for the types that have had a
+ * field appended since (docs/formats.md, "Compatibility of commands"). A
+ * record from its first form up to this build's size decodes with the
+ * missing fields 0. 0 here: the type was never extended, and a record
+ * shorter than this build's size is malformed. */
+static const uint16_t record_sizes_first[COMMAND_TYPE_COUNT] = {
+    [COMMAND_MARKET_CREATE] = COMMAND_RECORD_HEADER_SIZE + 37,
+    [COMMAND_MARKET_SET_ODDS] = COMMAND_RECORD_HEADER_SIZE + 16,
+    [COMMAND_MARKET_SETTLE] = COMMAND_RECORD_HEADER_SIZE + 7,
+};
+
 static payload_walk_cb payload_walker(uint16_t type)
 {
     return type < COMMAND_TYPE_COUNT ? payload_walkers[type] : NULL;
@@ -274,6 +288,14 @@ static size_t record_size(uint16_t type)
     assert(rv == 0);
     (void)rv;
     return record_sizes[type];
+}
+
+/* The shortest record of a known type a reader accepts. */
+static size_t record_size_min(uint16_t type)
+{
+    size_t first = record_sizes_first[type];
+    assert(first == 0 || (first >= COMMAND_RECORD_HEADER_SIZE && first < record_size(type)));
+    return first != 0 ? first : record_size(type);
 }
 
 /* ---- One command. ---- */
@@ -325,9 +347,19 @@ int command_decode(struct byte_reader *reader, struct command *command)
     walk_record_header(&io, command);
     payload_walk_cb walk = payload_walker(command->type);
     if (record.error != 0 || walk == NULL || command->reserved != 0 ||
-        length < record_size(command->type)) {
+        length < record_size_min(command->type)) {
         memset(command, 0, sizeof *command);
         return ERR_DECODE_MALFORMED;
+    }
+    /* A record of an earlier form lacks fields appended since: read it
+     * from a copy padded with zeros, so that they decode as 0. */
+    uint8_t padded[COMMAND_ENCODED_SIZE_MAX];
+    size_t size = record_size(command->type);
+    if (length < size) {
+        memset(padded, 0, size);
+        memcpy(padded, reader->data + reader->offset, length);
+        byte_reader_init(&record, padded, size);
+        record.offset = COMMAND_RECORD_HEADER_SIZE;
     }
     walk(&io, command);
     assert(record.error == 0);

@@ -62,6 +62,7 @@ void account_create_house(struct engine *engine)
     for (uint32_t type = 0; type < MARKET_TYPE_COUNT; type++)
         engine->accounts[0].pt_max_bp[type] = BP_ONE;
     memset(&engine->secrets[0], 0, sizeof engine->secrets[0]);
+    memset(&engine->credit_given[0], 0, sizeof engine->credit_given[0]);
     engine->account_count = 1;
 }
 
@@ -75,15 +76,61 @@ static bool account_kind_allowed(uint8_t parent_kind, uint8_t kind)
     return kind == parent_kind + 1;
 }
 
-/* A child's credit may not exceed its parent's, except under the house. */
+/* ---- Credit given to children. ----
+ *
+ * A parent's credit_given is the sum of its open children's credit limits
+ * (struct credit_given). Every command that changes one keeps it: a child
+ * created, its credit set, the child closed (a closed account's credit can
+ * be used no more, nor changed, so it stops counting). */
+
+static void credit_given_add(struct credit_given *given, int64_t delta_minor)
+{
+    assert(delta_minor >= -AMOUNT_MAX_MINOR && delta_minor <= AMOUNT_MAX_MINOR);
+    assert(given->low_minor >= 0 && given->low_minor < AMOUNT_MAX_MINOR);
+    given->low_minor += delta_minor;
+    if (given->low_minor >= AMOUNT_MAX_MINOR) {
+        given->low_minor -= AMOUNT_MAX_MINOR;
+        given->carries++;
+    } else if (given->low_minor < 0) {
+        given->low_minor += AMOUNT_MAX_MINOR;
+        given->carries--;
+    }
+    assert(given->low_minor >= 0 && given->low_minor < AMOUNT_MAX_MINOR);
+    assert(given->carries >= 0);
+}
+
+void account_credit_given_rebuild(struct engine *engine)
+{
+    memset(engine->credit_given, 0, engine->account_count * sizeof *engine->credit_given);
+    for (uint32_t id = 1; id < engine->account_count; id++) {
+        const struct account *child = &engine->accounts[id];
+        if (child->status != ACCOUNT_STATUS_CLOSED)
+            credit_given_add(&engine->credit_given[child->parent_id], child->credit_limit_minor);
+    }
+}
+
+/* A child's credit may not exceed its parent's, except under the house.
+ * From logic version 3 (LOGIC_VERSION_CREDIT_TOTAL), a raise may not take
+ * what the parent gives its children in total above its own limit either;
+ * lowering a child's credit is never refused, nor is lowering the
+ * parent's own, so that an ancestor can always cut risk at once.
+ * old_minor is the child's credit now (0 for a new child). */
 static int account_credit_check(const struct engine *engine, uint32_t parent_id,
-                                int64_t credit_limit_minor)
+                                int64_t old_minor, int64_t credit_limit_minor)
 {
     if (credit_limit_minor < 0 || credit_limit_minor > AMOUNT_MAX_MINOR)
         return REJECT_AMOUNT_INVALID;
-    if (parent_id != ACCOUNT_HOUSE_ID &&
-        credit_limit_minor > engine->accounts[parent_id].credit_limit_minor)
+    if (parent_id == ACCOUNT_HOUSE_ID)
+        return RESULT_OK;
+    int64_t parent_minor = engine->accounts[parent_id].credit_limit_minor;
+    if (credit_limit_minor > parent_minor)
         return REJECT_CREDIT_ABOVE_PARENT;
+    if (engine->logic_version < LOGIC_VERSION_CREDIT_TOTAL || credit_limit_minor <= old_minor)
+        return RESULT_OK;
+    struct credit_given after = engine->credit_given[parent_id];
+    credit_given_add(&after, credit_limit_minor - old_minor);
+    if (after.carries != 0 || after.low_minor > parent_minor)
+        return REJECT_CREDIT_ABOVE_PARENT_TOTAL;
     return RESULT_OK;
 }
 
@@ -97,7 +144,7 @@ static int account_create(struct engine *engine, const struct command *command,
         return REJECT_ACCOUNT_CLOSED;
     if (!account_kind_allowed(parent->kind, kind))
         return REJECT_ACCOUNT_KIND;
-    int result = account_credit_check(engine, parent_id,
+    int result = account_credit_check(engine, parent_id, 0,
                                       command->u.account_create.credit_limit_minor);
     if (result != RESULT_OK)
         return result;
@@ -107,6 +154,8 @@ static int account_create(struct engine *engine, const struct command *command,
     account_init(&engine->accounts[id], parent_id, kind, (uint8_t)(parent->depth + 1));
     engine->accounts[id].credit_limit_minor = command->u.account_create.credit_limit_minor;
     memset(&engine->secrets[id], 0, sizeof engine->secrets[id]);
+    memset(&engine->credit_given[id], 0, sizeof engine->credit_given[id]);
+    credit_given_add(&engine->credit_given[parent_id], engine->accounts[id].credit_limit_minor);
     outcome->id = id;
     assert(engine->accounts[id].depth <= 4);
     return RESULT_OK;
@@ -130,6 +179,8 @@ static int account_set_status(struct engine *engine, const struct command *comma
         (account->balance_minor != 0 || account->reserved_minor != 0 ||
          account->stake_open_minor != 0 || account->position_head != INDEX_NONE))
         return REJECT_ACCOUNT_NOT_EMPTY;
+    if (status == ACCOUNT_STATUS_CLOSED)
+        credit_given_add(&engine->credit_given[account->parent_id], -account->credit_limit_minor);
     account->status = status;
     engine->status_epoch = engine->status_epoch + 1 == UINT32_MAX ? 0 : engine->status_epoch + 1;
     outcome->id = id;
@@ -143,10 +194,14 @@ static int account_set_credit(struct engine *engine, const struct command *comma
     int64_t credit_minor = command->u.account_set_credit.credit_limit_minor;
     if (id == ACCOUNT_HOUSE_ID)
         return REJECT_ACCOUNT_KIND;
-    int result = account_credit_check(engine, engine->accounts[id].parent_id, credit_minor);
+    struct account *account = &engine->accounts[id];
+    int result = account_credit_check(engine, account->parent_id, account->credit_limit_minor,
+                                      credit_minor);
     if (result != RESULT_OK)
         return result;
-    engine->accounts[id].credit_limit_minor = credit_minor;
+    credit_given_add(&engine->credit_given[account->parent_id],
+                     credit_minor - account->credit_limit_minor);
+    account->credit_limit_minor = credit_minor;
     outcome->id = id;
     outcome->value = credit_minor;
     return RESULT_OK;

@@ -59,6 +59,10 @@ static inline void account_transfer(struct engine *engine, uint32_t from_id, uin
     engine->accounts[to_id].balance_minor += amount_minor;
 }
 
+/* Recomputes every parent's credit_given from the accounts (after a
+ * snapshot is decoded: it is derived, not encoded). */
+void account_credit_given_rebuild(struct engine *engine);
+
 /* Creates the house; called by engine_init and snapshot decode. */
 void account_create_house(struct engine *engine);
 

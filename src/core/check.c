@@ -12,7 +12,9 @@
  *                 rest; every resting order lies inside its band;
  *   bets          every bet's PT shares sum to 100 %; open stakes and
  *                 exposures equal what the open bets add up to;
- *   no trace      no empty position is kept.
+ *   no trace      no empty position is kept;
+ *   credit given  each parent's running total of its open children's
+ *                 credit equals their sum.
  * It runs in tests, after every snapshot decode, and in `nodown verify`.
  */
 #include <assert.h>
@@ -38,6 +40,29 @@ static int check_money(const struct engine *engine, char *errmsg, size_t errmsg_
         total += (uint64_t)engine->accounts[id].balance_minor;
     if (total != 0)
         CHECK_FAIL("balances sum to %lld, not 0", (long long)total);
+    return 0;
+}
+
+/* Each parent's credit_given equals its open children's credit limits
+ * summed, compared modulo 2^64 as check_money() does. */
+static int check_credit_given(const struct engine *engine, char *errmsg, size_t errmsg_size)
+{
+    memset(engine->check_account_minor, 0, engine->account_count * sizeof(int64_t));
+    for (uint32_t id = 1; id < engine->account_count; id++) {
+        const struct account *child = &engine->accounts[id];
+        if (child->status != ACCOUNT_STATUS_CLOSED)
+            engine->check_account_minor[child->parent_id] =
+                (int64_t)((uint64_t)engine->check_account_minor[child->parent_id] +
+                          (uint64_t)child->credit_limit_minor);
+    }
+    for (uint32_t id = 0; id < engine->account_count; id++) {
+        const struct credit_given *given = &engine->credit_given[id];
+        uint64_t kept = (uint64_t)given->carries * (uint64_t)AMOUNT_MAX_MINOR +
+                        (uint64_t)given->low_minor;
+        if (given->low_minor < 0 || given->low_minor >= AMOUNT_MAX_MINOR ||
+            given->carries < 0 || kept != (uint64_t)engine->check_account_minor[id])
+            CHECK_FAIL("account %u's credit given to children is kept wrong", id);
+    }
     return 0;
 }
 
@@ -257,6 +282,7 @@ static int check_bets(const struct engine *engine, char *errmsg, size_t errmsg_s
 int engine_check(const struct engine *engine, char *errmsg, size_t errmsg_size)
 {
     if (check_money(engine, errmsg, errmsg_size) != 0 ||
+        check_credit_given(engine, errmsg, errmsg_size) != 0 ||
         check_orders(engine, errmsg, errmsg_size) != 0 ||
         check_positions(engine, errmsg, errmsg_size) != 0 ||
         check_bets(engine, errmsg, errmsg_size) != 0)

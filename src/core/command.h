@@ -112,6 +112,18 @@ enum command_type {
  * sport event; share_bp == PT_SHARE_NONE removes it. */
 #define PT_SHARE_NONE 0xFFFFu
 
+/* MARKET_CREATE, MARKET_SET_ODDS and MARKET_SETTLE say how many prices or
+ * results they carry, in a field appended to their first form. Records of
+ * the first form read it as 0, "not said", which logic versions 1 and 2
+ * ignore as they always did (the slots past a market's selections are
+ * unused; a missing result is a loss). From logic version 3 the count must
+ * be the market's number of selections, and every slot past it 0. */
+#define LOGIC_VERSION_SELECTION_COUNTS 3u
+
+/* From logic version 3, the credit a parent gives its open direct children
+ * stays within its own credit limit in total (docs/authorization.md). */
+#define LOGIC_VERSION_CREDIT_TOTAL 3u
+
 #define SECRET_SALT_SIZE 16u
 #define SECRET_HASH_SIZE 32u
 #define SYMBOL_SIZE 8u
@@ -212,10 +224,12 @@ struct command {
             int32_t odds_milli[SELECTIONS_MAX];
             int64_t stake_min_minor;
             int64_t stake_max_minor;
+            uint8_t odds_count; /* appended: 0 = not said (see above) */
         } market_create;
         struct {
             uint32_t market_id;
             int32_t odds_milli[SELECTIONS_MAX];
+            uint8_t odds_count; /* appended: 0 = not said */
         } market_set_odds;
         struct {
             uint32_t market_id;
@@ -224,6 +238,7 @@ struct command {
         struct {
             uint32_t market_id;
             uint8_t results[SELECTIONS_MAX]; /* enum bet_result */
+            uint8_t result_count; /* appended: 0 = not said */
         } market_settle;
         struct {
             uint32_t market_id;

@@ -70,6 +70,7 @@ static int engine_alloc(struct engine *engine)
                                  : limits->pt_overrides_max;
     engine->accounts = mem_array_alloc(limits->accounts_max, sizeof *engine->accounts);
     engine->secrets = mem_array_alloc(limits->accounts_max, sizeof *engine->secrets);
+    engine->credit_given = mem_array_alloc(limits->accounts_max, sizeof *engine->credit_given);
     engine->positions = mem_array_alloc(limits->positions_max, sizeof *engine->positions);
     engine->orders = mem_array_alloc(limits->orders_max, sizeof *engine->orders);
     engine->instruments = mem_array_alloc(limits->instruments_max, sizeof *engine->instruments);
@@ -85,7 +86,8 @@ static int engine_alloc(struct engine *engine)
     engine->check_account_minor = mem_array_alloc(limits->accounts_max, sizeof(int64_t));
     engine->check_position_quantity = mem_array_alloc(limits->positions_max, sizeof(int64_t));
     engine->check_position_orders = mem_array_alloc(limits->positions_max, sizeof(uint32_t));
-    if (!engine->accounts || !engine->secrets || !engine->positions || !engine->orders ||
+    if (!engine->accounts || !engine->secrets || !engine->credit_given || !engine->positions ||
+        !engine->orders ||
         !engine->instruments || !engine->ladders || !engine->sessions ||
         !engine->sport_events || !engine->markets || !engine->bets || !engine->exposures ||
         !engine->pt_overrides || !engine->scratch || !engine->check_account_minor ||
@@ -147,6 +149,7 @@ void engine_free(struct engine *engine)
 {
     mem_free(engine->accounts);
     mem_free(engine->secrets);
+    mem_free(engine->credit_given);
     mem_free(engine->positions);
     mem_free(engine->orders);
     mem_free(engine->instruments);

@@ -86,7 +86,9 @@
     X(REJECT_DAY_STATE, 56, "wrong daily-cycle state for this command")        \
     X(REJECT_LOGIC_VERSION, 57, "logic version not after the active one")     \
     X(REJECT_ACCOUNT_NOT_EMPTY, 58, "account still holds money, orders or bets")     \
-    X(REJECT_LOGIC_NOT_EVERYWHERE, 59, "a node of the stream cannot run that logic version")
+    X(REJECT_LOGIC_NOT_EVERYWHERE, 59, "a node of the stream cannot run that logic version") \
+    X(REJECT_SELECTION_COUNT, 60, "not one price or result per selection of the market") \
+    X(REJECT_CREDIT_ABOVE_PARENT_TOTAL, 61, "children's credit in total above the parent's")
 
 enum error_code {
 #define ERROR_ENUM(name, value, text) name = value,

@@ -831,6 +831,7 @@ int snapshot_decode(struct engine *engine, const uint8_t *data, size_t size, cha
         return rv;
     if (byte_reader_left(&d.reader) != 0)
         return decode_fail(&d, ERR_DECODE_MALFORMED, "trailing bytes", byte_reader_left(&d.reader));
+    account_credit_given_rebuild(engine);
     char reason[200];
     if (engine_check(engine, reason, sizeof reason) != 0) {
         snprintf(errmsg, errmsg_size, "snapshot decodes to an invalid state: %s", reason);

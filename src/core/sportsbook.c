@@ -255,6 +255,29 @@ static uint8_t sportsbook_selection_count(uint8_t market_type)
     return market_type == MARKET_TYPE_1X2 ? 3 : 2;
 }
 
+/* From logic version 3 a command says how many prices or results it
+ * carries (LOGIC_VERSION_SELECTION_COUNTS): exactly one per selection of
+ * the market, and nothing in the slots past them. Before, the count is
+ * not looked at, as it never was. surplus: a slot past selection_count is
+ * not 0. */
+static bool sportsbook_count_wrong(const struct engine *engine, uint8_t count,
+                                   uint8_t selection_count, bool surplus)
+{
+    assert(selection_count >= 2 && selection_count <= SELECTIONS_MAX);
+    if (engine->logic_version < LOGIC_VERSION_SELECTION_COUNTS)
+        return false;
+    return count != selection_count || surplus;
+}
+
+static bool sportsbook_odds_surplus(const int32_t odds_milli[SELECTIONS_MAX], uint8_t count)
+{
+    for (uint8_t s = count; s < SELECTIONS_MAX; s++) {
+        if (odds_milli[s] != 0)
+            return true;
+    }
+    return false;
+}
+
 static int sportsbook_odds_check(const int32_t odds_milli[SELECTIONS_MAX], uint8_t count)
 {
     for (uint8_t s = 0; s < count; s++) {
@@ -297,6 +320,9 @@ static int sportsbook_market_check(const struct engine *engine, const struct com
     if (create->market_type >= MARKET_TYPE_COUNT)
         return REJECT_MARKET_TYPE_INVALID;
     uint8_t count = sportsbook_selection_count(create->market_type);
+    if (sportsbook_count_wrong(engine, create->odds_count, count,
+                               sportsbook_odds_surplus(create->odds_milli, count)))
+        return REJECT_SELECTION_COUNT;
     if (sportsbook_odds_check(create->odds_milli, count) != RESULT_OK)
         return REJECT_ODDS_INVALID;
     if (create->stake_min_minor <= 0 || create->stake_max_minor < create->stake_min_minor ||
@@ -315,10 +341,12 @@ static int sportsbook_market_check(const struct engine *engine, const struct com
 static int sportsbook_market_create(struct engine *engine, const struct command *command,
                                     struct outcome *outcome)
 {
+    const struct command_market_create *create = &command->u.market_create;
     int result = sportsbook_market_check(engine, command);
+    if (result == REJECT_SELECTION_COUNT)
+        outcome->value = sportsbook_selection_count(create->market_type);
     if (result != RESULT_OK)
         return result;
-    const struct command_market_create *create = &command->u.market_create;
     uint32_t id = engine->market_count++;
     struct market *market = &engine->markets[id];
     memset(market, 0, sizeof *market);
@@ -349,8 +377,14 @@ static int sportsbook_set_odds(struct engine *engine, const struct command *comm
     struct market *market = &engine->markets[id];
     if (market->status == MARKET_STATUS_SETTLED)
         return REJECT_MARKET_SETTLED;
-    if (sportsbook_odds_check(command->u.market_set_odds.odds_milli, market->selection_count) !=
-        RESULT_OK)
+    const int32_t *odds_milli = command->u.market_set_odds.odds_milli;
+    if (sportsbook_count_wrong(engine, command->u.market_set_odds.odds_count,
+                               market->selection_count,
+                               sportsbook_odds_surplus(odds_milli, market->selection_count))) {
+        outcome->value = market->selection_count;
+        return REJECT_SELECTION_COUNT;
+    }
+    if (sportsbook_odds_check(odds_milli, market->selection_count) != RESULT_OK)
         return REJECT_ODDS_INVALID;
     for (uint8_t s = 0; s < market->selection_count; s++)
         market->odds_milli[s] = command->u.market_set_odds.odds_milli[s];
@@ -619,6 +653,14 @@ static int sportsbook_settle(struct engine *engine, const struct command *comman
     if (market->status == MARKET_STATUS_SETTLED)
         return REJECT_MARKET_SETTLED;
     const uint8_t *results = command->u.market_settle.results;
+    bool surplus = false;
+    for (uint8_t s = market->selection_count; s < SELECTIONS_MAX; s++)
+        surplus = surplus || results[s] != 0;
+    if (sportsbook_count_wrong(engine, command->u.market_settle.result_count,
+                               market->selection_count, surplus)) {
+        outcome->value = market->selection_count;
+        return REJECT_SELECTION_COUNT;
+    }
     for (uint8_t s = 0; s < market->selection_count; s++) {
         bool half = results[s] == BET_RESULT_HALF_WIN || results[s] == BET_RESULT_HALF_LOSE;
         if (results[s] >= BET_RESULT_COUNT || (half && market->type == MARKET_TYPE_1X2))

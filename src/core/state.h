@@ -25,7 +25,7 @@
 /* The logic versions this build can run. ACTIVATE_LOGIC of a higher one
  * stops the replica instead of diverging (docs/upgrades.md). */
 #define LOGIC_VERSION_MIN 1u
-#define LOGIC_VERSION_MAX 2u
+#define LOGIC_VERSION_MAX 3u
 
 struct account {
     /* First cache line: what every command of the account reads. */
@@ -54,6 +54,16 @@ struct account {
     uint32_t position_head;   /* positions, sorted by instrument id */
 };
 _Static_assert(sizeof(struct account) == 128, "two cache lines an account");
+
+/* The credit a parent has given its direct children that are not closed,
+ * in total: carries × AMOUNT_MAX_MINOR + low_minor, 0 <= low_minor <
+ * AMOUNT_MAX_MINOR. Before logic version 3 nothing bounded it (2^24
+ * children of up to 2^52 each), so it takes more than 64 bits. Derived from
+ * the accounts, never encoded: snapshot_decode() rebuilds it. */
+struct credit_given {
+    int64_t low_minor;
+    int64_t carries;
+};
 
 struct account_secret {
     uint8_t salt[SECRET_SALT_SIZE];
@@ -207,6 +217,7 @@ struct engine {
 
     struct account *accounts;
     struct account_secret *secrets;
+    struct credit_given *credit_given; /* per parent, derived */
     uint32_t account_count;
 
     struct position *positions;

@@ -285,6 +285,12 @@ expect "event" 0 '^event-create: ok, event 0 '
 run "${HOUSE[@]}" market-create --event 0 --type 1x2 --odds 2.0,3.4,3.8 --stake-min 100 \
     --stake-max 100000
 expect "market" 0 '^market-create: ok, market 0 '
+# One price and one result per selection, refused before anything is sent
+# (before, a surplus price was dropped and a missing result settled as a
+# loss).
+run "${HOUSE[@]}" market-create --event 0 --type handicap --line -0.5 --odds 1.91,1.95,3.0 \
+    --stake-min 100 --stake-max 100000
+expect "a surplus price" 2 "--odds '1.91,1.95,3.0': 3 given, a handicap market needs 2"
 run "${MEMBER[@]}" bet --market 0 --selection 0 --odds 2.0 --stake 1000
 expect "bet" 0 '^bet: ok, bet [0-9]+, odds 2.000 '
 run "${MEMBER[@]}" bet --market 0 --selection 0 --odds 2.5 --stake 1000
@@ -301,6 +307,11 @@ expect "the house's exposure" 0 "^account 0 on market 0: worst 1000; selection 0
 keeps 1000, selection 1 pays 0 keeps 0, selection 2 pays 0 keeps 0\$"
 run "${MEMBER[@]}" query exposure --account 0 --market 0
 expect "a member may not read the house's exposure" 1 'REJECT_NOT_AUTHORIZED'
+run "${HOUSE[@]}" market-odds --market 0 --odds 1.9,3.5
+expect "too few prices" 2 '^nodown client market-odds: --odds: 2 given, market 0 is 1x2 and needs 3'
+run "${HOUSE[@]}" market-settle --market 0 --results win,lose
+expect "too few results" 2 \
+    '^nodown client market-settle: --results: 2 given, market 0 is 1x2 and needs 3'
 run "${HOUSE[@]}" market-odds --market 0 --odds 1.9,3.5,4.0
 expect "new odds" 0 '^market-odds: ok, market 0 '
 run "${HOUSE[@]}" market-status --market 0 --status suspended

@@ -176,6 +176,16 @@ static void random_odds(struct generator *g, int32_t odds[SELECTIONS_MAX], uint8
         odds[0] = (int32_t)rng_range(g, -5, 1000);
 }
 
+/* The count of prices or results a market command says it carries: the
+ * market's selections mostly, anything up to SELECTIONS_MAX sometimes
+ * (logic version 3 refuses those). */
+static uint8_t random_count(struct generator *g, uint8_t market_type)
+{
+    if (rng_below(g, 10) == 0)
+        return (uint8_t)rng_below(g, SELECTIONS_MAX + 1);
+    return market_type == MARKET_TYPE_1X2 ? 3 : 2;
+}
+
 static struct command make_market_admin(struct generator *g)
 {
     uint32_t market = rng_below(g, g->engine->market_count + 1);
@@ -187,6 +197,7 @@ static struct command make_market_admin(struct generator *g)
         c.u.market_set_odds.market_id = market;
         uint8_t type = market < g->engine->market_count ? g->engine->markets[market].type : 0;
         random_odds(g, c.u.market_set_odds.odds_milli, type);
+        c.u.market_set_odds.odds_count = random_count(g, type);
     } else if (roll < 60) {
         c = new_command(g, COMMAND_MARKET_SET_STATUS, sender);
         c.u.market_set_status.market_id = market;
@@ -196,6 +207,8 @@ static struct command make_market_admin(struct generator *g)
         c.u.market_settle.market_id = market;
         for (uint32_t s = 0; s < SELECTIONS_MAX; s++)
             c.u.market_settle.results[s] = (uint8_t)rng_below(g, BET_RESULT_COUNT + 1);
+        uint8_t type = market < g->engine->market_count ? g->engine->markets[market].type : 0;
+        c.u.market_settle.result_count = random_count(g, type);
     } else if (roll < 96) {
         c = new_command(g, COMMAND_MARKET_CREATE, sender);
         c.u.market_create.sport_event_id = rng_below(g, g->engine->sport_event_count + 1);
@@ -203,6 +216,7 @@ static struct command make_market_admin(struct generator *g)
         c.u.market_create.line_quarters =
             c.u.market_create.market_type == MARKET_TYPE_1X2 ? 0 : (int32_t)rng_range(g, 1, 12);
         random_odds(g, c.u.market_create.odds_milli, c.u.market_create.market_type);
+        c.u.market_create.odds_count = random_count(g, c.u.market_create.market_type);
         c.u.market_create.stake_min_minor = 50;
         c.u.market_create.stake_max_minor = rng_range(g, 1000, 50000);
     } else {
@@ -346,7 +360,7 @@ static struct command make_garbage(struct generator *g)
     c.client_id = 3;
     c.client_seq = rng_below(g, 4) ? rng_next(g) >> 40 : 0;
     if (c.type == COMMAND_ACTIVATE_LOGIC)
-        c.u.activate_logic.logic_version = rng_below(g, 2); /* never an unsupported one */
+        c.u.activate_logic.logic_version = rng_below(g, LOGIC_VERSION_MAX + 1); /* supported */
     return c;
 }
 
@@ -493,6 +507,14 @@ static struct outcome step(struct run *run, struct generator *g, const struct co
 }
 
 /* A resend of a recent command must answer its first outcome. */
+/* The house activates the newest logic version this build runs. */
+static void step_logic_newest(struct run *run, struct generator *g)
+{
+    struct command logic = new_command(g, COMMAND_ACTIVATE_LOGIC, 0);
+    logic.u.activate_logic.logic_version = LOGIC_VERSION_MAX;
+    step(run, g, &logic);
+}
+
 static void step_resend(struct run *run, struct generator *g)
 {
     if (g->recent_count == 0)
@@ -768,6 +790,8 @@ int main(int argc, char **argv)
     uint32_t passed = 0;
     int invariants_ok = check_state(&run, &a, run.length) == 0;
     for (uint32_t i = 0; i < commands && invariants_ok; i++) {
+        if (i == commands / 2)
+            step_logic_newest(&run, &g); /* the second half runs under the newest rules */
         if (rng_below(&g, 50) == 0) {
             step_resend(&run, &g);
         } else {
@@ -798,9 +822,9 @@ int main(int argc, char **argv)
     char text[33];
     engine_digest(&a, &digest);
     digest_format(&digest, text);
-    printf("log %u commands, %u accounts, %u open orders, %u open bets, snapshot at %u,"
-           " digest %s\n", run.length, a.account_count, pool_used(&a.order_pool),
-           pool_used(&a.bet_pool), point, text);
+    printf("log %u commands, %u accounts, %u open orders, %u open bets, logic %u,"
+           " snapshot at %u, digest %s\n", run.length, a.account_count,
+           pool_used(&a.order_pool), pool_used(&a.bet_pool), a.logic_version, point, text);
     printf("%s: %u passed, %u failed\n", argv[0], passed, 4 - passed);
     engine_free(&a);
     engine_free(&b);

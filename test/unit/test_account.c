@@ -156,6 +156,77 @@ TEST(create_credit_ceiling)
     fixture_free(&fx);
 }
 
+static void account_logic(struct fixture *fx, uint32_t version)
+{
+    struct command c = fixture_command(COMMAND_ACTIVATE_LOGIC, 0);
+    c.u.activate_logic.logic_version = version;
+    fixture_ok(fx, &c);
+}
+
+/* Before logic 3 only each child's credit is bounded by the parent's: an
+ * agent with 10 000 000 gives two members 10 000 000 each. Old logs
+ * replay so. */
+/* A tree with a second agent, of 10 000 000 credit, under its master. */
+static uint32_t credit_agent(struct fixture *fx, struct fixture_tree *tree)
+{
+    fixture_init(fx);
+    fixture_tree(fx, tree);
+    return fixture_account(fx, 0, tree->master_id, ACCOUNT_KIND_AGENT, 10000000);
+}
+
+TEST(credit_total_unbounded_before_logic_3)
+{
+    struct fixture fx;
+    struct fixture_tree tree;
+    uint32_t agent = credit_agent(&fx, &tree);
+    CHECK_EQ_I64(account_create(&fx, agent, agent, ACCOUNT_KIND_MEMBER, 10000000).result,
+                 RESULT_OK);
+    CHECK_EQ_I64(account_create(&fx, agent, agent, ACCOUNT_KIND_MEMBER, 10000000).result,
+                 RESULT_OK);
+    CHECK(fixture_check(&fx) == 0);
+    fixture_free(&fx);
+}
+
+/* From logic 3 what a parent gives its open children stays within its own
+ * credit in total. Lowering is never refused; a closed child's credit no
+ * longer counts. */
+TEST(credit_total_within_parent_from_logic_3)
+{
+    struct fixture fx;
+    struct fixture_tree tree;
+    uint32_t agent = credit_agent(&fx, &tree);
+    account_logic(&fx, 3);
+    struct outcome first = account_create(&fx, agent, agent, ACCOUNT_KIND_MEMBER, 10000000);
+    CHECK_EQ_I64(first.result, RESULT_OK);
+    uint32_t count = fx.engine.account_count;
+    CHECK_EQ_I64(account_create(&fx, agent, agent, ACCOUNT_KIND_MEMBER, 10000000).result,
+                 REJECT_CREDIT_ABOVE_PARENT_TOTAL);
+    CHECK_EQ_I64(account_create(&fx, agent, agent, ACCOUNT_KIND_MEMBER, 1).result,
+                 REJECT_CREDIT_ABOVE_PARENT_TOTAL);
+    CHECK_EQ_I64(fx.engine.account_count, count);
+    uint32_t member = (uint32_t)first.id;
+    CHECK_EQ_I64(account_credit(&fx, agent, member, 6000000).result, RESULT_OK);
+    uint32_t second = (uint32_t)account_create(&fx, agent, agent, ACCOUNT_KIND_MEMBER, 4000000).id;
+    CHECK_EQ_I64(fx.engine.accounts[second].credit_limit_minor, 4000000);
+    CHECK_EQ_I64(account_credit(&fx, agent, second, 4000001).result,
+                 REJECT_CREDIT_ABOVE_PARENT_TOTAL);
+    CHECK_EQ_I64(fx.engine.accounts[second].credit_limit_minor, 4000000);
+    /* The parent's own credit may be cut below what it gave: then its
+     * children's credit may only go down until the total fits again. */
+    CHECK_EQ_I64(account_credit(&fx, tree.master_id, agent, 5000000).result, RESULT_OK);
+    CHECK_EQ_I64(account_credit(&fx, agent, second, 4000000).result, RESULT_OK);
+    CHECK_EQ_I64(account_credit(&fx, agent, member, 5000000).result, RESULT_OK);
+    CHECK_EQ_I64(account_create(&fx, agent, agent, ACCOUNT_KIND_MEMBER, 0).result, RESULT_OK);
+    CHECK_EQ_I64(account_credit(&fx, agent, member, 1000000).result, RESULT_OK);
+    CHECK_EQ_I64(account_credit(&fx, agent, member, 1000001).result,
+                 REJECT_CREDIT_ABOVE_PARENT_TOTAL);
+    /* A closed child's credit no longer counts. */
+    CHECK_EQ_I64(account_status(&fx, agent, second, ACCOUNT_STATUS_CLOSED).result, RESULT_OK);
+    CHECK_EQ_I64(account_credit(&fx, agent, member, 5000000).result, RESULT_OK);
+    CHECK(fixture_check(&fx) == 0);
+    fixture_free(&fx);
+}
+
 TEST(accounts_full)
 {
     struct fixture fx;

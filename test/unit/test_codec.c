@@ -46,10 +46,10 @@ static const size_t payload_sizes[COMMAND_TYPE_COUNT] = {
     [COMMAND_ORDER_CANCEL] = 8,
     [COMMAND_ORDER_REPLACE] = 3 * 8,
     [COMMAND_SPORT_EVENT_CREATE] = 8,
-    [COMMAND_MARKET_CREATE] = 4 + 1 + 4 + 3 * 4 + 2 * 8,
-    [COMMAND_MARKET_SET_ODDS] = 4 + 3 * 4,
+    [COMMAND_MARKET_CREATE] = 4 + 1 + 4 + 3 * 4 + 2 * 8 + 1,
+    [COMMAND_MARKET_SET_ODDS] = 4 + 3 * 4 + 1,
     [COMMAND_MARKET_SET_STATUS] = 4 + 1,
-    [COMMAND_MARKET_SETTLE] = 4 + 3,
+    [COMMAND_MARKET_SETTLE] = 4 + 3 + 1,
     [COMMAND_BET_PLACE] = 4 + 1 + 1 + 4 + 8,
     [COMMAND_DAY_START] = 4,
     [COMMAND_DAY_END] = 4,
@@ -122,13 +122,16 @@ static const struct field_spec payload_fields[COMMAND_TYPE_COUNT][FIELDS_MAX] = 
                                FIELD(u.market_create.line_quarters),
                                FIELD(u.market_create.odds_milli),
                                FIELD(u.market_create.stake_min_minor),
-                               FIELD(u.market_create.stake_max_minor)},
+                               FIELD(u.market_create.stake_max_minor),
+                               FIELD(u.market_create.odds_count)},
     [COMMAND_MARKET_SET_ODDS] = {FIELD(u.market_set_odds.market_id),
-                                 FIELD(u.market_set_odds.odds_milli)},
+                                 FIELD(u.market_set_odds.odds_milli),
+                                 FIELD(u.market_set_odds.odds_count)},
     [COMMAND_MARKET_SET_STATUS] = {FIELD(u.market_set_status.market_id),
                                    FIELD(u.market_set_status.status)},
     [COMMAND_MARKET_SETTLE] = {FIELD(u.market_settle.market_id),
-                               FIELD(u.market_settle.results)},
+                               FIELD(u.market_settle.results),
+                               FIELD(u.market_settle.result_count)},
     [COMMAND_BET_PLACE] = {FIELD(u.bet_place.market_id), FIELD(u.bet_place.selection),
                            FIELD(u.bet_place.accept_better_odds), FIELD(u.bet_place.odds_milli),
                            FIELD(u.bet_place.stake_minor)},
@@ -276,11 +279,13 @@ static void make_sportsbook_payload(struct command *c, uint64_t *s)
             c->u.market_create.odds_milli[i] = (int32_t)xorshift(s);
         c->u.market_create.stake_min_minor = (int64_t)xorshift(s);
         c->u.market_create.stake_max_minor = (int64_t)xorshift(s);
+        c->u.market_create.odds_count = (uint8_t)xorshift(s);
         break;
     case COMMAND_MARKET_SET_ODDS:
         c->u.market_set_odds.market_id = (uint32_t)xorshift(s);
         for (uint32_t i = 0; i < SELECTIONS_MAX; i++)
             c->u.market_set_odds.odds_milli[i] = (int32_t)xorshift(s);
+        c->u.market_set_odds.odds_count = (uint8_t)xorshift(s);
         break;
     case COMMAND_MARKET_SET_STATUS:
         c->u.market_set_status.market_id = (uint32_t)xorshift(s);
@@ -289,6 +294,7 @@ static void make_sportsbook_payload(struct command *c, uint64_t *s)
     case COMMAND_MARKET_SETTLE:
         c->u.market_settle.market_id = (uint32_t)xorshift(s);
         fill_bytes(c->u.market_settle.results, SELECTIONS_MAX, s);
+        c->u.market_settle.result_count = (uint8_t)xorshift(s);
         break;
     case COMMAND_BET_PLACE:
         c->u.bet_place.market_id = (uint32_t)xorshift(s);
@@ -421,9 +427,10 @@ TEST(command_golden_bytes)
     c.u.market_set_odds.market_id = 5;
     c.u.market_set_odds.odds_milli[0] = 2150;
     c.u.market_set_odds.odds_milli[1] = -2;
-    CHECK_EQ_I64(encode_one(&c, buf, sizeof buf), 4 + 24 + 16);
+    c.u.market_set_odds.odds_count = 2;
+    CHECK_EQ_I64(encode_one(&c, buf, sizeof buf), 4 + 24 + 17);
     static const uint8_t payload[] = {5, 0, 0, 0, 0x66, 0x08, 0, 0, 0xFE, 0xFF, 0xFF, 0xFF,
-                                      0, 0, 0, 0};
+                                      0, 0, 0, 0, 2};
     CHECK(memcmp(buf + 28, payload, sizeof payload) == 0);
     CHECK_EQ_I64(buf[4], COMMAND_MARKET_SET_ODDS);
 }
@@ -556,6 +563,46 @@ TEST(command_skips_trailing_fields)
     CHECK(memcmp(&out, &second, sizeof out) == 0);
     CHECK_EQ_I64(byte_reader_left(&reader), 0);
     CHECK_EQ_I64(command_decode(&reader, &out), ERR_DECODE_NEED_MORE);
+}
+
+/* MARKET_CREATE, MARKET_SET_ODDS and MARKET_SETTLE gained a count at
+ * their end. A record of their first form (every log written before) has
+ * no count: it decodes to what it meant, with the count 0, and the next
+ * command is found where it was. Shorter than the first form is
+ * malformed. */
+TEST(command_first_forms_read_count_zero)
+{
+    const uint16_t types[] = {COMMAND_MARKET_CREATE, COMMAND_MARKET_SET_ODDS,
+                              COMMAND_MARKET_SETTLE};
+    for (uint32_t t = 0; t < 3; t++) {
+        struct command in = make_command(types[t], 7 + t);
+        struct command next = make_command(COMMAND_DAY_END, 9);
+        uint8_t buf[256];
+        size_t length = encode_one(&in, buf, sizeof buf);
+        CHECK_EQ_I64(length, command_encoded_size(types[t]));
+        /* The first form: the same bytes without the last one, the count. */
+        size_t first = length - 1;
+        put_u16_at(buf + 2, (uint16_t)(first - 4));
+        size_t next_length = encode_one(&next, buf + first, sizeof buf - first);
+        struct command expected = in;
+        if (types[t] == COMMAND_MARKET_CREATE)
+            expected.u.market_create.odds_count = 0;
+        else if (types[t] == COMMAND_MARKET_SET_ODDS)
+            expected.u.market_set_odds.odds_count = 0;
+        else
+            expected.u.market_settle.result_count = 0;
+        struct byte_reader reader;
+        byte_reader_init(&reader, buf, first + next_length);
+        struct command out;
+        memset(&out, 0xAB, sizeof out);
+        CHECK_EQ_I64(command_decode(&reader, &out), 0);
+        CHECK(memcmp(&out, &expected, sizeof out) == 0);
+        CHECK_EQ_I64(reader.offset, first);
+        CHECK_EQ_I64(command_decode(&reader, &out), 0);
+        CHECK(memcmp(&out, &next, sizeof out) == 0);
+        put_u16_at(buf + 2, (uint16_t)(first - 4 - 1));
+        CHECK_EQ_I64(decode_bytes(buf, first, &out), ERR_DECODE_MALFORMED);
+    }
 }
 
 /* ---- Batches. ---- */

@@ -651,6 +651,142 @@ TEST(settle_unused_result_slot)
     CHECK(d1.high == d2.high && d1.low == d2.low);
 }
 
+/* ---- One price and one result per selection (logic version 3). ---- */
+
+static void sb_logic(struct sb *sb, uint32_t version)
+{
+    struct command c = fixture_command(COMMAND_ACTIVATE_LOGIC, 0);
+    c.u.activate_logic.logic_version = version;
+    fixture_ok(&sb->fx, &c);
+}
+
+static struct outcome settle_n(struct sb *sb, uint32_t market_id, uint8_t count, uint8_t r0,
+                               uint8_t r1, uint8_t r2)
+{
+    struct command c = fixture_command(COMMAND_MARKET_SETTLE, sb->tree.operator_id);
+    c.u.market_settle.market_id = market_id;
+    c.u.market_settle.results[0] = r0;
+    c.u.market_settle.results[1] = r1;
+    c.u.market_settle.results[2] = r2;
+    c.u.market_settle.result_count = count;
+    return fixture_apply(&sb->fx, &c);
+}
+
+static struct outcome set_odds_n(struct sb *sb, uint32_t market_id, uint8_t count,
+                                 const int32_t odds_milli[3])
+{
+    struct command c = fixture_command(COMMAND_MARKET_SET_ODDS, sb->tree.operator_id);
+    c.u.market_set_odds.market_id = market_id;
+    for (uint32_t s = 0; s < SELECTIONS_MAX; s++)
+        c.u.market_set_odds.odds_milli[s] = odds_milli[s];
+    c.u.market_set_odds.odds_count = count;
+    return fixture_apply(&sb->fx, &c);
+}
+
+static struct outcome market_n(struct sb *sb, uint8_t type, uint8_t count,
+                               const int32_t odds_milli[3])
+{
+    struct command c = fixture_command(COMMAND_MARKET_CREATE, sb->tree.operator_id);
+    c.u.market_create.sport_event_id = sb->event_id;
+    c.u.market_create.market_type = type;
+    c.u.market_create.line_quarters = type == MARKET_TYPE_1X2 ? 0 : 2;
+    for (uint32_t s = 0; s < SELECTIONS_MAX; s++)
+        c.u.market_create.odds_milli[s] = odds_milli[s];
+    c.u.market_create.stake_min_minor = 1;
+    c.u.market_create.stake_max_minor = 1000000;
+    c.u.market_create.odds_count = count;
+    return fixture_apply(&sb->fx, &c);
+}
+
+/* Before logic 3 a settlement cannot tell "no result" from "lose": two
+ * results on a 1X2 market settle the third selection as a loss. That
+ * stays so for old logs. */
+TEST(settle_short_before_logic_3)
+{
+    struct sb sb;
+    sb_init(&sb);
+    uint32_t market = market_1x2(&sb, 2000, 3000, 4000);
+    CHECK_EQ_I64(bet(&sb, market, 2, 4000, 1000).result, RESULT_OK);
+    int64_t before = BALANCE(&sb, sb.tree.member_id);
+    CHECK_EQ_I64(settle_n(&sb, market, 2, BET_RESULT_WIN, BET_RESULT_LOSE, 0).result, RESULT_OK);
+    CHECK_EQ_I64(BALANCE(&sb, sb.tree.member_id), before - 1000);
+    const int32_t three[3] = {2000, 2000, 3000};
+    uint32_t handicap = market_handicap(&sb, sb.event_id, 2000, 2000);
+    CHECK_EQ_I64(set_odds_n(&sb, handicap, 3, three).result, RESULT_OK);
+    CHECK_EQ_I64(market_n(&sb, MARKET_TYPE_HANDICAP, 3, three).result, RESULT_OK);
+    CHECK(fixture_check(&sb.fx) == 0);
+    fixture_free(&sb.fx);
+}
+
+TEST(settle_one_result_per_selection_from_logic_3)
+{
+    struct sb sb;
+    sb_init(&sb);
+    uint32_t market = market_1x2(&sb, 2000, 3000, 4000); /* created under logic 1 */
+    uint32_t handicap = market_handicap(&sb, sb.event_id, 2000, 2000);
+    CHECK_EQ_I64(bet(&sb, market, 2, 4000, 1000).result, RESULT_OK);
+    sb_logic(&sb, 3);
+    int64_t before = BALANCE(&sb, sb.tree.member_id);
+    struct outcome o = settle_n(&sb, market, 2, BET_RESULT_WIN, BET_RESULT_LOSE, 0);
+    CHECK_EQ_I64(o.result, REJECT_SELECTION_COUNT);
+    CHECK_EQ_I64(o.value, 3); /* what the market needs */
+    /* A command of the first form says no count: refused too. */
+    CHECK_EQ_I64(settle_n(&sb, market, 0, BET_RESULT_WIN, BET_RESULT_LOSE, 0).result,
+                 REJECT_SELECTION_COUNT);
+    CHECK_EQ_I64(BALANCE(&sb, sb.tree.member_id), before);
+    CHECK_EQ_I64(STAKE_OPEN(&sb, sb.tree.member_id), 1000);
+    CHECK_EQ_I64(sb.fx.engine.markets[market].status, MARKET_STATUS_OPEN);
+    o = settle_n(&sb, market, 3, BET_RESULT_LOSE, BET_RESULT_LOSE, BET_RESULT_WIN);
+    CHECK_EQ_I64(o.result, RESULT_OK);
+    CHECK_EQ_I64(BALANCE(&sb, sb.tree.member_id), before + 3000);
+
+    /* A two-way market: one result is too few, three too many, and a slot
+     * past the count must be empty. */
+    CHECK_EQ_I64(settle_n(&sb, handicap, 1, BET_RESULT_WIN, 0, 0).result,
+                 REJECT_SELECTION_COUNT);
+    CHECK_EQ_I64(settle_n(&sb, handicap, 3, BET_RESULT_WIN, 0, 0).result,
+                 REJECT_SELECTION_COUNT);
+    CHECK_EQ_I64(settle_n(&sb, handicap, 2, BET_RESULT_WIN, 0, 0xEE).result,
+                 REJECT_SELECTION_COUNT);
+    CHECK_EQ_I64(settle_n(&sb, handicap, 2, BET_RESULT_HALF_WIN, BET_RESULT_HALF_LOSE, 0).result,
+                 RESULT_OK);
+    CHECK(fixture_check(&sb.fx) == 0);
+    fixture_free(&sb.fx);
+}
+
+TEST(odds_one_price_per_selection_from_logic_3)
+{
+    struct sb sb;
+    sb_init(&sb);
+    uint32_t handicap = market_handicap(&sb, sb.event_id, 2000, 2000);
+    sb_logic(&sb, 3);
+    const int32_t two[3] = {1910, 1950, 0};
+    const int32_t three[3] = {1910, 1950, 3000};
+    uint32_t events = fixture_count(&sb.fx, EVENT_ODDS);
+    struct outcome o = set_odds_n(&sb, handicap, 3, three);
+    CHECK_EQ_I64(o.result, REJECT_SELECTION_COUNT);
+    CHECK_EQ_I64(o.value, 2);
+    CHECK_EQ_I64(set_odds_n(&sb, handicap, 2, three).result, REJECT_SELECTION_COUNT);
+    CHECK_EQ_I64(set_odds_n(&sb, handicap, 0, two).result, REJECT_SELECTION_COUNT);
+    CHECK_EQ_I64(set_odds_n(&sb, handicap, 1, two).result, REJECT_SELECTION_COUNT);
+    CHECK_EQ_I64(fixture_count(&sb.fx, EVENT_ODDS), events);
+    CHECK_EQ_I64(sb.fx.engine.markets[handicap].odds_milli[0], 2000);
+    CHECK_EQ_I64(set_odds_n(&sb, handicap, 2, two).result, RESULT_OK);
+    CHECK_EQ_I64(sb.fx.engine.markets[handicap].odds_milli[1], 1950);
+
+    uint32_t markets = sb.fx.engine.market_count;
+    o = market_n(&sb, MARKET_TYPE_OVER_UNDER, 3, three);
+    CHECK_EQ_I64(o.result, REJECT_SELECTION_COUNT);
+    CHECK_EQ_I64(o.value, 2);
+    CHECK_EQ_I64(market_n(&sb, MARKET_TYPE_1X2, 2, two).result, REJECT_SELECTION_COUNT);
+    CHECK_EQ_I64(market_n(&sb, MARKET_TYPE_1X2, 0, three).result, REJECT_SELECTION_COUNT);
+    CHECK_EQ_I64(sb.fx.engine.market_count, markets);
+    CHECK_EQ_I64(market_n(&sb, MARKET_TYPE_OVER_UNDER, 2, two).result, RESULT_OK);
+    CHECK_EQ_I64(market_n(&sb, MARKET_TYPE_1X2, 3, three).result, RESULT_OK);
+    CHECK(fixture_check(&sb.fx) == 0);
+    fixture_free(&sb.fx);
+}
+
 /* ---- Odds and status. ---- */
 
 /* Extreme stakes are refused without overflowing (under UBSan, which make
