@@ -1,7 +1,8 @@
 /* `nodown demo`: one trading day of a brokerage and a sportsbook, run
  * through the state machine and printed as it goes, in one process: a
- * hierarchy with position taking, an equity and a football match, orders and bets from several members,
- * settlement, balances, exposures, odds in every format and the digest.
+ * hierarchy with position taking, an equity and a football match, orders
+ * and bets from several members, settlement, balances, exposures, odds in
+ * every format and the digest.
  * `make run` runs the real thing: a node and `nodown simulate`.
  */
 #include <inttypes.h>
