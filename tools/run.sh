@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 data=${NODOWN_DATA:-/tmp/nodown-run}
 listen=${NODOWN_LISTEN:-127.0.0.1:7400}
 http=${NODOWN_HTTP:-127.0.0.1:7480}
+# The demo's house secret (at least 12 characters, as a node asks of every
+# new secret); it is set on the first start of a data directory only.
 export NODOWN_HOUSE_SECRET=${NODOWN_HOUSE_SECRET:-nodown-demo-house}
 
 # Its own session: Ctrl-C stops the simulator first, then this script
@@ -31,6 +33,9 @@ for _ in $(seq 200); do
     sleep 0.1
 done
 echo
+echo "log on as the house (its secret is the one of the data directory's first run):"
+echo "  build/nodown client --nodes $listen --account 0 --secret '$NODOWN_HOUSE_SECRET'" \
+    "query account"
 echo "status:  curl -H \"Authorization: Bearer \$(cat $data/admin.token)\" http://$http/status"
 echo "metrics: curl -H \"Authorization: Bearer \$(cat $data/admin.token)\" http://$http/metrics"
 echo "Ctrl-C stops the simulator and the node."

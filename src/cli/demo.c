@@ -1,8 +1,9 @@
 /* `nodown demo`: one trading day of a brokerage and a sportsbook, run
- * through the state machine and printed as it goes. It is what `make run`
- * shows until the server exists: a hierarchy with position taking, an
- * equity and a football match, orders and bets from several members,
- * settlement, balances, exposures, odds in every format and the digest.
+ * through the state machine and printed as it goes, in one process: a
+ * hierarchy with position taking, an equity and a football match, orders
+ * and bets from several members, settlement, balances, exposures, odds in
+ * every format and the digest.
+ * `make run` runs the real thing: a node and `nodown simulate`.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -362,7 +363,8 @@ int demo_main(int argc, char **argv)
     engine_digest(&demo->engine, &digest);
     digest_format(&digest, text);
     printf("\n  invariants: %s\n  state digest: %s\n", rv == 0 ? "hold" : errmsg, text);
-    printf("\nThe server (nodown serve) comes next; this demo is what runs until then.\n");
+    printf("\nThe same on a running node: `make run` (a node and a market simulator) prints\n"
+           "a ready-to-paste `nodown client` line that logs on as the house.\n");
     engine_free(&demo->engine);
     free(demo);
     return rv == 0 ? 0 : 1;

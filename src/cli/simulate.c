@@ -5,6 +5,15 @@
  * members trade and bet, agents change their manual PT and the house move
  * the odds, through the native protocol like any client, until the time
  * is up or Ctrl-C. A line a second tells what happened.
+ *
+ * It is meant to run for hours with few rejects: every member buys and
+ * sells; a member whose holding or cash runs out is topped up by the house
+ * (the reject that told is counted); a member keeps at most
+ * SIMULATE_RESTING_MAX day orders resting and cancels its oldest one, if
+ * still live, beyond; and the match's market is settled and a new one
+ * opened every SIMULATE_MARKET_BETS bets, so open bets never pile up. Its
+ * client ids are fixed (the house 1000, agents 100 + i, members 200 + i),
+ * so runs after runs reuse the house's session rather than open new ones.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -22,6 +31,11 @@
 #define SIMULATE_AGENTS 4u
 #define SIMULATE_MEMBERS 12u
 #define SIMULATE_DAY_TRIES 4000u /* dates tried for a new day: earlier runs took some */
+#define SIMULATE_RESTING_MAX 8u    /* day orders a member keeps resting */
+#define SIMULATE_MARKET_BETS 2000u /* bets on one market before it is settled */
+#define SIMULATE_HOUSE_CLIENT_ID 1000u
+#define SIMULATE_HOLDING 100000    /* shares granted at set-up and at each top-up */
+#define SIMULATE_CASH_MINOR 1000000000 /* cash deposited at set-up and at each top-up */
 
 struct simulation {
     struct nodown_client *house;
@@ -32,8 +46,12 @@ struct simulation {
     uint32_t instrument_id;
     uint32_t event_id;
     uint32_t market_id;
+    uint32_t market_bets; /* bets on market_id so far */
+    uint64_t resting[SIMULATE_MEMBERS][SIMULATE_RESTING_MAX]; /* a ring of order ids */
+    uint32_t resting_next[SIMULATE_MEMBERS];
     uint64_t rng;
-    uint64_t orders, filled, bets, pt_changes, odds_moves, rejects, stream_seq;
+    uint64_t orders, filled, bets, pt_changes, odds_moves, top_ups, settled, rejects;
+    uint64_t stream_seq;
     bool acting;       /* set-up done: rejects now say why */
     bool reject_told[RESULT_CODE_COUNT];
 };
@@ -249,8 +267,8 @@ static int simulate_setup(struct simulation *sim, const char *nodes)
                 snprintf(secret, sizeof secret, "member-secret-%u", members);
                 uint32_t id = simulate_account(sim, agent, ACCOUNT_KIND_MEMBER, 500000, secret);
                 if (id == INDEX_NONE ||
-                    simulate_house(sim, COMMAND_CASH_DEPOSIT, id, 1000000000) != 0 ||
-                    simulate_house(sim, COMMAND_POSITION_GRANT, id, 100000) != 0 ||
+                    simulate_house(sim, COMMAND_CASH_DEPOSIT, id, SIMULATE_CASH_MINOR) != 0 ||
+                    simulate_house(sim, COMMAND_POSITION_GRANT, id, SIMULATE_HOLDING) != 0 ||
                     nodown_client_open(&sim->members[members], nodes, 200 + members, id,
                                        secret, NULL, errmsg, sizeof errmsg) != 0)
                     return -1;
@@ -258,6 +276,109 @@ static int simulate_setup(struct simulation *sim, const char *nodes)
             }
         }
     }
+    return 0;
+}
+
+/* A member's live day order beyond its SIMULATE_RESTING_MAX newest is
+ * cancelled; one that filled since is left alone (asked first, so that the
+ * cancel is not a reject). */
+static int simulate_rest(struct simulation *sim, uint32_t member, uint64_t order_id)
+{
+    uint32_t slot = sim->resting_next[member]++ % SIMULATE_RESTING_MAX;
+    uint64_t oldest = sim->resting[member][slot];
+    sim->resting[member][slot] = order_id + 1; /* 0: an empty slot */
+    if (oldest == 0)
+        return 0;
+    struct frame_query query;
+    struct frame_query_result result;
+    memset(&query, 0, sizeof query);
+    query.query_type = QUERY_ORDER;
+    query.u.order.order_id = oldest - 1;
+    query.min_seq = sim->stream_seq;
+    int rv = nodown_client_query(sim->members[member], &query, &result, 10000);
+    if (rv != 0 || result.result != RESULT_OK)
+        return rv;
+    struct nodown_outcome outcome;
+    struct command cancel = simulate_command(COMMAND_ORDER_CANCEL);
+    cancel.u.order_cancel.order_id = oldest - 1;
+    return simulate_do(sim, sim->members[member], &cancel, &outcome);
+}
+
+/* A member's order: buys and sells alike, around the reference price; a
+ * sell the holding cannot cover, or a buy the cash cannot, is topped up. */
+static int simulate_order(struct simulation *sim, uint32_t member)
+{
+    struct nodown_outcome outcome;
+    struct command c = simulate_command(COMMAND_ORDER_PLACE);
+    c.u.order_place.instrument_id = sim->instrument_id;
+    c.u.order_place.side = (uint8_t)simulate_rand(sim, 2);
+    /* Half are IOC, so the book stays a book and not a pile. */
+    c.u.order_place.time_in_force = simulate_rand(sim, 2) == 0 ? TIF_IOC : TIF_DAY;
+    int64_t offset = (int64_t)simulate_rand(sim, 16) - 5;
+    c.u.order_place.price_ticks =
+        c.u.order_place.side == SIDE_BUY ? 1500 - offset : 1500 + offset;
+    c.u.order_place.quantity = 100 * (1 + simulate_rand(sim, 5));
+    int rv = simulate_do(sim, sim->members[member], &c, &outcome);
+    sim->orders++;
+    if (rv != 0)
+        return rv;
+    if (outcome.result == REJECT_POSITION_INSUFFICIENT) {
+        sim->top_ups++;
+        return simulate_house(sim, COMMAND_POSITION_GRANT, sim->member_ids[member],
+                              SIMULATE_HOLDING);
+    }
+    if (outcome.result == REJECT_FUNDS_INSUFFICIENT) {
+        sim->top_ups++;
+        return simulate_house(sim, COMMAND_CASH_DEPOSIT, sim->member_ids[member],
+                              SIMULATE_CASH_MINOR);
+    }
+    if (outcome.result != RESULT_OK)
+        return 0;
+    sim->filled += (uint64_t)outcome.value;
+    if (c.u.order_place.time_in_force == TIF_DAY && outcome.value < c.u.order_place.quantity)
+        return simulate_rest(sim, member, outcome.id);
+    return 0;
+}
+
+/* Settles the match's market (one selection wins) and opens a new one. */
+static int simulate_market_renew(struct simulation *sim)
+{
+    struct nodown_outcome outcome;
+    struct command c = simulate_command(COMMAND_MARKET_SETTLE);
+    c.u.market_settle.market_id = sim->market_id;
+    uint32_t winner = simulate_rand(sim, 3);
+    for (uint32_t s = 0; s < 3; s++)
+        c.u.market_settle.results[s] = s == winner ? BET_RESULT_WIN : BET_RESULT_LOSE;
+    if (simulate_do(sim, sim->house, &c, &outcome) != 0)
+        return -1;
+    uint32_t market = simulate_create(sim, COMMAND_MARKET_CREATE);
+    if (market == INDEX_NONE)
+        return -1;
+    sim->market_id = market;
+    sim->market_bets = 0;
+    sim->settled++;
+    return 0;
+}
+
+static int simulate_bet(struct simulation *sim, uint32_t member)
+{
+    struct nodown_outcome outcome;
+    struct command c = simulate_command(COMMAND_BET_PLACE);
+    c.u.bet_place.market_id = sim->market_id;
+    c.u.bet_place.selection = (uint8_t)simulate_rand(sim, 3);
+    c.u.bet_place.odds_milli = 1001; /* any odds: the member accepts better ones */
+    c.u.bet_place.accept_better_odds = 1;
+    c.u.bet_place.stake_minor = 100 * (1 + simulate_rand(sim, 50));
+    sim->bets++;
+    if (simulate_do(sim, sim->members[member], &c, &outcome) != 0)
+        return -1;
+    if (outcome.result == REJECT_FUNDS_INSUFFICIENT) {
+        sim->top_ups++;
+        return simulate_house(sim, COMMAND_CASH_DEPOSIT, sim->member_ids[member],
+                              SIMULATE_CASH_MINOR);
+    }
+    if (++sim->market_bets >= SIMULATE_MARKET_BETS)
+        return simulate_market_renew(sim);
     return 0;
 }
 
@@ -269,36 +390,10 @@ static int simulate_act(struct simulation *sim)
     uint32_t roll = simulate_rand(sim, 100);
     uint32_t member = simulate_rand(sim, SIMULATE_MEMBERS);
     struct command c;
-    if (roll < 70) {
-        c = simulate_command(COMMAND_ORDER_PLACE);
-        c.u.order_place.instrument_id = sim->instrument_id;
-        c.u.order_place.side = (uint8_t)(member % 2);
-        /* Half are IOC, so the book stays a book and not a pile. */
-        c.u.order_place.time_in_force = simulate_rand(sim, 2) == 0 ? TIF_IOC : TIF_DAY;
-        int64_t offset = (int64_t)simulate_rand(sim, 20) - 5;
-        c.u.order_place.price_ticks = member % 2 == 0 ? 1500 - offset : 1500 + offset;
-        c.u.order_place.quantity = 100 * (1 + simulate_rand(sim, 5));
-        int rv = simulate_do(sim, sim->members[member], &c, &outcome);
-        sim->orders++;
-        if (rv == 0 && outcome.result == RESULT_OK && c.u.order_place.time_in_force == TIF_DAY &&
-            simulate_rand(sim, 2) == 0) {
-            struct command cancel = simulate_command(COMMAND_ORDER_CANCEL);
-            cancel.u.order_cancel.order_id = outcome.id; /* filled already: a reject */
-            rv = simulate_do(sim, sim->members[member], &cancel, &outcome);
-        }
-        sim->filled += outcome.result == RESULT_OK ? (uint64_t)outcome.value : 0;
-        return rv;
-    }
-    if (roll < 90) {
-        c = simulate_command(COMMAND_BET_PLACE);
-        c.u.bet_place.market_id = sim->market_id;
-        c.u.bet_place.selection = (uint8_t)simulate_rand(sim, 3);
-        c.u.bet_place.odds_milli = 1001; /* any odds: the member accepts better ones */
-        c.u.bet_place.accept_better_odds = 1;
-        c.u.bet_place.stake_minor = 100 * (1 + simulate_rand(sim, 50));
-        sim->bets++;
-        return simulate_do(sim, sim->members[member], &c, &outcome);
-    }
+    if (roll < 70)
+        return simulate_order(sim, member);
+    if (roll < 90)
+        return simulate_bet(sim, member);
     if (roll < 95) {
         uint32_t agent = simulate_rand(sim, SIMULATE_AGENTS);
         c = simulate_command(COMMAND_PT_OVERRIDE);
@@ -340,8 +435,9 @@ static int simulate_run(struct simulation *sim, double seconds)
             last = time(NULL);
             printf("simulate: %" PRIu64 " orders (%" PRIu64 " filled), %" PRIu64 " bets, %"
                    PRIu64 " PT changes, %" PRIu64 " odds moves, %" PRIu64
-                   " rejects; stream at %" PRIu64 "\n", sim->orders, sim->filled, sim->bets,
-                   sim->pt_changes, sim->odds_moves, sim->rejects, sim->stream_seq);
+                   " rejects; stream at %" PRIu64 "; %" PRIu64 " top-ups, %" PRIu64
+                   " markets settled\n", sim->orders, sim->filled, sim->bets, sim->pt_changes,
+                   sim->odds_moves, sim->rejects, sim->stream_seq, sim->top_ups, sim->settled);
             fflush(stdout);
         }
     }
@@ -360,7 +456,9 @@ int simulate_main(int argc, char **argv)
                    "  Drives a small market through running nodes: members trade and bet,\n"
                    "  agents change their PT, the house moves odds. Logs on as the house\n"
                    "  with --house-secret or $NODOWN_HOUSE_SECRET. Runs until Ctrl-C, or\n"
-                   "  for N seconds.\n");
+                   "  for N seconds. Members are topped up with cash and holdings when they\n"
+                   "  run out, so it runs for hours. Its client ids are fixed (the house\n"
+                   "  1000, agents 100 + i, members 200 + i): run one at a time per cluster.\n");
             return 0;
         } else if (strcmp(argv[i], "--nodes") == 0 && i + 1 < argc) {
             nodes = argv[++i];
@@ -382,13 +480,20 @@ int simulate_main(int argc, char **argv)
     static struct simulation sim;
     sim.rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
     char errmsg[256];
-    if (nodown_client_open(&sim.house, nodes, 1000 + (uint64_t)getpid(), 0, secret, NULL,
+    if (nodown_client_open(&sim.house, nodes, SIMULATE_HOUSE_CLIENT_ID, 0, secret, NULL,
                            errmsg, sizeof errmsg) != 0) {
         fprintf(stderr, "nodown simulate: logon as the house: %s\n", errmsg);
         return 1;
     }
+    printf("simulate: the house's session, client id %u, goes on after client_seq %" PRIu64
+           "\n", SIMULATE_HOUSE_CLIENT_ID, nodown_client_last_seq(sim.house));
     int rv = 1;
     if (simulate_setup(&sim, nodes) == 0) {
+        printf("simulate: set up; log on as one of its members, or its agent:\n"
+               "  nodown client --nodes %s --account %u --secret member-secret-0 query account\n"
+               "  nodown client --nodes %s --account %u --secret agent-secret-0 query account\n",
+               nodes, sim.member_ids[0], nodes, sim.agent_ids[0]);
+        fflush(stdout);
         sim.acting = true;
         rv = simulate_run(&sim, seconds);
     }
