@@ -39,6 +39,7 @@
 #define SERVE_JOURNAL_WAIT_MS 60000u /* a cluster's stream may take this long to answer */
 #define SERVE_PROMOTED_CHECK_MS 1000u /* how often a DR node looks for the promotion */
 #define SERVE_AUDIT_RETRY_MS 2000u
+#define SERVE_REGISTRY_RETRY_MS 1000u /* a failed node registry announce, tried again */
 /* Files a node holds besides its client connections: libnats' and the
  * supervisor's, snapshots, logs, and the admin interface's connections
  * (HTTP_ADMIN_CONNECTION_LIMIT_DEFAULT at most). */
@@ -99,6 +100,9 @@ struct serve {
     struct audit audit;
     struct node_registry *registry; /* or NULL: none (a DR site, or it failed) */
     char registry_error[256];       /* why there is none, with --nats */
+    int registry_replicas;          /* 0: no registry wanted (a DR site's node) */
+    uint64_t registry_retry_ms;     /* a failed announce is tried again then */
+    uint32_t registry_tries;        /* failed announces since the last success */
     char stream_leader[64];
     char audit_last[160]; /* the last audit's outcome, for /status */
     uint64_t audit_retry_ms; /* an incomplete audit is tried again then (0: none) */
@@ -763,6 +767,31 @@ static int serve_journal_open(struct serve *serve, const struct journal_config *
 
 /* ---- The node registry (docs/upgrades.md): the gate of ACTIVATE_LOGIC. ---- */
 
+/* Opens the registry and says what this node runs (a restart refreshes
+ * it). Returns 0, or an error in errmsg (no registry then). */
+static int serve_registry_announce(struct serve *serve, char *errmsg, size_t size)
+{
+    struct node_registry_entry self = {.node_id = serve->options.node_id,
+                                       .logic_min = LOGIC_VERSION_MIN,
+                                       .logic_max = serve->replica.engine.logic_version_max,
+                                       .announced_unix_ms = 0};
+    struct timespec now;
+    if (clock_gettime(CLOCK_REALTIME, &now) == 0)
+        self.announced_unix_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    snprintf(self.build, sizeof self.build, "logic %u..%u, snapshot %u, protocol %u",
+             LOGIC_VERSION_MIN, LOGIC_VERSION_MAX, SNAPSHOT_FORMAT_VERSION,
+             FRAME_PROTOCOL_VERSION);
+    int rv = node_registry_open(&serve->registry, serve->journal, serve->registry_replicas,
+                                errmsg, size);
+    if (rv == 0)
+        rv = node_registry_announce(serve->registry, &self, errmsg, size);
+    if (rv != 0) {
+        node_registry_close(serve->registry);
+        serve->registry = NULL;
+    }
+    return rv;
+}
+
 /* Every node of the stream, as the registry says, runs version. Without a
  * registry: the node's own build decides on the embedded default (the
  * gateway has checked it), and with --nats nothing is allowed, since the
@@ -774,6 +803,9 @@ static bool serve_logic_gate(void *context, uint32_t version, uint32_t *node_id,
     static struct node_registry_entry entries[NODE_REGISTRY_NODES_MAX];
     char errmsg[256] = "";
     uint32_t count = 0;
+    if (serve->registry == NULL && serve->registry_replicas != 0 &&
+        serve_registry_announce(serve, errmsg, sizeof errmsg) != 0) /* not yet: now, once */
+        snprintf(serve->registry_error, sizeof serve->registry_error, "%s", errmsg);
     int rv = serve->registry == NULL ? ERR_IO
                                      : node_registry_list(serve->registry, entries,
                                                           NODE_REGISTRY_NODES_MAX, &count,
@@ -787,34 +819,46 @@ static bool serve_logic_gate(void *context, uint32_t version, uint32_t *node_id,
     return node_registry_allows(entries, count, version, node_id, why, why_size);
 }
 
-/* Opens the registry and says what this node runs (a restart refreshes
- * it). A failure is logged: with --nats every activation is then refused. */
+/* Announces this node, and gates activations on the registry. A failure
+ * (a JetStream cluster still electing its leaders answers "no responders"
+ * for a while) is logged and tried again by the chores, and by an
+ * operator's activation; until it succeeds an activation is refused with
+ * --nats, since a node missing from the registry could not be asked. On
+ * the embedded default the node's own build decides meanwhile. */
 static void serve_registry_start(struct serve *serve, int replicas)
 {
     char errmsg[256] = "";
-    struct node_registry_entry self = {.node_id = serve->options.node_id,
-                                       .logic_min = LOGIC_VERSION_MIN,
-                                       .logic_max = serve->replica.engine.logic_version_max,
-                                       .announced_unix_ms = 0};
-    struct timespec now;
-    if (clock_gettime(CLOCK_REALTIME, &now) == 0)
-        self.announced_unix_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
-    snprintf(self.build, sizeof self.build, "logic %u..%u, snapshot %u, protocol %u",
-             LOGIC_VERSION_MIN, LOGIC_VERSION_MAX, SNAPSHOT_FORMAT_VERSION,
-             FRAME_PROTOCOL_VERSION);
-    int rv = node_registry_open(&serve->registry, serve->journal, replicas, errmsg,
-                                sizeof errmsg);
-    if (rv == 0)
-        rv = node_registry_announce(serve->registry, &self, errmsg, sizeof errmsg);
-    if (rv != 0) {
-        fprintf(stderr, "nodown: %s%s\n", errmsg, serve->embedded ? "" :
-                "; every ACTIVATE_LOGIC will be refused until a restart reaches it");
+    serve->registry_replicas = replicas;
+    if (serve_registry_announce(serve, errmsg, sizeof errmsg) != 0) {
+        fprintf(stderr, "nodown: %s; trying again in a second, then less often%s\n", errmsg,
+                serve->embedded ? "" : ", every ACTIVATE_LOGIC refused until then");
         snprintf(serve->registry_error, sizeof serve->registry_error, "%s", errmsg);
-        node_registry_close(serve->registry);
-        serve->registry = NULL;
-        if (serve->embedded)
-            return; /* a single node: its own build decides */
+        serve->registry_tries = 1;
+        serve->registry_retry_ms = serve_now_ms() + SERVE_REGISTRY_RETRY_MS;
     }
+    if (!serve->embedded || serve->registry != NULL)
+        gateway_set_logic_gate(serve->gateway, serve_logic_gate, serve);
+}
+
+/* The chores' retry of a failed announce. */
+static void serve_registry_poll(struct serve *serve)
+{
+    if (serve->registry != NULL || serve->registry_replicas == 0 || serve->dr_waiting ||
+        serve_now_ms() < serve->registry_retry_ms)
+        return;
+    char errmsg[256] = "";
+    if (serve_registry_announce(serve, errmsg, sizeof errmsg) != 0) {
+        /* Each try may hold the loop for NODE_REGISTRY_WAIT_MS: 1 s after
+         * the first failure, doubling up to 32 s. */
+        snprintf(serve->registry_error, sizeof serve->registry_error, "%s", errmsg);
+        uint32_t shift = serve->registry_tries < 5 ? serve->registry_tries : 5;
+        serve->registry_tries++;
+        serve->registry_retry_ms = serve_now_ms() + ((uint64_t)SERVE_REGISTRY_RETRY_MS << shift);
+        return;
+    }
+    fprintf(stderr, "nodown: announced in the node registry after %u failed tries\n",
+            serve->registry_tries);
+    serve->registry_tries = 0;
     gateway_set_logic_gate(serve->gateway, serve_logic_gate, serve);
 }
 
@@ -990,6 +1034,7 @@ static void serve_chores(struct serve *serve, uint64_t *status_ms)
         fprintf(stderr, "nodown: %s\n", errmsg);
     serve_digest(serve);
     serve_audit_poll(serve);
+    serve_registry_poll(serve);
     if (serve_now_ms() >= *status_ms + 1000) {
         serve_status(serve);
         *status_ms = serve_now_ms();
