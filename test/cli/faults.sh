@@ -28,8 +28,9 @@
 # nats-server that node started on this script's directory), and leaves
 # none behind. FAULTS_COUNT (commands per client, default 15000) and
 # FAULTS_KILL_AT (acknowledged commands before a kill, default 2000) size
-# the load; FAULTS_TIME_LIMIT_S (default 300) bounds the whole run, which
-# takes about 2 to 4 minutes; FAULTS_SCENARIOS (default "a b c d") picks scenarios;
+# the load; FAULTS_TIME_LIMIT_S (default 600) bounds the whole run, which
+# takes about 2 to 5 minutes; FAULTS_SCENARIOS (default "a b c d e") picks
+# scenarios;
 # FAULTS_KEEP=1 keeps the directory (logs) afterwards.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -40,7 +41,7 @@ HOUSE_SECRET="faults house secret"
 MEMBER_SECRET="faults member secret"
 COUNT=${FAULTS_COUNT:-15000}
 KILL_AT=${FAULTS_KILL_AT:-2000}
-TIME_LIMIT_S=${FAULTS_TIME_LIMIT_S:-300}
+TIME_LIMIT_S=${FAULTS_TIME_LIMIT_S:-600}
 
 passed=0
 failed=0
@@ -351,7 +352,22 @@ cluster_up() {
     local nodes=${1:-3}
     [ $# -gt 0 ] && shift
     env NODOWN_HOUSE_SECRET="$HOUSE_SECRET" "$NODOWN" cluster up --dir "$cdir" \
-        --nats-servers 3 --nodes "$nodes" --snapshot-mb 0.1 "$@" >>"$cdir.out" 2>&1
+        --nats-servers 3 --nodes "$nodes" --snapshot-mb 0.1 "$@" >>"$cdir.out" 2>&1 && return
+    cluster_diagnose
+    return 1
+}
+
+# cluster_diagnose: what a failed `cluster up` said, and the servers' and
+# nodes' last words, for a run that cannot be kept (CI).
+cluster_diagnose() {
+    local log
+    tail -n 5 "$cdir.out" 2>/dev/null | sed 's/^/     cluster up: /'
+    "$NODOWN" cluster status --dir "$cdir" 2>&1 | sed 's/^/     status: /'
+    for log in "$cdir"/nats-*/log "$cdir"/node-*/log; do
+        [ -f "$log" ] || continue
+        grep -iE "error|warn|leader|stream|registry|refused" "$log" | tail -n 4 |
+            sed "s|^|     ${log#"$cdir"/}: |"
+    done
 }
 
 # The ports of cluster node I, as node D<I> for the helpers above.
@@ -483,7 +499,8 @@ scenario_d() {
     expect "(d) client 41 (first on node 1) finishes" load_finish d1 2
     expect "(d) client 42 finishes" load_finish d2 1
     check_replicas=3
-    expect "(d) every acknowledged command applied exactly once" check "$urls" d1 d2
+    expect "(d) every acknowledged command applied exactly once" check "$urls" d1 d2 ||
+        cluster_diagnose
     check_replicas=1
     local states
     states=$(nodes_at "$check_seq" D0 D1 D2 D3)

@@ -13,11 +13,13 @@ fail() {
     failed=$((failed + 1))
 }
 
-# expect NAME COMMAND...: a check that passes when COMMAND succeeds.
+# expect NAME COMMAND...: a check that passes when COMMAND succeeds; its
+# status is COMMAND's, so that "expect ... || return" ends a scenario at
+# its first failure instead of running on into timeouts.
 expect() {
     local name=$1
     shift
-    if "$@"; then ok "$name"; else fail "$name"; fi
+    if "$@"; then ok "$name"; else fail "$name"; return 1; fi
 }
 
 # alive PID: running (an exited child not reaped yet, a zombie, is not).
