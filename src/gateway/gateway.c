@@ -107,6 +107,12 @@ struct gateway {
     struct gateway_stats stats;
     struct pollfd *polls;  /* GATEWAY_POLLS_FIXED + connections_max */
     uint32_t *poll_slots;  /* the session of each entry of polls */
+    /* The hot list: the slots a turn of the loop visits between two full
+     * passes (gateway_poll_set). Each slot is listed once at most. */
+    uint32_t *hot;
+    uint8_t *hot_listed;  /* by slot: in the hot list */
+    uint32_t hot_count;
+    uint32_t cold_count;  /* sessions left to the full pass, at most */
 };
 
 /* Non-blocking and closed on exec, in POSIX terms. */
@@ -153,6 +159,8 @@ static void gateway_free(struct gateway *gateway)
     free(gateway->sessions);
     free(gateway->polls);
     free(gateway->poll_slots);
+    free(gateway->hot);
+    free(gateway->hot_listed);
     free(gateway);
 }
 
@@ -189,7 +197,10 @@ static int gateway_tables_alloc(struct gateway *gateway)
     gateway->sessions = calloc(max, sizeof gateway->sessions[0]);
     gateway->polls = calloc(GATEWAY_POLLS_FIXED + max, sizeof gateway->polls[0]);
     gateway->poll_slots = calloc(GATEWAY_POLLS_FIXED + max, sizeof gateway->poll_slots[0]);
+    gateway->hot = calloc(max, sizeof gateway->hot[0]);
+    gateway->hot_listed = calloc(max, sizeof gateway->hot_listed[0]);
     if (gateway->sessions == NULL || gateway->polls == NULL || gateway->poll_slots == NULL ||
+        gateway->hot == NULL || gateway->hot_listed == NULL ||
         index_table_init(&gateway->by_client, max) != 0)
         return ERR_NOMEM;
     for (uint32_t i = 0; i < max; i++)
@@ -330,6 +341,19 @@ static bool session_waits(const struct gateway *gateway, const struct gateway_se
            publisher_batch_in_flight(gateway->publisher, session->batch_last);
 }
 
+/* Puts the session's slot in the hot list, so that every turn of the loop
+ * polls, processes and writes it until the next full pass. */
+static void gateway_hot_add(struct gateway *gateway, const struct gateway_session *session)
+{
+    uint32_t slot = (uint32_t)(session - gateway->sessions);
+    assert(slot < gateway->connections_max);
+    if (gateway->hot_listed[slot])
+        return;
+    assert(gateway->hot_count < gateway->connections_max);
+    gateway->hot_listed[slot] = 1;
+    gateway->hot[gateway->hot_count++] = slot;
+}
+
 /* Queues a frame; a session that cannot take it is too slow and closed. */
 static void session_send(struct gateway *gateway, struct gateway_session *session,
                          const struct frame *frame)
@@ -340,6 +364,7 @@ static void session_send(struct gateway *gateway, struct gateway_session *sessio
     if (GATEWAY_OUTBOX_MAX - session->out_size < FRAME_BUFFER_SIZE) {
         gateway->stats.sessions_closed_slow++;
         session->state = SESSION_CLOSING; /* flushed what it can, then closed */
+        gateway_hot_add(gateway, session);
         return;
     }
     int rv = frame_encode(frame, session->out + session->out_size,
@@ -347,6 +372,7 @@ static void session_send(struct gateway *gateway, struct gateway_session *sessio
     assert(rv == 0);
     (void)rv;
     session->out_size += length;
+    gateway_hot_add(gateway, session);
 }
 
 static void session_error(struct gateway *gateway, struct gateway_session *session,
@@ -354,7 +380,7 @@ static void session_error(struct gateway *gateway, struct gateway_session *sessi
 {
     struct frame frame;
     frame_error_set(&frame, code, text);
-    session_send(gateway, session, &frame);
+    session_send(gateway, session, &frame); /* hot now */
     session->state = SESSION_CLOSING;
 }
 
@@ -494,6 +520,7 @@ static void gateway_accept(struct gateway *gateway)
             continue;
         }
         gateway_session_start(gateway, slot, fd, out, address);
+        gateway->cold_count++; /* a new one is cold: the loop must not sleep long */
     }
 }
 
@@ -607,6 +634,7 @@ static void gateway_logon_finish(struct gateway *gateway, struct gateway_session
         session_close(gateway, old);
     }
     session->state = SESSION_READY;
+    gateway_hot_add(gateway, session);
     index_table_insert(&gateway->by_client, hash_pair64(id, session->client_id),
                        (uint32_t)(session - gateway->sessions));
     struct frame frame = {.type = FRAME_LOGON_OK};
@@ -733,8 +761,8 @@ static void gateway_query_reply(struct gateway *gateway, struct gateway_session 
 static void gateway_queries_due(struct gateway *gateway)
 {
     int64_t now_ms = -1;
-    for (uint32_t i = 0; i < gateway->session_end; i++) {
-        struct gateway_session *session = &gateway->sessions[i];
+    for (uint32_t k = 0; k < gateway->hot_count; k++) { /* a querying session is READY */
+        struct gateway_session *session = &gateway->sessions[gateway->hot[k]];
         if (session->fd < 0 || !session->query_waiting)
             continue;
         if (session->query.min_seq > gateway->replica->applied_seq) {
@@ -808,6 +836,7 @@ static void session_process(struct gateway *gateway, struct gateway_session *ses
            session->state != SESSION_CHECKING && !session_waits(gateway, session)) {
         if (gateway->pending_count == GATEWAY_BATCH_COMMANDS) {
             gateway->input_held = true;
+            gateway_hot_add(gateway, session); /* gateway_process_held visits it */
             break;
         }
         static struct frame frame; /* large; the gateway runs on one thread */
@@ -857,8 +886,10 @@ static void session_read(struct gateway *gateway, struct gateway_session *sessio
 static void gateway_process_held(struct gateway *gateway)
 {
     gateway->input_held = false;
-    for (uint32_t i = 0; i < gateway->session_end; i++) {
-        struct gateway_session *session = &gateway->sessions[i];
+    /* A session held is in the hot list (session_process put it there);
+     * one the loop lists meanwhile is visited too. */
+    for (uint32_t k = 0; k < gateway->hot_count; k++) {
+        struct gateway_session *session = &gateway->sessions[gateway->hot[k]];
         if (session->fd >= 0 && session->in_size > 0)
             session_process(gateway, session);
     }
@@ -1104,6 +1135,38 @@ static bool session_cold(const struct gateway_session *session)
            session->out_size == 0;
 }
 
+/* The poll entry of a session, or false when it has none this turn. */
+static bool gateway_poll_entry(struct gateway *gateway, struct gateway_session *session,
+                               short read_events, struct pollfd *entry)
+{
+    if (session->fd < 0)
+        return false;
+    if (session->state == SESSION_CLOSING && session->out_size == 0) {
+        session_close(gateway, session);
+        return false;
+    }
+    /* A session being checked reads nothing until it is answered (a
+     * hang-up is reported anyway). */
+    bool reads = session->state != SESSION_CLOSING && session->state != SESSION_CHECKING &&
+                 !session_waits(gateway, session);
+    short events = reads ? read_events : 0;
+    if (session->out_size > 0)
+        events |= POLLOUT;
+    *entry = (struct pollfd){.fd = session->fd, .events = events};
+    return true;
+}
+
+/* How often the connections not logged on are polled (gateway.h). */
+static int gateway_cold_poll_ms(const struct gateway *gateway)
+{
+    uint32_t ms = gateway->cold_count / GATEWAY_COLD_PER_MS;
+    return ms > GATEWAY_COLD_POLL_MS ? (int)ms : GATEWAY_COLD_POLL_MS;
+}
+
+/* The full pass (cold) visits every slot and lists the sessions that are
+ * not cold again; the other turns visit the hot list only, so that the
+ * work of a turn is in proportion to the sessions at work, not to the
+ * connections open. */
 static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots, bool cold)
 {
     nfds_t count = 0;
@@ -1115,29 +1178,39 @@ static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots, bool co
     gateway->polls[count++] =
         (struct pollfd){.fd = logon_check_wake_fd(gateway->logon_check), .events = POLLIN};
     assert(count == GATEWAY_POLLS_FIXED);
-    bool may_read = gateway_may_read(gateway);
-    short read_events = may_read ? POLLIN : 0;
+    short read_events = gateway_may_read(gateway) ? POLLIN : 0;
+    /* Many connections not logged on: new ones are taken in with them, at
+     * the full pass, not one wake-up of the loop each. */
+    if (!cold && gateway->cold_count > GATEWAY_COLD_PER_MS * GATEWAY_COLD_POLL_MS)
+        gateway->polls[0].events = 0;
+    if (!cold) {
+        gateway->cold_skipped = gateway->cold_count > 0;
+        for (uint32_t k = 0; k < gateway->hot_count; k++) {
+            uint32_t i = gateway->hot[k];
+            struct gateway_session *session = &gateway->sessions[i];
+            if (session_cold(session)) {
+                gateway->cold_skipped = true; /* a WELCOME written: its LOGON comes */
+                continue;
+            }
+            if (!gateway_poll_entry(gateway, session, read_events, &gateway->polls[count]))
+                continue;
+            slots[count++] = i;
+        }
+        return count;
+    }
+    for (uint32_t k = 0; k < gateway->hot_count; k++)
+        gateway->hot_listed[gateway->hot[k]] = 0;
+    gateway->hot_count = 0;
+    gateway->cold_count = 0;
     for (uint32_t i = 0; i < gateway->session_end; i++) {
         struct gateway_session *session = &gateway->sessions[i];
-        if (session->fd < 0)
+        if (!gateway_poll_entry(gateway, session, read_events, &gateway->polls[count]))
             continue;
-        if (session->state == SESSION_CLOSING && session->out_size == 0) {
-            session_close(gateway, session);
-            continue;
-        }
-        if (!cold && session_cold(session)) {
-            gateway->cold_skipped = true;
-            continue;
-        }
-        /* A session being checked reads nothing until it is answered
-         * (a hang-up is reported anyway). */
-        bool reads = session->state != SESSION_CLOSING && session->state != SESSION_CHECKING &&
-                     !session_waits(gateway, session);
-        short events = reads ? read_events : 0;
-        if (session->out_size > 0)
-            events |= POLLOUT;
-        slots[count] = i;
-        gateway->polls[count++] = (struct pollfd){.fd = session->fd, .events = events};
+        if (session_cold(session))
+            gateway->cold_count++;
+        else
+            gateway_hot_add(gateway, session);
+        slots[count++] = i;
     }
     return count;
 }
@@ -1251,13 +1324,19 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
         gateway_process_held(gateway);
     gateway_flush(gateway);
     int64_t now_ms = clock_now_ms();
-    bool cold = now_ms - gateway->cold_polled_ms >= GATEWAY_COLD_POLL_MS;
+    int cold_ms = gateway_cold_poll_ms(gateway);
+    bool cold = now_ms - gateway->cold_polled_ms >= cold_ms;
     if (cold)
         gateway->cold_polled_ms = now_ms;
     gateway->cold_skipped = false;
     nfds_t count = gateway_poll_set(gateway, slots, cold);
-    if (gateway->cold_skipped && (timeout_ms < 0 || timeout_ms > GATEWAY_COLD_POLL_MS))
-        timeout_ms = GATEWAY_COLD_POLL_MS; /* the cold ones wait no longer */
+    if (gateway->cold_skipped && (timeout_ms < 0 || timeout_ms > cold_ms))
+        timeout_ms = cold_ms; /* the cold ones wait no longer */
+    /* A poll of every connection does not wait: waiting would hang the
+     * loop on each one's wait queue (the kernel's cost per descriptor
+     * doubles); the next turn, over the hot ones, may. */
+    if (cold)
+        timeout_ms = 0;
     /* Work at hand: do not sleep on the sockets. */
     bool held = gateway->input_held && gateway->pending_count < GATEWAY_BATCH_COMMANDS;
     bool paused = (gateway->pause_at != 0 && gateway->replica->applied_seq >= gateway->pause_at) ||
@@ -1297,9 +1376,11 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
         return rv;
     gateway_queries_due(gateway);
     gateway_deadlines(gateway, gateway_may_read(gateway));
-    for (uint32_t i = 0; i < gateway->session_end; i++) {
-        if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].out_size > 0)
-            session_write(gateway, &gateway->sessions[i]);
+    /* What this turn queued: a session given output is in the hot list. */
+    for (uint32_t k = 0; k < gateway->hot_count; k++) {
+        struct gateway_session *session = &gateway->sessions[gateway->hot[k]];
+        if (session->fd >= 0 && session->out_size > 0)
+            session_write(gateway, session);
     }
     return 0;
 }

@@ -69,9 +69,13 @@
 #define GATEWAY_HANDSHAKE_TIMEOUT_MS_DEFAULT 5000
 #define GATEWAY_FRAME_TIMEOUT_MS_DEFAULT 5000
 #define GATEWAY_HEARTBEAT_MS_DEFAULT 10000
-/* While the node is busy, connections not logged on yet are polled this
- * often, not at every turn of the loop (gateway_poll_set). */
+/* Connections not logged on yet are polled this often at least, not at
+ * every turn of the loop (gateway_poll_set), without waiting; with more
+ * than GATEWAY_COLD_PER_MS * GATEWAY_COLD_POLL_MS of them, every
+ * cold_count / GATEWAY_COLD_PER_MS ms, so that their polling costs the
+ * loop about one per cent whatever their number. */
 #define GATEWAY_COLD_POLL_MS 5
+#define GATEWAY_COLD_PER_MS 64u
 /* Deadlines are checked this often, so they hold to within it. */
 #define GATEWAY_DEADLINE_CHECK_MS 100
 #define GATEWAY_OUTBOX_MAX (256u * 1024u) /* unsent bytes a client may owe */

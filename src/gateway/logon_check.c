@@ -30,6 +30,12 @@ struct logon_ring {
     struct logon_job jobs[LOGON_CHECK_QUEUE];
 };
 
+/* A source whose logon failed, and when. */
+struct logon_suspect {
+    uint32_t source;
+    int64_t failed_ms; /* 0: the slot is free */
+};
+
 struct logon_check {
     pthread_t thread;
     int wake_fd;
@@ -44,7 +50,35 @@ struct logon_check {
     uint32_t todo_count;
     struct logon_queued todo[LOGON_CHECK_QUEUE];
     struct logon_ring done;
+    struct logon_suspect suspects[LOGON_CHECK_SUSPECTS];
+    int64_t suspect_next_ms; /* a suspect's job is not checked before it */
 };
+
+#define LOGON_CHECK_SUSPECT_GAP_MS (1000 / LOGON_CHECK_SUSPECT_PER_S)
+
+static struct logon_suspect *suspect_slot(struct logon_check *check, uint32_t source)
+{
+    uint32_t hash = source * 2654435761u; /* Knuth's multiplicative hash */
+    return &check->suspects[(hash >> 16) % LOGON_CHECK_SUSPECTS];
+}
+
+static bool suspect_is(const struct logon_check *check, uint32_t source, int64_t now_ms)
+{
+    const struct logon_suspect *slot = suspect_slot((struct logon_check *)check, source);
+    return slot->failed_ms != 0 && slot->source == source &&
+           now_ms - slot->failed_ms < LOGON_CHECK_SUSPECT_MS;
+}
+
+/* A check ended: a failure makes its source a suspect, a success clears
+ * it. Called with the lock held. */
+static void suspect_note(struct logon_check *check, uint32_t source, bool ok, int64_t now_ms)
+{
+    struct logon_suspect *slot = suspect_slot(check, source);
+    if (!ok)
+        *slot = (struct logon_suspect){.source = source, .failed_ms = now_ms};
+    else if (slot->source == source)
+        slot->failed_ms = 0;
+}
 
 static void ring_push(struct logon_ring *ring, const struct logon_job *job)
 {
@@ -72,9 +106,13 @@ static int32_t todo_pick(const struct logon_check *check, int64_t now_ms, int64_
         const struct logon_queued *queued = &check->todo[i];
         if (!queued->used)
             continue;
-        if (queued->job.not_before_ms > now_ms) {
-            if (queued->job.not_before_ms < *wake_ms)
-                *wake_ms = queued->job.not_before_ms;
+        int64_t due_ms = queued->job.not_before_ms;
+        if (due_ms <= now_ms && check->suspect_next_ms > now_ms &&
+            suspect_is(check, queued->job.source, now_ms))
+            due_ms = check->suspect_next_ms; /* the suspects' budget is spent */
+        if (due_ms > now_ms) {
+            if (due_ms < *wake_ms)
+                *wake_ms = due_ms;
             continue;
         }
         const struct logon_queued *other = best < 0 ? NULL : &check->todo[best];
@@ -102,6 +140,12 @@ static bool todo_take(struct logon_check *check, struct logon_job *job)
         return false;
     }
     struct logon_queued *queued = &check->todo[at];
+    int64_t now_ms = clock_now_ms();
+    if (suspect_is(check, queued->job.source, now_ms)) {
+        int64_t floor_ms = now_ms - LOGON_CHECK_SUSPECT_BURST * LOGON_CHECK_SUSPECT_GAP_MS;
+        int64_t base_ms = check->suspect_next_ms > floor_ms ? check->suspect_next_ms : floor_ms;
+        check->suspect_next_ms = base_ms + LOGON_CHECK_SUSPECT_GAP_MS;
+    }
     *job = queued->job;
     check->round = queued->round;
     check->in_hand_source = job->source;
@@ -125,6 +169,7 @@ static void *logon_check_main(void *context)
         job.ok = right && !job.unknown;
         OPENSSL_cleanse(job.secret, sizeof job.secret);
         pthread_mutex_lock(&check->lock);
+        suspect_note(check, job.source, right, clock_now_ms());
         check->in_hand--;
         ring_push(&check->done, &job);
         uint64_t one = 1;

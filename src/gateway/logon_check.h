@@ -22,6 +22,19 @@
  * A job may also say it is not to be checked before a time (the
  * throttle's turn, logon_throttle.h): it waits in the queue, holding no
  * thread, and others are checked meanwhile.
+ *
+ * Suspects share a budget. A source whose logon failed here in the last
+ * LOGON_CHECK_SUSPECT_MS is a suspect until one of its logons succeeds,
+ * and all suspects together get at most LOGON_CHECK_SUSPECT_PER_S checks
+ * a second (bursts of LOGON_CHECK_SUSPECT_BURST): each check is a tenth of
+ * a second of CPU here, so without it twenty addresses guessing kept the
+ * thread, a whole core of two, busy, and the orders of everyone else
+ * slowed to a third. A source with no failure is never held back by
+ * this, so a logon from anyone else is still checked next; jobs a fresh
+ * address queued at once become suspect as soon as its first one fails.
+ * The table that remembers suspects is fixed (LOGON_CHECK_SUSPECTS slots
+ * by a hash of the address): an attacker with more addresses only makes
+ * it forget, which costs it their fresh checks, never anyone a lockout.
  */
 #ifndef NODOWN_GATEWAY_LOGON_CHECK_H
 #define NODOWN_GATEWAY_LOGON_CHECK_H
@@ -39,6 +52,12 @@
 /* Jobs of one source address, queued or in hand: room for an application
  * server's sessions logging on together, a sixty-fourth of the queue. */
 #define LOGON_CHECK_SOURCE_MAX 16u
+/* Checks a second for all suspect sources together, its burst, how long
+ * a failure makes a suspect, and the slots that remember them. */
+#define LOGON_CHECK_SUSPECT_PER_S 10
+#define LOGON_CHECK_SUSPECT_BURST 10
+#define LOGON_CHECK_SUSPECT_MS 60000
+#define LOGON_CHECK_SUSPECTS 1024u
 
 struct logon_job {
     uint32_t slot;       /* the caller's: which session asked */

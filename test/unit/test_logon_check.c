@@ -4,7 +4,7 @@
  * poll() for each batch of results, the queue is bounded, one source
  * address holds at most its share, a quiet source is checked before a
  * busy one's backlog, a job waits for its time without holding the
- * thread, and an unknown account is never ok. */
+ * thread, an unknown account is never ok, and suspects share a budget. */
 #include "gateway/logon_check.h"
 
 #include <poll.h>
@@ -139,6 +139,14 @@ TEST(sources_share_fairly)
     logon_check_close(check);
 }
 
+/* A checker, and a salt and hash of the secret "right". */
+static int checker_with_right(uint8_t *salt, uint8_t *hash, struct logon_check **check)
+{
+    if (secret_salt_generate(salt) != 0 || secret_hash("right", 5, salt, hash) != 0)
+        return -1;
+    return logon_check_open(check);
+}
+
 /* A job not due yet waits without holding the thread: a later job that
  * is due is checked first. An unknown account is never ok, even with the
  * right secret. */
@@ -146,10 +154,8 @@ TEST(waits_for_its_time_and_unknown_never_ok)
 {
     uint8_t salt[SECRET_SALT_SIZE];
     uint8_t hash[SECRET_HASH_SIZE];
-    CHECK_EQ_I64(secret_salt_generate(salt), 0);
-    CHECK_EQ_I64(secret_hash("right", 5, salt, hash), 0);
     struct logon_check *check = NULL;
-    CHECK_EQ_I64(logon_check_open(&check), 0);
+    CHECK_EQ_I64(checker_with_right(salt, hash, &check), 0);
     int64_t start_ms = clock_now_ms();
     struct logon_job later = job_for(1, "right", salt, hash);
     later.not_before_ms = start_ms + 300;
@@ -164,6 +170,44 @@ TEST(waits_for_its_time_and_unknown_never_ok)
     CHECK_EQ_I64(results[1].slot, 1);
     CHECK_EQ_I64(results[1].ok, 1);
     CHECK(clock_now_ms() - start_ms >= 300);
+    logon_check_close(check);
+}
+
+/* A source whose logon failed is a suspect: its other jobs share the
+ * suspects' budget (LOGON_CHECK_SUSPECT_PER_S, after a burst), so sixteen
+ * wrong logons from one address take at least (16 - 2 - burst) gaps
+ * instead of sixteen derivations back to back (about 0.15 s here, which
+ * failed this test before the budget); a right one from another address,
+ * submitted once the budget is spent, is checked next. */
+TEST(suspects_share_a_budget)
+{
+    uint8_t salt[SECRET_SALT_SIZE];
+    uint8_t hash[SECRET_HASH_SIZE];
+    struct logon_check *check = NULL;
+    CHECK_EQ_I64(checker_with_right(salt, hash, &check), 0);
+    int64_t start_ms = clock_now_ms();
+    CHECK_EQ_I64(submit_wrong(check, LOGON_CHECK_SOURCE_MAX, 7), LOGON_CHECK_SOURCE_MAX);
+    struct logon_job results[LOGON_CHECK_SOURCE_MAX + 1];
+    const uint32_t spent = 1 + LOGON_CHECK_SUSPECT_BURST + 1; /* the first, the burst, one */
+    CHECK_EQ_I64(take_results(check, results, spent), spent);
+    struct logon_job quiet = job_for(100, "right", salt, hash);
+    quiet.source = 8;
+    CHECK_EQ_I64(logon_check_submit(check, &quiet), LOGON_CHECK_QUEUED);
+    uint32_t rest = LOGON_CHECK_SOURCE_MAX + 1 - spent;
+    CHECK_EQ_I64(take_results(check, results + spent, rest), rest);
+    int64_t took_ms = clock_now_ms() - start_ms;
+    uint32_t quiet_at = spent;
+    while (quiet_at <= LOGON_CHECK_SOURCE_MAX && results[quiet_at].slot != 100)
+        quiet_at++;
+    fprintf(stderr, "  16 wrong logons from one address: %lld ms; a right one from another, "
+                    "submitted after %u results: answered %u th\n",
+            (long long)took_ms, spent, quiet_at + 1);
+    CHECK(quiet_at <= spent + 1); /* behind the suspect's job in hand at most */
+    CHECK(quiet_at <= LOGON_CHECK_SOURCE_MAX && results[quiet_at].ok);
+    /* Unbudgeted: the first (no suspect yet) and the burst; the next one
+     * waits a gap after the burst, and so on. */
+    int64_t gaps = LOGON_CHECK_SOURCE_MAX - 2 - LOGON_CHECK_SUSPECT_BURST;
+    CHECK(took_ms >= gaps * (1000 / LOGON_CHECK_SUSPECT_PER_S) - 50);
     logon_check_close(check);
 }
 
