@@ -31,6 +31,7 @@
 #include "gateway/http_admin.h"
 #include "gateway/metrics.h"
 #include "lib/clock.h"
+#include "lib/dir_lock.h"
 #include "lib/secret.h"
 #include "replica/nats_supervisor.h"
 #include "replica/node_registry.h"
@@ -72,6 +73,7 @@ struct serve_options {
 
 struct serve {
     struct serve_options options;
+    struct dir_lock lock; /* of options.data_dir, held for the node's life */
     struct nats_supervisor nats;
     bool embedded;
     struct journal *journal;
@@ -897,6 +899,10 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
         snprintf(errmsg, size, "%s: %s", options->data_dir, strerror(errno));
         return -1;
     }
+    /* Before anything in the directory is touched: one node per directory. */
+    pid_t holder = 0;
+    if (dir_lock_acquire(&serve->lock, options->data_dir, &holder, errmsg, size) != 0)
+        return -1;
     serve->embedded = options->nats_urls == NULL;
     int rv = serve->embedded ? serve_nats_start(serve, errmsg, size) : 0;
     const char *urls = serve->embedded ? serve->nats.url : options->nats_urls;
@@ -971,6 +977,7 @@ static void serve_stop(struct serve *serve)
         replica_close(&serve->replica);
     if (serve->embedded)
         nats_supervisor_stop(&serve->nats);
+    dir_lock_release(&serve->lock); /* last: the directory is free now */
 }
 
 /* Every 100 ms: the supervised server's health, snapshots, the status. */
@@ -1076,6 +1083,7 @@ int serve_main(int argc, char **argv)
         serve_usage(stderr);
         return 2;
     }
+    serve.lock.fd = -1;
     metrics_init(&serve.metrics);
     audit_init(&serve.audit);
     pthread_mutex_init(&serve.snapshot_mutex, NULL);
