@@ -632,6 +632,7 @@ static void serve_status(struct serve *serve)
         stats->sessions_closed_slow, stats->refused_per_address, stats->refused_full,
         stats->closed_handshake, stats->closed_frame, stats->closed_heartbeat,
     };
+    metrics_write_begin(&serve->metrics); /* one group: a render sees it whole */
     for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++)
         metrics_counter_add(counters[i], totals[i] - metrics_counter_get(counters[i]));
     metrics_gauge_set(&serve->metrics.sessions_connected, (int64_t)stats->connections_open);
@@ -640,6 +641,7 @@ static void serve_status(struct serve *serve)
     metrics_gauge_set(&serve->metrics.batches_in_flight_max, (int64_t)stats->batches_in_flight_max);
     metrics_gauge_set(&serve->metrics.snapshot_pause_us_max,
                       (int64_t)(serve->replica.snapshot_pause_ns_max / 1000));
+    metrics_write_end(&serve->metrics);
 }
 
 /* On a first start with $NODOWN_HOUSE_SECRET set, the house gets its
