@@ -352,13 +352,18 @@ static void build_account_credit(struct client_args *args, struct command *c)
     c->u.account_set_credit.credit_limit_minor = AMOUNT_ARG(args, "credit");
 }
 
+/* A limit left out keeps its value: it is built as LIMIT_KEEP here, and
+ * limits_fill() reads the account's current limits before sending. */
+#define LIMIT_KEEP (-1)
+#define LIMIT_ARG(args, name) arg_int((args), (name), 0, INT64_MAX, LIMIT_KEEP)
+
 static void build_account_limits(struct client_args *args, struct command *c)
 {
     c->u.account_set_limits.account_id = arg_u32(args, "account", 0);
-    c->u.account_set_limits.order_quantity_max = AMOUNT_ARG(args, "quantity-max");
-    c->u.account_set_limits.order_notional_max_minor = AMOUNT_ARG(args, "notional-max");
-    c->u.account_set_limits.bet_stake_max_minor = AMOUNT_ARG(args, "stake-max");
-    c->u.account_set_limits.exposure_limit_minor = AMOUNT_ARG(args, "exposure-limit");
+    c->u.account_set_limits.order_quantity_max = LIMIT_ARG(args, "quantity-max");
+    c->u.account_set_limits.order_notional_max_minor = LIMIT_ARG(args, "notional-max");
+    c->u.account_set_limits.bet_stake_max_minor = LIMIT_ARG(args, "stake-max");
+    c->u.account_set_limits.exposure_limit_minor = LIMIT_ARG(args, "exposure-limit");
 }
 
 /* The secret is hashed here, with a fresh salt: it never leaves this
@@ -449,8 +454,14 @@ static void build_order(struct client_args *args, struct command *c)
     c->u.order_place.side = arg_word(args, "side", WORDS(side_words), 0);
     c->u.order_place.order_type = arg_word(args, "type", WORDS(order_type_words),
                                            ORDER_TYPE_LIMIT);
-    c->u.order_place.time_in_force = arg_word(args, "tif", WORDS(tif_words), TIF_DAY);
     bool market = c->u.order_place.order_type == ORDER_TYPE_MARKET;
+    /* A market order never rests, so day and gtc are refused for it: its
+     * default is ioc (fill what the book has, cancel the rest). */
+    c->u.order_place.time_in_force = arg_word(args, "tif", WORDS(tif_words),
+                                              market ? TIF_IOC : TIF_DAY);
+    uint8_t tif = c->u.order_place.time_in_force;
+    if (market && tif != TIF_IOC && tif != TIF_FOK)
+        arg_fail(args, "tif", arg_text(args, "tif"), "a market order is ioc or fok");
     if (!market && arg_text(args, "price") == NULL)
         arg_fail(args, "price", NULL, "a limit order needs --price TICKS");
     c->u.order_place.price_ticks = AMOUNT_ARG(args, "price");
@@ -568,11 +579,41 @@ static void query_exposure_build(struct client_args *args, struct frame_query *q
     q->u.exposure.market_id = arg_u32(args, "market", 0);
 }
 
+/* The names a bettor knows a format by: the full ones of the protocol
+ * (odds_format_words) and these short ones. */
+static const struct {
+    const char *name;
+    enum odds_format format;
+} odds_format_aliases[] = {
+    {"dec", ODDS_FORMAT_DECIMAL},       {"eu", ODDS_FORMAT_DECIMAL},
+    {"hk", ODDS_FORMAT_HONG_KONG},      {"my", ODDS_FORMAT_MALAY},
+    {"indo", ODDS_FORMAT_INDONESIAN},   {"id", ODDS_FORMAT_INDONESIAN},
+    {"us", ODDS_FORMAT_AMERICAN},       {"moneyline", ODDS_FORMAT_AMERICAN},
+    {"frac", ODDS_FORMAT_FRACTIONAL},   {"uk", ODDS_FORMAT_FRACTIONAL},
+};
+#define ODDS_FORMAT_HELP "decimal (dec), hongkong (hk), malay, indonesian (indo), american" \
+                         " (us), fractional (frac)"
+
+/* A format by its full name or a short one; -1 when it is neither. */
+static int odds_format_find(const char *text)
+{
+    for (size_t i = 0; i < sizeof odds_format_aliases / sizeof odds_format_aliases[0]; i++) {
+        if (strcmp(odds_format_aliases[i].name, text) == 0)
+            return (int)odds_format_aliases[i].format;
+    }
+    return word_index(WORDS(odds_format_words), text);
+}
+
 static void query_odds_build(struct client_args *args, struct frame_query *q)
 {
     q->u.odds.market_id = arg_u32(args, "market", 0);
-    q->u.odds.odds_format = arg_word(args, "format", WORDS(odds_format_words),
-                                     ODDS_FORMAT_DECIMAL);
+    const char *text = arg_text(args, "format");
+    int format = text == NULL ? ODDS_FORMAT_DECIMAL : odds_format_find(text);
+    if (format < 0)
+        arg_fail(args, "format", text, "not one of " ODDS_FORMAT_HELP);
+    q->u.odds.odds_format = (uint8_t)(format < 0 ? ODDS_FORMAT_DECIMAL : format);
+    if (arg_flag(args, "ladder") && format != ODDS_FORMAT_FRACTIONAL)
+        arg_fail(args, "ladder", NULL, "the ladder is for fractional odds (--format frac)");
 }
 
 /* ---- The table of subcommands. ---- */
@@ -594,13 +635,13 @@ static const struct client_spec command_specs[] = {
      "account", "credit", build_account_credit, NULL,
      {ACCOUNT_OPTION("the account"), {"credit", "MINOR", REQ, "credit limit, minor units"}}},
     {"account-limits", COMMAND_ACCOUNT_SET_LIMITS, 0,
-     "set an account's limits (each one left out is set to 0: no limit)", "account", NULL,
-     build_account_limits, NULL,
+     "change an account's limits (those left out keep their values; 0 is no limit)",
+     "account", NULL, build_account_limits, NULL,
      {ACCOUNT_OPTION("the account"),
-      {"quantity-max", "N", OPT, "largest order quantity"},
-      {"notional-max", "MINOR", OPT, "largest order notional"},
-      {"stake-max", "MINOR", OPT, "largest bet stake"},
-      {"exposure-limit", "MINOR", OPT, "a PT level's worst loss per market"}}},
+      {"quantity-max", "N", OPT, "largest order quantity (0: no limit)"},
+      {"notional-max", "MINOR", OPT, "largest order notional (0: no limit)"},
+      {"stake-max", "MINOR", OPT, "largest bet stake (0: no limit)"},
+      {"exposure-limit", "MINOR", OPT, "a PT level's worst loss per market (0: no limit)"}}},
     {"account-secret", COMMAND_ACCOUNT_SET_SECRET, 0,
      "set an account's logon secret (sent as a salted hash)", "account", NULL,
      build_account_secret, NULL,
@@ -651,7 +692,7 @@ static const struct client_spec command_specs[] = {
      build_order, NULL,
      {{"instrument", "ID", REQ, "the instrument"}, {"side", "SIDE", REQ, "buy|sell"},
       {"type", "TYPE", OPT, "limit|market (default limit)"},
-      {"tif", "TIF", OPT, "day|gtc|ioc|fok (default day)"},
+      {"tif", "TIF", OPT, "day|gtc|ioc|fok (default day; a market order: ioc|fok, default ioc)"},
       {"price", "TICKS", OPT, "limit price (required for limit orders)"},
       {"quantity", "N", REQ, "units"},
       {"client-order-id", "N", OPT, "your own reference, kept with the order"}}},
@@ -716,8 +757,9 @@ static const struct client_spec query_specs[] = {
       {"market", "ID", REQ, "the market"}}},
     {"odds", 0, QUERY_ODDS, "a market's odds in a format", NULL, NULL, NULL, query_odds_build,
      {{"market", "ID", REQ, "the market"},
-      {"format", "FORMAT", OPT,
-       "decimal|hongkong|malay|indonesian|american|fractional (default decimal)"}}},
+      {"format", "FORMAT", OPT, ODDS_FORMAT_HELP "; default decimal"},
+      {"ladder", NULL, OPT, "fractional odds on the traditional ladder (10/11, 5/6), at or"
+                            " below the price, instead of exact"}}},
 };
 
 #define SPEC_COUNT(array) (sizeof(array) / sizeof((array)[0]))
@@ -791,6 +833,7 @@ struct client_globals {
     bool json;
     int timeout_ms;
     uint64_t min_seq; /* --at-least: queries read at this stream sequence or later */
+    bool odds_ladder; /* query odds --ladder: fractional odds on the traditional ladder */
 };
 
 /* Reads the subcommand's options into args. Returns -1 after printing
@@ -924,10 +967,21 @@ static void print_value(char *text, size_t size, const char *label,
     snprintf(text, size, ", %s %s", label, word);
 }
 
+/* A command type by the name this CLI gives it ("market-settle",
+ * "order"), as --json prints it. */
+static const char *client_command_name(uint16_t command_type)
+{
+    for (size_t i = 0; i < SPEC_COUNT(command_specs); i++) {
+        if (command_specs[i].command_type == command_type)
+            return command_specs[i].name;
+    }
+    return command_type_name((enum command_type)command_type);
+}
+
 static int print_outcome(const struct client_spec *spec, const struct nodown_outcome *o,
                          bool json)
 {
-    const char *name = command_type_name((enum command_type)o->command_type);
+    const char *name = client_command_name(o->command_type);
     if (json) {
         printf("{\"command\":\"%s\",\"result\":\"%s\",\"result_code\":%u,\"text\":\"%s\","
                "\"id\":%" PRIu64 ",\"value\":%" PRId64 ",\"duplicate\":%s,"
@@ -1073,24 +1127,41 @@ static void print_exposure(const struct query_exposure *e, bool json)
     fputs(json ? "]}\n" : "\n", stdout);
 }
 
-static void print_odds(const struct query_odds *o, bool json)
+/* A line in goals from quarters: -1 is "-0.25", 10 is "2.5", 8 is "2". */
+static void print_line(char *text, size_t size, int32_t line_quarters)
+{
+    static const char *const quarter_words[] = {"", ".25", ".5", ".75"};
+    int64_t quarters = line_quarters;
+    int64_t magnitude = quarters < 0 ? -quarters : quarters;
+    snprintf(text, size, "%s%" PRId64 "%s", quarters < 0 ? "-" : "", magnitude / 4,
+             quarter_words[magnitude % 4]);
+}
+
+/* A 1x2 market has no line; a handicap's and a total's is shown in goals.
+ * ladder: fractional odds on the traditional ladder, not exact. */
+static void print_odds(const struct query_odds *o, bool json, bool ladder)
 {
     const char *format = word_of(WORDS(odds_format_words), o->odds_format);
     const char *type = word_of(WORDS(market_type_words), o->market_type);
     const char *status = word_of(WORDS(market_status_words), o->status);
+    char line[32] = "";
+    if (o->market_type != MARKET_TYPE_1X2)
+        print_line(line, sizeof line, o->line_quarters);
     if (json)
         printf("{\"market_id\":%u,\"type\":\"%s\",\"status\":\"%s\",\"format\":\"%s\","
-               "\"line_quarters\":%d,\"prices\":[",
-               o->market_id, type, status, format, o->line_quarters);
+               "%s%s%s\"ladder\":%s,\"prices\":[",
+               o->market_id, type, status, format, line[0] ? "\"line\":" : "", line,
+               line[0] ? "," : "", ladder ? "true" : "false");
     else
-        printf("market %u %s %s, line %d quarters, %s:", o->market_id, type, status,
-               o->line_quarters, format);
+        printf("market %u %s %s%s%s, %s%s:", o->market_id, type, status,
+               line[0] ? ", line " : "", line, format, ladder ? " (ladder)" : "");
     for (uint32_t i = 0; i < o->selection_count && i < SELECTIONS_MAX; i++) {
         const struct query_price *p = &o->prices[i];
         struct odds_display display = {(enum odds_format)o->odds_format, p->value,
                                        p->numerator, p->denominator};
         char text[ODDS_TEXT_SIZE_MAX];
-        if (odds_display_format(&display, text, sizeof text) != 0)
+        if ((ladder && odds_ladder_from_milli(p->odds_milli, &display) != 0) ||
+            odds_display_format(&display, text, sizeof text) != 0)
             snprintf(text, sizeof text, "?");
         if (json)
             printf("%s{\"odds_milli\":%d,\"text\":\"%s\"}", i ? "," : "", p->odds_milli, text);
@@ -1135,10 +1206,51 @@ static int selection_count_check(struct nodown_client *client, const struct clie
     return CLIENT_EXIT_USAGE;
 }
 
+/* account-limits carries all four limits, and the state machine sets all
+ * four: a limit not given on the command line is read from the account
+ * first, so that only the limits given change. (A change made by someone
+ * else between the read and this command is overwritten.) Returns 0 to go
+ * on, or the exit code. */
+static int limits_fill(struct nodown_client *client, const struct client_spec *spec,
+                       struct command *command, const struct client_globals *g)
+{
+    struct command_account_limits *limits = &command->u.account_set_limits;
+    if (command->type != COMMAND_ACCOUNT_SET_LIMITS)
+        return 0;
+    if (limits->order_quantity_max != LIMIT_KEEP &&
+        limits->order_notional_max_minor != LIMIT_KEEP &&
+        limits->bet_stake_max_minor != LIMIT_KEEP && limits->exposure_limit_minor != LIMIT_KEEP)
+        return 0;
+    static struct frame_query query;
+    static struct frame_query_result result;
+    memset(&query, 0, sizeof query);
+    query.query_type = QUERY_ACCOUNT;
+    query.u.account.account_id = limits->account_id;
+    int rv = nodown_client_query(client, &query, &result, g->timeout_ms);
+    if (rv != 0 || result.result != RESULT_OK) {
+        fprintf(stderr, "nodown client: %s: cannot read account %u's limits to keep those not"
+                " given (%s); give all four\n", spec->name, limits->account_id,
+                rv != 0 ? err_text(rv) : result_name(result.result));
+        return rv != 0 ? CLIENT_EXIT_NO_ANSWER : CLIENT_EXIT_REJECTED;
+    }
+    const struct query_account *now = &result.u.account;
+    if (limits->order_quantity_max == LIMIT_KEEP)
+        limits->order_quantity_max = now->order_quantity_max;
+    if (limits->order_notional_max_minor == LIMIT_KEEP)
+        limits->order_notional_max_minor = now->order_notional_max_minor;
+    if (limits->bet_stake_max_minor == LIMIT_KEEP)
+        limits->bet_stake_max_minor = now->bet_stake_max_minor;
+    if (limits->exposure_limit_minor == LIMIT_KEEP)
+        limits->exposure_limit_minor = now->exposure_limit_minor;
+    return 0;
+}
+
 static int run_command(struct nodown_client *client, const struct client_spec *spec,
-                       const struct command *command, const struct client_globals *g)
+                       struct command *command, const struct client_globals *g)
 {
     int exit_code = selection_count_check(client, spec, command, g);
+    if (exit_code == 0)
+        exit_code = limits_fill(client, spec, command, g);
     if (exit_code != 0)
         return exit_code;
     uint64_t client_seq = 0;
@@ -1159,7 +1271,7 @@ static int run_command(struct nodown_client *client, const struct client_spec *s
         fprintf(stderr, "nodown client: %s was not applied: the node answered with the outcome"
                 " of an earlier command (client_seq %" PRIu64 ", %s); it lags behind the"
                 " stream, run the command again\n", spec->name, outcome.client_seq,
-                command_type_name((enum command_type)outcome.command_type));
+                client_command_name(outcome.command_type));
         return CLIENT_EXIT_NO_ANSWER;
     }
     return print_outcome(spec, &outcome, g->json);
@@ -1232,7 +1344,7 @@ static int run_query(struct nodown_client *client, const struct client_spec *spe
     case QUERY_EXPOSURE: print_exposure(&result.u.exposure, g->json); break;
     default:
         assert(query->query_type == QUERY_ODDS);
-        print_odds(&result.u.odds, g->json);
+        print_odds(&result.u.odds, g->json, g->odds_ladder);
         break;
     }
     return CLIENT_EXIT_OK;
@@ -1328,6 +1440,7 @@ int client_main(int argc, char **argv)
         spec->build(&args, &command);
     if (args.errmsg[0] != '\0')
         return usage_error(name, args.errmsg);
+    g.odds_ladder = spec->query_type == QUERY_ODDS && arg_flag(&args, "ladder");
     if (!g.account_given)
         return usage_error(NULL, "--account ID is required (the account to log on as)");
     if (g.secret == NULL)

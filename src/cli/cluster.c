@@ -576,14 +576,17 @@ static int cluster_start(struct cluster *cluster)
 
 /* ---- Status. ---- */
 
-static void cluster_status_nats(const struct cluster *cluster, bool json)
+/* Each server's line; returns how many are down. */
+static uint32_t cluster_status_nats(const struct cluster *cluster, bool json)
 {
+    uint32_t down = 0;
     for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
         const struct cluster_process *p = &cluster->layout.nats[i];
         bool up = cluster_running(cluster, p->pid) && cluster_port_open(p->ports[0]);
         char body[4096] = "", leader[64] = "";
         if (up && admin_http_get(p->ports[2], "/jsz", NULL, body, sizeof body) == 0)
             admin_json_field(body, "leader", leader, sizeof leader);
+        down += up ? 0 : 1;
         printf(json ? "%s{\"name\":\"nats-%u\",\"pid\":%d,\"up\":%s,"
                       "\"url\":\"nats://127.0.0.1:%u\",\"meta_leader\":\"%s\"}"
                     : "%snats-%u  pid %d  %s  nats://127.0.0.1:%u  JetStream meta leader: %s\n",
@@ -591,9 +594,10 @@ static void cluster_status_nats(const struct cluster *cluster, bool json)
                                                              : (up ? "up  " : "DOWN"),
                p->ports[0], leader[0] ? leader : (json ? "" : "-"));
     }
+    return down;
 }
 
-static void cluster_status_stream(const struct cluster *cluster, bool json)
+static uint32_t cluster_status_stream(const struct cluster *cluster, bool json)
 {
     struct journal *journal = NULL;
     struct journal_stream_info info;
@@ -603,7 +607,7 @@ static void cluster_status_stream(const struct cluster *cluster, bool json)
     journal_close(journal);
     if (!ok) {
         printf(json ? "\"stream\":null" : "stream NODOWN: unreachable\n");
-        return;
+        return 1;
     }
     printf(json ? "\"stream\":{\"last_seq\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"leader\":\"%s\","
                   "\"replicas\":["
@@ -618,10 +622,12 @@ static void cluster_status_stream(const struct cluster *cluster, bool json)
                     : (info.peers[i].offline ? ", offline" : ""),
                info.peers[i].lag);
     printf(json ? "]}" : "\n");
+    return 0;
 }
 
-/* One node's line: name, its process, its admin token's file. */
-static void cluster_status_node(const struct cluster *cluster, const char *name,
+/* One node's line: name, its process, its admin token's file. Returns 1
+ * when the node is down, else 0. */
+static uint32_t cluster_status_node(const struct cluster *cluster, const char *name,
                                 const struct cluster_process *p, const char *token_path,
                                 bool json, bool first)
 {
@@ -648,21 +654,25 @@ static void cluster_status_node(const struct cluster *cluster, const char *name,
         printf("%-8s pid %d  %s  127.0.0.1:%u  applied %s  lag %s  digest %s at %s  audit %s\n",
                name, (int)p->pid, up ? "up  " : "DOWN", p->ports[0], up ? applied : "-",
                up ? lag : "-", up ? digest : "-", up ? digest_seq : "-", up ? audit : "-");
+    return up ? 0 : 1;
 }
 
-static void cluster_status_nodes(const struct cluster *cluster, bool json)
+static uint32_t cluster_status_nodes(const struct cluster *cluster, bool json)
 {
     char path[CLUSTER_PATH_MAX], name[32];
+    uint32_t down = 0;
     for (uint32_t i = 0; i < cluster->layout.node_count; i++) {
         cluster_path(cluster, path, "node-%u/admin.token", i);
         snprintf(name, sizeof name, "node-%u", i);
-        cluster_status_node(cluster, name, &cluster->layout.nodes[i], path, json, i == 0);
+        down += cluster_status_node(cluster, name, &cluster->layout.nodes[i], path, json,
+                                    i == 0);
     }
+    return down;
 }
 
 /* The DR site: its server, its stream (the mirror, or the promoted
  * stream) and its node. */
-static void cluster_status_dr(const struct cluster *cluster, bool json)
+static uint32_t cluster_status_dr(const struct cluster *cluster, bool json)
 {
     const struct cluster_process *p = &cluster->layout.dr_nats;
     bool up = cluster_running(cluster, p->pid) && cluster_port_open(p->ports[0]);
@@ -696,8 +706,10 @@ static void cluster_status_dr(const struct cluster *cluster, bool json)
     else
         printf("DR mirror NODOWN_DR: unreachable\n");
     cluster_path(cluster, path, "dr-node/admin.token", 0);
-    cluster_status_node(cluster, "dr-node", &cluster->layout.dr_node, path, json, true);
+    uint32_t down = cluster_status_node(cluster, "dr-node", &cluster->layout.dr_node, path, json,
+                                        true);
     printf(json ? "}" : "");
+    return down + (up ? 0 : 1);
 }
 
 /* ---- Stopping. ---- */
@@ -969,21 +981,26 @@ static int cluster_up(struct cluster *cluster, uint32_t nats_count, uint32_t nod
     return 0;
 }
 
+/* Exits 0 only when every server, the stream and every node is up; 1
+ * when any is down or unreachable, so that a script can check it. */
 static int cluster_status(const struct cluster *cluster, bool json)
 {
     printf(json ? "{\"nats\":[" : "");
-    cluster_status_nats(cluster, json);
+    uint32_t down = cluster_status_nats(cluster, json);
     printf(json ? "]," : "");
-    cluster_status_stream(cluster, json);
+    down += cluster_status_stream(cluster, json);
     printf(json ? ",\"nodes\":[" : "");
-    cluster_status_nodes(cluster, json);
+    down += cluster_status_nodes(cluster, json);
     printf(json ? "]" : "");
     if (cluster->layout.dr) {
         printf(json ? "," : "");
-        cluster_status_dr(cluster, json);
+        down += cluster_status_dr(cluster, json);
     }
-    printf(json ? "}\n" : "");
-    return 0;
+    printf(json ? ",\"down\":%u}\n" : "", down);
+    if (down > 0)
+        fprintf(stderr, "nodown cluster: %u down or unreachable (servers, stream, nodes)\n",
+                down);
+    return down > 0 ? 1 : 0;
 }
 
 static int cluster_down(const struct cluster *cluster)
@@ -1040,9 +1057,20 @@ int cluster_dr_url(const char *dir, char *url, size_t size)
     return 0;
 }
 
+/* --help (or -h) anywhere, or the word help: `cluster up --help` is help
+ * too, on stdout, exit 0. */
+static bool cluster_help_asked(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    }
+    return strcmp(argv[0], "help") == 0;
+}
+
 int cluster_main(int argc, char **argv)
 {
-    if (argc < 1 || strcmp(argv[0], "--help") == 0) {
+    if (argc < 1 || cluster_help_asked(argc, argv)) {
         cluster_usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }

@@ -31,6 +31,7 @@
 #include "gateway/http_admin.h"
 #include "gateway/metrics.h"
 #include "lib/clock.h"
+#include "lib/dir_lock.h"
 #include "lib/secret.h"
 #include "replica/nats_supervisor.h"
 #include "replica/node_registry.h"
@@ -73,6 +74,7 @@ struct serve_options {
 
 struct serve {
     struct serve_options options;
+    struct dir_lock lock; /* of options.data_dir, held for the node's life */
     struct nats_supervisor nats;
     bool embedded;
     struct journal *journal;
@@ -634,6 +636,7 @@ static void serve_status(struct serve *serve)
         stats->sessions_closed_slow, stats->refused_per_address, stats->refused_full,
         stats->closed_handshake, stats->closed_frame, stats->closed_heartbeat,
     };
+    metrics_write_begin(&serve->metrics); /* one group: a render sees it whole */
     for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++)
         metrics_counter_add(counters[i], totals[i] - metrics_counter_get(counters[i]));
     metrics_gauge_set(&serve->metrics.sessions_connected, (int64_t)stats->connections_open);
@@ -642,6 +645,7 @@ static void serve_status(struct serve *serve)
     metrics_gauge_set(&serve->metrics.batches_in_flight_max, (int64_t)stats->batches_in_flight_max);
     metrics_gauge_set(&serve->metrics.snapshot_pause_us_max,
                       (int64_t)(serve->replica.snapshot_pause_ns_max / 1000));
+    metrics_write_end(&serve->metrics);
 }
 
 /* On a first start with $NODOWN_HOUSE_SECRET set, the house gets its
@@ -941,6 +945,10 @@ static int serve_start(struct serve *serve, char *errmsg, size_t size)
         snprintf(errmsg, size, "%s: %s", options->data_dir, strerror(errno));
         return -1;
     }
+    /* Before anything in the directory is touched: one node per directory. */
+    pid_t holder = 0;
+    if (dir_lock_acquire(&serve->lock, options->data_dir, &holder, errmsg, size) != 0)
+        return -1;
     serve->embedded = options->nats_urls == NULL;
     int rv = serve->embedded ? serve_nats_start(serve, errmsg, size) : 0;
     const char *urls = serve->embedded ? serve->nats.url : options->nats_urls;
@@ -1015,6 +1023,7 @@ static void serve_stop(struct serve *serve)
         replica_close(&serve->replica);
     if (serve->embedded)
         nats_supervisor_stop(&serve->nats);
+    dir_lock_release(&serve->lock); /* last: the directory is free now */
 }
 
 /* Every 100 ms: the supervised server's health, snapshots, the status. */
@@ -1121,6 +1130,7 @@ int serve_main(int argc, char **argv)
         serve_usage(stderr);
         return 2;
     }
+    serve.lock.fd = -1;
     metrics_init(&serve.metrics);
     audit_init(&serve.audit);
     pthread_mutex_init(&serve.snapshot_mutex, NULL);

@@ -112,6 +112,47 @@ int odds_display_from_milli(enum odds_format format, int64_t odds_milli,
     return 0;
 }
 
+/* The traditional fractional ladder, lowest first: the prices British
+ * bookmakers quote (evens is 1/1, 100/30 is their 10/3). Display only. */
+static const int16_t odds_ladder[][2] = {
+    {1, 100}, {1, 50}, {1, 33}, {1, 25}, {1, 20}, {1, 16}, {1, 14}, {1, 12}, {1, 10},
+    {1, 9}, {1, 8}, {2, 15}, {1, 7}, {1, 6}, {2, 11}, {1, 5}, {2, 9}, {1, 4}, {2, 7},
+    {3, 10}, {1, 3}, {4, 11}, {2, 5}, {4, 9}, {1, 2}, {8, 15}, {4, 7}, {8, 13}, {4, 6},
+    {8, 11}, {4, 5}, {5, 6}, {10, 11}, {1, 1}, {21, 20}, {11, 10}, {6, 5}, {5, 4}, {11, 8},
+    {7, 5}, {6, 4}, {8, 5}, {13, 8}, {7, 4}, {9, 5}, {15, 8}, {2, 1}, {85, 40}, {11, 5},
+    {9, 4}, {12, 5}, {5, 2}, {13, 5}, {11, 4}, {3, 1}, {100, 30}, {7, 2}, {4, 1}, {9, 2},
+    {5, 1}, {11, 2}, {6, 1}, {13, 2}, {7, 1}, {15, 2}, {8, 1}, {17, 2}, {9, 1}, {10, 1},
+    {11, 1}, {12, 1}, {14, 1}, {16, 1}, {18, 1}, {20, 1}, {22, 1}, {25, 1}, {28, 1},
+    {33, 1}, {40, 1}, {50, 1}, {66, 1}, {80, 1}, {100, 1}, {125, 1}, {150, 1}, {200, 1},
+    {250, 1}, {300, 1}, {400, 1}, {500, 1},
+};
+#define ODDS_LADDER_COUNT (sizeof odds_ladder / sizeof odds_ladder[0])
+
+int odds_ladder_from_milli(int64_t odds_milli, struct odds_display *out)
+{
+    assert(out != NULL);
+    int rc = odds_display_from_milli(ODDS_FORMAT_FRACTIONAL, odds_milli, out);
+    if (rc != 0)
+        return rc;
+    /* Compared as the decimal format shows both, in hundredths rounded
+     * down: 10/11 (1.9090...) is 1.90 and 5/6 is 1.83, so the odds 1.91
+     * and 1.83 a bookmaker types for them show as 10/11 and 5/6. */
+    int64_t hk_hundredths = (odds_milli - ODDS_MILLI_ONE) / MILLI_PER_HUNDREDTH;
+    for (size_t i = ODDS_LADDER_COUNT; i-- > 0;) {
+        int64_t numerator = odds_ladder[i][0];
+        int64_t denominator = odds_ladder[i][1];
+        if (numerator * HUNDREDTHS_ONE / denominator <= hk_hundredths) {
+            out->numerator = numerator;
+            out->denominator = denominator;
+            break;
+        }
+    }
+    assert(out->denominator > 0);
+    assert(out->numerator * HUNDREDTHS_ONE / out->denominator <= hk_hundredths ||
+           hk_hundredths == 0);
+    return 0;
+}
+
 /* Converts a non-negative count of hundredths of HK to thousandths. */
 static int hk_from_hundredths(int64_t hundredths, int64_t *hk_milli)
 {

@@ -104,6 +104,16 @@ int odds_display_format(const struct odds_display *display, char *text,
 int odds_display_parse(enum odds_format format, const char *text,
                        struct odds_display *out);
 
+/* Converts odds_milli to fractional odds on the traditional bookmakers'
+ * ladder (1/100 ... 5/6, 10/11, evens, 11/10 ... 500/1): the highest
+ * ladder price whose decimal display (hundredths, rounded down) is at or
+ * below the odds' own, so 1.91 shows as 10/11 and 1.83 as 5/6 though
+ * 10/11 is 1.9090... exactly. Below the ladder's lowest price (odds under
+ * 1.01) the exact fraction is given, as odds_display_from_milli gives it.
+ * For display only: the state machine never uses it. Returns
+ * ODDS_ERR_RANGE for odds_milli outside [ODDS_MILLI_MIN, ODDS_MILLI_MAX]. */
+int odds_ladder_from_milli(int64_t odds_milli, struct odds_display *out);
+
 /* Returns "decimal", "hongkong", "malay", "indonesian", "american" or
  * "fractional", or NULL for an unknown format. */
 const char *odds_format_name(enum odds_format format);

@@ -548,7 +548,9 @@ static void logon_failure_count(struct gateway *gateway, enum logon_failure fail
         LOGON_FAILURES(LOGON_FAILURE_COUNTER)
 #undef LOGON_FAILURE_COUNTER
     };
+    metrics_write_begin(gateway->metrics);
     metrics_counter_add(counters[failure], 1);
+    metrics_write_end(gateway->metrics);
 }
 
 /* One log line per source and second at most (logon_throttle_report). */
@@ -974,8 +976,11 @@ static void gateway_publish_check(struct gateway *gateway)
     struct publisher_result result;
     while (publisher_poll(gateway->publisher, &result)) {
         gateway->input_held = true;
-        if (gateway->metrics != NULL)
+        if (gateway->metrics != NULL) {
+            metrics_write_begin(gateway->metrics);
             metrics_histogram_observe(&gateway->metrics->publish_latency_us, result.took_us);
+            metrics_write_end(gateway->metrics);
+        }
         if (result.rv == 0) {
             gateway->stats.batches_published++;
             continue;
@@ -1025,11 +1030,21 @@ static int gateway_message(void *context, uint64_t stream_seq, uint64_t timestam
     if (rv == 0 && gateway->audit != NULL)
         audit_note(gateway->audit, stream_seq, data, size);
     if (rv == 0 && gateway->metrics != NULL) {
-        /* Applying and answering the batch's sessions, as one. */
-        metrics_histogram_observe(&gateway->metrics->apply_latency_us,
-                                  (clock_now_ns() - start_ns) / 1000u);
-        metrics_histogram_observe(&gateway->metrics->batch_commands,
-                                  gateway->replica->commands_applied - commands_before);
+        /* Applying and answering the batch's sessions, as one; the batch's
+         * histograms and counters move together (one instant, metrics.h). */
+        struct node_metrics *m = gateway->metrics;
+        const struct replica *r = gateway->replica;
+        metrics_write_begin(m);
+        metrics_histogram_observe(&m->apply_latency_us, (clock_now_ns() - start_ns) / 1000u);
+        metrics_histogram_observe(&m->batch_commands, r->commands_applied - commands_before);
+        metrics_counter_add(&m->batches_applied_total,
+                            r->batches_applied - metrics_counter_get(&m->batches_applied_total));
+        metrics_counter_add(&m->commands_applied_total, r->commands_applied -
+                            metrics_counter_get(&m->commands_applied_total));
+        metrics_counter_add(&m->orders_total,
+                            r->orders_applied - metrics_counter_get(&m->orders_total));
+        metrics_gauge_set(&m->applied_seq, (int64_t)r->applied_seq);
+        metrics_write_end(m);
     }
     return rv == REPLICA_REPEAT ? 0 : rv;
 }

@@ -91,6 +91,7 @@ void metrics_init(struct node_metrics *metrics)
 #undef METRICS_INIT_counter
 #undef METRICS_INIT_gauge
 #undef METRICS_INIT_histogram
+    pthread_mutex_init(&metrics->lock, NULL);
     histogram_init(&metrics->apply_latency_us, apply_latency_bounds_us,
                    METRICS_APPLY_LATENCY_BOUND_COUNT);
     histogram_init(&metrics->batch_commands, batch_commands_bounds,
@@ -109,6 +110,20 @@ void metrics_init(struct node_metrics *metrics)
 }
 
 /* ---- Updates: one writer, so a relaxed load and store (see metrics.h). ---- */
+
+void metrics_write_begin(struct node_metrics *metrics)
+{
+    int rv = pthread_mutex_lock(&metrics->lock);
+    assert(rv == 0);
+    (void)rv;
+}
+
+void metrics_write_end(struct node_metrics *metrics)
+{
+    int rv = pthread_mutex_unlock(&metrics->lock);
+    assert(rv == 0);
+    (void)rv;
+}
 
 void metrics_counter_add(struct metrics_counter *counter, uint64_t amount)
 {
@@ -237,6 +252,40 @@ static void render_histogram(struct render *render, const char *name, const char
     render_printf(render, "nodown_%s_count %" PRIu64 "\n", name, cumulative);
 }
 
+static void copy_counter(struct metrics_counter *to, const struct metrics_counter *from)
+{
+    atomic_init(&to->value, metrics_counter_get(from));
+}
+
+static void copy_gauge(struct metrics_gauge *to, const struct metrics_gauge *from)
+{
+    atomic_init(&to->value, metrics_gauge_get(from));
+}
+
+static void copy_histogram(struct metrics_histogram *to, const struct metrics_histogram *from)
+{
+    to->bounds = from->bounds;
+    to->bound_count = from->bound_count;
+    for (uint32_t i = 0; i <= METRICS_BOUNDS_MAX; i++)
+        atomic_init(&to->bucket_counts[i], i <= from->bound_count
+                                               ? metrics_histogram_bucket_get(from, i) : 0);
+    atomic_init(&to->sum, metrics_histogram_sum_get(from));
+}
+
+/* Every value at one instant: between two of the writer's groups. */
+static void metrics_copy(const struct node_metrics *metrics, struct node_metrics *copy)
+{
+    pthread_mutex_t *lock = (pthread_mutex_t *)&metrics->lock; /* a read, but it locks */
+    int rv = pthread_mutex_lock(lock);
+    assert(rv == 0);
+#define METRICS_COPY(kind, name, help) copy_##kind(&copy->name, &metrics->name);
+    NODE_METRICS(METRICS_COPY)
+#undef METRICS_COPY
+    rv = pthread_mutex_unlock(lock);
+    assert(rv == 0);
+    (void)rv;
+}
+
 int metrics_render(const struct node_metrics *metrics, char *buffer, size_t size,
                    size_t *length)
 {
@@ -245,8 +294,10 @@ int metrics_render(const struct node_metrics *metrics, char *buffer, size_t size
     *length = 0;
     if (buffer == NULL || size == 0)
         return ERR_CAPACITY;
+    struct node_metrics copy;
+    metrics_copy(metrics, &copy);
     struct render render = { .buffer = buffer, .size = size, .used = 0, .full = 0 };
-#define METRICS_RENDER(kind, name, help) render_##kind(&render, #name, help, &metrics->name);
+#define METRICS_RENDER(kind, name, help) render_##kind(&render, #name, help, &copy.name);
     NODE_METRICS(METRICS_RENDER)
 #undef METRICS_RENDER
     if (render.full) {

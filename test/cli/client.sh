@@ -305,7 +305,7 @@ run "${MEMBER[@]}" --json query account
 expect_json "stake held" stake_open_minor 1000
 expect_json "available" available_minor 994000
 run "${MEMBER[@]}" query odds --market 0 --format hongkong
-expect "odds in Hong Kong format" 0 '^market 0 1x2 open, line 0 quarters, hongkong: 1.00 2.40 2.80$'
+expect "odds in Hong Kong format" 0 '^market 0 1x2 open, hongkong: 1.00 2.40 2.80$'
 run "${MEMBER[@]}" --json query odds --market 0 --format fractional
 expect_json "odds json" prices.1.text '"12/5"'
 run "${HOUSE[@]}" query exposure --market 0
@@ -336,7 +336,7 @@ run "${HOUSE[@]}" account-limits --account 5 --quantity-max 1000 --stake-max 500
 expect "account-limits" 0 '^account-limits: ok, account 5 '
 run "${HOUSE[@]}" --json query account --account 5
 expect_json "limits set" order_quantity_max 1000
-expect_json "limits set: unset ones are 0" order_notional_max_minor 0
+expect_json "limits set: unset ones keep theirs" order_notional_max_minor 0
 run "${HOUSE[@]}" account-credit --account 5 --credit 5000
 expect "account-credit" 0 '^account-credit: ok, account 5, credit 5000 '
 run "${HOUSE[@]}" instrument-reference --instrument 0 --price 1010

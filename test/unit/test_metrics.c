@@ -3,7 +3,8 @@
  * so a renamed metric, a changed help, a missing line or a wrong bucket
  * fails; inclusive bucket bounds and the +Inf bucket; the capacity error;
  * and renders racing with one writer thread, which must always show
- * le="+Inf" equal to _count and counters that never go down.
+ * le="+Inf" equal to _count and counters that never go down; and renders
+ * that see one instant: a writer's group of updates whole or not at all.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -351,12 +352,18 @@ static uint64_t value_after(const char *text_, const char *prefix)
     return strtoull(p + strlen(prefix), NULL, 10);
 }
 
-TEST(renders_race_one_writer)
+/* Fresh metrics and a writer thread running body on them. */
+static int writer_start(pthread_t *writer, void *(*body)(void *))
 {
     metrics_init(&metrics);
     atomic_store(&writer_done, 0);
+    return pthread_create(writer, NULL, body, &metrics);
+}
+
+TEST(renders_race_one_writer)
+{
     pthread_t writer;
-    CHECK_EQ_I64(pthread_create(&writer, NULL, race_writer, &metrics), 0);
+    CHECK_EQ_I64(writer_start(&writer, race_writer), 0);
     uint64_t batches_before = 0;
     int renders = 0;
     int failed = 0;
@@ -384,6 +391,57 @@ TEST(renders_race_one_writer)
     for (uint32_t i = 0; i <= metrics.batch_commands.bound_count; i++)
         total += metrics_histogram_bucket_get(&metrics.batch_commands, i);
     CHECK_EQ_I64(total, RACE_OBSERVATIONS);
+}
+
+/* ---- One instant: a group of updates is seen whole or not at all. ---- */
+
+static void *group_writer(void *context)
+{
+    struct node_metrics *m = context;
+    for (uint32_t i = 0; i < RACE_OBSERVATIONS; i++) {
+        metrics_write_begin(m);
+        metrics_histogram_observe(&m->apply_latency_us, i % 300);
+        metrics_histogram_observe(&m->batch_commands, 3);
+        metrics_counter_add(&m->batches_applied_total, 1);
+        metrics_counter_add(&m->commands_applied_total, 3);
+        metrics_gauge_set(&m->applied_seq, (int64_t)i + 1);
+        metrics_write_end(m);
+    }
+    atomic_store(&writer_done, 1);
+    return NULL;
+}
+
+TEST(renders_see_one_instant)
+{
+    pthread_t writer;
+    CHECK_EQ_I64(writer_start(&writer, group_writer), 0);
+    int renders = 0;
+    char first_bad[256] = "";
+    while (!atomic_load(&writer_done) || renders < 10) {
+        size_t length = 0;
+        if (metrics_render(&metrics, text, sizeof(text), &length) != 0)
+            break;
+        uint64_t batches = value_after(text, "\nnodown_batches_applied_total ");
+        uint64_t commands = value_after(text, "\nnodown_commands_applied_total ");
+        uint64_t seq = value_after(text, "\nnodown_applied_seq ");
+        uint64_t latency_count = value_after(text, "\nnodown_apply_latency_us_count ");
+        uint64_t batch_count = value_after(text, "\nnodown_batch_commands_count ");
+        uint64_t batch_sum = value_after(text, "\nnodown_batch_commands_sum ");
+        if (first_bad[0] == '\0' && (batches != seq || batches != latency_count ||
+                                      batches != batch_count || commands != batch_sum ||
+                                      commands != 3 * batches))
+            snprintf(first_bad, sizeof first_bad, "render %d: batches %llu seq %llu counts %llu "
+                     "%llu commands %llu sum %llu", renders, (unsigned long long)batches,
+                     (unsigned long long)seq, (unsigned long long)latency_count,
+                     (unsigned long long)batch_count, (unsigned long long)commands,
+                     (unsigned long long)batch_sum);
+        renders++;
+    }
+    pthread_join(writer, NULL);
+    if (first_bad[0] != '\0')
+        fprintf(stderr, "not one instant: %s\n", first_bad);
+    CHECK(first_bad[0] == '\0');
+    CHECK(renders >= 10);
 }
 
 TEST_MAIN()

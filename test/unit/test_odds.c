@@ -470,4 +470,34 @@ TEST(odds_format_names)
     }
 }
 
+TEST(odds_ladder)
+{
+    static const struct {
+        int64_t odds_milli, numerator, denominator;
+    } cases[] = {
+        {1910, 10, 11}, {1909, 10, 11}, {1900, 10, 11}, {1899, 5, 6}, {1833, 5, 6},
+        {1830, 5, 6}, {1800, 4, 5}, {2000, 1, 1}, {2500, 6, 4}, {1667, 4, 6},
+        {4333, 100, 30}, {1010, 1, 100}, {1005, 1, 200}, {1000000, 500, 1}, {3000, 2, 1},
+        {3120, 85, 40},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct odds_display display;
+        CHECK_EQ_I64(odds_ladder_from_milli(cases[i].odds_milli, &display), 0);
+        CHECK_EQ_I64(display.format, ODDS_FORMAT_FRACTIONAL);
+        CHECK_EQ_I64(display.numerator, cases[i].numerator);
+        CHECK_EQ_I64(display.denominator, cases[i].denominator);
+    }
+    struct odds_display display;
+    CHECK_EQ_I64(odds_ladder_from_milli(1000, &display), ODDS_ERR_RANGE);
+    /* Never above the decimal display, and never falling as the odds rise. */
+    int64_t last = 0;
+    for (int64_t milli = ODDS_MILLI_MIN; milli <= 20000; milli++) {
+        CHECK_EQ_I64(odds_ladder_from_milli(milli, &display), 0);
+        int64_t hundredths = display.numerator * 100 / display.denominator;
+        CHECK(hundredths <= (milli - 1000) / 10);
+        CHECK(display.numerator * 1000000 / display.denominator >= last);
+        last = display.numerator * 1000000 / display.denominator;
+    }
+}
+
 TEST_MAIN()
