@@ -87,6 +87,11 @@ struct nodown_outcome {
     uint64_t id;           /* the new or affected object */
     int64_t value;         /* depends on the command */
     uint64_t stream_seq;   /* the stream message that applied it */
+    /* An accepted ORDER_REPLACE's first answer, from a node speaking
+     * protocol version 3: the quantity this replace filled (value is the
+     * order's total filled). -1 otherwise: another command, a resend's
+     * answer, or an older node. */
+    int64_t replace_filled;
 };
 
 struct nodown_client;

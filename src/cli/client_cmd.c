@@ -33,6 +33,7 @@
 
 #include "cli/cli.h"
 #include "codec/frame.h"
+#include "core/account.h" /* account_kind_allowed, to say what a parent takes */
 #include "core/command.h"
 #include "core/odds.h"
 #include "core/result.h"
@@ -66,6 +67,10 @@ static const char *const tif_words[] = {"day", "gtc", "ioc", "fok"};
 static const char *const phase_words[] = {"closed", "pre-open", "open", "halted", "day-closed"};
 static const char *const market_type_words[] = {"1x2", "handicap", "over-under"};
 static const char *const market_status_words[] = {"open", "suspended", "settled"};
+/* enum done_reason: how an order finished. */
+static const char *const done_words[] = {"filled", "cancelled", "expired",
+                                         "ioc remainder cancelled", "self-trade cancelled",
+                                         "cancelled outside the band"};
 static const char *const bet_result_words[] = {"lose", "win", "void", "half-win", "half-lose"};
 static const char *const odds_format_words[] = {"decimal",    "hongkong", "malay",
                                                 "indonesian", "american", "fractional"};
@@ -147,7 +152,11 @@ static int parse_i64(const char *text, int64_t *value)
     char *end = NULL;
     errno = 0;
     long long parsed = strtoll(text, &end, 10);
-    if (errno != 0 || *end != '\0')
+    if (*end != '\0')
+        return -1;
+    if (errno == ERANGE)
+        return -2; /* digits, but beyond int64_t */
+    if (errno != 0)
         return -1;
     *value = parsed;
     return 0;
@@ -201,7 +210,14 @@ static int64_t arg_int(struct client_args *args, const char *name, int64_t min, 
     int64_t value = fallback;
     if (text == NULL)
         return fallback;
-    if (parse_i64(text, &value) != 0) {
+    int parsed = parse_i64(text, &value);
+    if (parsed == -2 || (parsed == 0 && value > max)) {
+        char why[96];
+        snprintf(why, sizeof why, "too large: at most %" PRId64, max);
+        arg_fail(args, name, text, why);
+        return fallback;
+    }
+    if (parsed != 0) {
         arg_fail(args, name, text, "not a whole number");
         return fallback;
     }
@@ -962,6 +978,9 @@ static void print_value(char *text, size_t size, const char *label,
         snprintf(word, sizeof word, "%s", word_of(WORDS(phase_words), small));
     else if (o->command_type == COMMAND_MARKET_SET_STATUS)
         snprintf(word, sizeof word, "%s", word_of(WORDS(market_status_words), small));
+    else if (o->command_type == COMMAND_ORDER_REPLACE && o->replace_filled >= 0)
+        snprintf(word, sizeof word, "%" PRId64 " (%" PRId64 " in all)", o->replace_filled,
+                 o->value);
     else
         snprintf(word, sizeof word, "%" PRId64, o->value);
     snprintf(text, size, ", %s %s", label, word);
@@ -979,22 +998,27 @@ static const char *client_command_name(uint16_t command_type)
 }
 
 static int print_outcome(const struct client_spec *spec, const struct nodown_outcome *o,
-                         bool json)
+                         const char *detail, bool json)
 {
     const char *name = client_command_name(o->command_type);
     if (json) {
+        char replace[48] = "";
+        if (o->replace_filled >= 0)
+            snprintf(replace, sizeof replace, ",\"replace_filled\":%" PRId64, o->replace_filled);
         printf("{\"command\":\"%s\",\"result\":\"%s\",\"result_code\":%u,\"text\":\"%s\","
-               "\"id\":%" PRIu64 ",\"value\":%" PRId64 ",\"duplicate\":%s,"
-               "\"client_seq\":%" PRIu64 ",\"stream_seq\":%" PRIu64 "}\n",
+               "\"id\":%" PRIu64 ",\"value\":%" PRId64 "%s,\"duplicate\":%s,"
+               "\"client_seq\":%" PRIu64 ",\"stream_seq\":%" PRIu64 "%s%s%s}\n",
                name, result_name(o->result), o->result, result_text(o->result), o->id,
-               o->value, o->duplicate ? "true" : "false", o->client_seq, o->stream_seq);
+               o->value, replace, o->duplicate ? "true" : "false", o->client_seq,
+               o->stream_seq, detail[0] ? ",\"detail\":\"" : "", detail,
+               detail[0] ? "\"" : "");
     } else if (o->result == REJECT_LOGIC_NOT_EVERYWHERE && o->id != UINT32_MAX) {
         fprintf(stderr, "nodown client: %s rejected, not published: node %" PRIu64 " cannot "
                 "run that logic version (the answering node's log names every one) (%s)\n",
                 spec->name, o->id, result_name(o->result));
     } else if (o->result != RESULT_OK) {
-        fprintf(stderr, "nodown client: %s rejected: %s (%s)\n", spec->name,
-                result_text(o->result), result_name(o->result));
+        fprintf(stderr, "nodown client: %s rejected: %s (%s)%s%s\n", spec->name,
+                result_text(o->result), result_name(o->result), detail[0] ? ": " : "", detail);
     } else {
         char value[64] = "";
         if (spec->value_label != NULL)
@@ -1059,6 +1083,22 @@ static void print_order(const struct query_order *o, bool json)
     const char *side = word_of(WORDS(side_words), o->side);
     const char *tif = (o->flags & ORDER_FLAG_GTC) ? "gtc" : "day";
     bool queued = (o->flags & ORDER_FLAG_QUEUED) != 0;
+    if (o->done != 0) {
+        const char *how = word_of(WORDS(done_words), o->done - 1u);
+        if (json)
+            printf("{\"order_id\":%" PRIu64 ",\"client_order_id\":%" PRIu64
+                   ",\"account_id\":%u,\"instrument_id\":%u,\"side\":\"%s\",\"done\":\"%s\","
+                   "\"price_ticks\":%" PRId64 ",\"quantity_open\":0,\"quantity_filled\":%" PRId64
+                   "}\n",
+                   o->order_id, o->client_order_id, o->account_id, o->instrument_id, side, how,
+                   o->price_ticks, o->quantity_filled);
+        else
+            printf("order %" PRIu64 ": account %u %s at %" PRId64 " on instrument %u, %s,"
+                   " filled %" PRId64 ", client order id %" PRIu64 "\n",
+                   o->order_id, o->account_id, side, o->price_ticks, o->instrument_id, how,
+                   o->quantity_filled, o->client_order_id);
+        return;
+    }
     if (json)
         printf("{\"order_id\":%" PRIu64 ",\"client_order_id\":%" PRIu64 ",\"account_id\":%u,"
                "\"instrument_id\":%u,\"side\":\"%s\",\"tif\":\"%s\",\"queued\":%s,"
@@ -1245,6 +1285,118 @@ static int limits_fill(struct nodown_client *client, const struct client_spec *s
     return 0;
 }
 
+/* The amount a command carries that REJECT_AMOUNT_INVALID may be about,
+ * and the most it may be; false for a command with several. */
+static bool reject_amount(const struct command *command, int64_t *amount, int64_t *max)
+{
+    *max = AMOUNT_MAX_MINOR;
+    switch (command->type) {
+    case COMMAND_CASH_DEPOSIT:
+    case COMMAND_CASH_WITHDRAW: *amount = command->u.cash.amount_minor; return true;
+    case COMMAND_ACCOUNT_CREATE:
+        *amount = command->u.account_create.credit_limit_minor;
+        return true;
+    case COMMAND_ACCOUNT_SET_CREDIT:
+        *amount = command->u.account_set_credit.credit_limit_minor;
+        return true;
+    default: return false;
+    }
+}
+
+/* The kinds of account a parent takes, asked of the node. */
+static void reject_detail_kinds(struct nodown_client *client, uint32_t parent_id,
+                                const struct client_globals *g, char *text, size_t size)
+{
+    static struct frame_query query;
+    static struct frame_query_result result;
+    memset(&query, 0, sizeof query);
+    query.query_type = QUERY_ACCOUNT;
+    query.u.account.account_id = parent_id;
+    if (nodown_client_query(client, &query, &result, g->timeout_ms) != 0 ||
+        result.result != RESULT_OK)
+        return;
+    uint8_t parent_kind = result.u.account.kind;
+    int used = snprintf(text, size, "account %u is %s %s, which takes", parent_id,
+                        parent_kind == ACCOUNT_KIND_AGENT ? "an" : "a",
+                        word_of(WORDS(kind_words), parent_kind));
+    const char *sep = " ";
+    for (uint8_t kind = 0; kind < ACCOUNT_KIND_COUNT && used > 0 && (size_t)used < size; kind++) {
+        if (!account_kind_allowed(parent_kind, kind))
+            continue;
+        used += snprintf(text + used, size - (size_t)used, "%s%s", sep, kind_words[kind]);
+        sep = " or ";
+    }
+    if (sep[1] == '\0' && used > 0 && (size_t)used < size)
+        snprintf(text + used, size - (size_t)used, " no accounts under it");
+}
+
+/* A reject said in words that help: what the state allows instead, read
+ * with a query when the outcome alone cannot tell (docs/cli.md, "Rejects").
+ * Leaves text empty when there is nothing to add. */
+static void reject_detail(struct nodown_client *client, const struct command *command,
+                          const struct nodown_outcome *o, const struct client_globals *g,
+                          char *text, size_t size)
+{
+    static struct frame_query query;
+    static struct frame_query_result result;
+    text[0] = '\0';
+    memset(&query, 0, sizeof query);
+    query.min_seq = o->stream_seq; /* the state the reject was decided on, or later */
+    int64_t amount = 0, max = 0;
+    switch (o->result) {
+    case REJECT_ACCOUNT_KIND:
+        if (command->type == COMMAND_PT_SET) {
+            snprintf(text, size, "account %u is not a position-taking level (only super, master"
+                     " and agent accounts take positions)", command->u.pt_set.account_id);
+        } else if (command->type == COMMAND_ACCOUNT_CREATE) {
+            reject_detail_kinds(client, command->u.account_create.parent_id, g, text, size);
+        }
+        return;
+    case REJECT_ODDS_CHANGED: {
+        if (command->type != COMMAND_BET_PLACE)
+            return;
+        uint8_t selection = command->u.bet_place.selection;
+        query.query_type = QUERY_ODDS;
+        query.u.odds.market_id = command->u.bet_place.market_id;
+        query.u.odds.odds_format = ODDS_FORMAT_DECIMAL;
+        if (nodown_client_query(client, &query, &result, g->timeout_ms) != 0 ||
+            result.result != RESULT_OK || selection >= result.u.odds.selection_count)
+            return;
+        char now[32];
+        print_odds_milli(now, sizeof now, result.u.odds.prices[selection].odds_milli);
+        snprintf(text, size, "selection %u is at %s now", selection, now);
+        return;
+    }
+    case REJECT_DAY_STATE:
+        snprintf(text, size, command->type == COMMAND_DAY_START
+                                 ? "the trading day has already started (day-end it first)"
+                                 : "the trading day has not started (day-start first)");
+        return;
+    case REJECT_DATE_INVALID:
+        if (command->type == COMMAND_DAY_END && o->id != 0)
+            snprintf(text, size, "the current trading date is %" PRIu64, o->id);
+        else if (command->type == COMMAND_DAY_END)
+            snprintf(text, size, "not the current trading date");
+        else if (command->type == COMMAND_DAY_START && o->id != 0)
+            snprintf(text, size, "a real date (yyyymmdd) after the current trading date %" PRIu64
+                     " is needed", o->id);
+        return;
+    case REJECT_AMOUNT_INVALID:
+        if (!reject_amount(command, &amount, &max))
+            snprintf(text, size, "too large or below 0: see the limits in docs/trading.md");
+        else if (amount > max)
+            snprintf(text, size, "%" PRId64 " is too large: at most %" PRId64, amount, max);
+        else if (command->type == COMMAND_CASH_DEPOSIT && amount > 0)
+            snprintf(text, size, "too large: the balance would pass %" PRId64, max);
+        else
+            snprintf(text, size, "%" PRId64 " is too small: at least %d", amount,
+                     command->type == COMMAND_CASH_DEPOSIT ||
+                             command->type == COMMAND_CASH_WITHDRAW ? 1 : 0);
+        return;
+    default: return;
+    }
+}
+
 static int run_command(struct nodown_client *client, const struct client_spec *spec,
                        struct command *command, const struct client_globals *g)
 {
@@ -1274,7 +1426,10 @@ static int run_command(struct nodown_client *client, const struct client_spec *s
                 client_command_name(outcome.command_type));
         return CLIENT_EXIT_NO_ANSWER;
     }
-    return print_outcome(spec, &outcome, g->json);
+    char detail[256] = "";
+    if (outcome.result != RESULT_OK)
+        reject_detail(client, command, &outcome, g, detail, sizeof detail);
+    return print_outcome(spec, &outcome, detail, g->json);
 }
 
 static bool query_failed(const struct client_spec *spec, struct nodown_client *client, int rv,

@@ -296,7 +296,9 @@ static int simulate_rest(struct simulation *sim, uint32_t member, uint64_t order
     query.u.order.order_id = oldest - 1;
     query.min_seq = sim->stream_seq;
     int rv = nodown_client_query(sim->members[member], &query, &result, 10000);
-    if (rv != 0 || result.result != RESULT_OK)
+    /* A finished order is answered too (protocol version 3): only an open
+     * one is cancelled. */
+    if (rv != 0 || result.result != RESULT_OK || result.u.order.done != 0)
         return rv;
     struct nodown_outcome outcome;
     struct command cancel = simulate_command(COMMAND_ORDER_CANCEL);

@@ -539,7 +539,9 @@ static void client_outcome_store(struct nodown_client *client,
         entry->outcome = (struct nodown_outcome){outcome->client_seq, outcome->result,
                                                  outcome->command_type, outcome->duplicate,
                                                  outcome->id, outcome->value,
-                                                 outcome->stream_seq};
+                                                 outcome->stream_seq, -1};
+        if (outcome->has_replace_filled)
+            entry->outcome.replace_filled = outcome->replace_filled;
         return;
     }
     /* Not in flight: a second answer to a command already answered, which

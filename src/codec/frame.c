@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "codec/command_codec.h"
+#include "core/event.h"
 #include "core/odds.h"
 #include "core/result.h"
 #include "lib/bytes.h"
@@ -148,6 +149,22 @@ static void walk_outcome(struct field_io *io, struct frame *frame)
     io_u64(io, &outcome->id);
     io_i64(io, &outcome->value);
     io_u64(io, &outcome->stream_seq);
+    /* Version 3: replace_filled appended, present when its flag is. */
+    bool present = outcome->has_replace_filled != 0;
+    if (io->reader != NULL) {
+        size_t left = io->reader->size - io->reader->offset;
+        if (left != 0 && left != sizeof outcome->replace_filled) {
+            io->invalid = true;
+            return;
+        }
+        present = left != 0;
+        outcome->has_replace_filled = present;
+    }
+    if (present) {
+        io_i64(io, &outcome->replace_filled);
+        if (outcome->replace_filled < 0)
+            io->invalid = true;
+    }
 }
 
 static void walk_error(struct field_io *io, struct frame *frame)
@@ -275,6 +292,18 @@ static void walk_result_order(struct field_io *io, struct query_order *order)
     io_i64(io, &order->price_ticks);
     io_i64(io, &order->quantity_open);
     io_i64(io, &order->quantity_filled);
+    /* Version 3: a finished order's done byte, when not 0; then maybe
+     * the version 2 applied_seq (8 bytes): so 1 or 9 bytes left. */
+    bool present = order->done != 0;
+    if (io->reader != NULL) {
+        size_t left = io->reader->size - io->reader->offset;
+        present = left == 1 || left == 1 + sizeof(uint64_t);
+    }
+    if (present) {
+        io_u8(io, &order->done);
+        if (order->done == 0 || order->done > 1 + DONE_OUTSIDE_BAND)
+            io->invalid = true;
+    }
 }
 
 static void walk_levels(struct field_io *io, struct query_level *levels, uint16_t count)
@@ -393,7 +422,7 @@ static const struct frame_kind frame_kinds[FRAME_TYPE_COUNT] = {
     [FRAME_LOGON_OK] = {"LOGON_OK", 12, 14, sizeof(struct frame_logon_ok), walk_logon_ok},
     [FRAME_COMMAND] = {"COMMAND", COMMAND_PAYLOAD_MIN, FRAME_SIZE_MAX - 1,
                        sizeof(struct command), walk_command},
-    [FRAME_OUTCOME] = {"OUTCOME", 37, 37, sizeof(struct frame_outcome), walk_outcome},
+    [FRAME_OUTCOME] = {"OUTCOME", 37, 45, sizeof(struct frame_outcome), walk_outcome},
     [FRAME_ERROR] = {"ERROR", 4, 4 + FRAME_TEXT_SIZE_MAX, sizeof(struct frame_error),
                      walk_error},
     [FRAME_PING] = {"PING", 8, 8, sizeof(struct frame_ping), walk_ping},

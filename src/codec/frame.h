@@ -31,9 +31,11 @@
 
 /* The protocol versions this build speaks: FRAME_PROTOCOL_VERSION_MIN up
  * to FRAME_PROTOCOL_VERSION. Version 2 adds the session window to
- * LOGON_OK. */
+ * LOGON_OK, QUERY's min_seq and QUERY_RESULT's applied_seq. Version 3
+ * adds what a replace filled to OUTCOME (replace_filled) and finished
+ * orders to the order query (query_order.done). */
 #define FRAME_PROTOCOL_VERSION_MIN 1u
-#define FRAME_PROTOCOL_VERSION 2u
+#define FRAME_PROTOCOL_VERSION 3u
 
 /* The first field of HELLO: the bytes "NDWN". */
 #define FRAME_MAGIC 0x4E57444Eu
@@ -140,6 +142,11 @@ struct frame_outcome {
     uint64_t id;
     int64_t value;
     uint64_t stream_seq;   /* of the batch that applied the command */
+    /* Version 3 only, and only on an accepted ORDER_REPLACE's first
+     * answer (has_replace_filled 1): the quantity this replace filled;
+     * value is then the order's total filled. */
+    uint8_t has_replace_filled;
+    int64_t replace_filled;
 };
 
 struct frame_error {
@@ -233,6 +240,10 @@ struct query_order {
     int64_t price_ticks;
     int64_t quantity_open;
     int64_t quantity_filled;
+    /* Version 3 only, and only when not 0: the order is finished, and
+     * this is 1 + its enum done_reason (src/core/event.h); quantity_open
+     * is then what was left when it finished. 0: open. */
+    uint8_t done;
 };
 
 struct query_level {

@@ -67,7 +67,7 @@ void account_create_house(struct engine *engine)
 }
 
 /* The kind a parent of kind parent_kind may create under itself. */
-static bool account_kind_allowed(uint8_t parent_kind, uint8_t kind)
+bool account_kind_allowed(uint8_t parent_kind, uint8_t kind)
 {
     if (parent_kind == ACCOUNT_KIND_HOUSE)
         return kind == ACCOUNT_KIND_SUPER || kind == ACCOUNT_KIND_OPERATOR;

@@ -70,6 +70,10 @@ void account_create_house(struct engine *engine);
 void account_apply(struct engine *engine, const struct command *command,
                    struct outcome *outcome);
 
+/* May an account of kind be opened under a parent of parent_kind? (The
+ * client asks it too, to say which kinds a parent takes.) */
+bool account_kind_allowed(uint8_t parent_kind, uint8_t kind);
+
 /* The position slot of (account, instrument), or INDEX_NONE. */
 uint32_t position_find(const struct engine *engine, uint32_t account_id,
                        uint32_t instrument_id);

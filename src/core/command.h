@@ -124,6 +124,14 @@ enum command_type {
  * stays within its own credit limit in total (docs/authorization.md). */
 #define LOGIC_VERSION_CREDIT_TOTAL 3u
 
+/* From logic version 3, outcomes carry what helps read them: an
+ * ORDER_REPLACE that lowers the quantity in place says the order's total
+ * filled in value, like every other replace (before: 0), and a DAY_START
+ * or DAY_END refused for its date names the current trading date in id (before: 0).
+ * Both are remembered in the sessions' outcomes, so they change the
+ * digest, hence the version. */
+#define LOGIC_VERSION_ANSWERS 3u
+
 #define SECRET_SALT_SIZE 16u
 #define SECRET_HASH_SIZE 32u
 #define SYMBOL_SIZE 8u
@@ -258,15 +266,25 @@ struct command {
 
 /* The outcome of one command: what the client is told, and what a resend
  * returns. id is the new or affected object (account, order, bet, ...);
- * value depends on the command (filled quantity, accepted odds, ...). */
+ * value depends on the command (filled quantity, accepted odds, ...).
+ *
+ * replace_filled is an answer only, never state: for an accepted
+ * ORDER_REPLACE answered the first time, the quantity this replace filled
+ * (value is the order's total filled since it was placed, as it has always
+ * been). The snapshot and the digest leave it out, so it means nothing on
+ * a resend's answer (duplicate 1), which every node gives alike from the
+ * state. It shares a word with duplicate, so that the outcomes each
+ * session remembers take no more room: one replace fills at most
+ * QUANTITY_MAX (2^30), which 31 bits hold. */
 struct outcome {
     uint16_t result;       /* enum result_code */
     uint16_t command_type;
-    uint8_t duplicate;     /* 1 when this answers a resend */
-    uint8_t reserved[3];
+    uint32_t duplicate : 1;       /* 1 when this answers a resend */
+    uint32_t replace_filled : 31; /* see above */
     uint64_t id;
     int64_t value;
 };
+_Static_assert(QUANTITY_MAX < ((int64_t)1 << 31), "a replace's fill fits in replace_filled");
 
 const char *command_type_name(enum command_type type);
 

@@ -274,8 +274,11 @@ static int engine_day_start(struct engine *engine, const struct command *command
     uint32_t date = command->u.day.trading_date;
     if (engine->day_open)
         return REJECT_DAY_STATE;
-    if (!engine_date_valid(date) || date <= engine->trading_date)
+    if (!engine_date_valid(date) || date <= engine->trading_date) {
+        if (engine->logic_version >= LOGIC_VERSION_ANSWERS)
+            outcome->id = engine->trading_date;
         return REJECT_DATE_INVALID;
+    }
     engine->trading_date = date;
     engine->day_open = 1;
     for (uint32_t id = 0; id < engine->account_count; id++) {
@@ -340,8 +343,11 @@ static int engine_day_end(struct engine *engine, const struct command *command,
 {
     if (!engine->day_open)
         return REJECT_DAY_STATE;
-    if (command->u.day.trading_date != engine->trading_date)
+    if (command->u.day.trading_date != engine->trading_date) {
+        if (engine->logic_version >= LOGIC_VERSION_ANSWERS)
+            outcome->id = engine->trading_date;
         return REJECT_DATE_INVALID;
+    }
     trading_day_end(engine);
     for (uint32_t id = 0; id < engine->account_count; id++)
         engine_emit_statement(engine, id);

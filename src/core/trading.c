@@ -600,6 +600,8 @@ static int trading_order_replace(struct engine *engine, const struct command *co
     outcome->id = order->order_id;
     if (price_ticks == order->price_ticks && quantity < order->quantity_open) {
         trading_order_reduce(engine, slot, (uint32_t)quantity);
+        if (engine->logic_version >= LOGIC_VERSION_ANSWERS)
+            outcome->value = order->quantity_filled;
         return RESULT_OK;
     }
     result = trading_replace_risk(engine, instrument, order, price_ticks, quantity);
@@ -608,9 +610,12 @@ static int trading_order_replace(struct engine *engine, const struct command *co
     struct order replaced;
     uint8_t time_in_force = (order->flags & ORDER_FLAG_GTC) ? TIF_GTC : TIF_DAY;
     bool queued = (order->flags & ORDER_FLAG_QUEUED) != 0;
+    uint32_t filled_before = order->quantity_filled;
     if (!queued && instrument->phase == PHASE_OPEN) {
-        outcome->value = trading_order_move(engine, instrument, slot, (int32_t)price_ticks,
-                                            (uint32_t)quantity);
+        uint32_t filled = trading_order_move(engine, instrument, slot, (int32_t)price_ticks,
+                                             (uint32_t)quantity);
+        outcome->value = filled;
+        outcome->replace_filled = filled - filled_before;
         return RESULT_OK;
     }
     trading_order_detach(engine, slot, &replaced);
@@ -623,7 +628,9 @@ static int trading_order_replace(struct engine *engine, const struct command *co
         trading_queue_append(engine, instrument, &replaced, time_in_force);
     else
         trading_execute(engine, instrument, &replaced, time_in_force, price_ticks);
+    assert(replaced.quantity_filled >= filled_before);
     outcome->value = replaced.quantity_filled;
+    outcome->replace_filled = replaced.quantity_filled - filled_before;
     return RESULT_OK;
 }
 

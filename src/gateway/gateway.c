@@ -747,10 +747,17 @@ static void gateway_query_reply(struct gateway *gateway, struct gateway_session 
     static struct frame result; /* large; the gateway runs on one thread */
     memset(&result, 0, sizeof result);
     result.type = FRAME_QUERY_RESULT;
-    if (gateway_query_answer(&gateway->replica->engine, session->account_id, query,
-                             &result.u.query_result) != 0) {
+    struct frame_query_result *answer = &result.u.query_result;
+    if (gateway_query_answer(&gateway->replica->engine, &gateway->replica->orders_done,
+                             session->account_id, query, answer) != 0) {
         session_error(gateway, session, FRAME_ERROR_MALFORMED, "malformed query");
         return;
+    }
+    if (session->version < 3 && answer->query_type == QUERY_ORDER &&
+        answer->result == RESULT_OK && answer->u.order.done != 0) {
+        /* Before version 3 a finished order cannot be told: unknown. */
+        memset(&answer->u, 0, sizeof answer->u);
+        answer->result = REJECT_ORDER_UNKNOWN;
     }
     if (session->version >= 2)
         result.u.query_result.applied_seq = gateway->replica->applied_seq;
@@ -786,7 +793,7 @@ static void gateway_frame(struct gateway *gateway, struct gateway_session *sessi
         if (hello->version_min > FRAME_PROTOCOL_VERSION ||
             hello->version_max < FRAME_PROTOCOL_VERSION_MIN) {
             session_error(gateway, session, FRAME_ERROR_VERSION,
-                          "protocol versions 1 to 2 only");
+                          "protocol versions 1 to 3 only");
             return;
         }
         /* The highest both speak. */
@@ -1014,6 +1021,11 @@ static void gateway_outcome(void *context, uint64_t stream_seq, const struct com
         frame.u.outcome.id = outcome->id;
         frame.u.outcome.value = outcome->value;
         frame.u.outcome.stream_seq = stream_seq;
+        if (session->version >= 3 && outcome->command_type == COMMAND_ORDER_REPLACE &&
+            outcome->result == RESULT_OK && !outcome->duplicate) {
+            frame.u.outcome.has_replace_filled = 1;
+            frame.u.outcome.replace_filled = outcome->replace_filled;
+        }
         session_send(gateway, session, &frame);
         gateway->stats.outcomes_sent++;
     }

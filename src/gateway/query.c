@@ -85,12 +85,35 @@ static int query_positions(const struct engine *engine, uint32_t reader_id, uint
     return RESULT_OK;
 }
 
-static int query_order(const struct engine *engine, uint32_t reader_id, uint64_t order_id,
-                       struct query_order *row)
+/* A finished order this node remembers (orders_done.h): its last
+ * picture, with nothing open. */
+static int query_order_done(const struct engine *engine, const struct orders_done *done,
+                            uint32_t reader_id, uint64_t order_id, struct query_order *row)
+{
+    const struct order_done *entry = orders_done_find(done, order_id);
+    if (entry == NULL)
+        return REJECT_ORDER_UNKNOWN;
+    assert(entry->order_id == order_id);
+    if (!engine_may_read(engine, reader_id, entry->account_id))
+        return REJECT_NOT_AUTHORIZED;
+    row->order_id = entry->order_id;
+    row->client_order_id = entry->client_order_id;
+    row->account_id = entry->account_id;
+    row->instrument_id = entry->instrument_id;
+    row->side = entry->side;
+    row->price_ticks = entry->price_ticks;
+    row->quantity_filled = entry->quantity_filled;
+    row->done = (uint8_t)(1 + entry->reason);
+    assert(row->quantity_open == 0 && row->done != 0);
+    return RESULT_OK;
+}
+
+static int query_order(const struct engine *engine, const struct orders_done *done,
+                       uint32_t reader_id, uint64_t order_id, struct query_order *row)
 {
     uint32_t slot = order_find(engine, order_id);
     if (slot == INDEX_NONE)
-        return REJECT_ORDER_UNKNOWN;
+        return query_order_done(engine, done, reader_id, order_id, row);
     const struct order *order = &engine->orders[slot];
     assert(order->order_id == order_id);
     if (!engine_may_read(engine, reader_id, order->account_id))
@@ -206,8 +229,9 @@ static bool query_valid(const struct frame_query *query)
     }
 }
 
-static int query_dispatch(const struct engine *engine, uint32_t reader_id,
-                          const struct frame_query *query, struct frame_query_result *result)
+static int query_dispatch(const struct engine *engine, const struct orders_done *done,
+                          uint32_t reader_id, const struct frame_query *query,
+                          struct frame_query_result *result)
 {
     switch (query->query_type) {
     case QUERY_ACCOUNT:
@@ -217,7 +241,8 @@ static int query_dispatch(const struct engine *engine, uint32_t reader_id,
         return query_positions(engine, reader_id, query->u.positions.account_id,
                                query->u.positions.instrument_id_from, &result->u.positions);
     case QUERY_ORDER:
-        return query_order(engine, reader_id, query->u.order.order_id, &result->u.order);
+        return query_order(engine, done, reader_id, query->u.order.order_id,
+                           &result->u.order);
     case QUERY_BOOK:
         return query_book(engine, query->u.book.instrument_id, query->u.book.level_count,
                           &result->u.book);
@@ -231,8 +256,9 @@ static int query_dispatch(const struct engine *engine, uint32_t reader_id,
     }
 }
 
-int gateway_query_answer(const struct engine *engine, uint32_t reader_account_id,
-                         const struct frame_query *query, struct frame_query_result *result)
+int gateway_query_answer(const struct engine *engine, const struct orders_done *done,
+                         uint32_t reader_account_id, const struct frame_query *query,
+                         struct frame_query_result *result)
 {
     memset(result, 0, sizeof *result);
     result->request_id = query->request_id;
@@ -242,7 +268,7 @@ int gateway_query_answer(const struct engine *engine, uint32_t reader_account_id
         return ERR_USAGE;
     }
     int answer = reader_account_id < engine->account_count
-                     ? query_dispatch(engine, reader_account_id, query, result)
+                     ? query_dispatch(engine, done, reader_account_id, query, result)
                      : REJECT_SENDER_UNKNOWN;
     if (answer != RESULT_OK) {
         /* A failed query carries no rows: drop what was filled. */

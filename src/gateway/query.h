@@ -11,7 +11,10 @@
  *                                  account itself, a proper ancestor, or
  *                                  an operator (docs/authorization.md)
  *   order                          engine_may_read(reader, the order's
- *                                  owner)
+ *                                  owner); an order no longer open is
+ *                                  answered from done, the orders this
+ *                                  node saw finish (orders_done.h), with
+ *                                  query_order.done set
  *   book, odds                     any account: they are market data, the
  *                                  prices every member trades at
  *
@@ -30,6 +33,7 @@
 
 #include "codec/frame.h"
 #include "core/engine.h"
+#include "replica/orders_done.h"
 
 /* Answers query for reader_account_id (the session's logged-on account).
  * Sets every field of *result that frame_encode() writes (the rest of the
@@ -39,8 +43,9 @@
  * level_count outside 1..QUERY_LEVELS_MAX, odds_format unknown): then
  * *result is a REJECT_COMMAND_UNKNOWN that frame_encode() still accepts
  * when query_type is known, and the gateway should treat the frame as
- * malformed. */
-int gateway_query_answer(const struct engine *engine, uint32_t reader_account_id,
-                         const struct frame_query *query, struct frame_query_result *result);
+ * malformed. done may be NULL: then finished orders are unknown. */
+int gateway_query_answer(const struct engine *engine, const struct orders_done *done,
+                         uint32_t reader_account_id, const struct frame_query *query,
+                         struct frame_query_result *result);
 
 #endif

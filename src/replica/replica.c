@@ -60,7 +60,8 @@ static int replica_apply_decoded(struct replica *replica, uint64_t stream_seq,
         count = 0;
     }
     uint32_t applied = 0;
-    int rv = engine_apply_batch(&replica->engine, replica->time_ns, commands, count, NULL,
+    struct event_sink sink = {orders_done_note, &replica->orders_done};
+    int rv = engine_apply_batch(&replica->engine, replica->time_ns, commands, count, &sink,
                                 replica->outcomes, &applied);
     for (uint32_t i = 0; i < applied; i++) {
         uint16_t type = commands[i].type;
@@ -436,6 +437,8 @@ int replica_open(struct replica *replica, const char *data_dir, const struct lim
     replica->commands = mem_array_alloc(BATCH_COMMANDS_MAX, sizeof *replica->commands);
     replica->outcomes = mem_array_alloc(BATCH_COMMANDS_MAX, sizeof *replica->outcomes);
     int rv = engine_init(&replica->engine, limits);
+    if (rv == 0)
+        rv = orders_done_init(&replica->orders_done);
     if (rv != 0 || replica->commands == NULL || replica->outcomes == NULL) {
         snprintf(errmsg, errmsg_size, "out of memory for the state");
         return rv != 0 ? rv : ERR_NOMEM;
@@ -465,6 +468,7 @@ void replica_close(struct replica *replica)
     engine_free(&replica->engine);
     replica_pool_free(replica->pool); /* its journal was closed first */
     replica->pool = NULL;
+    orders_done_free(&replica->orders_done);
     mem_free(replica->commands);
     mem_free(replica->outcomes);
     replica->commands = NULL;

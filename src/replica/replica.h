@@ -36,6 +36,7 @@
 #include "codec/command_codec.h"
 #include "core/engine.h"
 #include "replica/journal.h"
+#include "replica/orders_done.h"
 
 #define REPLICA_FILE_MAGIC 0x4653444Eu /* "NDSF" */
 #define REPLICA_FILE_VERSION 2u
@@ -76,6 +77,9 @@ struct replica {
     struct command *commands;       /* BATCH_COMMANDS_MAX, for decoding */
     struct outcome *outcomes;
     struct replica_pool *pool;      /* batches decoded ahead, or NULL */
+    /* Orders finished since this replica opened, for the order query:
+     * filled from the apply's events, never part of the state. */
+    struct orders_done orders_done;
 };
 
 /* The snapshot file of stream_seq in a snapshot directory (a replica's

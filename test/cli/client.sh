@@ -188,6 +188,7 @@ expect_json "create member2 (json)" id 6
 expect_json "sequence follows across invocations" client_seq "$((seq_first + 1))"
 run "${HOUSE[@]}" account-create --parent 4 --kind house
 expect "a second house is rejected" 1 'rejected: account kind not allowed here'
+expect "the kinds a parent takes" 1 'KIND\): account 4 is an agent, which takes member$'
 run "${HOUSE[@]}" account-secret --account 5 --secret member-secret
 expect "member secret" 0 '^account-secret: ok, account 5 '
 run "${HOUSE[@]}" account-secret --account 6 --secret member2-secret
@@ -249,8 +250,12 @@ run "${MEMBER2[@]}" query order --order "$order_id"
 expect "another member's order" 1 'rejected: not authorized'
 run "${MEMBER[@]}" cancel --order "$order_id"
 expect "cancel" 0 "^cancel: ok, order $order_id, cancelled 8 "
+# A finished order is still told, as it ended (before: unknown).
 run "${MEMBER[@]}" query order --order "$order_id"
-expect "cancelled order is gone" 1 'rejected: order does not exist or is done'
+expect "cancelled order's final state" 0 \
+    "^order $order_id: account 5 buy at 995 on instrument 0, cancelled, filled 0, client order id 77$"
+run "${MEMBER[@]}" --json query order --order "$order_id"
+expect_json "cancelled order (json)" done '"cancelled"'
 run "${MEMBER[@]}" cancel --order "$order_id"
 expect "cancel twice" 1 'REJECT_ORDER_UNKNOWN'
 run "${MEMBER2[@]}" order --instrument 0 --side sell --price 1000 --quantity 20
@@ -300,7 +305,7 @@ expect "a surplus price" 2 "--odds '1.91,1.95,3.0': 3 given, a handicap market n
 run "${MEMBER[@]}" bet --market 0 --selection 0 --odds 2.0 --stake 1000
 expect "bet" 0 '^bet: ok, bet [0-9]+, odds 2.000 '
 run "${MEMBER[@]}" bet --market 0 --selection 0 --odds 2.5 --stake 1000
-expect "bet at odds not offered" 1 'REJECT_ODDS_CHANGED'
+expect "bet at odds not offered" 1 'REJECT_ODDS_CHANGED\): selection 0 is at 2.000 now$'
 run "${MEMBER[@]}" --json query account
 expect_json "stake held" stake_open_minor 1000
 expect_json "available" available_minor 994000
@@ -353,6 +358,43 @@ run "${HOUSE[@]}" day-end --date 20260105
 expect "day-end" 0 '^day-end: ok, date 20260105 '
 run "${HOUSE[@]}" activate-logic --version 1
 expect "activate-logic" 1 'REJECT_LOGIC_VERSION'
+
+# ---- Answers that say what would help. ----
+
+run "${HOUSE[@]}" day-end --date 20260105
+expect "day-end between days" 1 'REJECT_DAY_STATE\): the trading day has not started'
+run "${HOUSE[@]}" instrument-phase --instrument 0 --phase open
+expect "a phase between days" 1 'the trading day has not started \(day-start first\)$'
+run "${HOUSE[@]}" day-start --date 20260106
+expect "next day" 0 '^day-start: ok, date 20260106 '
+run "${HOUSE[@]}" day-start --date 20260107
+expect "day-start twice" 1 'the trading day has already started'
+run "${HOUSE[@]}" day-end --date 20260105
+expect "a wrong day-end date" 1 'REJECT_DATE_INVALID\): not the current trading date$'
+run "${HOUSE[@]}" pt-set --account 5 --market-type 1x2 --share 100 --max 100
+expect "pt-set on a member" 1 'account 5 is not a position-taking level'
+run "${HOUSE[@]}" deposit --account 5 --amount 99999999999999999999
+expect "an amount beyond 64 bits" 2 "--amount '99999999999999999999': too large"
+run "${HOUSE[@]}" deposit --account 5 --amount 4503599627370497
+expect "an amount above the maximum" 1 \
+    'REJECT_AMOUNT_INVALID\): 4503599627370497 is too large: at most 4503599627370496$'
+# A replace's outcome: what it filled, and the order's total apart
+# (before: the total, as if the replace had filled it all).
+run "${HOUSE[@]}" account-status --account 6 --status active
+expect "member2 active again" 0 '^account-status: ok'
+run "${MEMBER[@]}" --json order --instrument 0 --side buy --tif gtc --price 990 --quantity 10
+expect_json "a bid to fill" value 0
+fill_id=$(json_field id)
+run "${MEMBER2[@]}" order --instrument 0 --side sell --tif ioc --price 990 --quantity 3
+expect "a part fill" 0 '^order: ok, order [0-9]+, filled 3 '
+run "${MEMBER2[@]}" order --instrument 0 --side sell --price 1000 --quantity 20
+expect "an offer" 0 '^order: ok, order [0-9]+, filled 0 '
+run "${MEMBER[@]}" replace --order "$fill_id" --price 1000 --quantity 7
+expect "replace fills" 0 "^replace: ok, order $fill_id, filled 7 \(10 in all\) "
+run "${MEMBER[@]}" query order --order "$fill_id"
+expect "filled order's final state" 0 "^order $fill_id: account 5 buy at 1000 on instrument 0, filled, filled 10,"
+run "${HOUSE[@]}" day-end --date 20260106
+expect "the day ends" 0 '^day-end: ok, date 20260106 '
 
 # ---- No answer: exit 3. ----
 

@@ -164,7 +164,7 @@ static int fake_outcome(struct fake_server *server, int fd, const struct command
     server->frame.type = FRAME_OUTCOME;
     server->frame.u.outcome = (struct frame_outcome){seq, RESULT_OK, type,
                                                      seq <= server->last_client_seq, seq, -7,
-                                                     server->tag * 1000 + seq};
+                                                     server->tag * 1000 + seq, 0, 0};
     return fake_send(server, fd);
 }
 

@@ -97,7 +97,7 @@ static void sample_result_rows(struct frame_query_result *result, uint16_t query
         break;
     case QUERY_ORDER:
         result->u.order = (struct query_order){0x0102030405060708u, 0x1112131415161718u, 21, 22,
-                                               SIDE_SELL, 3, 1234, 500, 250};
+                                               SIDE_SELL, 3, 1234, 500, 250, 0};
         break;
     case QUERY_BOOK:
         result->u.book.instrument_id = 4;
@@ -173,7 +173,7 @@ static void sample_frame(struct frame *frame, uint8_t type, uint16_t variant)
     case FRAME_OUTCOME:
         frame->u.outcome = (struct frame_outcome){0x0102030405060708u, REJECT_ODDS_CHANGED,
                                                   COMMAND_BET_PLACE, 1, 0x1112131415161718u,
-                                                  -2, 0x2122232425262728u};
+                                                  -2, 0x2122232425262728u, 0, 0};
         break;
     case FRAME_ERROR:
         frame_error_set(frame, FRAME_ERROR_OVERLOADED, "queue full: 4096 frames");
@@ -728,7 +728,7 @@ TEST(names)
     CHECK_STR(query_type_name(QUERY_ODDS), "odds");
     CHECK_STR(query_type_name(QUERY_TYPE_COUNT), "unknown");
     CHECK_EQ_I64(FRAME_PROTOCOL_VERSION_MIN, 1);
-    CHECK_EQ_I64(FRAME_PROTOCOL_VERSION, 2);
+    CHECK_EQ_I64(FRAME_PROTOCOL_VERSION, 3);
 }
 
 TEST_MAIN()

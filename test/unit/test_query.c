@@ -144,7 +144,7 @@ static int ask(struct world *w, uint32_t reader, const struct frame_query *query
 {
     struct digest before, after;
     engine_digest(&w->fx.engine, &before);
-    int rv = gateway_query_answer(&w->fx.engine, reader, query, result);
+    int rv = gateway_query_answer(&w->fx.engine, NULL, reader, query, result);
     engine_digest(&w->fx.engine, &after);
     if (before.high != after.high || before.low != after.low) {
         fprintf(stderr, "  a query changed the state\n");
@@ -398,6 +398,53 @@ TEST(order_rows)
     CHECK_EQ_I64(answer.query_type, QUERY_ORDER);
     CHECK_EQ_I64(answer.u.order.order_id, 0);
     CHECK_EQ_I64(ask_order(&world, member, 999999, &answer), REJECT_ORDER_UNKNOWN);
+    fixture_free(&world.fx);
+}
+
+/* A finished order is answered from the node's record of finished orders
+ * (before, the order query said it did not exist), and the done byte
+ * survives the wire. */
+TEST(finished_order_rows)
+{
+    world_init(&world);
+    static struct orders_done done;
+    CHECK_EQ_I64(orders_done_init(&done), 0);
+    uint32_t member = world.tree.member_id;
+    struct command c = fixture_command(COMMAND_ORDER_CANCEL, member);
+    c.u.order_cancel.order_id = world.buy_order;
+    fixture_ok(&world.fx, &c);
+    CHECK_EQ_I64(fixture_count(&world.fx, EVENT_ORDER_DONE), 1);
+    orders_done_note(&done, fixture_event(&world.fx, EVENT_ORDER_DONE, 0));
+    struct frame_query q = query_new(QUERY_ORDER);
+    q.u.order.order_id = world.buy_order;
+    CHECK_EQ_I64(gateway_query_answer(&world.fx.engine, &done, member, &q, &answer), 0);
+    CHECK_EQ_I64(answer.result, RESULT_OK);
+    const struct query_order *o = &answer.u.order;
+    CHECK_EQ_I64(o->order_id, world.buy_order);
+    CHECK_EQ_I64(o->client_order_id, 43);
+    CHECK_EQ_I64(o->done, 1 + DONE_CANCELLED);
+    CHECK_EQ_I64(o->quantity_open, 0);
+    CHECK_EQ_I64(o->price_ticks, 950);
+    static struct frame frame, decoded;
+    static uint8_t bytes[FRAME_BUFFER_SIZE];
+    size_t size = 0, consumed = 0;
+    frame.type = FRAME_QUERY_RESULT;
+    frame.u.query_result = answer;
+    frame.u.query_result.applied_seq = 7;
+    CHECK_EQ_I64(frame_encode(&frame, bytes, sizeof bytes, &size), 0);
+    CHECK_EQ_I64(frame_decode(bytes, size, &decoded, &consumed), 0);
+    CHECK_EQ_I64(decoded.u.query_result.u.order.done, 1 + DONE_CANCELLED);
+    CHECK_EQ_I64(decoded.u.query_result.applied_seq, 7);
+    /* Still read by the owner's line only. */
+    CHECK_EQ_I64(gateway_query_answer(&world.fx.engine, &done, world.member2, &q, &answer), 0);
+    CHECK_EQ_I64(answer.result, REJECT_NOT_AUTHORIZED);
+    /* A slot is reused by the order ORDERS_DONE_SLOTS ids later. */
+    struct event later = *fixture_event(&world.fx, EVENT_ORDER_DONE, 0);
+    later.id += ORDERS_DONE_SLOTS;
+    orders_done_note(&done, &later);
+    CHECK(orders_done_find(&done, world.buy_order) == NULL);
+    CHECK(orders_done_find(&done, later.id) != NULL);
+    orders_done_free(&done);
     fixture_free(&world.fx);
 }
 

@@ -685,6 +685,60 @@ TEST(replace_price_change_loses_priority)
     fixture_free(&fx);
 }
 
+/* A replace's outcome: what the replace filled apart from the order's
+ * total (before, only the total, as if the replace had filled it all). */
+TEST(replace_outcome_says_what_it_filled)
+{
+    struct fixture fx;
+    struct desk d;
+    desk_init(&fx, &d);
+    uint64_t bid = fixture_order(&fx, d.buyer, d.instrument, SIDE_BUY, 990, 10, TIF_DAY).id;
+    CHECK_EQ_I64(fixture_order(&fx, d.seller, d.instrument, SIDE_SELL, 990, 3, TIF_IOC).value, 3);
+    uint64_t ask = fixture_order(&fx, d.seller2, d.instrument, SIDE_SELL, 1000, 20, TIF_DAY).id;
+    struct outcome o = replace(&fx, d.buyer, bid, 1000, 5);
+    CHECK_EQ_I64(o.result, RESULT_OK);
+    CHECK_EQ_I64(o.value, 8);          /* the order's total, as always */
+    CHECK_EQ_I64(o.replace_filled, 5); /* this replace's own */
+    CHECK(fixture_check(&fx) == 0);
+    /* A decrease in place fills nothing; from logic version 3 its value
+     * is the order's total too (before: 0). */
+    o = replace(&fx, d.seller2, ask, 1000, 10); /* 15 open, 5 filled */
+    CHECK_EQ_I64(o.result, RESULT_OK);
+    CHECK_EQ_I64(o.value, 0);
+    CHECK_EQ_I64(o.replace_filled, 0);
+    struct command c = fixture_command(COMMAND_ACTIVATE_LOGIC, 0);
+    c.u.activate_logic.logic_version = LOGIC_VERSION_ANSWERS;
+    fixture_ok(&fx, &c);
+    o = replace(&fx, d.seller2, ask, 1000, 9);
+    CHECK_EQ_I64(o.value, 5);
+    CHECK_EQ_I64(o.replace_filled, 0);
+    CHECK(fixture_check(&fx) == 0);
+    fixture_free(&fx);
+}
+
+/* From logic version 3 a DAY_END or DAY_START refused for its date names
+ * the current trading date in the outcome's id (before: 0). */
+TEST(wrong_day_dates_name_the_current_one)
+{
+    struct fixture fx;
+    struct desk d;
+    desk_init(&fx, &d);
+    struct command end = fixture_command(COMMAND_DAY_END, 0);
+    end.u.day.trading_date = 20200101;
+    struct outcome o = fixture_apply(&fx, &end);
+    CHECK_EQ_I64(o.result, REJECT_DATE_INVALID);
+    CHECK_EQ_I64(o.id, 0);
+    uint32_t today = fx.engine.trading_date;
+    struct command c = fixture_command(COMMAND_ACTIVATE_LOGIC, 0);
+    c.u.activate_logic.logic_version = LOGIC_VERSION_ANSWERS;
+    fixture_ok(&fx, &c);
+    end.client_seq = 0; /* a new command, not a resend */
+    o = fixture_apply(&fx, &end);
+    CHECK_EQ_I64(o.result, REJECT_DATE_INVALID);
+    CHECK_EQ_I64(o.id, today);
+    fixture_free(&fx);
+}
+
 TEST(replace_quantity_increase_loses_priority)
 {
     struct fixture fx;
