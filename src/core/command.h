@@ -124,6 +124,15 @@ enum command_type {
  * stays within its own credit limit in total (docs/authorization.md). */
 #define LOGIC_VERSION_CREDIT_TOTAL 3u
 
+/* From logic version 3, sessions are bounded: per account, by the table,
+ * and by days unused; a session that is gone refuses its old sequences
+ * (docs/protocol.md, Session bounds). */
+#define LOGIC_VERSION_SESSION_BOUNDS 3u
+
+/* From logic version 3, a secret an ancestor or operator set is good for
+ * one thing only: setting the account's own (docs/authorization.md). */
+#define LOGIC_VERSION_ONE_TIME_SECRET 3u
+
 #define SECRET_SALT_SIZE 16u
 #define SECRET_HASH_SIZE 32u
 #define SYMBOL_SIZE 8u

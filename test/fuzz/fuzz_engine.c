@@ -448,6 +448,8 @@ static void fuzz_limits(struct limits *limits)
     limits->bets_max = 30000;
     limits->exposures_max = 30000;
     limits->pt_overrides_max = 600;
+    limits->sessions_per_account_max = SESSIONS_PER_ACCOUNT_DEFAULT;
+    limits->session_idle_days = SESSION_IDLE_DAYS_DEFAULT;
 }
 
 static void fail(struct run *run, uint32_t index, const char *what)
