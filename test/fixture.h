@@ -43,6 +43,8 @@ static inline void fixture_limits(struct limits *limits)
     limits->bets_max = 1024;
     limits->exposures_max = 1024;
     limits->pt_overrides_max = 64;
+    limits->sessions_per_account_max = SESSIONS_PER_ACCOUNT_DEFAULT;
+    limits->session_idle_days = SESSION_IDLE_DAYS_DEFAULT;
 }
 
 static inline void fixture_init_limits(struct fixture *fx, const struct limits *limits)
@@ -196,9 +198,11 @@ static inline uint32_t fixture_instrument(struct fixture *fx, const char *symbol
     return id;
 }
 
-static inline struct outcome fixture_order(struct fixture *fx, uint32_t member, uint32_t instrument,
-                                           enum side side, int64_t price_ticks, int64_t quantity,
-                                           enum time_in_force time_in_force)
+/* A limit order of member's, not yet applied. */
+static inline struct command fixture_limit_order(uint32_t member, uint32_t instrument,
+                                                 enum side side, int64_t price_ticks,
+                                                 int64_t quantity,
+                                                 enum time_in_force time_in_force)
 {
     struct command c = fixture_command(COMMAND_ORDER_PLACE, member);
     c.u.order_place.instrument_id = instrument;
@@ -207,6 +211,15 @@ static inline struct outcome fixture_order(struct fixture *fx, uint32_t member, 
     c.u.order_place.time_in_force = (uint8_t)time_in_force;
     c.u.order_place.price_ticks = price_ticks;
     c.u.order_place.quantity = quantity;
+    return c;
+}
+
+static inline struct outcome fixture_order(struct fixture *fx, uint32_t member, uint32_t instrument,
+                                           enum side side, int64_t price_ticks, int64_t quantity,
+                                           enum time_in_force time_in_force)
+{
+    struct command c = fixture_limit_order(member, instrument, side, price_ticks, quantity,
+                                           time_in_force);
     return fixture_apply(fx, &c);
 }
 

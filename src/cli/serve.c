@@ -593,6 +593,7 @@ static void serve_status(struct serve *serve)
     }
     uint64_t lag = last_seq > serve->replica.applied_seq ? last_seq - serve->replica.applied_seq
                                                          : 0;
+    const struct engine *engine = &serve->replica.engine;
     char json[SERVE_STATUS_SIZE];
     char durability[DURABILITY_TEXT_SIZE];
     durability_format(&serve->options.durability, durability);
@@ -605,7 +606,8 @@ static void serve_status(struct serve *serve)
         "\"snapshot_seq\":%" PRIu64 ",\"nats\":{\"connected\":%s,\"embedded\":%s,"
         "\"restarts\":%u,\"durability\":\"%s\"},\"gateway\":{\"port\":%u},"
         "\"stream\":\"%s\",\"site\":\"%s\","
-        "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"},\"stopped\":\"%s\"}\n",
+        "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"},"
+        "\"sessions\":{\"in_use\":%u,\"max\":%u,\"per_account_max\":%u},\"stopped\":\"%s\"}\n",
         serve->options.node_id, serve->replica.applied_seq, last_seq, lag, serve->digest_text,
         serve->digest_seq,
         serve->replica.engine.logic_version, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
@@ -615,7 +617,8 @@ static void serve_status(struct serve *serve)
         serve->embedded ? durability : "of the NATS servers", gateway_port(serve->gateway),
         serve->dr_waiting ? JOURNAL_STREAM_MIRROR : JOURNAL_STREAM,
         serve->dr_waiting ? "disaster-recovery" : "primary", serve->audit.runs,
-        serve->audit_last, serve->stopped);
+        serve->audit_last, engine->session_count, engine->limits.sessions_max,
+        engine->limits.sessions_per_account_max, serve->stopped);
     if (length > 0 && (size_t)length < sizeof json)
         http_admin_text_publish(&serve->status, json, (size_t)length);
     /* Counters move by what happened since the last turn. */
@@ -641,6 +644,8 @@ static void serve_status(struct serve *serve)
         metrics_counter_add(counters[i], totals[i] - metrics_counter_get(counters[i]));
     metrics_gauge_set(&serve->metrics.sessions_connected, (int64_t)stats->connections_open);
     metrics_gauge_set(&serve->metrics.applied_seq, (int64_t)serve->replica.applied_seq);
+    metrics_gauge_set(&serve->metrics.state_sessions, (int64_t)engine->session_count);
+    metrics_gauge_set(&serve->metrics.state_sessions_max, (int64_t)engine->limits.sessions_max);
     metrics_gauge_set(&serve->metrics.stream_lag, (int64_t)lag);
     metrics_gauge_set(&serve->metrics.batches_in_flight_max, (int64_t)stats->batches_in_flight_max);
     metrics_gauge_set(&serve->metrics.snapshot_pause_us_max,

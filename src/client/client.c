@@ -573,6 +573,11 @@ static int client_dispatch(struct nodown_client *client)
     const struct client_node *node = client_node_at(client, client->node_index);
     switch (frame->type) {
     case FRAME_OUTCOME:
+        /* The session was evicted (logic version 3): new commands go on
+         * above the account's horizon, as after a logon. */
+        if (frame->u.outcome.result == REJECT_SESSION_EVICTED && frame->u.outcome.value > 0 &&
+            (uint64_t)frame->u.outcome.value > client->last_seq)
+            client->last_seq = (uint64_t)frame->u.outcome.value;
         client_outcome_store(client, &frame->u.outcome);
         return 0;
     case FRAME_PING:

@@ -236,6 +236,10 @@ static int account_set_secret(struct engine *engine, const struct command *comma
     memcpy(engine->secrets[id].salt, command->u.account_set_secret.salt, SECRET_SALT_SIZE);
     memcpy(engine->secrets[id].hash, command->u.account_set_secret.hash, SECRET_HASH_SIZE);
     engine->accounts[id].has_secret = 1;
+    /* From logic version 3 a reset is a one-time secret: the account must
+     * set its own before anything else (engine_authorize). */
+    if (engine->logic_version >= LOGIC_VERSION_ONE_TIME_SECRET)
+        engine->accounts[id].secret_one_time = command->sender_account_id != id;
     outcome->id = id;
     return RESULT_OK;
 }

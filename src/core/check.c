@@ -24,6 +24,7 @@
 #include "core/account.h"
 #include "core/book.h"
 #include "core/engine.h"
+#include "core/session.h"
 #include "core/sportsbook.h"
 #include "core/trading.h"
 
@@ -287,6 +288,11 @@ int engine_check(const struct engine *engine, char *errmsg, size_t errmsg_size)
         check_positions(engine, errmsg, errmsg_size) != 0 ||
         check_bets(engine, errmsg, errmsg_size) != 0)
         return ERR_INVARIANT;
+    const char *why = session_check(engine);
+    if (why != NULL) {
+        snprintf(errmsg, errmsg_size, "sessions: %s", why);
+        return ERR_INVARIANT;
+    }
     if (errmsg_size > 0)
         errmsg[0] = '\0';
     return 0;

@@ -127,10 +127,20 @@ enum command_type {
 /* From logic version 3, outcomes carry what helps read them: an
  * ORDER_REPLACE that lowers the quantity in place says the order's total
  * filled in value, like every other replace (before: 0), and a DAY_START
- * or DAY_END refused for its date names the current trading date in id (before: 0).
+ * or DAY_END refused for its date names the current trading date in id
+ * (before: 0).
  * Both are remembered in the sessions' outcomes, so they change the
  * digest, hence the version. */
 #define LOGIC_VERSION_ANSWERS 3u
+
+/* From logic version 3, sessions are bounded: per account, by the table,
+ * and by days unused; a session that is gone refuses its old sequences
+ * (docs/protocol.md, Session bounds). */
+#define LOGIC_VERSION_SESSION_BOUNDS 3u
+
+/* From logic version 3, a secret an ancestor or operator set is good for
+ * one thing only: setting the account's own (docs/authorization.md). */
+#define LOGIC_VERSION_ONE_TIME_SECRET 3u
 
 #define SECRET_SALT_SIZE 16u
 #define SECRET_HASH_SIZE 32u

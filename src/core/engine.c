@@ -6,12 +6,17 @@
  *   2. sender exists, client_seq >= 1;
  *   3. exactly-once: a client_seq at or below the session's last one is a
  *      resend, answered from the session's ring of recent outcomes and not
- *      applied; one too old for the ring is rejected as stale;
- *   4. authorization (auth.c);
+ *      applied; one too old for the ring is rejected as stale. From logic
+ *      version 3, a command with no session and a client_seq at or below
+ *      its account's horizon is refused (session.h);
+ *   4. authorization (auth.c), and from logic version 3 the one-time
+ *      secret rule;
  *   5. the command itself (account.c, trading.c, sportsbook.c, here);
- *   6. the outcome remembered in the session and returned.
- * A reject at step 2, or a session table that is full, is not remembered:
- * there is no session to remember it in.
+ *   6. the outcome remembered in the session, opened now if it is new
+ *      (session_open: from logic version 3 it may evict another), and
+ *      returned.
+ * A reject at step 2 or 3 with no session, or a session table that is
+ * full, is not remembered: there is no session to remember it in.
  */
 #include "core/engine.h"
 
@@ -40,6 +45,8 @@ void limits_default(struct limits *limits)
     limits->bets_max = BETS_DEFAULT;
     limits->exposures_max = EXPOSURES_DEFAULT;
     limits->pt_overrides_max = PT_OVERRIDES_DEFAULT;
+    limits->sessions_per_account_max = SESSIONS_PER_ACCOUNT_DEFAULT;
+    limits->session_idle_days = SESSION_IDLE_DAYS_DEFAULT;
 }
 
 int limits_validate(const struct limits *limits)
@@ -48,11 +55,13 @@ int limits_validate(const struct limits *limits)
         limits->accounts_max, limits->orders_max, limits->instruments_max,
         limits->positions_max, limits->sessions_max, limits->sport_events_max,
         limits->markets_max, limits->bets_max, limits->exposures_max,
-        limits->pt_overrides_max,
+        limits->pt_overrides_max, limits->sessions_per_account_max,
+        limits->session_idle_days,
     };
     const uint32_t caps[] = {
         ACCOUNTS_CAP, ORDERS_CAP, INSTRUMENTS_CAP, POSITIONS_CAP, SESSIONS_CAP,
         SPORT_EVENTS_CAP, MARKETS_CAP, BETS_CAP, EXPOSURES_CAP, PT_OVERRIDES_CAP,
+        SESSIONS_PER_ACCOUNT_CAP, SESSION_IDLE_DAYS_CAP,
     };
     _Static_assert(sizeof values == sizeof caps, "one cap per limit");
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
@@ -77,6 +86,8 @@ static int engine_alloc(struct engine *engine)
     engine->ladders = mem_array_alloc((size_t)limits->instruments_max * SIDE_COUNT,
                              sizeof *engine->ladders);
     engine->sessions = mem_array_alloc(limits->sessions_max, sizeof *engine->sessions);
+    engine->account_sessions = mem_array_alloc(limits->accounts_max,
+                                               sizeof *engine->account_sessions);
     engine->sport_events = mem_array_alloc(limits->sport_events_max, sizeof *engine->sport_events);
     engine->markets = mem_array_alloc(limits->markets_max, sizeof *engine->markets);
     engine->bets = mem_array_alloc(limits->bets_max, sizeof *engine->bets);
@@ -89,6 +100,7 @@ static int engine_alloc(struct engine *engine)
     if (!engine->accounts || !engine->secrets || !engine->credit_given || !engine->positions ||
         !engine->orders ||
         !engine->instruments || !engine->ladders || !engine->sessions ||
+        !engine->account_sessions ||
         !engine->sport_events || !engine->markets || !engine->bets || !engine->exposures ||
         !engine->pt_overrides || !engine->scratch || !engine->check_account_minor ||
         !engine->check_position_quantity || !engine->check_position_orders)
@@ -97,7 +109,8 @@ static int engine_alloc(struct engine *engine)
         pool_init(&engine->order_pool, limits->orders_max) != 0 ||
         pool_init(&engine->bet_pool, limits->bets_max) != 0 ||
         pool_init(&engine->exposure_pool, limits->exposures_max) != 0 ||
-        pool_init(&engine->pt_override_pool, limits->pt_overrides_max) != 0)
+        pool_init(&engine->pt_override_pool, limits->pt_overrides_max) != 0 ||
+        pool_init(&engine->session_pool, limits->sessions_max) != 0)
         return ERR_NOMEM;
     if (index_table_init(&engine->position_index, limits->positions_max) != 0 ||
         index_table_init(&engine->order_index, limits->orders_max) != 0 ||
@@ -125,6 +138,12 @@ int engine_init(struct engine *engine, const struct limits *limits)
             ladder_clear(engine->instruments[i].sides[side]);
         }
     }
+    for (uint32_t slot = 0; slot < limits->sessions_max; slot++)
+        engine->sessions[slot].account_id = INDEX_NONE;
+    struct session_list empty = {INDEX_NONE, INDEX_NONE, 0};
+    engine->session_lru = empty;
+    for (uint32_t id = 0; id < limits->accounts_max; id++)
+        engine->account_sessions[id] = empty;
     engine->logic_version = LOGIC_VERSION_MIN;
     engine->logic_version_max = LOGIC_VERSION_MAX;
     engine->order_id_next = 1;
@@ -155,6 +174,7 @@ void engine_free(struct engine *engine)
     mem_free(engine->instruments);
     mem_free(engine->ladders);
     mem_free(engine->sessions);
+    mem_free(engine->account_sessions);
     mem_free(engine->sport_events);
     mem_free(engine->markets);
     mem_free(engine->bets);
@@ -169,83 +189,13 @@ void engine_free(struct engine *engine)
     pool_free(&engine->bet_pool);
     pool_free(&engine->exposure_pool);
     pool_free(&engine->pt_override_pool);
+    pool_free(&engine->session_pool);
     index_table_free(&engine->position_index);
     index_table_free(&engine->order_index);
     index_table_free(&engine->session_index);
     index_table_free(&engine->exposure_index);
     index_table_free(&engine->pt_override_index);
     memset(engine, 0, sizeof *engine);
-}
-
-/* ---- Sessions. ---- */
-
-struct session_key {
-    uint32_t account_id;
-    uint64_t client_id;
-};
-
-static bool session_match(const void *context, uint32_t slot, const void *key)
-{
-    const struct engine *engine = context;
-    const struct session_key *wanted = key;
-    return engine->sessions[slot].account_id == wanted->account_id &&
-           engine->sessions[slot].client_id == wanted->client_id;
-}
-
-uint32_t session_find(const struct engine *engine, uint32_t account_id, uint64_t client_id)
-{
-    struct session_key key = {account_id, client_id};
-    uint32_t at = index_table_find(&engine->session_index, hash_pair64(account_id, client_id),
-                                   session_match, engine, &key);
-    return at == INDEX_NONE ? INDEX_NONE : engine->session_index.entries[at];
-}
-
-uint32_t session_create(struct engine *engine, uint32_t account_id, uint64_t client_id)
-{
-    assert(engine->session_count < engine->limits.sessions_max);
-    uint32_t slot = engine->session_count++;
-    struct session *session = &engine->sessions[slot];
-    memset(session, 0, sizeof *session);
-    session->account_id = account_id;
-    session->client_id = client_id;
-    index_table_insert(&engine->session_index, hash_pair64(account_id, client_id), slot);
-    return slot;
-}
-
-uint32_t session_window(uint32_t logic_version)
-{
-    assert(logic_version >= LOGIC_VERSION_MIN && logic_version <= LOGIC_VERSION_MAX);
-    return logic_version >= 2 ? SESSION_WINDOW_V2 : SESSION_WINDOW_V1;
-}
-
-/* The ring is used as a circle of session_window() slots. When a new
- * logic version widens the window, ring_next (below the old width) just
- * goes on into the slots that were never used: no migration. */
-static void session_remember(struct engine *engine, uint32_t slot, uint64_t client_seq,
-                             const struct outcome *outcome)
-{
-    struct session *session = &engine->sessions[slot];
-    assert(client_seq > session->last_seq);
-    session->ring[session->ring_next].client_seq = client_seq;
-    session->ring[session->ring_next].outcome = *outcome;
-    session->ring_next = (session->ring_next + 1) % session_window(engine->logic_version);
-    session->last_seq = client_seq;
-}
-
-/* A resend: the first outcome, or a stale reject when it left the ring.
- * Slots past the window are empty (client_seq 0 is never sent). */
-static void session_replay(const struct session *session, uint64_t client_seq,
-                           struct outcome *outcome)
-{
-    assert(client_seq > 0);
-    for (uint32_t i = 0; i < SESSION_OUTCOMES_MAX; i++) {
-        if (session->ring[i].client_seq == client_seq) {
-            *outcome = session->ring[i].outcome;
-            outcome->duplicate = 1;
-            return;
-        }
-    }
-    outcome->result = REJECT_SEQUENCE_STALE;
 }
 
 /* ---- The daily cycle. ---- */
@@ -281,6 +231,8 @@ static int engine_day_start(struct engine *engine, const struct command *command
     }
     engine->trading_date = date;
     engine->day_open = 1;
+    if (engine->logic_version >= LOGIC_VERSION_SESSION_BOUNDS)
+        engine->day_count++;
     for (uint32_t id = 0; id < engine->account_count; id++) {
         engine->accounts[id].day_open_balance_minor = engine->accounts[id].balance_minor;
         engine->accounts[id].day_fees_minor = 0;
@@ -352,6 +304,8 @@ static int engine_day_end(struct engine *engine, const struct command *command,
     for (uint32_t id = 0; id < engine->account_count; id++)
         engine_emit_statement(engine, id);
     engine->day_open = 0;
+    if (engine->logic_version >= LOGIC_VERSION_SESSION_BOUNDS)
+        session_day_end(engine);
     engine_emit_day(engine, 0);
     outcome->id = engine->trading_date;
     return RESULT_OK;
@@ -359,7 +313,8 @@ static int engine_day_end(struct engine *engine, const struct command *command,
 
 /* Logic versions (docs/upgrades.md): every version this build runs has a
  * migration from the one before it. 1 -> 2 widens the session window
- * from 8 to 32 outcomes, which needs no change to the state. */
+ * from 8 to 32 outcomes, which needs no change to the state; 2 -> 3 gives
+ * every session its place in the least-recently-used order. */
 static int engine_activate_logic(struct engine *engine, const struct command *command,
                                  struct outcome *outcome)
 {
@@ -368,7 +323,10 @@ static int engine_activate_logic(struct engine *engine, const struct command *co
     assert(engine->logic_version_max <= LOGIC_VERSION_MAX);
     if (version <= engine->logic_version)
         return REJECT_LOGIC_VERSION;
+    uint32_t before = engine->logic_version;
     engine->logic_version = version;
+    if (before < LOGIC_VERSION_SESSION_BOUNDS && version >= LOGIC_VERSION_SESSION_BOUNDS)
+        session_logic_3(engine);
     outcome->id = version;
     return RESULT_OK;
 }
@@ -417,7 +375,7 @@ static uint32_t engine_session_lookup(struct engine *engine, const struct comman
 {
     struct account *account = &engine->accounts[command->sender_account_id];
     uint32_t hint = account->session_hint;
-    if (hint < engine->session_count &&
+    if (hint < engine->limits.sessions_max &&
         engine->sessions[hint].account_id == command->sender_account_id &&
         engine->sessions[hint].client_id == command->client_id)
         return hint;
@@ -452,11 +410,34 @@ static int engine_front(struct engine *engine, const struct command *command,
             session_replay(session, command->client_seq, outcome);
             return 1;
         }
+    } else if (engine->logic_version >= LOGIC_VERSION_SESSION_BOUNDS) {
+        /* A sequence a session of this account that went may have
+         * applied: never again (docs/protocol.md, Session bounds). */
+        uint64_t horizon_seq = engine->accounts[command->sender_account_id].session_horizon_seq;
+        if (command->client_seq <= horizon_seq) {
+            outcome->result = REJECT_SESSION_EVICTED;
+            outcome->value = (int64_t)horizon_seq;
+            return 1;
+        }
     } else if (engine->session_count >= engine->limits.sessions_max) {
         outcome->result = REJECT_SESSIONS_FULL;
         return 1;
     }
     return 0;
+}
+
+/* Step 4. From logic version 3, an account whose secret another account
+ * set may only set its own (LOGIC_VERSION_ONE_TIME_SECRET). */
+static int engine_authorize(struct engine *engine, const struct command *command)
+{
+    if (command->type == COMMAND_NONE || command->type >= COMMAND_TYPE_COUNT)
+        return REJECT_COMMAND_UNKNOWN;
+    const struct account *sender = &engine->accounts[command->sender_account_id];
+    if (engine->logic_version >= LOGIC_VERSION_ONE_TIME_SECRET && sender->secret_one_time &&
+        !(command->type == COMMAND_ACCOUNT_SET_SECRET &&
+          command->u.account_set_secret.account_id == command->sender_account_id))
+        return REJECT_SECRET_CHANGE_REQUIRED;
+    return auth_check(engine, command, &engine->command_order_slot);
 }
 
 /* engine_apply() without setting the sink, which the caller has done. */
@@ -467,12 +448,13 @@ static int engine_apply_one(struct engine *engine, uint64_t timestamp_ns,
     outcome->command_type = command->type;
     uint32_t session_slot = INDEX_NONE;
     if (engine_front(engine, command, outcome, &session_slot) == 0) {
-        int result = command->type == COMMAND_NONE || command->type >= COMMAND_TYPE_COUNT
-                         ? REJECT_COMMAND_UNKNOWN
-                         : auth_check(engine, command, &engine->command_order_slot);
+        int result = engine_authorize(engine, command);
         if (result == RESULT_OK && command->type == COMMAND_ACTIVATE_LOGIC &&
             command->u.activate_logic.logic_version > engine->logic_version_max)
             return ERR_LOGIC_UNSUPPORTED; /* nothing changed: the node stops */
+        /* Before the command, so that a DAY_END never frees its own session. */
+        if (session_slot != INDEX_NONE)
+            session_touch(engine, session_slot);
         if (timestamp_ns > engine->now_ns)
             engine->now_ns = timestamp_ns;
         if (result == RESULT_OK)
@@ -480,7 +462,7 @@ static int engine_apply_one(struct engine *engine, uint64_t timestamp_ns,
         else
             outcome->result = (uint16_t)result;
         if (session_slot == INDEX_NONE)
-            session_slot = session_create(engine, command->sender_account_id, command->client_id);
+            session_slot = session_open(engine, command->sender_account_id, command->client_id);
         session_remember(engine, session_slot, command->client_seq, outcome);
     }
     return 0;
@@ -516,7 +498,7 @@ static void engine_prefetch_near(const struct engine *engine, const struct comma
     if (command->sender_account_id >= engine->account_count)
         return;
     uint32_t hint = engine->accounts[command->sender_account_id].session_hint;
-    if (hint < engine->session_count)
+    if (hint < engine->limits.sessions_max)
         PREFETCH(&engine->sessions[hint]);
     uint64_t order_id = command_order_id(command);
     uint32_t slot = order_id == 0 ? INDEX_NONE

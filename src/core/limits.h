@@ -42,6 +42,17 @@ _Static_assert(LADDER_WORDS <= 64u, "the ladder summary is one uint64_t");
 #define SESSIONS_CAP (1u << 22)
 #define SESSIONS_DEFAULT (1u << 16)
 
+/* From logic version 3, sessions one account may hold: opening one more
+ * evicts the account's least recently used, so no account can take more
+ * than its share of the table (docs/protocol.md, Session bounds). */
+#define SESSIONS_PER_ACCOUNT_CAP 4096u
+#define SESSIONS_PER_ACCOUNT_DEFAULT 64u
+
+/* From logic version 3, trading days a session may go unused before
+ * DAY_END frees it. Ten years of trading days at most. */
+#define SESSION_IDLE_DAYS_CAP 2600u
+#define SESSION_IDLE_DAYS_DEFAULT 5u
+
 /* Outcomes remembered per session (its window): a client may have this
  * many commands unacknowledged and still get each one's first outcome on
  * resend. The window is part of the business logic, since it decides
@@ -103,6 +114,10 @@ struct limits {
     uint32_t bets_max;
     uint32_t exposures_max;
     uint32_t pt_overrides_max;
+    /* Rules rather than pools (logic version 3): every node of a stream
+     * must run with the same values, as with sessions_max. */
+    uint32_t sessions_per_account_max;
+    uint32_t session_idle_days;
 };
 
 void limits_default(struct limits *limits);

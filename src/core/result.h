@@ -88,7 +88,9 @@
     X(REJECT_ACCOUNT_NOT_EMPTY, 58, "account still holds money, orders or bets")     \
     X(REJECT_LOGIC_NOT_EVERYWHERE, 59, "a node of the stream cannot run that logic version") \
     X(REJECT_SELECTION_COUNT, 60, "not one price or result per selection of the market") \
-    X(REJECT_CREDIT_ABOVE_PARENT_TOTAL, 61, "children's credit in total above the parent's")
+    X(REJECT_CREDIT_ABOVE_PARENT_TOTAL, 61, "children's credit in total above the parent's") \
+    X(REJECT_SESSION_EVICTED, 62, "session evicted: log on again, go on above its sequence") \
+    X(REJECT_SECRET_CHANGE_REQUIRED, 63, "set your own secret first: another account set this one")
 
 enum error_code {
 #define ERROR_ENUM(name, value, text) name = value,

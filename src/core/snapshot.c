@@ -28,8 +28,16 @@
 
 /* ---- Encode. ---- */
 
+/* Format version 2 adds fields to a state from logic version 3 only: a
+ * state below it encodes as in version 1, so its digest is what every
+ * build before computed (docs/formats.md). */
+static bool snapshot_session_fields(uint32_t logic_version)
+{
+    return logic_version >= LOGIC_VERSION_SESSION_BOUNDS;
+}
+
 static void encode_account(struct byte_writer *w, const struct account *account,
-                           const struct account_secret *secret)
+                           const struct account_secret *secret, uint32_t logic_version)
 {
     byte_put_u32(w, account->parent_id);
     byte_put_u8(w, account->kind);
@@ -51,6 +59,10 @@ static void encode_account(struct byte_writer *w, const struct account *account,
     byte_put_i64(w, account->day_fees_minor);
     byte_put(w, secret->salt, SECRET_SALT_SIZE);
     byte_put(w, secret->hash, SECRET_HASH_SIZE);
+    if (snapshot_session_fields(logic_version)) {
+        byte_put_u8(w, account->secret_one_time);
+        byte_put_u64(w, account->session_horizon_seq);
+    }
 }
 
 static void encode_instrument(struct byte_writer *w, const struct instrument *instrument)
@@ -142,9 +154,11 @@ static void encode_outcome(struct byte_writer *w, const struct session_outcome *
 
 static void encode_sessions(struct byte_writer *w, const struct engine *engine)
 {
-    uint32_t count = engine->session_count;
-    for (uint32_t i = 0; i < count; i++)
-        engine->scratch[i] = i;
+    uint32_t count = 0;
+    for (uint32_t slot = engine->session_lru.head; slot != INDEX_NONE;
+         slot = engine->sessions[slot].links[0].next)
+        engine->scratch[count++] = slot;
+    assert(count == engine->session_count);
     sort_indexes(engine->scratch, count, session_compare, engine);
     byte_put_u32(w, count);
     for (uint32_t i = 0; i < count; i++) {
@@ -157,6 +171,10 @@ static void encode_sessions(struct byte_writer *w, const struct engine *engine)
          * always did, so builds agree on its digest. */
         for (uint32_t r = 0; r < session_window(engine->logic_version); r++)
             encode_outcome(w, &session->ring[r]);
+        if (snapshot_session_fields(engine->logic_version)) {
+            byte_put_u64(w, session->last_used);
+            byte_put_u32(w, session->last_day);
+        }
     }
 }
 
@@ -228,9 +246,13 @@ int snapshot_encode_body(const struct engine *engine, struct byte_writer *w)
     byte_put_u64(w, engine->now_ns);
     byte_put_u64(w, engine->order_id_next);
     byte_put_u64(w, engine->bet_id_next);
+    if (snapshot_session_fields(engine->logic_version)) {
+        byte_put_u64(w, engine->session_clock);
+        byte_put_u32(w, engine->day_count);
+    }
     byte_put_u32(w, engine->account_count);
     for (uint32_t id = 0; id < engine->account_count; id++)
-        encode_account(w, &engine->accounts[id], &engine->secrets[id]);
+        encode_account(w, &engine->accounts[id], &engine->secrets[id], engine->logic_version);
     byte_put_u32(w, engine->instrument_count);
     for (uint32_t id = 0; id < engine->instrument_count; id++)
         encode_instrument(w, &engine->instruments[id]);
@@ -329,6 +351,9 @@ void snapshot_header_encode(uint8_t header[SNAPSHOT_HEADER_SIZE], uint64_t body_
 struct decoder {
     struct byte_reader reader;
     struct engine *engine;
+    uint32_t format_version;
+    /* The body carries the session fields of format version 2. */
+    bool session_fields;
     char *errmsg;
     size_t errmsg_size;
 };
@@ -359,6 +384,13 @@ static int decode_globals(struct decoder *d)
         return decode_fail(d, ERR_DECODE_MALFORMED, "globals", 0);
     if (engine->logic_version < LOGIC_VERSION_MIN || engine->logic_version > LOGIC_VERSION_MAX)
         return decode_fail(d, ERR_LOGIC_UNSUPPORTED, "logic version", engine->logic_version);
+    d->session_fields = d->format_version >= 2 && snapshot_session_fields(engine->logic_version);
+    if (d->session_fields) {
+        engine->session_clock = byte_get_u64(r);
+        engine->day_count = byte_get_u32(r);
+        if (r->error != 0 || engine->session_clock == 0)
+            return decode_fail(d, ERR_DECODE_MALFORMED, "globals", 1);
+    }
     return 0;
 }
 
@@ -389,7 +421,7 @@ static bool account_settings_valid(const struct account *a)
 }
 
 static bool decode_account_fields(struct byte_reader *r, struct account *a,
-                                  struct account_secret *secret)
+                                  struct account_secret *secret, bool session_fields)
 {
     a->parent_id = byte_get_u32(r);
     a->kind = byte_get_u8(r);
@@ -414,6 +446,11 @@ static bool decode_account_fields(struct byte_reader *r, struct account *a,
     a->day_fees_minor = byte_get_i64(r);
     byte_get(r, secret->salt, SECRET_SALT_SIZE);
     byte_get(r, secret->hash, SECRET_HASH_SIZE);
+    if (session_fields) {
+        a->secret_one_time = byte_get_u8(r);
+        a->session_horizon_seq = byte_get_u64(r);
+        ok = ok && a->secret_one_time <= a->has_secret;
+    }
     a->position_head = INDEX_NONE;
     a->session_hint = INDEX_NONE;
     a->position_hint = INDEX_NONE;
@@ -431,7 +468,8 @@ static int decode_accounts(struct decoder *d)
         return decode_fail(d, ERR_CAPACITY, "account count", count);
     for (uint32_t id = 0; id < count; id++) {
         struct account *a = &engine->accounts[id];
-        if (!decode_account_fields(&d->reader, a, &engine->secrets[id]) || d->reader.error)
+        if (!decode_account_fields(&d->reader, a, &engine->secrets[id], d->session_fields) ||
+            d->reader.error)
             return decode_fail(d, ERR_DECODE_MALFORMED, "account", id);
         bool root = id == ACCOUNT_HOUSE_ID;
         if (root ? a->kind != ACCOUNT_KIND_HOUSE || a->parent_id != 0
@@ -607,7 +645,7 @@ static int decode_sessions(struct decoder *d)
         if (r->error || account_id >= engine->account_count ||
             session_find(engine, account_id, client_id) != INDEX_NONE)
             return decode_fail(d, ERR_DECODE_MALFORMED, "session", i);
-        struct session *session = &engine->sessions[session_create(engine, account_id, client_id)];
+        struct session *session = &engine->sessions[session_insert(engine, account_id, client_id)];
         session->last_seq = byte_get_u64(r);
         session->ring_next = byte_get_u32(r);
         uint32_t window = session_window(engine->logic_version); /* decoded before */
@@ -622,9 +660,22 @@ static int decode_sessions(struct decoder *d)
                 entry->outcome.result >= RESULT_CODE_COUNT)
                 return decode_fail(d, ERR_DECODE_MALFORMED, "session outcome", i);
         }
-        if (r->error || session->ring_next >= window)
+        if (d->session_fields) {
+            session->last_used = byte_get_u64(r);
+            session->last_day = byte_get_u32(r);
+        }
+        if (r->error || session->ring_next >= window ||
+            (d->session_fields && session->last_used >= engine->session_clock) ||
+            session->last_day > engine->day_count)
             return decode_fail(d, ERR_DECODE_MALFORMED, "session", i);
     }
+    /* Before logic version 3 the order of use is not state; a version 1
+     * snapshot of a version 3 state gets the order the move to version 3
+     * gives (session_logic_3). */
+    if (d->session_fields)
+        session_relink(engine);
+    else if (snapshot_session_fields(engine->logic_version))
+        session_logic_3(engine);
     return 0;
 }
 
@@ -787,8 +838,9 @@ static int decode_header(struct decoder *d, const uint8_t *data, size_t size)
     uint64_t checksum = byte_get_u64(&header);
     if (magic != SNAPSHOT_MAGIC)
         return decode_fail(d, ERR_DECODE_MALFORMED, "magic", magic);
-    if (version != SNAPSHOT_FORMAT_VERSION)
+    if (version < SNAPSHOT_FORMAT_VERSION_MIN || version > SNAPSHOT_FORMAT_VERSION)
         return decode_fail(d, ERR_VERSION, "format version", version);
+    d->format_version = version;
     if (body_size > size - SNAPSHOT_HEADER_SIZE)
         return decode_fail(d, ERR_DECODE_NEED_MORE, "body of bytes", body_size);
     if (body_size < size - SNAPSHOT_HEADER_SIZE)

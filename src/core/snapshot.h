@@ -5,9 +5,11 @@
  * totals, indexes) written at all; so two states that behave the same
  * encode the same, whatever their memory layout or pool history.
  *
- * Snapshot file, format version 1 (little-endian):
+ * Snapshot, format version 2 (little-endian):
  *   u32 magic "NDSS"   u32 format_version   u64 body_size   u64 body_xxh3_64
  *   body: see docs/formats.md
+ * Version 2 adds the session bounds' fields (logic version 3) to a state
+ * from logic version 3; below it, its body is version 1's. Both are read.
  */
 #ifndef NODOWN_CORE_SNAPSHOT_H
 #define NODOWN_CORE_SNAPSHOT_H
@@ -19,7 +21,8 @@
 #include "lib/bytes.h"
 
 #define SNAPSHOT_MAGIC 0x5353444Eu /* "NDSS" */
-#define SNAPSHOT_FORMAT_VERSION 1u
+#define SNAPSHOT_FORMAT_VERSION 2u
+#define SNAPSHOT_FORMAT_VERSION_MIN 1u
 #define SNAPSHOT_HEADER_SIZE 24u
 
 /* Writes the canonical body (no header). Returns the writer's error. */

@@ -38,6 +38,7 @@ struct account {
     uint32_t position_hint;   /* its last position: a cache, not state */
     uint32_t chain_epoch;     /* status_epoch when chain_active was cached */
     uint8_t chain_active;     /* it and every ancestor active: a cache */
+    uint8_t secret_one_time;  /* set by another account: logic 3 */
     int64_t balance_minor;
     int64_t credit_limit_minor;
     int64_t reserved_minor;   /* what open buy orders may still cost */
@@ -52,6 +53,9 @@ struct account {
     uint16_t pt_share_bp[MARKET_TYPE_COUNT]; /* auto PT, set by an ancestor */
     uint16_t pt_max_bp[MARKET_TYPE_COUNT];   /* ceiling for manual PT */
     uint32_t position_head;   /* positions, sorted by instrument id */
+    /* The highest last_seq of its sessions that were evicted or freed (logic
+     * 3): a session it opens must start above it (docs/protocol.md). */
+    uint64_t session_horizon_seq;
 };
 _Static_assert(sizeof(struct account) == 128, "two cache lines an account");
 
@@ -145,11 +149,27 @@ struct session_outcome {
     struct outcome outcome;
 };
 
+/* A session is on two lists, most recently used first: the table's and
+ * its account's (enum session_list_kind, session.c). */
+struct session_link {
+    uint32_t prev;
+    uint32_t next;
+};
+
+struct session_list {
+    uint32_t head; /* most recently used */
+    uint32_t tail; /* least recently used: the next to be evicted */
+    uint32_t count;
+};
+
 struct session {
-    uint32_t account_id;
+    uint32_t account_id; /* INDEX_NONE: a free slot */
     uint32_t ring_next;
     uint64_t client_id;
     uint64_t last_seq;
+    uint64_t last_used;  /* engine->session_clock at its last command (logic 3) */
+    uint32_t last_day;   /* engine->day_count at its last command (logic 3) */
+    struct session_link links[2]; /* derived from last_used */
     struct session_outcome ring[SESSION_OUTCOMES_MAX]; /* session_window() in use */
 };
 
@@ -234,7 +254,12 @@ struct engine {
 
     struct session *sessions;
     uint32_t session_count;
+    struct pool session_pool;
     struct index_table session_index;
+    struct session_list session_lru;      /* every session: derived */
+    struct session_list *account_sessions; /* per account: derived */
+    uint64_t session_clock; /* stamps each use of a session (logic 3) */
+    uint32_t day_count;     /* trading days started (logic 3) */
 
     struct sport_event *sport_events;
     uint32_t sport_event_count;

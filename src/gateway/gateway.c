@@ -641,8 +641,13 @@ static void gateway_logon_finish(struct gateway *gateway, struct gateway_session
                        (uint32_t)(session - gateway->sessions));
     struct frame frame = {.type = FRAME_LOGON_OK};
     frame.u.logon_ok.account_id = id;
+    /* A session the state no longer has (evicted, or new) goes on above
+     * its account's horizon: anything at or below it is refused (logic
+     * version 3, docs/protocol.md "Session bounds"; 0 before). */
     uint32_t slot = session_find(engine, id, session->client_id);
-    frame.u.logon_ok.last_client_seq = slot == INDEX_NONE ? 0 : engine->sessions[slot].last_seq;
+    frame.u.logon_ok.last_client_seq =
+        slot != INDEX_NONE ? engine->sessions[slot].last_seq
+                           : engine->accounts[id].session_horizon_seq;
     if (session->version >= 2)
         frame.u.logon_ok.session_window = (uint16_t)session_window(engine->logic_version);
     session_send(gateway, session, &frame);

@@ -103,7 +103,10 @@ struct metrics_histogram {
     X(counter, connections_timed_out_frame_total,                                            \
       "Client connections closed for a frame not whole within the frame deadline.")          \
     X(counter, connections_timed_out_heartbeat_total,                                        \
-      "Logged-on client connections closed for not answering a heartbeat PING.")
+      "Logged-on client connections closed for not answering a heartbeat PING.")             \
+    X(gauge, state_sessions,                                                                 \
+      "Exactly-once sessions, one per (account, client id), the state holds.")               \
+    X(gauge, state_sessions_max, "Sessions the state's table holds at most.")
 
 struct node_metrics {
 #define METRICS_FIELD(kind, name, help) struct metrics_##kind name;

@@ -39,11 +39,7 @@ source test/cli/lib/common.sh
 stop_all() {
     [ -n "${node_pid[2]:-}" ] && stop_pid "${node_pid[2]}"
     node_pid[2]=""
-    [ -n "${node_pid[1]:-}" ] && stop_pid "${node_pid[1]}"
-    node_pid[1]=""
-    local pid
-    pid=$(nats_pid_of "${node_dir[1]}") && kill -TERM "$pid" 2>/dev/null
-    return 0
+    stop_embedded 1
 }
 
 node_dir[1]=$work/node1

@@ -24,6 +24,7 @@
 
 #include "core/engine.h"
 #include "core/odds.h"
+#include "core/session.h"
 #include "core/snapshot.h"
 
 #define MEMBERS_PER_AGENT 6u
@@ -41,6 +42,7 @@ struct generator {
     uint32_t accounts[5][64]; /* by kind: supers, masters, agents, members */
     uint32_t account_counts[5];
     uint64_t seq[2][1024];    /* next client_seq by client_id 1..2, account */
+    uint64_t wide_seq;        /* client_seq of the many client ids, 4 and up */
     uint64_t order_ids[RING_SIZE];
     uint32_t order_owners[RING_SIZE];
     uint32_t order_count;
@@ -98,6 +100,12 @@ static struct command new_command(struct generator *g, uint16_t type, uint32_t s
     uint32_t client = rng_below(g, 8) == 0 ? 1 : 0;
     c.client_id = client + 1;
     c.client_seq = sender < 1024 ? ++g->seq[client][sender] : 1;
+    /* Now and then one of many client ids, so that accounts go past their
+     * session quota and the table fills (logic version 3 evicts). */
+    if (rng_below(g, 24) == 0) {
+        c.client_id = 4 + rng_below(g, 40);
+        c.client_seq = ++g->wide_seq;
+    }
     return c;
 }
 
@@ -442,12 +450,14 @@ static void fuzz_limits(struct limits *limits)
     limits->orders_max = 30000;
     limits->instruments_max = 4;
     limits->positions_max = 4000;
-    limits->sessions_max = 1200;
+    limits->sessions_max = 800; /* full from time to time */
     limits->sport_events_max = 200;
     limits->markets_max = 2000;
     limits->bets_max = 30000;
     limits->exposures_max = 30000;
     limits->pt_overrides_max = 600;
+    limits->sessions_per_account_max = 6; /* the wide client ids go past it */
+    limits->session_idle_days = 2;
 }
 
 static void fail(struct run *run, uint32_t index, const char *what)
@@ -483,7 +493,7 @@ static bool outcome_recorded(const struct outcome *outcome)
 {
     return outcome->duplicate == 0 && outcome->result != REJECT_SENDER_UNKNOWN &&
            outcome->result != REJECT_SEQUENCE_ZERO && outcome->result != REJECT_SESSIONS_FULL &&
-           outcome->result != REJECT_SEQUENCE_STALE;
+           outcome->result != REJECT_SEQUENCE_STALE && outcome->result != REJECT_SESSION_EVICTED;
 }
 
 /* Applies to engine A, logs, and remembers ids for later commands. */
@@ -496,6 +506,13 @@ static struct outcome step(struct run *run, struct generator *g, const struct co
     int rv = engine_apply(g->engine, timestamp_ns, command, &sink, &outcome);
     if (rv != 0)
         fail(run, run->length, "engine_apply returned an error");
+    /* As a client told its account's horizon at logon goes on above it. */
+    if (outcome.result == REJECT_SESSION_EVICTED && command->client_id <= 2 &&
+        command->sender_account_id < 1024) {
+        uint64_t *next = &g->seq[command->client_id - 1][command->sender_account_id];
+        if (*next < (uint64_t)outcome.value)
+            *next = (uint64_t)outcome.value;
+    }
     if (command->type == COMMAND_ORDER_PLACE && outcome.result == RESULT_OK) {
         g->order_ids[g->order_count % RING_SIZE] = outcome.id;
         g->order_owners[g->order_count % RING_SIZE] = command->sender_account_id;
@@ -523,7 +540,23 @@ static void step_resend(struct run *run, struct generator *g)
     uint32_t index = g->recent[(g->recent_count - 1 - rng_below(g, window)) % RING_SIZE];
     struct command command = run->log[index].command;
     struct outcome first = run_outcomes(run)[index];
+    /* Only a command whose session is gone can be refused as evicted. */
+    bool gone = command.sender_account_id < g->engine->account_count &&
+                session_find(g->engine, command.sender_account_id, command.client_id) ==
+                    INDEX_NONE;
+    struct digest before = {0, 0};
+    if (gone)
+        engine_digest(g->engine, &before);
     struct outcome again = step(run, g, &command);
+    if (again.result == REJECT_SESSION_EVICTED) {
+        if (!gone)
+            fail(run, run->length - 1, "refused as evicted with a session");
+        struct digest after;
+        engine_digest(g->engine, &after);
+        if (after.high != before.high || after.low != before.low)
+            fail(run, run->length - 1, "a resend to an evicted session changed the state");
+        return;
+    }
     if (!outcome_recorded(&first) || again.result == REJECT_SEQUENCE_STALE)
         return;
     if (again.duplicate != 1 || again.result != first.result || again.id != first.id ||

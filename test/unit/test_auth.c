@@ -366,7 +366,7 @@ static void twin_digest(struct fixture *twin, const struct engine *probed,
                         const struct command *c, const struct outcome *outcome,
                         struct digest *digest)
 {
-    uint32_t slot = session_create(&twin->engine, c->sender_account_id, c->client_id);
+    uint32_t slot = session_insert(&twin->engine, c->sender_account_id, c->client_id);
     struct session *session = &twin->engine.sessions[slot];
     session->ring[0].client_seq = c->client_seq;
     session->ring[0].outcome = *outcome;

@@ -36,6 +36,8 @@ static void metrics_set_example(struct node_metrics *m)
     metrics_gauge_raise(&m->snapshot_pause_us_max, 200);
     metrics_gauge_set(&m->snapshot_bytes, 65536);
     metrics_counter_add(&m->nats_restarts_total, 1);
+    metrics_gauge_set(&m->state_sessions, 94);
+    metrics_gauge_set(&m->state_sessions_max, 65536);
     metrics_gauge_set(&m->sessions_connected, 2);
 }
 
@@ -172,7 +174,14 @@ static const char example_text[] =
     "# HELP nodown_connections_timed_out_heartbeat_total Logged-on client connections closed"
     " for not answering a heartbeat PING.\n"
     "# TYPE nodown_connections_timed_out_heartbeat_total counter\n"
-    "nodown_connections_timed_out_heartbeat_total 0\n";
+    "nodown_connections_timed_out_heartbeat_total 0\n"
+    "# HELP nodown_state_sessions Exactly-once sessions, one per (account, client id), the"
+    " state holds.\n"
+    "# TYPE nodown_state_sessions gauge\n"
+    "nodown_state_sessions 94\n"
+    "# HELP nodown_state_sessions_max Sessions the state's table holds at most.\n"
+    "# TYPE nodown_state_sessions_max gauge\n"
+    "nodown_state_sessions_max 65536\n";
 
 static struct node_metrics metrics;
 static char text[METRICS_RENDER_SIZE_MAX];
@@ -204,15 +213,15 @@ TEST(render_zero_and_negative)
     CHECK(strstr(text, "\nnodown_apply_latency_us_bucket{le=\"+Inf\"} 0\n") != NULL);
     CHECK(strstr(text, "\nnodown_apply_latency_us_sum 0\n") != NULL);
     CHECK(strstr(text, "\nnodown_apply_latency_us_count 0\n") != NULL);
-    /* Twenty-three metrics: a HELP line and a TYPE line each. */
+    /* Twenty-five metrics: a HELP line and a TYPE line each. */
     int help_count = 0;
     int type_count = 0;
     for (const char *p = text; (p = strstr(p, "# HELP ")) != NULL; p++)
         help_count++;
     for (const char *p = text; (p = strstr(p, "# TYPE ")) != NULL; p++)
         type_count++;
-    CHECK_EQ_I64(help_count, 23);
-    CHECK_EQ_I64(type_count, 23);
+    CHECK_EQ_I64(help_count, 25);
+    CHECK_EQ_I64(type_count, 25);
     CHECK_EQ_I64(text[length - 1], '\n');
 }
 

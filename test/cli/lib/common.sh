@@ -51,6 +51,16 @@ nats_pid_of() {
         grep -qF -- "$dir/nats/nats.conf" && echo "$pid"
 }
 
+# stop_embedded N: node N, then the nats-server it supervises under its
+# data directory (the embedded default's), if either runs.
+stop_embedded() {
+    [ -n "${node_pid[$1]:-}" ] && stop_pid "${node_pid[$1]}"
+    node_pid[$1]=""
+    local pid
+    pid=$(nats_pid_of "${node_dir[$1]}") && kill -TERM "$pid" 2>/dev/null
+    return 0
+}
+
 status_json() {
     curl -s -m 2 -H "Authorization: Bearer $(cat "${node_dir[$1]}/admin.token")" \
         "http://127.0.0.1:${node_http[$1]}/status"
