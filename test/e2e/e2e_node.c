@@ -650,7 +650,7 @@ static void e2e_check_outcome(void *context, uint64_t stream_seq, const struct c
     if (record->first_count++ == 0)
         record->first = (struct nodown_outcome){command->client_seq, outcome->result,
                                                 outcome->command_type, 0, outcome->id,
-                                                outcome->value, stream_seq};
+                                                outcome->value, stream_seq, -1};
 }
 
 static int e2e_check_message(void *context, uint64_t stream_seq, uint64_t timestamp_ns,
