@@ -83,9 +83,12 @@ static bool guard_run(guard_script_fn *script, struct guard_run *run,
         fprintf(stderr, "  client: %s\n", run->failure);
     memcpy(metrics, &node.metrics, sizeof *metrics);
     /* What serve copies from the gateway's counts into /metrics. */
-    if (node.gateway != NULL)
+    if (node.gateway != NULL) {
         metrics_counter_add(&metrics->connections_refused_per_address_total,
                             gateway_stats(node.gateway)->refused_per_address);
+        metrics_counter_add(&metrics->connections_timed_out_handshake_total,
+                            gateway_stats(node.gateway)->closed_handshake);
+    }
     node_stop(&node);
     return ok && served == 0;
 }
@@ -168,10 +171,13 @@ TEST(flood_from_one_address_does_not_starve_another)
     CHECK(run.flood.failed + run.flood.unanswered <= 4 * LOGON_CHECK_SOURCE_MAX);
     CHECK(metrics_counter_get(&metrics.logons_failed_wrong_secret_total) >= run.flood.failed);
     /* Refused unchecked: over the address's share of the checker, or
-     * over its connections (serve --max-connections-per-address). */
+     * over its connections (serve --max-connections-per-address); or
+     * still waiting for the suspects' budget (logon_check.h) at the
+     * handshake deadline, which a slow build (ASan) reaches. */
     CHECK(metrics_counter_get(&metrics.logons_failed_source_busy_total) >= 1);
     CHECK_EQ_I64(metrics_counter_get(&metrics.logons_failed_source_busy_total) +
-                     metrics_counter_get(&metrics.connections_refused_per_address_total),
+                     metrics_counter_get(&metrics.connections_refused_per_address_total) +
+                     metrics_counter_get(&metrics.connections_timed_out_handshake_total),
                  run.flood.overloaded);
     /* A line a second at most, with the counts. */
     CHECK(lines >= 1);
