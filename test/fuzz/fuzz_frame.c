@@ -32,6 +32,7 @@
 
 #include "codec/command_codec.h"
 #include "codec/frame.h"
+#include "core/event.h"
 #include "core/odds.h"
 #include "core/result.h"
 
@@ -115,6 +116,9 @@ static void random_query_result(struct fuzz *fuzz, struct frame_query_result *re
         result->u.odds.selection_count = (uint8_t)below(fuzz, SELECTIONS_MAX + 1);
         result->u.odds.odds_format = (uint8_t)below(fuzz, ODDS_FORMAT_COUNT);
         break;
+    case QUERY_ORDER: /* open (0), or 1 + how it finished (version 3) */
+        result->u.order.done = (uint8_t)below(fuzz, 2 + DONE_OUTSIDE_BAND);
+        break;
     default:
         break;
     }
@@ -141,6 +145,9 @@ static void random_frame(struct fuzz *fuzz, struct frame *frame)
         break;
     case FRAME_OUTCOME:
         frame->u.outcome.duplicate = (uint8_t)below(fuzz, 2);
+        /* Version 3's field: present or not, never negative. */
+        frame->u.outcome.has_replace_filled = (uint8_t)below(fuzz, 2);
+        frame->u.outcome.replace_filled = (int64_t)below(fuzz, 1u << 30);
         break;
     case FRAME_ERROR:
         frame->u.error.code = (uint16_t)(1 + below(fuzz, 20));
