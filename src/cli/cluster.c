@@ -44,7 +44,7 @@
 #include "replica/node_registry.h"
 
 #define CLUSTER_PATH_MAX 512u
-#define CLUSTER_READY_MS 30000    /* a process, or the stream, must be up within */
+#define CLUSTER_READY_MS 60000    /* a process, or the stream, must be up within */
 #define CLUSTER_STOP_MS 10000     /* SIGTERM, then SIGKILL */
 #define CLUSTER_HELD_MAX 256u
 

@@ -66,6 +66,10 @@
 #include "replica/replica.h"
 
 #define E2E_LOGS_MAX 16u
+/* How long the checker waits for a cluster to answer: 2.10's servers on a
+ * loaded 2-core machine have taken over 30 s to elect after a partition
+ * healed or at a start. */
+#define E2E_CHECK_WAIT_MS 60000
 #define E2E_MEMBERS_MAX 64u
 #define E2E_HOUSE_CLIENT_ID 7u
 #define E2E_REFERENCE_TICKS 1000
@@ -662,21 +666,30 @@ static int e2e_check_message(void *context, uint64_t stream_seq, uint64_t timest
     return rv == REPLICA_REPEAT ? 0 : rv;
 }
 
-/* Every message of the stream, from 1 to its last sequence now. */
+/* Every message of the stream, from 1 to its last sequence now. The last
+ * sequence is asked again once it is reached: a server just back from a
+ * partition may answer from a copy that is behind (the stream is then
+ * longer than it said, and what was read shows it). */
 static int e2e_check_replay(struct e2e_check *check, struct journal *journal)
 {
     uint64_t last_seq = 0;
-    int64_t deadline_ms = clock_now_ms() + 30000;
-    while (journal_last_seq(journal, &last_seq) != 0) {
-        fprintf(stderr, "check: stream info: %s\n", journal_error(journal));
-        if (clock_now_ms() >= deadline_ms)
-            return -1;
-    }
     uint64_t next_seq = 1;
-    while (check->replica.applied_seq < last_seq && clock_now_ms() < deadline_ms) {
+    int64_t deadline_ms = clock_now_ms() + E2E_CHECK_WAIT_MS;
+    while (clock_now_ms() < deadline_ms) {
+        if (journal_last_seq(journal, &last_seq) != 0) {
+            fprintf(stderr, "check: stream info: %s\n", journal_error(journal));
+            clock_sleep_ms(100);
+            continue;
+        }
+        if (check->replica.applied_seq == last_seq)
+            return 0;
+        if (check->replica.applied_seq > last_seq) { /* an answer from behind */
+            clock_sleep_ms(100);
+            continue;
+        }
         int rv = journal_read(journal, check->replica.applied_seq + 1, 4096, 1000,
                               e2e_check_message, check, &next_seq);
-        if (rv == ERR_IO && clock_now_ms() < deadline_ms) {
+        if (rv == ERR_IO) {
             /* A cluster just disturbed (a server restarted, leaders being
              * elected) may time out a consumer's creation: say so, retry. */
             fprintf(stderr, "check: reading the stream at %" PRIu64 ": %s; again\n",
@@ -685,17 +698,14 @@ static int e2e_check_replay(struct e2e_check *check, struct journal *journal)
         }
         if (rv != 0) {
             fprintf(stderr, "check: reading the stream at %" PRIu64 ": %s\n",
-                    check->replica.applied_seq + 1,
-                    rv == ERR_IO ? journal_error(journal) : err_text(rv));
+                    check->replica.applied_seq + 1, err_text(rv));
             return -1;
         }
     }
-    if (check->replica.applied_seq != last_seq) {
-        fprintf(stderr, "check: read the stream to %" PRIu64 " of %" PRIu64 " in 30 s\n",
-                check->replica.applied_seq, last_seq);
-        return -1;
-    }
-    return 0;
+    fprintf(stderr, "check: read the stream to %" PRIu64 " (its last sequence, as last told: %"
+            PRIu64 ") in %d s\n", check->replica.applied_seq, last_seq,
+            E2E_CHECK_WAIT_MS / 1000);
+    return -1;
 }
 
 static bool e2e_outcome_same(const struct nodown_outcome *a, const struct nodown_outcome *b)
@@ -837,7 +847,7 @@ static int e2e_check(const struct e2e_args *args)
     struct journal_config config =
         journal_config_stream(args->nats, args->replicas > 0 ? args->replicas : 1);
     char errmsg[512] = "";
-    int64_t deadline_ms = clock_now_ms() + 30000;
+    int64_t deadline_ms = clock_now_ms() + E2E_CHECK_WAIT_MS;
     while (journal_open(&journal, &config, errmsg, sizeof errmsg) != 0) {
         fprintf(stderr, "check: %s\n", errmsg); /* a cluster electing leaders: again */
         if (clock_now_ms() >= deadline_ms)

@@ -7,6 +7,7 @@
  * refused without harm to other sessions, and a replica that replays the
  * stream from the start ends with the same digest. */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,18 +38,31 @@ struct client_run {
     atomic_int done;
 };
 
-static int client_connect(uint16_t port)
+/* A connection to the node from source (a loopback address as text, or
+ * NULL: the kernel's choice, 127.0.0.1). */
+static int client_connect_from(uint16_t port, const char *source)
 {
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
     inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct timeval timeout = {.tv_sec = 5};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    struct sockaddr_in local = {.sin_family = AF_INET};
+    if (source != NULL && (inet_pton(AF_INET, source, &local.sin_addr) != 1 ||
+                           bind(fd, (struct sockaddr *)&local, sizeof local) != 0)) {
+        close(fd);
+        return -1;
+    }
     if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
         close(fd);
         return -1;
     }
     return fd;
+}
+
+static int client_connect(uint16_t port)
+{
+    return client_connect_from(port, NULL);
 }
 
 static int client_send(int fd, const struct frame *frame)
@@ -756,7 +770,12 @@ static int storm_script(struct storm_run *storm)
 {
     struct client_run *run = &storm->client;
     for (int connection = 0; connection < 60; connection++) {
-        int fd = client_connect(run->port);
+        /* Each from an address of its own: a logon that fails (a command
+         * before may have set another secret) must not throttle the next
+         * ones (logon_throttle.h), which would outlast the test. */
+        char source[INET_ADDRSTRLEN];
+        snprintf(source, sizeof source, "127.0.1.%d", 1 + connection);
+        int fd = client_connect_from(run->port, source);
         EXPECT(run, fd >= 0);
         uint32_t how = (uint32_t)(storm_next(storm) % 3); /* house, member, none */
         /* A logon may fail: a command before may have set another secret. */
@@ -804,9 +823,9 @@ TEST(frame_sequences_never_stop_the_node)
     int ok = node_ready(&node, errmsg, sizeof errmsg);
     static struct storm_run storm;
     const char *seed = getenv("STORM_SEED");
-    storm.rng = seed != NULL ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL);
-    storm.rng = storm.rng * 0x9E3779B97F4A7C15ULL + 1;
-    fprintf(stderr, "  storm seed: STORM_SEED=%s\n", seed != NULL ? seed : "(time)");
+    uint64_t storm_seed = seed != NULL ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL);
+    storm.rng = storm_seed * 0x9E3779B97F4A7C15ULL + 1;
+    fprintf(stderr, "  storm seed: STORM_SEED=%" PRIu64 "\n", storm_seed);
     static struct script_thread script = {storm_script_cb, &storm, &storm.client};
     int served = ok ? script_run(&node, &script) : -1;
     char check[160] = "";
