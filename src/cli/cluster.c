@@ -302,13 +302,16 @@ static int cluster_nats_config(const struct cluster *cluster, uint32_t index)
     if (cluster->layout.nats_count > 1) {
         fprintf(file, "cluster {\n  name: \"nodown\"\n  listen: \"127.0.0.1:%u\"\n  routes: [",
                 p->ports[1]);
-        /* A ring: each server dials only the next one, and gossip makes
-         * the full mesh. With every server dialling every other, 2.10's
-         * servers started together closed some routes as duplicates and
-         * once had no JetStream meta leader for 30 s (bench cluster,
-         * 2026-12-05). */
-        uint32_t next = (index + 1) % cluster->layout.nats_count;
-        fprintf(file, " \"nats-route://127.0.0.1:%u\"", cluster->layout.nats[next].ports[1]);
+        /* Every server's route, its own included (a server skips it): a
+         * server that has never met its peers takes the size of the
+         * JetStream meta group from the routes it is given, at least 2
+         * (nats-server's bootstrapRaftNode); a ring (one route each) made
+         * it 2 on a cluster of 3. The servers are started one after the
+         * other (cluster_start), so that two do not dial each other at
+         * once. */
+        for (uint32_t j = 0; j < cluster->layout.nats_count; j++)
+            fprintf(file, "%s\"nats-route://127.0.0.1:%u\"", j == 0 ? " " : ", ",
+                    cluster->layout.nats[j].ports[1]);
         fprintf(file, " ]\n}\n");
     }
     bool failed = ferror(file) != 0;
@@ -543,14 +546,13 @@ static int cluster_start(struct cluster *cluster)
         fprintf(stderr, "nodown cluster: %s\n", errmsg);
         return -1;
     }
+    /* One after the other, each listening before the next starts. */
     for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
-        if (!cluster_running(cluster, cluster->layout.nats[i].pid) &&
-            cluster_nats_start(cluster, i) != 0)
+        if (cluster_running(cluster, cluster->layout.nats[i].pid))
+            continue;
+        if (cluster_nats_start(cluster, i) != 0 ||
+            cluster_save(cluster) != 0) /* its pid written before the wait: down finds it */
             return -1;
-    }
-    if (cluster_save(cluster) != 0) /* every pid written before any wait: down finds them */
-        return -1;
-    for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
         snprintf(what, sizeof what, "nats-%u", i);
         const struct cluster_process *server = &cluster->layout.nats[i];
         if (cluster_wait_port(cluster, server->pid, server->ports[0], what) != 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/result.h"
+#include "lib/clock.h"
 #include "replica/journal_internal.h"
 
 #define NODE_REGISTRY_KEY_SIZE 32u
@@ -146,8 +147,17 @@ int node_registry_announce(struct node_registry *registry,
                  entry->node_id);
         return ERR_CAPACITY;
     }
+    /* A bucket just made has no stream leader for a moment: its subject
+     * answers "no responders" until one is elected (a second or two on a
+     * cluster just started), so that answer is tried again for as long
+     * as one request may wait. */
     uint64_t revision = 0;
+    int64_t deadline_ms = clock_now_ms() + NODE_REGISTRY_WAIT_MS;
     natsStatus s = kvStore_PutString(&revision, registry->kv, key, value);
+    while (s == NATS_NO_RESPONDERS && clock_now_ms() < deadline_ms) {
+        clock_sleep_ms(NODE_REGISTRY_RETRY_MS);
+        s = kvStore_PutString(&revision, registry->kv, key, value);
+    }
     return s == NATS_OK ? 0 : registry_fail(errmsg, errmsg_size, registry, "announce", s);
 }
 

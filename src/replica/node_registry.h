@@ -28,6 +28,7 @@
 #define NODE_REGISTRY_FORMAT 1u       /* the value's first field */
 #define NODE_REGISTRY_NODES_MAX 256u  /* entries read at most; more refuse */
 #define NODE_REGISTRY_WAIT_MS 2000    /* each JetStream request */
+#define NODE_REGISTRY_RETRY_MS 100    /* an announce that met no responders, again */
 #define NODE_REGISTRY_BUILD_SIZE 64u
 #define NODE_REGISTRY_VALUE_SIZE 160u
 

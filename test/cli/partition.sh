@@ -158,8 +158,9 @@ heal() {
 # Raft traffic keeps a route busy; the write deadline, 10 s, drops it.)
 nats_config() {
     local i=$1 j routes="" sep=""
+    # Every server's route, its own included: the JetStream meta group's
+    # size is taken from their number (src/cli/cluster.c).
     for j in 1 2 3; do
-        [ "$j" = "$i" ] && continue
         routes+="$sep\"nats-route://$net.$j:6222\""
         sep=", "
     done

@@ -819,6 +819,24 @@ TEST(prepare_hook)
 /* Three nats-servers in one JetStream cluster (n0, n1, n2) in a fresh
  * directory, and the journal on all of them with the stream on all three
  * (R3), as `nodown cluster up` runs them. */
+/* Whether 127.0.0.1:port accepts a connection within timeout_ms. */
+static bool port_wait(uint16_t port, int timeout_ms)
+{
+    int64_t deadline_ms = clock_now_ms() + timeout_ms;
+    do {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port),
+                                      .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        bool open = fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof address) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (open)
+            return true;
+        clock_sleep_ms(20);
+    } while (clock_now_ms() < deadline_ms);
+    return false;
+}
+
 static bool cluster_start(void)
 {
     snprintf(test_dir, sizeof test_dir, "/tmp/nodown-test-journal-XXXXXX");
@@ -843,16 +861,20 @@ static bool cluster_start(void)
                               "jetstream { store_dir: \"%s/n%u\" }\n"
                               "cluster { name: journal-test, listen: \"127.0.0.1:%u\", routes: [",
                               i, client_ports[i], test_dir, i, route_ports[i]);
-        /* A ring, as nodown cluster up writes it: each server dials the
-         * next, gossip makes the mesh (a full mesh of routes started at
-         * once sometimes left 2.10 without a meta leader for 30 s). */
-        length += snprintf(text + length, sizeof text - (size_t)length,
-                           " \"nats-route://127.0.0.1:%u\"",
-                           route_ports[(i + 1) % CLUSTER_SERVERS]);
+        /* Every server's route, its own included, as nodown cluster up
+         * writes them: the meta group's size is taken from their number
+         * (src/cli/cluster.c). */
+        for (uint32_t j = 0; j < CLUSTER_SERVERS; j++)
+            length += snprintf(text + length, sizeof text - (size_t)length,
+                               "%s\"nats-route://127.0.0.1:%u\"", j == 0 ? " " : ", ",
+                               route_ports[j]);
         snprintf(text + length, sizeof text - (size_t)length, " ] }\n");
         snprintf(name, sizeof name, "n%u", i);
         cluster_pids[i] = test_nats_server_start(test_dir, name, text);
-        if (cluster_pids[i] <= 0)
+        /* Listening before the next one starts, as nodown cluster up does:
+         * two servers dialling each other at once can leave 2.10 without
+         * suitable peers for an R3 stream. */
+        if (cluster_pids[i] <= 0 || !port_wait(client_ports[i], 10000))
             return false;
     }
     struct journal_config config = journal_config_stream(cluster_urls, CLUSTER_SERVERS);
