@@ -113,6 +113,12 @@ struct gateway {
     uint8_t *hot_listed;  /* by slot: in the hot list */
     uint32_t hot_count;
     uint32_t cold_count;  /* sessions left to the full pass, at most */
+    /* Outboxes of closed sessions kept for the next ones: an outbox is
+     * GATEWAY_OUTBOX_MAX bytes, which malloc maps and unmaps each time, so
+     * a flood of short connections would cost the loop a map, an unmap
+     * and page faults each. */
+    uint8_t *outboxes[GATEWAY_OUTBOX_CACHE];
+    uint32_t outboxes_kept;
 };
 
 /* Non-blocking and closed on exec, in POSIX terms. */
@@ -161,6 +167,8 @@ static void gateway_free(struct gateway *gateway)
     free(gateway->poll_slots);
     free(gateway->hot);
     free(gateway->hot_listed);
+    for (uint32_t i = 0; i < gateway->outboxes_kept; i++)
+        free(gateway->outboxes[i]);
     free(gateway);
 }
 
@@ -325,7 +333,10 @@ static void session_close(struct gateway *gateway, struct gateway_session *sessi
     session->fd = -1;
     while (gateway->session_end > 0 && gateway->sessions[gateway->session_end - 1].fd < 0)
         gateway->session_end--;
-    free(session->out);
+    if (session->out != NULL && gateway->outboxes_kept < GATEWAY_OUTBOX_CACHE)
+        gateway->outboxes[gateway->outboxes_kept++] = session->out;
+    else
+        free(session->out);
     session->out = NULL;
     session->in_size = 0;
     session->out_size = 0;
@@ -514,7 +525,8 @@ static void gateway_accept(struct gateway *gateway)
         while (slot < gateway->connections_max && gateway->sessions[slot].fd >= 0)
             slot++;
         assert(slot < gateway->connections_max); /* connections_open counts them */
-        uint8_t *out = malloc(GATEWAY_OUTBOX_MAX);
+        uint8_t *out = gateway->outboxes_kept > 0 ? gateway->outboxes[--gateway->outboxes_kept]
+                                                  : malloc(GATEWAY_OUTBOX_MAX);
         if (out == NULL) {
             close(fd); /* no memory: the client tries another node */
             continue;

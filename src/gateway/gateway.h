@@ -79,6 +79,7 @@
 /* Deadlines are checked this often, so they hold to within it. */
 #define GATEWAY_DEADLINE_CHECK_MS 100
 #define GATEWAY_OUTBOX_MAX (256u * 1024u) /* unsent bytes a client may owe */
+#define GATEWAY_OUTBOX_CACHE 64u /* outboxes kept for new connections: 16 MiB at most */
 #define GATEWAY_BATCH_COMMANDS 1024u      /* commands in one batch at most */
 #define GATEWAY_READ_MESSAGES_MAX 256u    /* stream messages applied per step */
 /* Batches published at once by default (gateway_config), at most
