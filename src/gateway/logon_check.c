@@ -56,15 +56,16 @@ struct logon_check {
 
 #define LOGON_CHECK_SUSPECT_GAP_MS (1000 / LOGON_CHECK_SUSPECT_PER_S)
 
-static struct logon_suspect *suspect_slot(struct logon_check *check, uint32_t source)
+/* The slot that remembers source. */
+static uint32_t suspect_index(uint32_t source)
 {
     uint32_t hash = source * 2654435761u; /* Knuth's multiplicative hash */
-    return &check->suspects[(hash >> 16) % LOGON_CHECK_SUSPECTS];
+    return (hash >> 16) % LOGON_CHECK_SUSPECTS;
 }
 
 static bool suspect_is(const struct logon_check *check, uint32_t source, int64_t now_ms)
 {
-    const struct logon_suspect *slot = suspect_slot((struct logon_check *)check, source);
+    const struct logon_suspect *slot = &check->suspects[suspect_index(source)];
     return slot->failed_ms != 0 && slot->source == source &&
            now_ms - slot->failed_ms < LOGON_CHECK_SUSPECT_MS;
 }
@@ -73,7 +74,7 @@ static bool suspect_is(const struct logon_check *check, uint32_t source, int64_t
  * it. Called with the lock held. */
 static void suspect_note(struct logon_check *check, uint32_t source, bool ok, int64_t now_ms)
 {
-    struct logon_suspect *slot = suspect_slot(check, source);
+    struct logon_suspect *slot = &check->suspects[suspect_index(source)];
     if (!ok)
         *slot = (struct logon_suspect){.source = source, .failed_ms = now_ms};
     else if (slot->source == source)
