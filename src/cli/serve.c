@@ -622,32 +622,22 @@ static void serve_status(struct serve *serve)
     if (length > 0 && (size_t)length < sizeof json)
         http_admin_text_publish(&serve->status, json, (size_t)length);
     /* Counters move by what happened since the last turn. */
-    const struct gateway_stats *stats = gateway_stats(serve->gateway);
     struct metrics_counter *counters[] = {
         &serve->metrics.commands_applied_total, &serve->metrics.orders_total,
         &serve->metrics.batches_applied_total, &serve->metrics.nats_restarts_total,
-        &serve->metrics.clients_disconnected_slow_total,
-        &serve->metrics.connections_refused_per_address_total,
-        &serve->metrics.connections_refused_full_total,
-        &serve->metrics.connections_timed_out_handshake_total,
-        &serve->metrics.connections_timed_out_frame_total,
-        &serve->metrics.connections_timed_out_heartbeat_total,
     };
     uint64_t totals[] = {
         serve->replica.commands_applied, serve->replica.orders_applied,
         serve->replica.batches_applied, serve->embedded ? serve->nats.restart_count : 0,
-        stats->sessions_closed_slow, stats->refused_per_address, stats->refused_full,
-        stats->closed_handshake, stats->closed_frame, stats->closed_heartbeat,
     };
     metrics_write_begin(&serve->metrics); /* one group: a render sees it whole */
     for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++)
         metrics_counter_add(counters[i], totals[i] - metrics_counter_get(counters[i]));
-    metrics_gauge_set(&serve->metrics.sessions_connected, (int64_t)stats->connections_open);
+    gateway_metrics_sync(serve->gateway);
     metrics_gauge_set(&serve->metrics.applied_seq, (int64_t)serve->replica.applied_seq);
     metrics_gauge_set(&serve->metrics.state_sessions, (int64_t)engine->session_count);
     metrics_gauge_set(&serve->metrics.state_sessions_max, (int64_t)engine->limits.sessions_max);
     metrics_gauge_set(&serve->metrics.stream_lag, (int64_t)lag);
-    metrics_gauge_set(&serve->metrics.batches_in_flight_max, (int64_t)stats->batches_in_flight_max);
     metrics_gauge_set(&serve->metrics.snapshot_pause_us_max,
                       (int64_t)(serve->replica.snapshot_pause_ns_max / 1000));
     metrics_write_end(&serve->metrics);
@@ -828,6 +818,17 @@ static bool serve_logic_gate(void *context, uint32_t version, uint32_t *node_id,
     return node_registry_allows(entries, count, version, node_id, why, why_size);
 }
 
+/* A failed announce: its error for /status and the gate's refusals, and
+ * the chores' next try, 1 s after the first failure, doubling up to 32 s
+ * (each try may hold the loop for NODE_REGISTRY_WAIT_MS). */
+static void serve_registry_failed(struct serve *serve, const char *errmsg)
+{
+    snprintf(serve->registry_error, sizeof serve->registry_error, "%s", errmsg);
+    uint32_t shift = serve->registry_tries < 5 ? serve->registry_tries : 5;
+    serve->registry_tries++;
+    serve->registry_retry_ms = serve_now_ms() + ((uint64_t)SERVE_REGISTRY_RETRY_MS << shift);
+}
+
 /* Announces this node, and gates activations on the registry. A failure
  * (a JetStream cluster still electing its leaders answers "no responders"
  * for a while) is logged and tried again by the chores, and by an
@@ -841,9 +842,7 @@ static void serve_registry_start(struct serve *serve, int replicas)
     if (serve_registry_announce(serve, errmsg, sizeof errmsg) != 0) {
         fprintf(stderr, "nodown: %s; trying again in a second, then less often%s\n", errmsg,
                 serve->embedded ? "" : ", every ACTIVATE_LOGIC refused until then");
-        snprintf(serve->registry_error, sizeof serve->registry_error, "%s", errmsg);
-        serve->registry_tries = 1;
-        serve->registry_retry_ms = serve_now_ms() + SERVE_REGISTRY_RETRY_MS;
+        serve_registry_failed(serve, errmsg);
     }
     if (!serve->embedded || serve->registry != NULL)
         gateway_set_logic_gate(serve->gateway, serve_logic_gate, serve);
@@ -857,12 +856,7 @@ static void serve_registry_poll(struct serve *serve)
         return;
     char errmsg[256] = "";
     if (serve_registry_announce(serve, errmsg, sizeof errmsg) != 0) {
-        /* Each try may hold the loop for NODE_REGISTRY_WAIT_MS: 1 s after
-         * the first failure, doubling up to 32 s. */
-        snprintf(serve->registry_error, sizeof serve->registry_error, "%s", errmsg);
-        uint32_t shift = serve->registry_tries < 5 ? serve->registry_tries : 5;
-        serve->registry_tries++;
-        serve->registry_retry_ms = serve_now_ms() + ((uint64_t)SERVE_REGISTRY_RETRY_MS << shift);
+        serve_registry_failed(serve, errmsg);
         return;
     }
     fprintf(stderr, "nodown: announced in the node registry after %u failed tries\n",

@@ -282,6 +282,27 @@ uint16_t gateway_port(const struct gateway *gateway)
     return gateway->port;
 }
 
+void gateway_metrics_sync(const struct gateway *gateway)
+{
+    struct node_metrics *m = gateway->metrics;
+    if (m == NULL)
+        return;
+    const struct gateway_stats *stats = &gateway->stats;
+    struct metrics_counter *counters[] = {
+        &m->clients_disconnected_slow_total,       &m->connections_refused_per_address_total,
+        &m->connections_refused_full_total,        &m->connections_timed_out_handshake_total,
+        &m->connections_timed_out_frame_total,     &m->connections_timed_out_heartbeat_total,
+    };
+    uint64_t totals[] = {
+        stats->sessions_closed_slow, stats->refused_per_address, stats->refused_full,
+        stats->closed_handshake,     stats->closed_frame,        stats->closed_heartbeat,
+    };
+    for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++)
+        metrics_counter_add(counters[i], totals[i] - metrics_counter_get(counters[i]));
+    metrics_gauge_set(&m->sessions_connected, (int64_t)stats->connections_open);
+    metrics_gauge_set(&m->batches_in_flight_max, (int64_t)stats->batches_in_flight_max);
+}
+
 const struct gateway_stats *gateway_stats(const struct gateway *gateway)
 {
     return &gateway->stats;

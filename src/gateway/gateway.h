@@ -151,6 +151,13 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
 uint16_t gateway_port(const struct gateway *gateway);
 const struct gateway_stats *gateway_stats(const struct gateway *gateway);
 
+/* Brings the config's metrics up to the gateway's counts (connections
+ * refused and timed out, slow clients, connections open, batches in
+ * flight). Call it between metrics_write_begin and metrics_write_end, so
+ * that a render sees it with the caller's other figures; nothing without
+ * metrics. */
+void gateway_metrics_sync(const struct gateway *gateway);
+
 /* One turn of the loop: waits up to timeout_ms for sockets, reads and
  * writes what is ready, publishes a due batch, applies what the stream
  * has, and sends outcomes. Returns 0, or the error that must stop the

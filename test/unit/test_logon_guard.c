@@ -81,14 +81,13 @@ static bool guard_run(guard_script_fn *script, struct guard_run *run,
         pthread_join(id, NULL);
     if (run->failures != 0)
         fprintf(stderr, "  client: %s\n", run->failure);
-    memcpy(metrics, &node.metrics, sizeof *metrics);
-    /* What serve copies from the gateway's counts into /metrics. */
+    /* What serve does each second: the gateway's counts into /metrics. */
     if (node.gateway != NULL) {
-        metrics_counter_add(&metrics->connections_refused_per_address_total,
-                            gateway_stats(node.gateway)->refused_per_address);
-        metrics_counter_add(&metrics->connections_timed_out_handshake_total,
-                            gateway_stats(node.gateway)->closed_handshake);
+        metrics_write_begin(&node.metrics);
+        gateway_metrics_sync(node.gateway);
+        metrics_write_end(&node.metrics);
     }
+    memcpy(metrics, &node.metrics, sizeof *metrics);
     node_stop(&node);
     return ok && served == 0;
 }
