@@ -15,7 +15,13 @@ export NODOWN_HOUSE_SECRET=${NODOWN_HOUSE_SECRET:-nodown-demo-house}
 
 # Its own session: Ctrl-C stops the simulator first, then this script
 # stops the node, so no command is cut off half way.
-setsid build/nodown serve --data "$data" --listen "$listen" --http "$http" &
+# Its stdout goes to $data.node.out: its "serving clients" line comes once it
+# has caught up with the stream, while its port opens before (a simulator
+# logging on to a node still replaying a kept state saw that state
+# half-built, its sessions' last sequences behind, and stopped).
+out=$data.node.out
+: >"$out"
+setsid build/nodown serve --data "$data" --listen "$listen" --http "$http" >>"$out" &
 node=$!
 stop() {
     kill -TERM "$node" 2>/dev/null || true
@@ -24,14 +30,14 @@ stop() {
 trap stop EXIT
 trap 'exit 0' INT TERM
 
-# Ready when the client port accepts a connection (at most 20 s).
-for _ in $(seq 200); do
-    if (exec 3<>"/dev/tcp/${listen%:*}/${listen##*:}") 2>/dev/null; then
-        break
-    fi
+# Ready when it says it serves (at most 60 s: a long kept stream to replay).
+for _ in $(seq 600); do
+    grep -q "serving clients" "$out" && break
     kill -0 "$node" 2>/dev/null || { echo "make run: the node did not start" >&2; exit 1; }
     sleep 0.1
 done
+cat "$out"
+grep -q "serving clients" "$out" || { echo "make run: the node is not serving after 60 s" >&2; exit 1; }
 echo
 echo "log on as the house (its secret is the one of the data directory's first run):"
 echo "  build/nodown client --nodes $listen --account 0 --secret '$NODOWN_HOUSE_SECRET'" \
