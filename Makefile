@@ -14,7 +14,7 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 LDLIBS = -lxxhash -lnats -lmicrohttpd -lcrypto -lpthread
 
-LIB_SRC = $(wildcard src/core/*.c src/codec/*.c src/lib/*.c src/replica/*.c src/gateway/*.c \
+LIB_SRC = $(wildcard src/core/*.c src/codec/*.c src/lib/*.c src/replica/*.c src/gateway/*.c src/node/*.c \
           src/client/*.c)
 CLI_SRC = $(wildcard src/cli/*.c bench/*.c)
 UNIT_SRC = $(wildcard test/unit/test_*.c)

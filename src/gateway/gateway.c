@@ -84,6 +84,8 @@ struct gateway {
     struct node_metrics *metrics; /* or NULL */
     struct audit *audit;          /* or NULL */
     bool input_held;       /* a session's input waits for room in pending */
+    bool draining;         /* a hand-over: read and accept nothing (gateway_drain) */
+    uint64_t stored_seq_max; /* the highest stream sequence a batch of ours got */
     char read_only[FRAME_TEXT_SIZE_MAX + 1]; /* why commands are refused; "": they are not */
     uint32_t connections_max;
     uint32_t per_address_max;
@@ -135,6 +137,23 @@ static int gateway_listen(struct gateway *gateway, const struct gateway_config *
                           char *errmsg, size_t errmsg_size)
 {
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(config->listen_port)};
+    if (config->listen_later) { /* gateway_listen_take gives it, a hand-over */
+        gateway->listen_fd = -1;
+        return 0;
+    }
+    if (config->listen_fd_inherited > 0) { /* bound and listening already: a hand-over */
+        socklen_t size = sizeof address;
+        int fd = config->listen_fd_inherited;
+        if (gateway_fd_setup(fd) != 0 ||
+            getsockname(fd, (struct sockaddr *)&address, &size) != 0) {
+            snprintf(errmsg, errmsg_size, "the listening socket handed over: %s",
+                     strerror(errno));
+            return ERR_IO;
+        }
+        gateway->listen_fd = fd;
+        gateway->port = ntohs(address.sin_port);
+        return 0;
+    }
     if (inet_pton(AF_INET, config->listen_host, &address.sin_addr) != 1) {
         snprintf(errmsg, errmsg_size, "listen address %s is not an IPv4 address",
                  config->listen_host);
@@ -880,7 +899,8 @@ static void session_process(struct gateway *gateway, struct gateway_session *ses
     size_t at = 0;
     bool partial = false; /* stopped at an incomplete frame */
     while (session->fd >= 0 && session->state != SESSION_CLOSING &&
-           session->state != SESSION_CHECKING && !session_waits(gateway, session)) {
+           session->state != SESSION_CHECKING && !session_waits(gateway, session) &&
+           !gateway->draining) {
         if (gateway->pending_count == GATEWAY_BATCH_COMMANDS) {
             gateway->input_held = true;
             gateway_hot_add(gateway, session); /* gateway_process_held visits it */
@@ -1028,6 +1048,8 @@ static void gateway_publish_check(struct gateway *gateway)
         }
         if (result.rv == 0) {
             gateway->stats.batches_published++;
+            if (result.stream_seq > gateway->stored_seq_max)
+                gateway->stored_seq_max = result.stream_seq;
             continue;
         }
         gateway->stats.publish_failures++;
@@ -1104,7 +1126,7 @@ static int gateway_message(void *context, uint64_t stream_seq, uint64_t timestam
 /* Whether sessions are read this turn (see gateway_poll_set). */
 static bool gateway_may_read(const struct gateway *gateway)
 {
-    return gateway->pending_count < GATEWAY_BATCH_COMMANDS &&
+    return !gateway->draining && gateway->pending_count < GATEWAY_BATCH_COMMANDS &&
            publisher_idle_slot(gateway->publisher) != PUBLISHER_NONE;
 }
 
@@ -1246,7 +1268,8 @@ static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots, bool co
     short read_events = gateway_may_read(gateway) ? POLLIN : 0;
     /* Many connections not logged on: new ones are taken in with them, at
      * the full pass, not one wake-up of the loop each. */
-    if (!cold && gateway->cold_count > GATEWAY_COLD_PER_MS * GATEWAY_COLD_POLL_MS)
+    if ((!cold && gateway->cold_count > GATEWAY_COLD_PER_MS * GATEWAY_COLD_POLL_MS) ||
+        gateway->draining)
         gateway->polls[0].events = 0;
     if (!cold) {
         gateway->cold_skipped = gateway->cold_count > 0;
@@ -1475,11 +1498,173 @@ void gateway_close(struct gateway *gateway)
     }
     publisher_close(gateway->publisher); /* after a publish under way ends */
     logon_check_close(gateway->logon_check);
-    close(gateway->listen_fd);
+    if (gateway->listen_fd >= 0)
+        close(gateway->listen_fd);
     gateway_free(gateway);
 }
 
 void gateway_set_publish(struct gateway *gateway, publisher_publish_fn fn, void *context)
 {
     publisher_set_publish(gateway->publisher, fn, context);
+}
+
+/* ---- Hand-over to another process (gateway.h). ---- */
+
+void gateway_drain(struct gateway *gateway, bool drain)
+{
+    gateway->draining = drain;
+    if (!drain) {
+        gateway->input_held = true; /* what was read meanwhile is processed now */
+        for (uint32_t i = 0; i < gateway->session_end; i++)
+            if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].in_size > 0)
+                gateway_hot_add(gateway, &gateway->sessions[i]);
+        return;
+    }
+    /* Answers that would wait go now: failed logons held back by the
+     * throttle, and queries for a sequence not applied yet (answered with
+     * the state there is, as at their deadline). */
+    for (uint32_t i = 0; i < gateway->session_end; i++) {
+        struct gateway_session *session = &gateway->sessions[i];
+        if (session->fd < 0)
+            continue;
+        if (session->state == SESSION_CHECKING && session->logon_answer_ms != 0) {
+            session->logon_answer_ms = 0;
+            session_error(gateway, session, FRAME_ERROR_LOGON_FAILED, "logon failed");
+        }
+        if (session->query_waiting) {
+            session->query_waiting = false;
+            if (session->state == SESSION_READY)
+                gateway_query_reply(gateway, session, &session->query);
+        }
+    }
+    gateway->logons_delayed = 0;
+}
+
+bool gateway_drained(const struct gateway *gateway)
+{
+    if (!gateway->draining || gateway->pending_count > 0 ||
+        publisher_in_flight(gateway->publisher) > 0 ||
+        gateway->replica->applied_seq < gateway->stored_seq_max)
+        return false;
+    for (uint32_t i = 0; i < gateway->session_end; i++)
+        if (gateway->sessions[i].fd >= 0 && gateway->sessions[i].state == SESSION_CHECKING)
+            return false;
+    return true;
+}
+
+int gateway_listen_fd(const struct gateway *gateway)
+{
+    return gateway->listen_fd;
+}
+
+int gateway_listen_take(struct gateway *gateway, int fd, char *errmsg, size_t errmsg_size)
+{
+    assert(gateway->listen_fd < 0);
+    struct gateway_config config = {.listen_fd_inherited = fd};
+    return gateway_listen(gateway, &config, errmsg, errmsg_size);
+}
+
+static uint8_t session_export_state(uint8_t state)
+{
+    switch (state) {
+    case SESSION_HELLO: return GATEWAY_EXPORT_HELLO;
+    case SESSION_LOGON: return GATEWAY_EXPORT_LOGON;
+    case SESSION_READY: return GATEWAY_EXPORT_READY;
+    default: return GATEWAY_EXPORT_CLOSING;
+    }
+}
+
+uint32_t gateway_export(const struct gateway *gateway, uint32_t from,
+                        struct gateway_session_export *out)
+{
+    assert(gateway_drained(gateway));
+    for (uint32_t i = from; i < gateway->session_end; i++) {
+        const struct gateway_session *session = &gateway->sessions[i];
+        if (session->fd < 0)
+            continue;
+        *out = (struct gateway_session_export){
+            .fd = session->fd,
+            .state = session_export_state(session->state),
+            .version = session->version,
+            .address = session->address,
+            .account_id = session->account_id,
+            .client_id = session->client_id,
+            .in_size = (uint32_t)session->in_size,
+            .out_size = (uint32_t)session->out_size,
+            .in = session->in,
+            .out = session->out,
+        };
+        return i + 1;
+    }
+    return UINT32_MAX;
+}
+
+void gateway_detach(struct gateway *gateway)
+{
+    for (uint32_t i = 0; i < gateway->session_end; i++) {
+        struct gateway_session *session = &gateway->sessions[i];
+        if (session->fd < 0)
+            continue;
+        session->out_size = 0; /* the new process sends it */
+        session_close(gateway, session);
+    }
+    gateway->session_end = 0;
+    gateway->hot_count = 0;
+    memset(gateway->hot_listed, 0, gateway->connections_max);
+    gateway->cold_count = 0;
+}
+
+int gateway_adopt(struct gateway *gateway, const struct gateway_session_export *export,
+                  char *errmsg, size_t errmsg_size)
+{
+    if (export->in_size > FRAME_BUFFER_SIZE || export->out_size > GATEWAY_OUTBOX_MAX ||
+        export->state > GATEWAY_EXPORT_CLOSING) {
+        snprintf(errmsg, errmsg_size, "a session handed over does not fit: %u bytes in, %u "
+                 "out, state %u", export->in_size, export->out_size, export->state);
+        return ERR_DECODE_MALFORMED;
+    }
+    if (gateway->stats.connections_open >= gateway->connections_max) {
+        snprintf(errmsg, errmsg_size, "more sessions handed over than --max-connections (%u)",
+                 gateway->connections_max);
+        return ERR_USAGE;
+    }
+    if (gateway_fd_setup(export->fd) != 0) {
+        snprintf(errmsg, errmsg_size, "a session's socket handed over: %s", strerror(errno));
+        return ERR_IO;
+    }
+    uint32_t slot = 0;
+    while (slot < gateway->connections_max && gateway->sessions[slot].fd >= 0)
+        slot++;
+    assert(slot < gateway->connections_max);
+    uint8_t *out = gateway->outboxes_kept > 0 ? gateway->outboxes[--gateway->outboxes_kept]
+                                              : malloc(GATEWAY_OUTBOX_MAX);
+    if (out == NULL) {
+        snprintf(errmsg, errmsg_size, "no memory for a session handed over");
+        return ERR_NOMEM;
+    }
+    gateway_session_start(gateway, slot, export->fd, out, export->address);
+    struct gateway_session *session = &gateway->sessions[slot];
+    static const uint8_t states[] = {SESSION_HELLO, SESSION_LOGON, SESSION_READY,
+                                     SESSION_CLOSING};
+    session->state = states[export->state];
+    session->version = export->version;
+    session->account_id = export->account_id;
+    session->client_id = export->client_id;
+    memcpy(session->in, export->in, export->in_size);
+    session->in_size = export->in_size;
+    memcpy(session->out, export->out, export->out_size);
+    session->out_size = export->out_size;
+    if (session->state == SESSION_READY) {
+        uint32_t at = client_find_at(gateway, session->account_id, session->client_id);
+        if (at != INDEX_NONE) { /* it logged on here meanwhile: that one stays */
+            session->state = SESSION_CLOSING;
+            session->out_size = 0;
+        } else {
+            index_table_insert(&gateway->by_client,
+                               hash_pair64(session->account_id, session->client_id), slot);
+        }
+    }
+    gateway_hot_add(gateway, session);
+    gateway->input_held = true; /* its unread frames are processed next turn */
+    return 0;
 }

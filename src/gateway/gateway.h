@@ -121,6 +121,9 @@ struct gateway_config {
     int handshake_timeout_ms;       /* 0: GATEWAY_HANDSHAKE_TIMEOUT_MS_DEFAULT */
     int frame_timeout_ms;           /* 0: GATEWAY_FRAME_TIMEOUT_MS_DEFAULT */
     int heartbeat_ms;               /* 0: GATEWAY_HEARTBEAT_MS_DEFAULT */
+    int listen_fd_inherited;        /* > 0: a socket bound and listening already, handed
+                                     * over by the process before (listen_host/port unused) */
+    bool listen_later;              /* no socket until gateway_listen_take (a hand-over) */
 };
 
 struct gateway_stats {
@@ -196,6 +199,57 @@ void gateway_set_logic_gate(struct gateway *gateway, gateway_logic_gate_fn gate,
 /* For fault tests: publish batches through fn (publisher.h) instead of
  * journal_publish. Call before the first command arrives. */
 void gateway_set_publish(struct gateway *gateway, publisher_publish_fn fn, void *context);
+
+/* ---- Hand-over to another process (docs/upgrades.md, "Hand-over") ----
+ *
+ * The old process: gateway_drain(true) stops reading sessions and taking
+ * connections; the loop goes on stepping, so that the pending batch is
+ * published, the batches in flight are stored and applied and their
+ * outcomes queued, logons with the checker are answered (failed ones
+ * and waiting queries at once), until gateway_drained(). Then every
+ * session is exported (gateway_export: its socket, protocol version,
+ * logon, unread input and unsent output), the new process adopts them
+ * (gateway_adopt) once it has applied what this one has, and this one
+ * forgets them without a word (gateway_detach). gateway_drain(false)
+ * resumes when the new process fails before it has them. */
+enum gateway_export_state {
+    GATEWAY_EXPORT_HELLO = 0,  /* connected, no HELLO yet */
+    GATEWAY_EXPORT_LOGON = 1,  /* HELLO answered, no LOGON yet */
+    GATEWAY_EXPORT_READY = 2,  /* logged on */
+    GATEWAY_EXPORT_CLOSING = 3 /* its last words are being sent, then closed */
+};
+
+struct gateway_session_export {
+    int fd;
+    uint8_t state; /* enum gateway_export_state */
+    uint16_t version;
+    uint32_t address; /* IPv4, network order */
+    uint32_t account_id;
+    uint64_t client_id;
+    uint32_t in_size;  /* at most FRAME_BUFFER_SIZE */
+    uint32_t out_size; /* at most GATEWAY_OUTBOX_MAX */
+    const uint8_t *in; /* read, not yet handled */
+    const uint8_t *out; /* queued, not yet sent */
+};
+
+void gateway_drain(struct gateway *gateway, bool drain);
+bool gateway_drained(const struct gateway *gateway);
+int gateway_listen_fd(const struct gateway *gateway);
+/* The listening socket handed over, for a gateway opened with
+ * listen_later. Returns 0, or ERR_IO with errmsg. */
+int gateway_listen_take(struct gateway *gateway, int fd, char *errmsg, size_t errmsg_size);
+/* The first session at slot from or above: fills *out (pointers valid
+ * until the next step or detach) and returns the slot to ask from next,
+ * or UINT32_MAX when there is none. Only once drained. */
+uint32_t gateway_export(const struct gateway *gateway, uint32_t from,
+                        struct gateway_session_export *out);
+/* Closes this process's sockets of every session, sending nothing. */
+void gateway_detach(struct gateway *gateway);
+/* Takes a session exported by another process (its fd now this
+ * process's). Returns 0, or ERR_DECODE_MALFORMED / ERR_USAGE / ERR_IO / ERR_NOMEM
+ * with errmsg; the caller closes the fd then. */
+int gateway_adopt(struct gateway *gateway, const struct gateway_session_export *session,
+                  char *errmsg, size_t errmsg_size);
 
 /* Tells every session the node is stopping, closes them and the socket. */
 void gateway_close(struct gateway *gateway);

@@ -569,10 +569,19 @@ static int admin_daemon_start(struct http_admin *admin, const struct http_admin_
                                  : HTTP_ADMIN_CONNECTION_TIMEOUT_S_DEFAULT;
     /* The port argument is ignored with MHD_OPTION_SOCK_ADDR but named in
      * libmicrohttpd's messages. */
+    /* A socket handed over by the process before (a hand-over) is used as
+     * it is, bound and listening. */
+    struct MHD_OptionItem where[] = {
+        config->listen_fd_inherited > 0
+            ? (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, config->listen_fd_inherited,
+                                      NULL}
+            : (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, address},
+        {MHD_OPTION_END, 0, NULL},
+    };
     admin->daemon = MHD_start_daemon(
         flags, config->port, NULL, NULL, admin_handle, admin,
         MHD_OPTION_EXTERNAL_LOGGER, admin_log, admin,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)address,
+        MHD_OPTION_ARRAY, where,
         MHD_OPTION_CONNECTION_LIMIT, connection_limit,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
@@ -638,6 +647,13 @@ int http_admin_start(struct http_admin **out, const struct http_admin_config *co
     atomic_store(&admin->started, true);
     *out = admin;
     return 0;
+}
+
+int http_admin_listen_fd(const struct http_admin *admin)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(admin->daemon,
+                                                           MHD_DAEMON_INFO_LISTEN_FD);
+    return info != NULL ? info->listen_fd : -1;
 }
 
 uint16_t http_admin_port(const struct http_admin *admin)

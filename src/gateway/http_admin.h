@@ -105,6 +105,8 @@ struct http_admin_config {
     uint32_t connection_timeout_s;  /* 0 is the default */
     uint32_t per_address_limit;     /* 0 is the default */
     uint32_t request_timeout_ms;    /* 0 is the default */
+    int listen_fd_inherited;        /* > 0: serve on this socket, bound and listening,
+                                     * handed over by the process before (host, port unused) */
 };
 
 struct http_admin;
@@ -116,6 +118,9 @@ struct http_admin;
  * in errmsg. */
 int http_admin_start(struct http_admin **out, const struct http_admin_config *config,
                      char *errmsg, size_t errmsg_size);
+
+/* Its listening socket, to hand over (docs/upgrades.md), or -1. */
+int http_admin_listen_fd(const struct http_admin *admin);
 
 /* The port it listens on (the one chosen when config.port was 0). */
 uint16_t http_admin_port(const struct http_admin *admin);

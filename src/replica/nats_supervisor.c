@@ -536,7 +536,25 @@ int nats_supervisor_poll(struct nats_supervisor *supervisor)
 {
     assert(supervisor != NULL);
     assert(supervisor->port != 0);
-    if (supervisor->pid > 0) {
+    if (supervisor->adopted) {
+        struct pollfd entry = {.fd = supervisor->keeper_fd, .events = POLLIN};
+        if (poll(&entry, 1, 0) == 0)
+            return 0;
+        /* The keeper closed its end: the server has exited. */
+        close(supervisor->keeper_fd);
+        supervisor->keeper_fd = -1;
+        supervisor->adopted = false;
+        supervisor->pid = 0;
+        supervisor->restart_count++;
+        fprintf(stderr, "nodown: nats-server on %s exited; starting one of this node's "
+                "(restart %u)\n", supervisor->url, (unsigned)supervisor->restart_count);
+        snprintf(supervisor->server_name, sizeof supervisor->server_name, "nodown-%ld-%u",
+                 (long)getpid(), (unsigned)supervisor->port);
+        int rv = config_write(supervisor, supervisor->last_error,
+                              sizeof supervisor->last_error);
+        if (rv != 0)
+            return rv;
+    } else if (supervisor->pid > 0) {
         int status = 0;
         if (!child_exited(supervisor, &status))
             return 0;
@@ -557,9 +575,39 @@ int nats_supervisor_poll(struct nats_supervisor *supervisor)
     return 0;
 }
 
+/* Asks the keeper to stop the server and waits until it says it has
+ * (closes its end), at most the stop timeout and a margin. */
+static void keeper_stop(struct nats_supervisor *supervisor)
+{
+    char stop = 'S';
+    if (write(supervisor->keeper_fd, &stop, 1) == 1) {
+        int64_t deadline_ms = clock_now_ms() + NATS_SUPERVISOR_STOP_TIMEOUT_MS + 5000;
+        char byte;
+        for (;;) {
+            struct pollfd entry = {.fd = supervisor->keeper_fd, .events = POLLIN};
+            int64_t left = deadline_ms - clock_now_ms();
+            if (left <= 0 || poll(&entry, 1, (int)left) == 0) {
+                fprintf(stderr, "nodown: the nats-server keeper did not stop the server "
+                        "(pid %ld) in time\n", (long)supervisor->pid);
+                break;
+            }
+            if (read(supervisor->keeper_fd, &byte, 1) <= 0)
+                break; /* closed: stopped */
+        }
+    }
+    close(supervisor->keeper_fd);
+    supervisor->keeper_fd = -1;
+    supervisor->adopted = false;
+    supervisor->pid = 0;
+}
+
 void nats_supervisor_stop(struct nats_supervisor *supervisor)
 {
     assert(supervisor != NULL);
+    if (supervisor->adopted) {
+        keeper_stop(supervisor);
+        return;
+    }
     if (supervisor->pid <= 0)
         return;
     int status = 0;
@@ -582,4 +630,127 @@ void nats_supervisor_stop(struct nats_supervisor *supervisor)
     snprintf(store, sizeof store, "%s/jetstream", supervisor->dir);
     tree_sync(store, 0);
     assert(supervisor->pid == 0);
+}
+
+/* ---- Hand-over: the keeper (nats_supervisor.h). ---- */
+
+int nats_supervisor_keeper_pair(struct nats_supervisor *supervisor, int *node_end,
+                                int *keeper_end, char *errmsg, size_t errmsg_size)
+{
+    int pair[2];
+    if (supervisor->adopted || supervisor->pid <= 0) {
+        snprintf(errmsg, errmsg_size, "no nats-server child of this node to hand over%s",
+                 supervisor->adopted ? " (it has a keeper already: restart the node first)"
+                                     : "");
+        return ERR_USAGE;
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        snprintf(errmsg, errmsg_size, "socketpair: %s", strerror(errno));
+        return ERR_IO;
+    }
+    *node_end = pair[0];
+    *keeper_end = pair[1];
+    return 0;
+}
+
+void nats_supervisor_keep_exec(const struct nats_supervisor *supervisor, int keeper_end)
+{
+    char pid[24], fd[24];
+    snprintf(pid, sizeof pid, "%ld", (long)supervisor->pid);
+    snprintf(fd, sizeof fd, "%d", keeper_end);
+    char store[NATS_SUPERVISOR_PATH_SIZE + 16];
+    snprintf(store, sizeof store, "%s/jetstream", supervisor->dir);
+    int flags = fcntl(keeper_end, F_GETFD);
+    if (flags < 0 || fcntl(keeper_end, F_SETFD, flags & ~FD_CLOEXEC) != 0)
+        return;
+    char name[] = "nodown", command[] = "nats-keeper";
+    char *argv[] = {name, command, pid, fd, (char *)supervisor->pid_path, store, NULL};
+    execve("/proc/self/exe", argv, environ);
+}
+
+/* Waits for the server to exit after SIGTERM, SIGKILL after the stop
+ * timeout. Returns once it is reaped. */
+static void keeper_reap(pid_t pid, bool signal_first)
+{
+    int status = 0;
+    if (signal_first)
+        kill(pid, SIGTERM);
+    int64_t deadline_ms = clock_now_ms() + NATS_SUPERVISOR_STOP_TIMEOUT_MS;
+    for (;;) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid || (got < 0 && errno != EINTR))
+            return;
+        if (clock_now_ms() > deadline_ms) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+            }
+            return;
+        }
+        sleep_ms(NATS_SUPERVISOR_READY_POLL_MS);
+    }
+}
+
+int nats_supervisor_keeper_main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: nodown nats-keeper PID FD PIDFILE STORE (started by a node "
+                "handing over, not by hand)\n");
+        return 2;
+    }
+    pid_t pid = (pid_t)atol(argv[0]);
+    int fd = atoi(argv[1]);
+    /* Only the node end and the standard ones stay open. */
+    for (int other = 3; other < 1024; other++)
+        if (other != fd)
+            close(other);
+    signal(SIGINT, SIG_IGN); /* Ctrl-C is for the node, which stops the server through us */
+    signal(SIGPIPE, SIG_IGN);
+    for (;;) {
+        int status = 0;
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid || (got < 0 && errno == ECHILD)) {
+            close(fd); /* the node sees it and starts a server of its own */
+            return 0;
+        }
+        struct pollfd entry = {.fd = fd, .events = POLLIN};
+        if (poll(&entry, 1, 100) <= 0)
+            continue;
+        char byte = 0;
+        ssize_t n = read(fd, &byte, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        /* 'S', or the node's end closed (the node died): stop the server. */
+        keeper_reap(pid, true);
+        unlink(argv[2]);
+        tree_sync(argv[3], 0);
+        close(fd);
+        return 0;
+    }
+}
+
+int nats_supervisor_adopt(struct nats_supervisor *supervisor, const char *data_dir,
+                          const char *url, pid_t pid, int keeper_fd,
+                          struct durability durability, char *errmsg, size_t errmsg_size)
+{
+    memset(supervisor, 0, sizeof *supervisor);
+    supervisor->last_exit_status = -1;
+    supervisor->durability = durability;
+    supervisor->keeper_fd = -1;
+    int rv = paths_set(supervisor, data_dir, errmsg, errmsg_size);
+    if (rv != 0)
+        return rv;
+    unsigned port = 0;
+    if (sscanf(url, "nats://127.0.0.1:%u", &port) != 1 || port == 0 || port > 65535) {
+        snprintf(errmsg, errmsg_size, "the embedded server's URL handed over (%s) is not "
+                 "nats://127.0.0.1:PORT", url);
+        return ERR_USAGE;
+    }
+    snprintf(supervisor->server_path, sizeof supervisor->server_path, "%s",
+             nats_supervisor_server_path());
+    supervisor->port = (uint16_t)port;
+    snprintf(supervisor->url, sizeof supervisor->url, "%s", url);
+    supervisor->pid = pid;
+    supervisor->keeper_fd = keeper_fd;
+    supervisor->adopted = true;
+    return 0;
 }

@@ -33,6 +33,7 @@
 #ifndef NODOWN_REPLICA_NATS_SUPERVISOR_H
 #define NODOWN_REPLICA_NATS_SUPERVISOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -67,6 +68,11 @@ struct nats_supervisor {
     char log_path[NATS_SUPERVISOR_PATH_SIZE];    /* DIR/nats/nats.log */
     char pid_path[NATS_SUPERVISOR_PATH_SIZE];    /* DIR/nats/nats.pid */
     char last_error[256];           /* why the last restart failed, or "" */
+    /* Adopted from a node that handed over (nats_supervisor_adopt): the
+     * server is the child of a keeper process, reached through
+     * keeper_fd; pid is the server's, for reports only. */
+    bool adopted;
+    int keeper_fd;
 };
 
 /* The nats-server to run: $NODOWN_NATS_SERVER when set, else
@@ -105,5 +111,35 @@ int nats_supervisor_poll(struct nats_supervisor *supervisor);
  * nats-server exits with status 1 on SIGTERM after a clean shutdown. Safe
  * to call twice, or after a failed start. */
 void nats_supervisor_stop(struct nats_supervisor *supervisor);
+
+/* ---- A hand-over of the embedded server (docs/upgrades.md) ----
+ *
+ * The server is the child of the node that started it and is told to
+ * stop when that node dies (PR_SET_PDEATHSIG). A node handing over to a
+ * new process on the same data directory keeps it running:
+ *
+ *   old node: nats_supervisor_keeper_pair() -> gives the node end to the
+ *   new process (with the server's URL and pid); once the new process has
+ *   taken over, nats_supervisor_keep_exec() turns the old process into
+ *   the keeper (an exec of this binary's `nats-keeper`: the server stays
+ *   its child, the old node's memory is gone).
+ *   new node: nats_supervisor_adopt() -> polls and stops the server
+ *   through the keeper: a byte 'S' asks it to stop the server; the keeper
+ *   answers by closing its end once the server has exited and the store
+ *   is synced. The keeper also stops the server when the new node's end
+ *   closes (the node died), and closes its own end when the server exits
+ *   (nats_supervisor_poll then starts one of its own). */
+int nats_supervisor_keeper_pair(struct nats_supervisor *supervisor, int *node_end,
+                                int *keeper_end, char *errmsg, size_t errmsg_size);
+/* Execs `self nats-keeper ...` in place of this process; returns only on
+ * failure (the server then stops with this process, as before). Close
+ * every other descriptor first or mark it close-on-exec. */
+void nats_supervisor_keep_exec(const struct nats_supervisor *supervisor, int keeper_end);
+/* The body of `nodown nats-keeper PID FD PIDFILE STORE`: returns the
+ * process's exit status. */
+int nats_supervisor_keeper_main(int argc, char **argv);
+int nats_supervisor_adopt(struct nats_supervisor *supervisor, const char *data_dir,
+                          const char *url, pid_t pid, int keeper_fd,
+                          struct durability durability, char *errmsg, size_t errmsg_size);
 
 #endif
