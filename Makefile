@@ -29,7 +29,20 @@ UNIT_SAN_BIN = $(UNIT_SRC:test/unit/%.c=build/san/test/%)
 FUZZ_BIN = $(FUZZ_SRC:test/fuzz/%.c=build/test/%)
 FUZZ_SAN_BIN = $(FUZZ_SRC:test/fuzz/%.c=build/san/test/%)
 
-.PHONY: all deps run test bench tidy clean
+.PHONY: all deps run test bench tidy clean FORCE
+
+# The release (the VERSION file) and the commit this build is made from,
+# for `nodown version` and /status (src/replica/versions.c): rewritten
+# only when either changes, so that only versions.o is compiled again.
+# Outside a git checkout the commit is "unknown".
+build/release.h: FORCE
+	@mkdir -p build
+	@printf '#define NODOWN_RELEASE "%s"\n#define NODOWN_COMMIT "%s"\n' "$$(cat VERSION)" \
+	    "$$(git describe --always --dirty 2>/dev/null || echo unknown)" >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+
+build/obj/src/replica/versions.o build/san/src/replica/versions.o \
+build/clang/src/replica/versions.o: build/release.h
 
 # The client library: what a program that talks to nodown links.
 CLIENT_SRC = $(wildcard src/client/*.c src/codec/*.c src/lib/*.c) src/core/names.c

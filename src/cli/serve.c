@@ -35,6 +35,7 @@
 #include "lib/secret.h"
 #include "replica/nats_supervisor.h"
 #include "replica/node_registry.h"
+#include "replica/versions.h"
 
 #define SERVE_STATUS_SIZE 4096u
 #define SERVE_JOURNAL_WAIT_MS 60000u /* a cluster's stream may take this long to answer */
@@ -597,6 +598,9 @@ static void serve_status(struct serve *serve)
     char json[SERVE_STATUS_SIZE];
     char durability[DURABILITY_TEXT_SIZE];
     durability_format(&serve->options.durability, durability);
+    char build[VERSIONS_TEXT_SIZE]; /* what this build runs: src/replica/versions.h */
+    if (versions_json(build, sizeof build) == 0)
+        snprintf(build, sizeof build, "null");
     int length = snprintf(
         json, sizeof json,
         "{\"node_id\":%u,\"applied_seq\":%" PRIu64 ",\"stream_last_seq\":%" PRIu64
@@ -607,18 +611,20 @@ static void serve_status(struct serve *serve)
         "\"restarts\":%u,\"durability\":\"%s\"},\"gateway\":{\"port\":%u},"
         "\"stream\":\"%s\",\"site\":\"%s\","
         "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"},"
-        "\"sessions\":{\"in_use\":%u,\"max\":%u,\"per_account_max\":%u},\"stopped\":\"%s\"}\n",
+        "\"sessions\":{\"in_use\":%u,\"max\":%u,\"per_account_max\":%u},\"stopped\":\"%s\","
+        "\"build\":%s}\n",
         serve->options.node_id, serve->replica.applied_seq, last_seq, lag, serve->digest_text,
         serve->digest_seq,
         serve->replica.engine.logic_version, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
-        SNAPSHOT_FORMAT_VERSION, FRAME_PROTOCOL_VERSION, serve->replica.snapshot_seq,
+        snapshot_format_written(engine->logic_version), FRAME_PROTOCOL_VERSION,
+        serve->replica.snapshot_seq,
         connected ? "true" : "false", serve->embedded ? "true" : "false",
         serve->embedded ? serve->nats.restart_count : 0,
         serve->embedded ? durability : "of the NATS servers", gateway_port(serve->gateway),
         serve->dr_waiting ? JOURNAL_STREAM_MIRROR : JOURNAL_STREAM,
         serve->dr_waiting ? "disaster-recovery" : "primary", serve->audit.runs,
         serve->audit_last, engine->session_count, engine->limits.sessions_max,
-        engine->limits.sessions_per_account_max, serve->stopped);
+        engine->limits.sessions_per_account_max, serve->stopped, build);
     if (length > 0 && (size_t)length < sizeof json)
         http_admin_text_publish(&serve->status, json, (size_t)length);
     /* Counters move by what happened since the last turn. */

@@ -326,19 +326,28 @@ int snapshot_encode(const struct engine *engine, uint8_t *buffer, size_t capacit
     int rv = byte_writer_finish(&writer);
     if (rv != 0)
         return rv;
-    snapshot_header_encode(buffer, body.length, XXH3_64bits(body.data, body.length));
+    snapshot_header_encode(buffer, engine->logic_version, body.length,
+                           XXH3_64bits(body.data, body.length));
     *length = SNAPSHOT_HEADER_SIZE + body.length;
     return 0;
 }
 
-void snapshot_header_encode(uint8_t header[SNAPSHOT_HEADER_SIZE], uint64_t body_size,
-                            uint64_t body_checksum)
+uint32_t snapshot_format_written(uint32_t logic_version)
+{
+    assert(logic_version >= LOGIC_VERSION_MIN);
+    uint32_t version = snapshot_session_fields(logic_version) ? 2u : 1u;
+    assert(version >= SNAPSHOT_FORMAT_VERSION_MIN && version <= SNAPSHOT_FORMAT_VERSION);
+    return version;
+}
+
+void snapshot_header_encode(uint8_t header[SNAPSHOT_HEADER_SIZE], uint32_t logic_version,
+                            uint64_t body_size, uint64_t body_checksum)
 {
     struct byte_buffer buffer = {header, SNAPSHOT_HEADER_SIZE, 0};
     struct byte_writer writer;
     byte_writer_init(&writer, byte_buffer_flush, &buffer);
     byte_put_u32(&writer, SNAPSHOT_MAGIC);
-    byte_put_u32(&writer, SNAPSHOT_FORMAT_VERSION);
+    byte_put_u32(&writer, snapshot_format_written(logic_version));
     byte_put_u64(&writer, body_size);
     byte_put_u64(&writer, body_checksum);
     int rv = byte_writer_finish(&writer);

@@ -10,6 +10,9 @@
  *   body: see docs/formats.md
  * Version 2 adds the session bounds' fields (logic version 3) to a state
  * from logic version 3; below it, its body is version 1's. Both are read.
+ * Which one is written depends on the state's logic version only
+ * (snapshot_format_written), so that a node never writes a snapshot that
+ * another node of its cluster cannot read (docs/upgrades.md).
  */
 #ifndef NODOWN_CORE_SNAPSHOT_H
 #define NODOWN_CORE_SNAPSHOT_H
@@ -33,10 +36,19 @@ int snapshot_encode_body(const struct engine *engine, struct byte_writer *writer
 int snapshot_encode(const struct engine *engine, uint8_t *buffer, size_t capacity,
                     size_t *length);
 
-/* The 24-byte header of a snapshot whose body has body_size bytes and
- * XXH3-64 checksum: for writers that stream the body elsewhere first. */
-void snapshot_header_encode(uint8_t header[SNAPSHOT_HEADER_SIZE], uint64_t body_size,
-                            uint64_t body_checksum);
+/* The format version a snapshot of a state at logic_version is written
+ * in: 1 below logic version 3, whose body is version 1's, and 2 from it.
+ * Version 2 is written only once ACTIVATE_LOGIC 3 has applied, and every
+ * node that applies it runs a build that reads version 2; before, a build
+ * of the first release (which reads version 1 only) may share the stream,
+ * and may fetch a snapshot from this node (serve --join). */
+uint32_t snapshot_format_written(uint32_t logic_version);
+
+/* The 24-byte header of a snapshot of a state at logic_version whose body
+ * has body_size bytes and XXH3-64 checksum: for writers that stream the
+ * body elsewhere first. */
+void snapshot_header_encode(uint8_t header[SNAPSHOT_HEADER_SIZE], uint32_t logic_version,
+                            uint64_t body_size, uint64_t body_checksum);
 
 /* The exact size snapshot_encode will need. */
 size_t snapshot_size(const struct engine *engine);

@@ -251,7 +251,7 @@ static int replica_file_fill(const struct replica *replica, int fd)
     byte_put_u64(&writer, header_check);
     rv = byte_writer_finish(&writer);
     assert(rv == 0 && buffer.length == REPLICA_FILE_HEADER_SIZE);
-    snapshot_header_encode(headers + REPLICA_FILE_HEADER_SIZE,
+    snapshot_header_encode(headers + REPLICA_FILE_HEADER_SIZE, replica->engine.logic_version,
                            (uint64_t)lseek(fd, 0, SEEK_END) - (uint64_t)body_offset,
                            XXH3_64bits_digest(&sink.hash));
     return replica_write_all(fd, headers, sizeof headers, 0);

@@ -42,6 +42,11 @@
  *       at the promotion was SEQ): an acknowledged command absent from the
  *       stream is counted as lost in the disaster, not an error, when it
  *       was acknowledged above SEQ.
+ *   e2e_node dump --nats URL --out FILE
+ *       writes every message of the stream, 1 to its last sequence, to FILE
+ *       as records of u64 stream_seq, u64 timestamp_ns (the stored time
+ *       the replica applies it at), u32 size, then its size bytes, all
+ *       little-endian: the stream fixtures of test/fixtures/.
  *
  * Exit status: 0 ok, 1 a failed run or check, 2 bad usage.
  */
@@ -101,6 +106,7 @@ struct e2e_args {
     uint64_t rate; /* load: commands sent per second at most (0: no limit) */
     bool verbose;
     uint64_t lost_above; /* check: a promoted DR site's last sequence (0: none) */
+    const char *out;     /* dump: the file */
 };
 
 static void e2e_usage(void)
@@ -114,7 +120,8 @@ static void e2e_usage(void)
             "                     [--instrument I] [--market M] [--seconds T] [--rate N]\n"
             "       e2e_node check --nats URL[,URL...] [--replicas N] --log FILE"
             " [--log FILE ...] [--verbose]\n"
-            "                      [--lost-above SEQ]\n");
+            "                      [--lost-above SEQ]\n"
+            "       e2e_node dump --nats URL --out FILE\n");
 }
 
 static int e2e_parse(int argc, char **argv, struct e2e_args *args)
@@ -165,6 +172,8 @@ static int e2e_parse(int argc, char **argv, struct e2e_args *args)
             args->seconds = atoi(value);
         else if (strcmp(name, "--rate") == 0)
             args->rate = strtoull(value, NULL, 10);
+        else if (strcmp(name, "--out") == 0)
+            args->out = value;
         else if (strcmp(name, "--lost-above") == 0)
             args->lost_above = strtoull(value, NULL, 10);
         else {
@@ -861,6 +870,64 @@ static int e2e_check(const struct e2e_args *args)
     return rv == 0 && check.errors == 0 ? 0 : 1;
 }
 
+/* ---- dump ---- */
+
+struct e2e_dump {
+    FILE *file;
+    uint64_t written;
+};
+
+static int e2e_dump_message(void *context, uint64_t stream_seq, uint64_t timestamp_ns,
+                            const void *data, size_t size)
+{
+    struct e2e_dump *dump = context;
+    uint8_t head[20];
+    for (int i = 0; i < 8; i++) {
+        head[i] = (uint8_t)(stream_seq >> (8 * i));
+        head[8 + i] = (uint8_t)(timestamp_ns >> (8 * i));
+    }
+    for (int i = 0; i < 4; i++)
+        head[16 + i] = (uint8_t)((uint32_t)size >> (8 * i));
+    if (fwrite(head, 1, sizeof head, dump->file) != sizeof head ||
+        fwrite(data, 1, size, dump->file) != size)
+        return ERR_IO;
+    dump->written = stream_seq;
+    return 0;
+}
+
+static int e2e_dump(const struct e2e_args *args)
+{
+    if (args->nats == NULL || args->out == NULL) {
+        e2e_usage();
+        return 2;
+    }
+    struct journal *journal = NULL;
+    struct journal_config config = journal_config_stream(args->nats, 1);
+    char errmsg[512] = "";
+    if (journal_open(&journal, &config, errmsg, sizeof errmsg) != 0) {
+        fprintf(stderr, "dump: %s\n", errmsg);
+        return 1;
+    }
+    struct e2e_dump dump = {fopen(args->out, "wb"), 0};
+    uint64_t last_seq = 0;
+    uint64_t next_seq = 1;
+    int rv = dump.file == NULL ? ERR_IO : journal_last_seq(journal, &last_seq);
+    int64_t deadline_ms = clock_now_ms() + E2E_CHECK_WAIT_MS;
+    while (rv == 0 && dump.written < last_seq && clock_now_ms() < deadline_ms)
+        rv = journal_read(journal, dump.written + 1, 4096, 1000, e2e_dump_message, &dump,
+                          &next_seq);
+    journal_close(journal);
+    if (dump.file != NULL && fclose(dump.file) != 0)
+        rv = ERR_IO;
+    if (rv != 0 || dump.written != last_seq) {
+        fprintf(stderr, "dump: %s: %s after %" PRIu64 " of %" PRIu64 " messages\n", args->out,
+                err_text(rv), dump.written, last_seq);
+        return 1;
+    }
+    printf("dumped %" PRIu64 " messages to %s\n", last_seq, args->out);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct e2e_args args;
@@ -877,6 +944,8 @@ int main(int argc, char **argv)
         return e2e_load(&args);
     if (strcmp(argv[1], "check") == 0)
         return e2e_check(&args);
+    if (strcmp(argv[1], "dump") == 0)
+        return e2e_dump(&args);
     e2e_usage();
     return 2;
 }

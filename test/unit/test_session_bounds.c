@@ -404,9 +404,13 @@ TEST(snapshot_format_version_1_loads)
     session_log_replay(&fx, 3, 2);
     size_t length = 0;
     uint8_t *image = bounds_snapshot(&fx.engine, &length);
-    CHECK_EQ_I64(image[4], 2);
-    image[4] = 1;
+    CHECK_EQ_I64(image[4], 1); /* below logic 3: written as version 1 */
+    image[4] = 2;              /* as the build before snapshot_format_written */
     struct fixture restored;
+    CHECK_EQ_I64(bounds_restore(&restored, &fx.engine.limits, image, length), 0);
+    CHECK(bounds_digest_equal(&fx.engine, &restored.engine));
+    fixture_free(&restored);
+    image[4] = 1;
     CHECK_EQ_I64(bounds_restore(&restored, &fx.engine.limits, image, length), 0);
     CHECK(bounds_digest_equal(&fx.engine, &restored.engine));
     CHECK_EQ_I64(restored.engine.session_count, fx.engine.session_count);
@@ -414,7 +418,7 @@ TEST(snapshot_format_version_1_loads)
     /* The same body read as logic 3: the first four body bytes. */
     image[SNAPSHOT_HEADER_SIZE] = 3;
     uint8_t header[SNAPSHOT_HEADER_SIZE];
-    snapshot_header_encode(header, length - SNAPSHOT_HEADER_SIZE,
+    snapshot_header_encode(header, 3, length - SNAPSHOT_HEADER_SIZE,
                            XXH3_64bits(image + SNAPSHOT_HEADER_SIZE,
                                        length - SNAPSHOT_HEADER_SIZE));
     memcpy(image, header, SNAPSHOT_HEADER_SIZE);

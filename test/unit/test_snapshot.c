@@ -694,7 +694,9 @@ TEST(header_magic_version_and_size)
     struct target t = {.live = 0};
     small_limits(&t.limits);
     CHECK(memcmp(data, "NDSS", 4) == 0);
-    CHECK_EQ_I64(data[4], SNAPSHOT_FORMAT_VERSION);
+    CHECK_EQ_I64(data[4], snapshot_format_written(1)); /* a state at logic 1 */
+    CHECK_EQ_I64(snapshot_format_written(1), 1);
+    CHECK_EQ_I64(snapshot_format_written(LOGIC_VERSION_MAX), SNAPSHOT_FORMAT_VERSION);
     for (size_t at = 0; at < 4; at++) {
         data[at] ^= 0x20;
         CHECK_EQ_I64(target_decode(&t, data, length), ERR_DECODE_MALFORMED);
