@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/result.h"
+#include "core/trading.h"
 #include "lib/hash.h"
 
 bool account_is_ancestor(const struct engine *engine, uint32_t ancestor_id,
@@ -161,6 +162,25 @@ static int account_create(struct engine *engine, const struct command *command,
     return RESULT_OK;
 }
 
+/* Closing is final, so nothing may be left behind in the account: no
+ * money either way, no open bet, no holding, and before logic version 3
+ * no open order either. From logic version 3 (LOGIC_VERSION_INACTIVE_CANCELS)
+ * its open orders are cancelled by the close, so only positions that hold
+ * something count: one kept alive by open orders goes with them. */
+static bool account_closable(const struct engine *engine, const struct account *account)
+{
+    if (account->balance_minor != 0 || account->stake_open_minor != 0)
+        return false;
+    if (engine->logic_version < LOGIC_VERSION_INACTIVE_CANCELS)
+        return account->reserved_minor == 0 && account->position_head == INDEX_NONE;
+    for (uint32_t slot = account->position_head; slot != INDEX_NONE;
+         slot = engine->positions[slot].next) {
+        if (engine->positions[slot].quantity != 0)
+            return false;
+    }
+    return true;
+}
+
 static int account_set_status(struct engine *engine, const struct command *command,
                               struct outcome *outcome)
 {
@@ -173,18 +193,86 @@ static int account_set_status(struct engine *engine, const struct command *comma
         return REJECT_ACCOUNT_KIND;
     if (account->status == ACCOUNT_STATUS_CLOSED)
         return REJECT_ACCOUNT_CLOSED;
-    /* Closing is final, so nothing may be left behind in the account:
-     * no money either way, no open order or bet, no holding. */
-    if (status == ACCOUNT_STATUS_CLOSED &&
-        (account->balance_minor != 0 || account->reserved_minor != 0 ||
-         account->stake_open_minor != 0 || account->position_head != INDEX_NONE))
+    if (status == ACCOUNT_STATUS_CLOSED && !account_closable(engine, account))
         return REJECT_ACCOUNT_NOT_EMPTY;
     if (status == ACCOUNT_STATUS_CLOSED)
         credit_given_add(&engine->credit_given[account->parent_id], -account->credit_limit_minor);
     account->status = status;
     engine->status_epoch = engine->status_epoch + 1 == UINT32_MAX ? 0 : engine->status_epoch + 1;
     outcome->id = id;
+    /* The orders of an account that can no longer trade would still
+     * trade as makers: from logic version 3 they go now, with its
+     * downline's, and the outcome says how many. */
+    if (status != ACCOUNT_STATUS_ACTIVE &&
+        engine->logic_version >= LOGIC_VERSION_INACTIVE_CANCELS)
+        outcome->value = trading_cancel_downline(engine, id);
+    assert(status != ACCOUNT_STATUS_CLOSED || account->position_head == INDEX_NONE ||
+           engine->logic_version < LOGIC_VERSION_INACTIVE_CANCELS);
     return RESULT_OK;
+}
+
+/* ---- Ceilings that fall (logic 3). ----
+ *
+ * When an account's credit limit or its PT maximum for a market type is
+ * lowered, every account below it that holds more is capped to the new
+ * value (LOGIC_VERSION_CEILING_CASCADE): its credit limit, or its PT
+ * maximum and share for that type. Accepted bets keep their frozen
+ * shares; the next bet reads the capped settings. Accounts have no child
+ * lists: the downline is found by id, from the account's id up (a child
+ * is always created after its parent), each checked by a walk up the tree
+ * of at most four steps, so the cost is at most limits.accounts_max such
+ * walks, and the events come in id order. */
+
+static void account_emit_cap(struct engine *engine, uint32_t account_id, uint32_t ceiling_id,
+                             uint16_t kind, uint8_t market_type)
+{
+    const struct account *account = &engine->accounts[account_id];
+    struct event event;
+    memset(&event, 0, sizeof event);
+    event.type = EVENT_ACCOUNT_CAPPED;
+    event.code = kind;
+    event.account_id = account_id;
+    event.id = ceiling_id;
+    if (kind == CAP_PT) {
+        event.u.cap.market_type = market_type;
+        event.u.cap.pt_share_bp = account->pt_share_bp[market_type];
+        event.u.cap.pt_max_bp = account->pt_max_bp[market_type];
+    } else {
+        event.u.cap.credit_limit_minor = account->credit_limit_minor;
+    }
+    engine_emit(engine, &event);
+}
+
+/* Caps the open downline of ceiling_id to its new credit limit. */
+static void account_cap_credit(struct engine *engine, uint32_t ceiling_id)
+{
+    int64_t ceiling_minor = engine->accounts[ceiling_id].credit_limit_minor;
+    for (uint32_t id = ceiling_id + 1; id < engine->account_count; id++) {
+        struct account *account = &engine->accounts[id];
+        if (account->credit_limit_minor <= ceiling_minor ||
+            account->status == ACCOUNT_STATUS_CLOSED ||
+            !account_is_ancestor(engine, ceiling_id, id))
+            continue;
+        credit_given_add(&engine->credit_given[account->parent_id],
+                         ceiling_minor - account->credit_limit_minor);
+        account->credit_limit_minor = ceiling_minor;
+        account_emit_cap(engine, id, ceiling_id, CAP_CREDIT, 0);
+    }
+}
+
+/* Caps the downline of ceiling_id to its new PT maximum for type. */
+static void account_cap_pt(struct engine *engine, uint32_t ceiling_id, uint8_t type)
+{
+    uint16_t ceiling_bp = engine->accounts[ceiling_id].pt_max_bp[type];
+    for (uint32_t id = ceiling_id + 1; id < engine->account_count; id++) {
+        struct account *account = &engine->accounts[id];
+        if (account->pt_max_bp[type] <= ceiling_bp || !account_is_ancestor(engine, ceiling_id, id))
+            continue;
+        account->pt_max_bp[type] = ceiling_bp;
+        if (account->pt_share_bp[type] > ceiling_bp)
+            account->pt_share_bp[type] = ceiling_bp;
+        account_emit_cap(engine, id, ceiling_id, CAP_PT, type);
+    }
 }
 
 static int account_set_credit(struct engine *engine, const struct command *command,
@@ -201,7 +289,10 @@ static int account_set_credit(struct engine *engine, const struct command *comma
         return result;
     credit_given_add(&engine->credit_given[account->parent_id],
                      credit_minor - account->credit_limit_minor);
+    bool lowered = credit_minor < account->credit_limit_minor;
     account->credit_limit_minor = credit_minor;
+    if (lowered && engine->logic_version >= LOGIC_VERSION_CEILING_CASCADE)
+        account_cap_credit(engine, id);
     outcome->id = id;
     outcome->value = credit_minor;
     return RESULT_OK;
@@ -331,8 +422,11 @@ static int account_pt_set(struct engine *engine, const struct command *command,
     uint16_t ceiling_bp = account_is_operator(sender) ? BP_ONE : sender->pt_max_bp[type];
     if (max_bp > ceiling_bp)
         return REJECT_SHARE_ABOVE_MAX;
+    bool lowered = max_bp < account->pt_max_bp[type];
     account->pt_share_bp[type] = share_bp;
     account->pt_max_bp[type] = max_bp;
+    if (lowered && engine->logic_version >= LOGIC_VERSION_CEILING_CASCADE)
+        account_cap_pt(engine, id, type);
     outcome->id = id;
     outcome->value = share_bp;
     return RESULT_OK;

@@ -21,6 +21,7 @@
 
 #include "core/account.h"
 #include "core/book.h"
+#include "core/engine.h"
 #include "core/result.h"
 
 enum auth_class {
@@ -51,14 +52,34 @@ static enum auth_class auth_class_of(uint16_t type)
     }
 }
 
+/* Before logic version 3 an unknown target was refused before the
+ * sender's rights were looked at, so that any sender could learn whether
+ * an account or order exists. From LOGIC_VERSION_HIDDEN_TARGETS a sender
+ * that may not see the target (engine_may_read: itself, its downline, or
+ * everything for an operator) is told the same as for one that does not
+ * exist: REJECT_ORDER_UNKNOWN for another's order (the owner of a finished
+ * order is told that too: the index no longer knows whose it was), and
+ * REJECT_NOT_AUTHORIZED for an account, known or not, outside its reach.
+ * A sender that may see the target is still told which: an agent that
+ * cancels its member's order is not authorized, an operator that names
+ * an unknown account is told so. */
+static bool auth_hides_unknown_account(const struct engine *engine, const struct account *sender)
+{
+    return engine->logic_version >= LOGIC_VERSION_HIDDEN_TARGETS && !account_is_operator(sender);
+}
+
 static int auth_owner(const struct engine *engine, const struct command *command,
                       const struct account *sender, uint32_t *order_slot)
 {
     uint32_t slot = order_find(engine, command_order_id(command));
     if (slot == INDEX_NONE)
         return REJECT_ORDER_UNKNOWN;
+    uint32_t owner_id = engine->orders[slot].account_id;
+    if (engine->logic_version >= LOGIC_VERSION_HIDDEN_TARGETS &&
+        !engine_may_read(engine, command->sender_account_id, owner_id))
+        return REJECT_ORDER_UNKNOWN;
     *order_slot = slot;
-    if (engine->orders[slot].account_id == command->sender_account_id)
+    if (owner_id == command->sender_account_id)
         return RESULT_OK;
     if (command->type == COMMAND_ORDER_CANCEL && account_is_operator(sender))
         return RESULT_OK;
@@ -73,7 +94,8 @@ static int auth_account(const struct engine *engine, const struct command *comma
     uint32_t target_id = command_account_id(command);
     assert(class != AUTH_OPERATOR && class != AUTH_TRADE && class != AUTH_OWNER);
     if (target_id >= engine->account_count)
-        return REJECT_ACCOUNT_UNKNOWN;
+        return auth_hides_unknown_account(engine, sender) ? REJECT_NOT_AUTHORIZED
+                                                         : REJECT_ACCOUNT_UNKNOWN;
     if (account_is_operator(sender))
         return RESULT_OK;
     uint32_t sender_id = command->sender_account_id;

@@ -142,6 +142,22 @@ enum command_type {
  * one thing only: setting the account's own (docs/authorization.md). */
 #define LOGIC_VERSION_ONE_TIME_SECRET 3u
 
+/* From logic version 3, suspending or closing an account cancels the
+ * orders resting or queued for it and for its whole downline, at that
+ * command, one EVENT_ORDER_DONE (DONE_ACCOUNT_INACTIVE) each; a member
+ * with orders resting may then be closed (docs/authorization.md). */
+#define LOGIC_VERSION_INACTIVE_CANCELS 3u
+
+/* From logic version 3, lowering an account's credit or PT maximum caps
+ * every account below it that holds more, one EVENT_ACCOUNT_CAPPED each
+ * (docs/authorization.md). Bets already accepted keep their shares. */
+#define LOGIC_VERSION_CEILING_CASCADE 3u
+
+/* From logic version 3, a sender that may not see an account or order is
+ * told the same whether it exists or not: REJECT_NOT_AUTHORIZED for an
+ * account, REJECT_ORDER_UNKNOWN for an order (docs/authorization.md). */
+#define LOGIC_VERSION_HIDDEN_TARGETS 3u
+
 #define SECRET_SALT_SIZE 16u
 #define SECRET_HASH_SIZE 32u
 #define SYMBOL_SIZE 8u

@@ -27,6 +27,8 @@ enum event_type {
     EVENT_ODDS = 7,           /* a market's odds or status changed */
     EVENT_DAY = 8,            /* a start or end of day */
     EVENT_STATEMENT = 9,      /* one account's end-of-day totals */
+    /* 10 is kept for agent commission. */
+    EVENT_ACCOUNT_CAPPED = 11, /* a ceiling above it fell: its setting capped (logic 3) */
     EVENT_TYPE_COUNT
 };
 
@@ -38,6 +40,13 @@ enum done_reason {
     DONE_IOC_REMAINDER = 3, /* IOC or market order remainder */
     DONE_SELF_TRADE = 4,    /* remainder cancelled by the self-trade rule */
     DONE_OUTSIDE_BAND = 5,  /* GTC order outside the new day's band */
+    DONE_ACCOUNT_INACTIVE = 6, /* its account or an ancestor suspended or closed (logic 3) */
+};
+
+/* What an EVENT_ACCOUNT_CAPPED capped (its code). */
+enum cap_kind {
+    CAP_CREDIT = 0, /* credit_limit_minor, to the lowered credit of an ancestor */
+    CAP_PT = 1,     /* pt_share_bp and pt_max_bp of one market type, to an ancestor's max */
 };
 
 struct event {
@@ -83,6 +92,12 @@ struct event {
             int64_t day_change_minor;      /* balance change over the day */
             int64_t day_fees_minor;
         } statement;
+        struct { /* account_id: the capped account; id: the ancestor whose ceiling fell */
+            uint8_t market_type;   /* CAP_PT */
+            uint16_t pt_share_bp;  /* CAP_PT: the values it now has */
+            uint16_t pt_max_bp;
+            int64_t credit_limit_minor; /* CAP_CREDIT: the value it now has */
+        } cap;
     } u;
 };
 

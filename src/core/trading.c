@@ -698,6 +698,95 @@ static void trading_sweep(struct engine *engine, struct instrument *instrument, 
     trading_sweep_list(engine, instrument, instrument->queue_head, reason);
 }
 
+/* ---- Orders of an inactive downline (logic 3). ----
+ *
+ * Suspending or closing an account cancels every open order of the
+ * account and of its downline (only members own orders). Orders are not
+ * linked by account, so they are found in the books, in the same
+ * canonical order as the sweeps above: instruments by id, each side best
+ * level first and oldest first within a level, then the pre-open queue.
+ *
+ * Cost: for a member, only the instruments of its positions that keep
+ * orders open (order_count), and each sweep stops at the last of them;
+ * for any other account, every instrument that has orders, each order
+ * checked by a walk up the tree (at most four steps). The worst case is
+ * one pass over every open order (limits.orders_max) plus a bitmap walk
+ * per instrument (limits.instruments_max), as DAY_END's expiry sweep. */
+
+struct downline_sweep {
+    uint32_t account_id; /* the account made inactive */
+    uint32_t left;       /* orders still to close: a member's count, else UINT32_MAX */
+    uint32_t closed;
+};
+
+static bool trading_downline_owns(const struct engine *engine, const struct downline_sweep *sweep,
+                                  const struct order *order)
+{
+    return order->account_id == sweep->account_id ||
+           account_is_ancestor(engine, sweep->account_id, order->account_id);
+}
+
+static void trading_downline_list(struct engine *engine, struct downline_sweep *sweep,
+                                  uint32_t slot)
+{
+    while (slot != INDEX_NONE && sweep->left > 0) {
+        uint32_t next = engine->orders[slot].next;
+        if (trading_downline_owns(engine, sweep, &engine->orders[slot])) {
+            trading_order_close(engine, slot, DONE_ACCOUNT_INACTIVE);
+            sweep->closed++;
+            sweep->left--;
+        }
+        slot = next;
+    }
+}
+
+static void trading_downline_instrument(struct engine *engine, struct downline_sweep *sweep,
+                                        struct instrument *instrument)
+{
+    for (uint32_t side = 0; side < SIDE_COUNT; side++) {
+        struct ladder *ladder = instrument->sides[side];
+        uint32_t index = ladder_best(ladder, side);
+        while (index != INDEX_NONE && sweep->left > 0) {
+            /* The next level first: closing the last order empties this one. */
+            uint32_t next = ladder_next_worse(ladder, side, index);
+            trading_downline_list(engine, sweep, ladder->levels[index].head);
+            index = next;
+        }
+    }
+    trading_downline_list(engine, sweep, instrument->queue_head);
+}
+
+uint32_t trading_cancel_downline(struct engine *engine, uint32_t account_id)
+{
+    assert(account_id < engine->account_count);
+    assert(engine->logic_version >= LOGIC_VERSION_INACTIVE_CANCELS);
+    struct downline_sweep sweep = {account_id, UINT32_MAX, 0};
+    const struct account *account = &engine->accounts[account_id];
+    if (account->kind == ACCOUNT_KIND_MEMBER) {
+        /* The member's positions, sorted by instrument id: a closed order
+         * may free its position, so the next one is read first. */
+        uint32_t slot = account->position_head;
+        while (slot != INDEX_NONE) {
+            uint32_t next = engine->positions[slot].next;
+            sweep.left = engine->positions[slot].order_count;
+            if (sweep.left > 0)
+                trading_downline_instrument(
+                    engine, &sweep, &engine->instruments[engine->positions[slot].instrument_id]);
+            assert(sweep.left == 0);
+            slot = next;
+        }
+        assert(account->reserved_minor == 0);
+        return sweep.closed;
+    }
+    for (uint32_t id = 0; id < engine->instrument_count; id++) {
+        struct instrument *instrument = &engine->instruments[id];
+        if (instrument->sides[SIDE_BUY]->order_count != 0 ||
+            instrument->sides[SIDE_SELL]->order_count != 0 || instrument->queue_count != 0)
+            trading_downline_instrument(engine, &sweep, instrument);
+    }
+    return sweep.closed;
+}
+
 /* A new reference price: new band, orders outside it cancelled, ladder
  * moved to the band's low end. */
 static void trading_reband(struct engine *engine, struct instrument *instrument)

@@ -59,6 +59,10 @@ void trading_day_start(struct engine *engine);
 /* End of day: day orders expire, phase day-closed. */
 void trading_day_end(struct engine *engine);
 
+/* From logic version 3: closes every open order of the account and of its
+ * downline (DONE_ACCOUNT_INACTIVE), in canonical order. Returns how many. */
+uint32_t trading_cancel_downline(struct engine *engine, uint32_t account_id);
+
 /* Links a queued order (ORDER_FLAG_QUEUED set) at the queue's tail. */
 void trading_queue_link(struct engine *engine, struct instrument *instrument, uint32_t slot);
 

@@ -748,9 +748,17 @@ static int gateway_command_check(struct gateway *gateway, const struct gateway_s
     /* Builds before issue 14 stop (an assertion, or a read past the
      * accounts) at an account id of UINT32_MAX: never publish one. */
     bool names_account = command_names_account(command->type);
-    if (names_account && command_account_id(command) == INDEX_NONE)
-        return REJECT_ACCOUNT_UNKNOWN;
-    return RESULT_OK;
+    if (!names_account || command_account_id(command) != INDEX_NONE)
+        return RESULT_OK;
+    /* Answered as the state machine would: from logic version 3 an
+     * account the sender may not see, known or not, is "not authorized"
+     * unless the sender is an operator (auth.c). */
+    const struct engine *engine = &gateway->replica->engine;
+    bool by_operator = session->account_id < engine->account_count &&
+                       account_is_operator(&engine->accounts[session->account_id]);
+    if (engine->logic_version >= LOGIC_VERSION_HIDDEN_TARGETS && !by_operator)
+        return REJECT_NOT_AUTHORIZED;
+    return REJECT_ACCOUNT_UNKNOWN;
 }
 
 /* A command refused before publishing: its outcome, at once. */

@@ -17,13 +17,29 @@
 #include "core/sportsbook.h"
 #include "core/state.h"
 
+/* From logic version 3 a reader that may not see an account or order is
+ * answered the same whether it exists or not, as commands are (auth.c,
+ * LOGIC_VERSION_HIDDEN_TARGETS): REJECT_NOT_AUTHORIZED for an account,
+ * REJECT_ORDER_UNKNOWN for an order. An operator sees every account, so
+ * it is still told that one does not exist. */
+static bool query_hides(const struct engine *engine, uint32_t reader_id)
+{
+    return engine->logic_version >= LOGIC_VERSION_HIDDEN_TARGETS &&
+           !account_is_operator(&engine->accounts[reader_id]);
+}
+
 /* RESULT_OK when the account exists and the reader may read it. */
 static int query_account_check(const struct engine *engine, uint32_t reader_id,
                                uint32_t account_id)
 {
     if (account_id >= engine->account_count)
-        return REJECT_ACCOUNT_UNKNOWN;
+        return query_hides(engine, reader_id) ? REJECT_NOT_AUTHORIZED : REJECT_ACCOUNT_UNKNOWN;
     return engine_may_read(engine, reader_id, account_id) ? RESULT_OK : REJECT_NOT_AUTHORIZED;
+}
+
+static int query_order_hidden(const struct engine *engine, uint32_t reader_id)
+{
+    return query_hides(engine, reader_id) ? REJECT_ORDER_UNKNOWN : REJECT_NOT_AUTHORIZED;
 }
 
 static int query_account(const struct engine *engine, uint32_t reader_id, uint32_t account_id,
@@ -95,7 +111,7 @@ static int query_order_done(const struct engine *engine, const struct orders_don
         return REJECT_ORDER_UNKNOWN;
     assert(entry->order_id == order_id);
     if (!engine_may_read(engine, reader_id, entry->account_id))
-        return REJECT_NOT_AUTHORIZED;
+        return query_order_hidden(engine, reader_id);
     row->order_id = entry->order_id;
     row->client_order_id = entry->client_order_id;
     row->account_id = entry->account_id;
@@ -103,7 +119,11 @@ static int query_order_done(const struct engine *engine, const struct orders_don
     row->side = entry->side;
     row->price_ticks = entry->price_ticks;
     row->quantity_filled = entry->quantity_filled;
-    row->done = (uint8_t)(1 + entry->reason);
+    /* An order cancelled because its account went inactive (logic 3) is
+     * answered as cancelled: the done byte's values stay those every
+     * client of protocol version 3 decodes; the event tells why. */
+    uint8_t reason = entry->reason == DONE_ACCOUNT_INACTIVE ? DONE_CANCELLED : entry->reason;
+    row->done = (uint8_t)(1 + reason);
     assert(row->quantity_open == 0 && row->done != 0);
     return RESULT_OK;
 }
@@ -117,7 +137,7 @@ static int query_order(const struct engine *engine, const struct orders_done *do
     const struct order *order = &engine->orders[slot];
     assert(order->order_id == order_id);
     if (!engine_may_read(engine, reader_id, order->account_id))
-        return REJECT_NOT_AUTHORIZED;
+        return query_order_hidden(engine, reader_id);
     row->order_id = order->order_id;
     row->client_order_id = order->client_order_id;
     row->account_id = order->account_id;

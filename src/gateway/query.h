@@ -20,11 +20,15 @@
  *
  * The reader must exist (REJECT_SENDER_UNKNOWN otherwise); its status is
  * not consulted, as for engine_may_read: a suspended member still reads
- * its own balance. The object is looked up before the reader's rights, as
- * for commands (auth.c): an unknown id is REJECT_ACCOUNT_UNKNOWN,
- * REJECT_ORDER_UNKNOWN, REJECT_INSTRUMENT_UNKNOWN or REJECT_MARKET_UNKNOWN,
- * a known one the reader may not read is REJECT_NOT_AUTHORIZED. Ids are
- * dense counters, so telling the two apart gives nothing away.
+ * its own balance. Under logic versions 1 and 2 the object is looked up
+ * before the reader's rights, as for commands (auth.c): an unknown id is
+ * REJECT_ACCOUNT_UNKNOWN, REJECT_ORDER_UNKNOWN, REJECT_INSTRUMENT_UNKNOWN
+ * or REJECT_MARKET_UNKNOWN, a known one the reader may not read is
+ * REJECT_NOT_AUTHORIZED. From logic version 3 (LOGIC_VERSION_HIDDEN_TARGETS)
+ * a reader is told nothing about accounts and orders it may not read: an
+ * account unknown or not its to read is REJECT_NOT_AUTHORIZED (an operator
+ * is still told REJECT_ACCOUNT_UNKNOWN), an order unknown or not its to
+ * read REJECT_ORDER_UNKNOWN. Instruments and markets are public.
  */
 #ifndef NODOWN_GATEWAY_QUERY_H
 #define NODOWN_GATEWAY_QUERY_H

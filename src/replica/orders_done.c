@@ -44,7 +44,7 @@ void orders_done_note(void *context, const struct event *event)
     entry->side = event->u.order.side;
     entry->reason = (uint8_t)event->code;
     done->noted++;
-    assert(entry->reason <= DONE_OUTSIDE_BAND);
+    assert(entry->reason <= DONE_ACCOUNT_INACTIVE);
 }
 
 const struct order_done *orders_done_find(const struct orders_done *done, uint64_t order_id)

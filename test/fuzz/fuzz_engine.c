@@ -22,6 +22,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "core/account.h"
 #include "core/engine.h"
 #include "core/odds.h"
 #include "core/session.h"
@@ -496,6 +497,57 @@ static bool outcome_recorded(const struct outcome *outcome)
            outcome->result != REJECT_SEQUENCE_STALE && outcome->result != REJECT_SESSION_EVICTED;
 }
 
+/* The ceiling a credit or PT command may lower, read before it applies:
+ * the target's credit, or its PT maximum for the type (-1: none). */
+static int64_t ceiling_before(const struct engine *engine, const struct command *command)
+{
+    uint32_t id = command_account_id(command);
+    if (id >= engine->account_count)
+        return -1;
+    if (command->type == COMMAND_ACCOUNT_SET_CREDIT)
+        return engine->accounts[id].credit_limit_minor;
+    if (command->type == COMMAND_PT_SET && command->u.pt_set.market_type < MARKET_TYPE_COUNT)
+        return engine->accounts[id].pt_max_bp[command->u.pt_set.market_type];
+    return -1;
+}
+
+/* Logic 3's downline rules, checked after each command that triggers one
+ * (docs/authorization.md): an account made inactive leaves no open order
+ * in its downline; a lowered ceiling leaves no open account below it
+ * holding more. Returns false when one does not hold. */
+static bool downline_rules_hold(const struct engine *engine, const struct command *command,
+                                const struct outcome *outcome, int64_t before)
+{
+    uint32_t target = command_account_id(command);
+    if (engine->logic_version < 3 || outcome->result != RESULT_OK || outcome->duplicate)
+        return true;
+    bool inactive = command->type == COMMAND_ACCOUNT_SET_STATUS &&
+                    command->u.account_set_status.status != ACCOUNT_STATUS_ACTIVE;
+    bool lowered = before >= 0 && (command->type == COMMAND_ACCOUNT_SET_CREDIT
+                                       ? command->u.account_set_credit.credit_limit_minor
+                                       : command->u.pt_set.max_bp) < before;
+    for (uint32_t id = target; (inactive || lowered) && id < engine->account_count; id++) {
+        const struct account *account = &engine->accounts[id];
+        if (id != target && !account_is_ancestor(engine, target, id))
+            continue;
+        if (inactive && account->reserved_minor != 0)
+            return false;
+        for (uint32_t slot = account->position_head; inactive && slot != INDEX_NONE;
+             slot = engine->positions[slot].next)
+            if (engine->positions[slot].order_count != 0)
+                return false;
+        if (!lowered || account->status == ACCOUNT_STATUS_CLOSED)
+            continue;
+        uint8_t type = command->u.pt_set.market_type;
+        if (command->type == COMMAND_ACCOUNT_SET_CREDIT
+                ? account->credit_limit_minor > engine->accounts[target].credit_limit_minor
+                : account->pt_max_bp[type] > engine->accounts[target].pt_max_bp[type] ||
+                      account->pt_share_bp[type] > account->pt_max_bp[type])
+            return false;
+    }
+    return true;
+}
+
 /* Applies to engine A, logs, and remembers ids for later commands. */
 static struct outcome step(struct run *run, struct generator *g, const struct command *command)
 {
@@ -503,9 +555,12 @@ static struct outcome step(struct run *run, struct generator *g, const struct co
     struct event_sink sink = {events_emit, run->events};
     g->time_ns += (uint64_t)rng_range(g, 0, 3000);
     uint64_t timestamp_ns = rng_below(g, 100) ? g->time_ns : g->time_ns - 50000;
+    int64_t before = ceiling_before(g->engine, command);
     int rv = engine_apply(g->engine, timestamp_ns, command, &sink, &outcome);
     if (rv != 0)
         fail(run, run->length, "engine_apply returned an error");
+    if (!downline_rules_hold(g->engine, command, &outcome, before))
+        fail(run, run->length, "a downline rule of logic 3 does not hold");
     /* As a client told its account's horizon at logon goes on above it. */
     if (outcome.result == REJECT_SESSION_EVICTED && command->client_id <= 2 &&
         command->sender_account_id < 1024) {
