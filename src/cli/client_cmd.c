@@ -423,6 +423,14 @@ static void build_pt_set(struct client_args *args, struct command *c)
     c->u.pt_set.max_bp = arg_u16(args, "max", 0);
 }
 
+static void build_commission_set(struct client_args *args, struct command *c)
+{
+    c->u.commission_set.account_id = arg_u32(args, "account", 0);
+    c->u.commission_set.market_type =
+        arg_word(args, "market-type", WORDS(market_type_words), 0);
+    c->u.commission_set.rate_bp = arg_u16(args, "rate", 0);
+}
+
 static void build_pt_override(struct client_args *args, struct command *c)
 {
     c->u.pt_override.sport_event_id = arg_u32(args, "event", 0);
@@ -752,6 +760,12 @@ static const struct client_spec command_specs[] = {
     {"activate-logic", COMMAND_ACTIVATE_LOGIC, 0, "switch the cluster to a logic version",
      "version", NULL, build_activate_logic, NULL,
      {{"version", "N", REQ, "the logic version"}}},
+    {"commission-set", COMMAND_COMMISSION_SET, 0,
+     "give a downline account a commission rate on turnover (logic 3)", "account", "rate_bp",
+     build_commission_set, NULL,
+     {ACCOUNT_OPTION("the account (super, master, agent or member)"),
+      {"market-type", "TYPE", REQ, "1x2|handicap|over-under"},
+      {"rate", "BP", REQ, "basis points of the stake, at most its parent's (1000 = 10 %)"}}},
 };
 
 static const struct client_spec query_specs[] = {
@@ -1350,7 +1364,16 @@ static void reject_detail(struct nodown_client *client, const struct command *co
                      " and agent accounts take positions)", command->u.pt_set.account_id);
         } else if (command->type == COMMAND_ACCOUNT_CREATE) {
             reject_detail_kinds(client, command->u.account_create.parent_id, g, text, size);
+        } else if (command->type == COMMAND_COMMISSION_SET) {
+            snprintf(text, size, "account %u is the house or an operator, which earn no"
+                     " commission", command->u.commission_set.account_id);
         }
+        return;
+    case REJECT_COMMISSION_ABOVE_PARENT:
+        snprintf(text, size, "at most %" PRId64 " bp: the parent's own rate", o->value);
+        return;
+    case REJECT_LOGIC_NOT_ACTIVE:
+        snprintf(text, size, "it needs logic version %" PRIu64 " (activate-logic)", o->id);
         return;
     case REJECT_ODDS_CHANGED: {
         if (command->type != COMMAND_BET_PLACE)

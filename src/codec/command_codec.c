@@ -207,6 +207,15 @@ static void walk_activate_logic(struct field_io *io, struct command *c)
     io_u32(io, &c->u.activate_logic.logic_version);
 }
 
+/* Logic version 3 (docs/formats.md): a type older readers refuse, so
+ * gateways publish it only once that version is active. */
+static void walk_commission_set(struct field_io *io, struct command *c)
+{
+    io_u32(io, &c->u.commission_set.account_id);
+    io_u8(io, &c->u.commission_set.market_type);
+    io_u16(io, &c->u.commission_set.rate_bp);
+}
+
 typedef void (*payload_walk_cb)(struct field_io *io, struct command *c);
 
 /* Indexed by enum command_type; COMMAND_NONE has no form. A new type must
@@ -237,6 +246,7 @@ static const payload_walk_cb payload_walkers[COMMAND_TYPE_COUNT] = {
     [COMMAND_DAY_START] = walk_day,
     [COMMAND_DAY_END] = walk_day,
     [COMMAND_ACTIVATE_LOGIC] = walk_activate_logic,
+    [COMMAND_COMMISSION_SET] = walk_commission_set,
 };
 
 /* The record size of a type's first form, for the types that have had a

@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "core/commission.h"
 #include "core/result.h"
 #include "core/trading.h"
 #include "lib/hash.h"
@@ -63,6 +64,7 @@ void account_create_house(struct engine *engine)
     for (uint32_t type = 0; type < MARKET_TYPE_COUNT; type++)
         engine->accounts[0].pt_max_bp[type] = BP_ONE;
     memset(&engine->secrets[0], 0, sizeof engine->secrets[0]);
+    memset(&engine->commissions[0], 0, sizeof engine->commissions[0]);
     memset(&engine->credit_given[0], 0, sizeof engine->credit_given[0]);
     engine->account_count = 1;
 }
@@ -155,6 +157,7 @@ static int account_create(struct engine *engine, const struct command *command,
     account_init(&engine->accounts[id], parent_id, kind, (uint8_t)(parent->depth + 1));
     engine->accounts[id].credit_limit_minor = command->u.account_create.credit_limit_minor;
     memset(&engine->secrets[id], 0, sizeof engine->secrets[id]);
+    memset(&engine->commissions[id], 0, sizeof engine->commissions[id]);
     memset(&engine->credit_given[id], 0, sizeof engine->credit_given[id]);
     credit_given_add(&engine->credit_given[parent_id], engine->accounts[id].credit_limit_minor);
     outcome->id = id;
@@ -465,6 +468,7 @@ void account_apply(struct engine *engine, const struct command *command,
     case COMMAND_CASH_WITHDRAW: result = account_cash(engine, command, outcome); break;
     case COMMAND_POSITION_GRANT: result = account_position_grant(engine, command, outcome); break;
     case COMMAND_PT_SET: result = account_pt_set(engine, command, outcome); break;
+    case COMMAND_COMMISSION_SET: result = commission_set(engine, command, outcome); break;
     default: assert(!"not an account command"); result = REJECT_COMMAND_UNKNOWN; break;
     }
     outcome->result = (uint16_t)result;

@@ -66,7 +66,7 @@ void account_credit_given_rebuild(struct engine *engine);
 /* Creates the house; called by engine_init and snapshot decode. */
 void account_create_house(struct engine *engine);
 
-/* Account, cash, position-grant and PT_SET commands. */
+/* Account, cash, position-grant, PT_SET and COMMISSION_SET commands. */
 void account_apply(struct engine *engine, const struct command *command,
                    struct outcome *outcome);
 

@@ -7,8 +7,9 @@
  *              no other account to act for).
  *   OWNER      cancel and replace: the member that owns the order; an
  *              operator may also cancel.
- *   DOWNLINE   status, credit, limits, auto PT of a target account: a
- *              proper ancestor of the target, or an operator.
+ *   DOWNLINE   status, credit, limits, auto PT, commission rate of a
+ *              target account: a proper ancestor of the target, or an
+ *              operator.
  *   CREATE     a new account under a parent: the parent itself, an ancestor
  *              of it, or an operator.
  *   SECRET     the target itself, a proper ancestor, or an operator.
@@ -41,7 +42,8 @@ static enum auth_class auth_class_of(uint16_t type)
     case COMMAND_ACCOUNT_SET_STATUS:
     case COMMAND_ACCOUNT_SET_CREDIT:
     case COMMAND_ACCOUNT_SET_LIMITS:
-    case COMMAND_PT_SET: return AUTH_DOWNLINE;
+    case COMMAND_PT_SET:
+    case COMMAND_COMMISSION_SET: return AUTH_DOWNLINE;
     case COMMAND_ACCOUNT_SET_SECRET: return AUTH_SECRET;
     case COMMAND_PT_OVERRIDE: return AUTH_PT_LEVEL;
     case COMMAND_ORDER_PLACE:

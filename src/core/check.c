@@ -14,7 +14,12 @@
  *                 exposures equal what the open bets add up to;
  *   no trace      no empty position is kept;
  *   credit given  each parent's running total of its open children's
- *                 credit equals their sum.
+ *                 credit equals their sum;
+ *   commission    rates within COMMISSION_BP_MAX, none for the house and
+ *                 operators; each open bet's commission vector within it
+ *                 too; all of it 0 before logic version 3. (Commission
+ *                 paid moves money between balances only, which the money
+ *                 rule above checks.)
  * It runs in tests, after every snapshot decode, and in `nodown verify`.
  */
 #include <assert.h>
@@ -64,6 +69,39 @@ static int check_credit_given(const struct engine *engine, char *errmsg, size_t 
             given->carries < 0 || kept != (uint64_t)engine->check_account_minor[id])
             CHECK_FAIL("account %u's credit given to children is kept wrong", id);
     }
+    return 0;
+}
+
+/* Commission rates (commission.c): at most COMMISSION_BP_MAX, 0 for the
+ * house and operators, and 0 everywhere before logic version 3. */
+static int check_commission_rates(const struct engine *engine, char *errmsg,
+                                  size_t errmsg_size)
+{
+    bool active = engine->logic_version >= LOGIC_VERSION_COMMISSION;
+    for (uint32_t id = 0; id < engine->account_count; id++) {
+        bool may = active && !account_is_operator(&engine->accounts[id]);
+        for (uint32_t t = 0; t < MARKET_TYPE_COUNT; t++) {
+            uint16_t rate_bp = engine->commissions[id].rate_bp[t];
+            if (rate_bp > COMMISSION_BP_MAX || (rate_bp != 0 && !may))
+                CHECK_FAIL("account %u has a commission rate of %u bp for market type %u", id,
+                           rate_bp, t);
+        }
+    }
+    return 0;
+}
+
+/* A bet's frozen commission: what its levels earn adds up to at most the
+ * highest rate, and to 0 for a bet under a logic version before 3. */
+static int check_bet_commission(const struct engine *engine, const struct bet *bet,
+                                char *errmsg, size_t errmsg_size)
+{
+    uint32_t total_bp = 0;
+    for (uint32_t level = 0; level < COMMISSION_LEVELS; level++)
+        total_bp += bet->commission_bp[level];
+    if (total_bp > COMMISSION_BP_MAX ||
+        (total_bp != 0 && engine->logic_version < LOGIC_VERSION_COMMISSION))
+        CHECK_FAIL("bet %llu earns %u bp of commission", (unsigned long long)bet->bet_id,
+                   total_bp);
     return 0;
 }
 
@@ -239,6 +277,8 @@ static int check_market(const struct engine *engine, uint32_t market_id, uint32_
                        share_total);
         if (bet->market_id != market_id || ++count > market->bet_count)
             CHECK_FAIL("bets of market %u inconsistent", market_id);
+        if (check_bet_commission(engine, bet, errmsg, errmsg_size) != 0)
+            return ERR_INVARIANT;
         engine->check_account_minor[bet->account_id] += bet->stake_minor;
         stake_total += bet->stake_minor;
         uint32_t level_ids[PT_LEVELS];
@@ -284,6 +324,7 @@ int engine_check(const struct engine *engine, char *errmsg, size_t errmsg_size)
 {
     if (check_money(engine, errmsg, errmsg_size) != 0 ||
         check_credit_given(engine, errmsg, errmsg_size) != 0 ||
+        check_commission_rates(engine, errmsg, errmsg_size) != 0 ||
         check_orders(engine, errmsg, errmsg_size) != 0 ||
         check_positions(engine, errmsg, errmsg_size) != 0 ||
         check_bets(engine, errmsg, errmsg_size) != 0)

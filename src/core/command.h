@@ -105,6 +105,7 @@ enum command_type {
     COMMAND_DAY_START = 23,
     COMMAND_DAY_END = 24,
     COMMAND_ACTIVATE_LOGIC = 25,
+    COMMAND_COMMISSION_SET = 26, /* logic version 3 */
     COMMAND_TYPE_COUNT
 };
 
@@ -157,6 +158,13 @@ enum command_type {
  * told the same whether it exists or not: REJECT_NOT_AUTHORIZED for an
  * account, REJECT_ORDER_UNKNOWN for an order (docs/authorization.md). */
 #define LOGIC_VERSION_HIDDEN_TARGETS 3u
+
+/* From logic version 3, a parent gives each direct child a commission
+ * (rebate) rate on turnover per market type, each bet freezes its
+ * commission vector and settlement pays it (docs/sportsbook.md,
+ * "Commission"). Before, COMMISSION_SET does not exist: it is answered
+ * REJECT_COMMAND_UNKNOWN, as by a build that does not know it. */
+#define LOGIC_VERSION_COMMISSION 3u
 
 #define SECRET_SALT_SIZE 16u
 #define SECRET_HASH_SIZE 32u
@@ -287,6 +295,11 @@ struct command {
         struct {
             uint32_t logic_version;
         } activate_logic;
+        struct {
+            uint32_t account_id; /* the child whose rate its parent gives */
+            uint8_t market_type;
+            uint16_t rate_bp;    /* of the stake, at most COMMISSION_BP_MAX */
+        } commission_set;
     } u;
 };
 

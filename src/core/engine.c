@@ -27,6 +27,7 @@
 #include "core/account.h"
 #include "core/auth.h"
 #include "core/book.h"
+#include "core/commission.h"
 #include "core/session.h"
 #include "core/sportsbook.h"
 #include "core/trading.h"
@@ -79,6 +80,7 @@ static int engine_alloc(struct engine *engine)
                                  : limits->pt_overrides_max;
     engine->accounts = mem_array_alloc(limits->accounts_max, sizeof *engine->accounts);
     engine->secrets = mem_array_alloc(limits->accounts_max, sizeof *engine->secrets);
+    engine->commissions = mem_array_alloc(limits->accounts_max, sizeof *engine->commissions);
     engine->credit_given = mem_array_alloc(limits->accounts_max, sizeof *engine->credit_given);
     engine->positions = mem_array_alloc(limits->positions_max, sizeof *engine->positions);
     engine->orders = mem_array_alloc(limits->orders_max, sizeof *engine->orders);
@@ -97,7 +99,8 @@ static int engine_alloc(struct engine *engine)
     engine->check_account_minor = mem_array_alloc(limits->accounts_max, sizeof(int64_t));
     engine->check_position_quantity = mem_array_alloc(limits->positions_max, sizeof(int64_t));
     engine->check_position_orders = mem_array_alloc(limits->positions_max, sizeof(uint32_t));
-    if (!engine->accounts || !engine->secrets || !engine->credit_given || !engine->positions ||
+    if (!engine->accounts || !engine->secrets || !engine->commissions || !engine->credit_given ||
+        !engine->positions ||
         !engine->orders ||
         !engine->instruments || !engine->ladders || !engine->sessions ||
         !engine->account_sessions ||
@@ -168,6 +171,7 @@ void engine_free(struct engine *engine)
 {
     mem_free(engine->accounts);
     mem_free(engine->secrets);
+    mem_free(engine->commissions);
     mem_free(engine->credit_given);
     mem_free(engine->positions);
     mem_free(engine->orders);
@@ -314,7 +318,8 @@ static int engine_day_end(struct engine *engine, const struct command *command,
 /* Logic versions (docs/upgrades.md): every version this build runs has a
  * migration from the one before it. 1 -> 2 widens the session window
  * from 8 to 32 outcomes, which needs no change to the state; 2 -> 3 gives
- * every session its place in the least-recently-used order. */
+ * every session its place in the least-recently-used order and every
+ * account commission rates of 0. */
 static int engine_activate_logic(struct engine *engine, const struct command *command,
                                  struct outcome *outcome)
 {
@@ -327,6 +332,8 @@ static int engine_activate_logic(struct engine *engine, const struct command *co
     engine->logic_version = version;
     if (before < LOGIC_VERSION_SESSION_BOUNDS && version >= LOGIC_VERSION_SESSION_BOUNDS)
         session_logic_3(engine);
+    if (before < LOGIC_VERSION_COMMISSION && version >= LOGIC_VERSION_COMMISSION)
+        commission_logic_3(engine);
     outcome->id = version;
     return RESULT_OK;
 }
@@ -346,7 +353,8 @@ static void engine_dispatch(struct engine *engine, const struct command *command
     case COMMAND_CASH_DEPOSIT:
     case COMMAND_CASH_WITHDRAW:
     case COMMAND_POSITION_GRANT:
-    case COMMAND_PT_SET: account_apply(engine, command, outcome); return;
+    case COMMAND_PT_SET:
+    case COMMAND_COMMISSION_SET: account_apply(engine, command, outcome); return;
     case COMMAND_ORDER_PLACE: trading_apply_place(engine, command, outcome); return;
     case COMMAND_ORDER_CANCEL: trading_apply_cancel(engine, command, outcome); return;
     case COMMAND_ORDER_REPLACE: trading_apply_replace(engine, command, outcome); return;
@@ -427,10 +435,15 @@ static int engine_front(struct engine *engine, const struct command *command,
 }
 
 /* Step 4. From logic version 3, an account whose secret another account
- * set may only set its own (LOGIC_VERSION_ONE_TIME_SECRET). */
+ * set may only set its own (LOGIC_VERSION_ONE_TIME_SECRET). Before logic
+ * version 3, COMMISSION_SET is unknown, as it is to the builds before it,
+ * so that an old log replays to the same digests. */
 static int engine_authorize(struct engine *engine, const struct command *command)
 {
     if (command->type == COMMAND_NONE || command->type >= COMMAND_TYPE_COUNT)
+        return REJECT_COMMAND_UNKNOWN;
+    if (command->type == COMMAND_COMMISSION_SET &&
+        engine->logic_version < LOGIC_VERSION_COMMISSION)
         return REJECT_COMMAND_UNKNOWN;
     const struct account *sender = &engine->accounts[command->sender_account_id];
     if (engine->logic_version >= LOGIC_VERSION_ONE_TIME_SECRET && sender->secret_one_time &&

@@ -27,7 +27,7 @@ enum event_type {
     EVENT_ODDS = 7,           /* a market's odds or status changed */
     EVENT_DAY = 8,            /* a start or end of day */
     EVENT_STATEMENT = 9,      /* one account's end-of-day totals */
-    /* 10 is kept for agent commission. */
+    EVENT_COMMISSION = 10,    /* commission paid on a settled bet (logic 3) */
     EVENT_ACCOUNT_CAPPED = 11, /* a ceiling above it fell: its setting capped (logic 3) */
     EVENT_TYPE_COUNT
 };
@@ -81,6 +81,12 @@ struct event {
             int64_t payout_minor; /* member's balance change at settlement */
             uint16_t shares_bp[PT_LEVELS];
         } bet;
+        struct { /* account_id is the member, id the bet, code its result */
+            uint32_t market_id;
+            int64_t turnover_minor; /* the stake the rates apply to */
+            int64_t earned_minor[COMMISSION_LEVELS]; /* member, agent, master, super */
+            int64_t paid_minor[PT_LEVELS];           /* agent, master, super, house */
+        } commission;
         struct {
             uint8_t status;
             int32_t odds_milli[SELECTIONS_MAX];

@@ -83,6 +83,15 @@ _Static_assert(LADDER_WORDS <= 64u, "the ladder summary is one uint64_t");
 /* Levels above a member that share a bet: agent, master, super, house. */
 #define PT_LEVELS 4u
 
+/* Levels that earn commission on a bet (logic version 3): member, agent,
+ * master, super. The house pays, with the other PT levels. */
+#define COMMISSION_LEVELS 4u
+
+/* The highest commission rate, 10 % of the stake: what the house may give
+ * a super. Every other rate is at most its parent's, so a bet pays at most
+ * this in total, and stake * rate stays far inside int64_t. */
+#define COMMISSION_BP_MAX 1000u
+
 /* Arithmetic bounds. Every product below stays inside int64_t:
  *   notional  = price_ticks * tick_size_minor * quantity
  *             <= 2^40 * 2^20 * 2^30 would overflow, so each factor is
@@ -101,6 +110,8 @@ _Static_assert(24 + 8 + 30 <= 62, "notional fits in int64_t");
  * exposure limit, it keeps every sum over a market's bets in int64_t. */
 #define EXPOSURE_TOTAL_MAX_MINOR ((int64_t)1 << 52)
 #define BP_ONE 10000u                           /* 100 % in basis points */
+_Static_assert(COMMISSION_BP_MAX <= BP_ONE, "a commission rate is a share of the stake");
+_Static_assert(STAKE_MAX_MINOR <= INT64_MAX / BP_ONE, "stake * rate fits in int64_t");
 
 /* Runtime sizes, chosen by the caller of engine_init(). */
 struct limits {

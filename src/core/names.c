@@ -55,7 +55,7 @@ const char *command_type_name(enum command_type type)
         "instrument-set-phase", "instrument-set-reference", "order-place", "order-cancel",
         "order-replace", "sport-event-create", "market-create", "market-set-odds",
         "market-set-status", "market-settle", "bet-place", "day-start", "day-end",
-        "activate-logic",
+        "activate-logic", "commission-set",
     };
     return (unsigned)type < COMMAND_TYPE_COUNT ? names[type] : "unknown";
 }
@@ -69,6 +69,7 @@ uint32_t command_account_id(const struct command *command)
     case COMMAND_ACCOUNT_SET_LIMITS: return command->u.account_set_limits.account_id;
     case COMMAND_ACCOUNT_SET_SECRET: return command->u.account_set_secret.account_id;
     case COMMAND_PT_SET: return command->u.pt_set.account_id;
+    case COMMAND_COMMISSION_SET: return command->u.commission_set.account_id;
     case COMMAND_POSITION_GRANT: return command->u.position_grant.account_id;
     case COMMAND_CASH_DEPOSIT:
     case COMMAND_CASH_WITHDRAW: return command->u.cash.account_id;

@@ -28,16 +28,18 @@
 
 /* ---- Encode. ---- */
 
-/* Format version 2 adds fields to a state from logic version 3 only: a
- * state below it encodes as in version 1, so its digest is what every
- * build before computed (docs/formats.md). */
+/* Format version 2 adds fields to a state from logic version 3 only (the
+ * session bounds, one-time secrets and commission): a state below it
+ * encodes as in version 1, so its digest is what every build before
+ * computed (docs/formats.md). */
 static bool snapshot_session_fields(uint32_t logic_version)
 {
     return logic_version >= LOGIC_VERSION_SESSION_BOUNDS;
 }
 
 static void encode_account(struct byte_writer *w, const struct account *account,
-                           const struct account_secret *secret, uint32_t logic_version)
+                           const struct account_secret *secret,
+                           const struct account_commission *commission, uint32_t logic_version)
 {
     byte_put_u32(w, account->parent_id);
     byte_put_u8(w, account->kind);
@@ -62,6 +64,8 @@ static void encode_account(struct byte_writer *w, const struct account *account,
     if (snapshot_session_fields(logic_version)) {
         byte_put_u8(w, account->secret_one_time);
         byte_put_u64(w, account->session_horizon_seq);
+        for (uint32_t t = 0; t < MARKET_TYPE_COUNT; t++)
+            byte_put_u16(w, commission->rate_bp[t]);
     }
 }
 
@@ -201,6 +205,10 @@ static void encode_market(struct byte_writer *w, const struct engine *engine,
         byte_put_u8(w, bet->selection);
         for (uint32_t level = 0; level < PT_LEVELS; level++)
             byte_put_u16(w, bet->shares_bp[level]);
+        if (snapshot_session_fields(engine->logic_version)) {
+            for (uint32_t level = 0; level < COMMISSION_LEVELS; level++)
+                byte_put_u16(w, bet->commission_bp[level]);
+        }
     }
 }
 
@@ -252,7 +260,8 @@ int snapshot_encode_body(const struct engine *engine, struct byte_writer *w)
     }
     byte_put_u32(w, engine->account_count);
     for (uint32_t id = 0; id < engine->account_count; id++)
-        encode_account(w, &engine->accounts[id], &engine->secrets[id], engine->logic_version);
+        encode_account(w, &engine->accounts[id], &engine->secrets[id], &engine->commissions[id],
+                       engine->logic_version);
     byte_put_u32(w, engine->instrument_count);
     for (uint32_t id = 0; id < engine->instrument_count; id++)
         encode_instrument(w, &engine->instruments[id]);
@@ -429,8 +438,23 @@ static bool account_settings_valid(const struct account *a)
            a->exposure_limit_minor <= AMOUNT_MAX_MINOR;
 }
 
+/* The commission rates of one account (logic 3): within the maximum, and
+ * none for the house or an operator (commission.c). */
+static bool decode_commission(struct byte_reader *r, const struct account *a,
+                              struct account_commission *commission)
+{
+    bool ok = true;
+    for (uint32_t t = 0; t < MARKET_TYPE_COUNT; t++) {
+        commission->rate_bp[t] = byte_get_u16(r);
+        ok = ok && commission->rate_bp[t] <= COMMISSION_BP_MAX &&
+             (commission->rate_bp[t] == 0 || !account_is_operator(a));
+    }
+    return ok;
+}
+
 static bool decode_account_fields(struct byte_reader *r, struct account *a,
-                                  struct account_secret *secret, bool session_fields)
+                                  struct account_secret *secret,
+                                  struct account_commission *commission, bool session_fields)
 {
     a->parent_id = byte_get_u32(r);
     a->kind = byte_get_u8(r);
@@ -459,6 +483,9 @@ static bool decode_account_fields(struct byte_reader *r, struct account *a,
         a->secret_one_time = byte_get_u8(r);
         a->session_horizon_seq = byte_get_u64(r);
         ok = ok && a->secret_one_time <= a->has_secret;
+        ok = decode_commission(r, a, commission) && ok;
+    } else {
+        memset(commission, 0, sizeof *commission);
     }
     a->position_head = INDEX_NONE;
     a->session_hint = INDEX_NONE;
@@ -477,7 +504,8 @@ static int decode_accounts(struct decoder *d)
         return decode_fail(d, ERR_CAPACITY, "account count", count);
     for (uint32_t id = 0; id < count; id++) {
         struct account *a = &engine->accounts[id];
-        if (!decode_account_fields(&d->reader, a, &engine->secrets[id], d->session_fields) ||
+        if (!decode_account_fields(&d->reader, a, &engine->secrets[id], &engine->commissions[id],
+                                   d->session_fields) ||
             d->reader.error)
             return decode_fail(d, ERR_DECODE_MALFORMED, "account", id);
         bool root = id == ACCOUNT_HOUSE_ID;
@@ -721,7 +749,13 @@ static int decode_bet(struct decoder *d, uint32_t market_id, uint64_t *bet_id_la
         bet.shares_bp[level] = byte_get_u16(r);
         share_total += bet.shares_bp[level];
     }
-    if (r->error || bet.bet_id <= *bet_id_last || bet.bet_id >= engine->bet_id_next ||
+    uint32_t commission_total = 0;
+    for (uint32_t level = 0; d->session_fields && level < COMMISSION_LEVELS; level++) {
+        bet.commission_bp[level] = byte_get_u16(r);
+        commission_total += bet.commission_bp[level];
+    }
+    if (r->error || commission_total > COMMISSION_BP_MAX || bet.bet_id <= *bet_id_last ||
+        bet.bet_id >= engine->bet_id_next ||
         bet.account_id >= engine->account_count ||
         engine->accounts[bet.account_id].kind != ACCOUNT_KIND_MEMBER ||
         bet.selection >= market->selection_count || bet.odds_milli < ODDS_MILLI_MIN ||

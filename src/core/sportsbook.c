@@ -16,6 +16,9 @@
  * changes rewrite nothing. Every amount a level would pay or keep is
  * computed with sportsbook_split(), the same function settlement uses, so
  * a level's exposure is exactly what settlement would move.
+ *
+ * From logic version 3 the bet also freezes its commission vector, and
+ * settlement pays it (commission.c); exposure does not count it.
  */
 #include "core/sportsbook.h"
 
@@ -23,6 +26,7 @@
 #include <string.h>
 
 #include "core/account.h"
+#include "core/commission.h"
 #include "core/odds.h"
 #include "core/result.h"
 #include "lib/hash.h"
@@ -559,6 +563,8 @@ static int sportsbook_bet_place(struct engine *engine, const struct command *com
         .next = INDEX_NONE,
     };
     sportsbook_allocate(engine, bet.account_id, bet.market_id, bet.shares_bp);
+    commission_freeze(engine, bet.account_id, engine->markets[bet.market_id].type,
+                      bet.commission_bp);
     result = sportsbook_bet_exposure(engine, &bet);
     if (result != RESULT_OK)
         return result;
@@ -641,6 +647,7 @@ static void sportsbook_settle_bet(struct engine *engine, const struct bet *bet, 
     event.u.bet.payout_minor = payout_minor;
     memcpy(event.u.bet.shares_bp, bet->shares_bp, sizeof bet->shares_bp);
     engine_emit(engine, &event);
+    commission_settle(engine, bet, result);
 }
 
 static int sportsbook_settle(struct engine *engine, const struct command *command,

@@ -69,6 +69,14 @@ struct credit_given {
     int64_t carries;
 };
 
+/* The commission rate an account's parent gives it, per market type, in
+ * basis points of the stake (logic version 3; 0 before, and for the house
+ * and operators). Beside the accounts rather than in them, which are two
+ * cache lines already full; only bets and COMMISSION_SET read it. */
+struct account_commission {
+    uint16_t rate_bp[MARKET_TYPE_COUNT];
+};
+
 struct account_secret {
     uint8_t salt[SECRET_SALT_SIZE];
     uint8_t hash[SECRET_HASH_SIZE];
@@ -203,6 +211,9 @@ struct bet {
     int32_t odds_milli;
     uint8_t selection;
     uint16_t shares_bp[PT_LEVELS]; /* agent, master, super, house */
+    /* What each level earns, in bp of the turnover: member, agent,
+     * master, super (logic 3; all 0 on a bet accepted before). */
+    uint16_t commission_bp[COMMISSION_LEVELS];
     uint32_t next;
 };
 
@@ -237,6 +248,7 @@ struct engine {
 
     struct account *accounts;
     struct account_secret *secrets;
+    struct account_commission *commissions;
     struct credit_given *credit_given; /* per parent, derived */
     uint32_t account_count;
 

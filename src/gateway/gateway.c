@@ -709,7 +709,8 @@ static void gateway_logon_finish(struct gateway *gateway, struct gateway_session
  *
  * A command is published only if no node of the stream would have to
  * stop at it: ACTIVATE_LOGIC of a version some node cannot run
- * (docs/upgrades.md), and an account id older builds crash on. A refused
+ * (docs/upgrades.md), a command of a logic version not active yet
+ * (COMMISSION_SET before 3), and an account id older builds crash on. A refused
  * command gets an OUTCOME with stream_seq 0 and is never published, so
  * the state machine never sees its client_seq (the next one may follow
  * it: sequences may skip). */
@@ -745,6 +746,15 @@ static int gateway_command_check(struct gateway *gateway, const struct gateway_s
 {
     if (command->type == COMMAND_ACTIVATE_LOGIC)
         return gateway_check_activation(gateway, session, command, id);
+    /* A command type of a logic version not active yet is one that nodes
+     * on older builds cannot even decode (docs/formats.md): once this
+     * node has applied the activation, every node that applies the
+     * stream has too. id: the version it needs. */
+    if (command->type == COMMAND_COMMISSION_SET &&
+        gateway->replica->engine.logic_version < LOGIC_VERSION_COMMISSION) {
+        *id = LOGIC_VERSION_COMMISSION;
+        return REJECT_LOGIC_NOT_ACTIVE;
+    }
     /* Builds before issue 14 stop (an assertion, or a read past the
      * accounts) at an account id of UINT32_MAX: never publish one. */
     bool names_account = command_names_account(command->type);

@@ -141,7 +141,7 @@ run --help
 expect "client --help" 0 '^usage: nodown client'
 commands=$(awk '/^commands:/ { on = 1; next } on && NF == 0 { on = 0 }
     on { print ($1 == "query" ? $1 " " $2 : $1) }' <<<"$OUT")
-[ "$(wc -l <<<"$commands")" -eq 31 ] && pass || fail "31 commands listed: $commands"
+[ "$(wc -l <<<"$commands")" -eq 32 ] && pass || fail "32 commands listed: $commands"
 while read -r command; do
     # shellcheck disable=SC2086
     run $command --help
@@ -337,6 +337,9 @@ expect_json "no stake left" stake_open_minor 0
 
 run "${HOUSE[@]}" pt-set --account 2 --market-type 1x2 --share 2000 --max 5000
 expect "pt-set" 0 '^pt-set: ok, account 2, share_bp 2000 '
+run "${HOUSE[@]}" commission-set --account 2 --market-type 1x2 --rate 50
+expect "commission-set before logic 3" 1 \
+    'REJECT_LOGIC_NOT_ACTIVE\): it needs logic version 3 \(activate-logic\)'
 run "${HOUSE[@]}" account-limits --account 5 --quantity-max 1000 --stake-max 50000
 expect "account-limits" 0 '^account-limits: ok, account 5 '
 run "${HOUSE[@]}" --json query account --account 5

@@ -129,6 +129,12 @@ answered "the agent acts with a new client id" 0 'ok'
 as 4 "$MEMBER_SECRET" 1000 cancel --order 999999
 answered "an evicted client id logs on again and acts" 1 'REJECT_ORDER_UNKNOWN'
 
+# ---- Commission rates, from logic 3 (docs/sportsbook.md). ----
+house commission-set --account 1 --market-type handicap --rate 80
+answered "commission-set from logic 3" 0 'commission-set: ok, account 1, rate_bp 80'
+as 3 "$AGENT_SECRET" 7 commission-set --account 4 --market-type handicap --rate 10
+answered "a rate above the parent's names the parent's" 1 "at most 0 bp: the parent's own rate"
+
 # ---- One-time secret. ----
 as 3 "$AGENT_SECRET" 7 account-secret --account 4 --secret "member secret by agent"
 answered "the agent resets the member's secret" 0 'ok'

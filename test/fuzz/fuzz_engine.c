@@ -261,13 +261,37 @@ static struct command make_pt(struct generator *g)
     return c;
 }
 
+/* Who acts on target: mostly its parent (an operator for the house's
+ * children), now and then any super, master, agent or member. */
+static uint32_t pick_downline_sender(struct generator *g, uint32_t target)
+{
+    uint32_t parent = g->engine->accounts[target].parent_id;
+    return rng_below(g, 4) ? (parent == 0 ? g->operator_id : parent)
+                           : pick(g, ACCOUNT_KIND_SUPER + rng_below(g, 4));
+}
+
+/* COMMISSION_SET (logic version 3; unknown before): mostly within the
+ * parent's own rate, now and then above it or past the maximum. */
+static struct command make_commission(struct generator *g)
+{
+    uint32_t target = pick(g, ACCOUNT_KIND_SUPER + rng_below(g, 4));
+    uint32_t parent = g->engine->accounts[target].parent_id;
+    struct command c = new_command(g, COMMAND_COMMISSION_SET, pick_downline_sender(g, target));
+    uint8_t type = (uint8_t)rng_below(g, MARKET_TYPE_COUNT);
+    int64_t ceiling_bp = parent == 0 ? COMMISSION_BP_MAX
+                                     : g->engine->commissions[parent].rate_bp[type];
+    c.u.commission_set.account_id = target;
+    c.u.commission_set.market_type = type;
+    c.u.commission_set.rate_bp = (uint16_t)(rng_below(g, 8) ? rng_range(g, 0, ceiling_bp)
+                                                            : rng_range(g, 0, 1100));
+    return c;
+}
+
 static struct command make_account_admin(struct generator *g)
 {
     uint32_t kind = ACCOUNT_KIND_SUPER + rng_below(g, 4);
     uint32_t target = pick(g, kind);
-    uint32_t parent = g->engine->accounts[target].parent_id;
-    uint32_t sender = rng_below(g, 4) ? (parent == 0 ? g->operator_id : parent)
-                                      : pick(g, ACCOUNT_KIND_SUPER + rng_below(g, 4));
+    uint32_t sender = pick_downline_sender(g, target);
     uint32_t roll = rng_below(g, 100);
     struct command c;
     if (roll < 35) {
@@ -415,7 +439,8 @@ static struct command make_command(struct generator *g)
                            : kind < 400 ? make_cancel_or_replace(g, COMMAND_ORDER_REPLACE)
                            : kind < 550 ? make_bet(g)
                            : kind < 700 ? make_market_admin(g)
-                           : kind < 780 ? make_pt(g)
+                           : kind < 760 ? make_pt(g)
+                           : kind < 780 ? make_commission(g)
                            : kind < 880 ? make_account_admin(g)
                            : kind < 960 ? make_cash(g)
                                         : make_session_admin(g);
@@ -432,8 +457,10 @@ static struct command make_command(struct generator *g)
         return make_bet(g);
     if (roll < 860)
         return make_market_admin(g);
-    if (roll < 890)
+    if (roll < 880)
         return make_pt(g);
+    if (roll < 890)
+        return make_commission(g);
     if (roll < 930)
         return make_account_admin(g);
     if (roll < 970)

@@ -104,6 +104,7 @@ static const struct matrix_row matrix_rows[] = {
     {COMMAND_DAY_START, CENTRE_AGENT, "dddddddA"},          /* OPERATOR */
     {COMMAND_DAY_END, CENTRE_AGENT, "dddddddA"},
     {COMMAND_ACTIVATE_LOGIC, CENTRE_AGENT, "dddddddA"},
+    {COMMAND_COMMISSION_SET, CENTRE_AGENT, "ddddAAdA"},     /* DOWNLINE, logic 3 */
 };
 
 #define MATRIX_ROW_COUNT (sizeof matrix_rows / sizeof matrix_rows[0])
@@ -176,6 +177,25 @@ static void auth_setup(struct fixture *fx, struct auth_tree *t)
     auth_setup_markets(fx, t);
 }
 
+/* COMMISSION_SET exists from logic version 3 only: its row runs on the
+ * tree moved to logic 3, where S1 and M1 have 1X2 commission rates of 100
+ * bp, so that an allowed cell's 50 passes and changes the state. */
+static void auth_logic_3(struct fixture *fx, const struct auth_tree *t)
+{
+    struct command activate = fixture_command(COMMAND_ACTIVATE_LOGIC, 0);
+    activate.u.activate_logic.logic_version = LOGIC_VERSION_COMMISSION;
+    fixture_ok(fx, &activate);
+    const uint32_t senders[2] = {0, t->s1};
+    const uint32_t targets[2] = {t->s1, t->m1};
+    for (uint32_t i = 0; i < 2; i++) {
+        struct command rate = fixture_command(COMMAND_COMMISSION_SET, senders[i]);
+        rate.u.commission_set.account_id = targets[i];
+        rate.u.commission_set.market_type = MARKET_TYPE_1X2;
+        rate.u.commission_set.rate_bp = 100;
+        fixture_ok(fx, &rate);
+    }
+}
+
 /* The (sender, target) of a relation. Returns 0 when it does not exist. */
 static int relation_pair(const struct auth_tree *t, enum centre centre, enum relation relation,
                          uint32_t *sender, uint32_t *target)
@@ -235,6 +255,11 @@ static void auth_command_account(const struct engine *engine, const struct auth_
         c->u.pt_set.market_type = MARKET_TYPE_1X2;
         c->u.pt_set.share_bp = 1000;
         c->u.pt_set.max_bp = 2000;
+        break;
+    case COMMAND_COMMISSION_SET:
+        c->u.commission_set.account_id = target;
+        c->u.commission_set.market_type = MARKET_TYPE_1X2;
+        c->u.commission_set.rate_bp = 50; /* within S1's and M1's 100 (auth_logic_3) */
         break;
     default: assert(!"not an account command"); break;
     }
@@ -334,7 +359,7 @@ static struct command auth_command(struct fixture *fx, const struct auth_tree *t
                                    uint32_t sender, uint32_t target)
 {
     struct command c = fixture_command((enum command_type)type, sender);
-    if (type <= COMMAND_PT_SET)
+    if (type <= COMMAND_PT_SET || type == COMMAND_COMMISSION_SET)
         auth_command_account(&fx->engine, t, target, &c);
     else if (type >= COMMAND_INSTRUMENT_CREATE && type <= COMMAND_ORDER_REPLACE)
         auth_command_trading(t, &c);
@@ -366,12 +391,8 @@ static void twin_digest(struct fixture *twin, const struct engine *probed,
                         const struct command *c, const struct outcome *outcome,
                         struct digest *digest)
 {
-    uint32_t slot = session_insert(&twin->engine, c->sender_account_id, c->client_id);
-    struct session *session = &twin->engine.sessions[slot];
-    session->ring[0].client_seq = c->client_seq;
-    session->ring[0].outcome = *outcome;
-    session->ring_next = 1;
-    session->last_seq = c->client_seq;
+    uint32_t slot = session_open(&twin->engine, c->sender_account_id, c->client_id);
+    session_remember(&twin->engine, slot, c->client_seq, outcome);
     twin->engine.now_ns = probed->now_ns;
     engine_digest(&twin->engine, digest);
 }
@@ -388,6 +409,10 @@ static void cell_run(const struct matrix_row *row, enum relation relation)
     uint32_t target = 0;
     auth_setup(&cell_fx, &t);
     auth_setup(&twin_fx, &twin_t);
+    if (row->type == COMMAND_COMMISSION_SET) {
+        auth_logic_3(&cell_fx, &t);
+        auth_logic_3(&twin_fx, &twin_t);
+    }
     int exists = relation_pair(&t, row->centre, relation, &sender, &target);
     CHECK_EQ_I64(exists, row->expected[relation] != '-');
     if (exists) {

@@ -54,6 +54,7 @@ static const size_t payload_sizes[COMMAND_TYPE_COUNT] = {
     [COMMAND_DAY_START] = 4,
     [COMMAND_DAY_END] = 4,
     [COMMAND_ACTIVATE_LOGIC] = 4,
+    [COMMAND_COMMISSION_SET] = 4 + 1 + 2,
 };
 
 /* The fields of each type in declaration order, as (offset, width) in
@@ -138,6 +139,9 @@ static const struct field_spec payload_fields[COMMAND_TYPE_COUNT][FIELDS_MAX] = 
     [COMMAND_DAY_START] = {FIELD(u.day.trading_date)},
     [COMMAND_DAY_END] = {FIELD(u.day.trading_date)},
     [COMMAND_ACTIVATE_LOGIC] = {FIELD(u.activate_logic.logic_version)},
+    [COMMAND_COMMISSION_SET] = {FIELD(u.commission_set.account_id),
+                                FIELD(u.commission_set.market_type),
+                                FIELD(u.commission_set.rate_bp)},
 };
 
 static size_t append_fields(uint8_t *out, const struct command *c,
@@ -218,6 +222,11 @@ static void make_account_payload(struct command *c, uint64_t *s)
         c->u.pt_override.sport_event_id = (uint32_t)xorshift(s);
         c->u.pt_override.market_id = (uint32_t)xorshift(s);
         c->u.pt_override.share_bp = (uint16_t)xorshift(s);
+        break;
+    case COMMAND_COMMISSION_SET:
+        c->u.commission_set.account_id = (uint32_t)xorshift(s);
+        c->u.commission_set.market_type = (uint8_t)xorshift(s);
+        c->u.commission_set.rate_bp = (uint16_t)xorshift(s);
         break;
     default: break;
     }

@@ -534,6 +534,7 @@ struct gate_run {
     struct frame activation_outcome;
     struct frame order_outcome;
     struct frame member_outcome; /* a member's activation of a version the node runs */
+    struct frame commission_outcome; /* COMMISSION_SET before logic 3: never published */
     int gate_calls;              /* the registry is never asked for a member's */
 };
 
@@ -567,6 +568,12 @@ static int gate_script(struct gate_run *gate)
     frame.u.command.u.activate_logic.logic_version = LOGIC_VERSION_MAX - 1;
     EXPECT(run, client_send(fd, &frame) == 0);
     EXPECT(run, client_receive(fd, &gate->member_outcome) == 0);
+    struct frame commission = {.type = FRAME_COMMAND};
+    commission.u.command = fixture_command(COMMAND_COMMISSION_SET, 0);
+    commission.u.command.client_seq = 4;
+    commission.u.command.u.commission_set.rate_bp = 10;
+    EXPECT(run, client_send(fd, &commission) == 0);
+    EXPECT(run, client_receive(fd, &gate->commission_outcome) == 0);
     close(fd);
     return 0;
 }
@@ -677,6 +684,9 @@ TEST(unsupported_logic_refused_then_stops_applying_only)
     CHECK_EQ_I64(run.member_outcome.type, FRAME_OUTCOME);
     CHECK_EQ_I64(run.member_outcome.u.outcome.result, REJECT_NOT_AUTHORIZED);
     CHECK_EQ_I64(run.member_outcome.u.outcome.stream_seq, 3);
+    CHECK_EQ_I64(run.commission_outcome.u.outcome.result, REJECT_LOGIC_NOT_ACTIVE);
+    CHECK_EQ_I64(run.commission_outcome.u.outcome.stream_seq, 0);
+    CHECK_EQ_I64(run.commission_outcome.u.outcome.id, LOGIC_VERSION_COMMISSION);
     CHECK_EQ_I64(run.gate_calls, 0);
     CHECK_EQ_I64(before, 3);
     CHECK_EQ_I64(stops, 1);
