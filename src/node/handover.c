@@ -182,6 +182,10 @@ static void io_message(struct field_io *io, struct handover_message *m)
     case HANDOVER_ABORT:
         io_text(io, m->text, sizeof m->text);
         break;
+    case HANDOVER_DIGEST:
+        io_u64(io, &m->applied_seq);
+        io_text(io, m->digest, sizeof m->digest);
+        break;
     default:
         io->invalid = true;
     }

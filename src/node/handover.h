@@ -21,12 +21,13 @@
  *   applies up to X
  *                             <------  SESSION (state, socket) [OUT ...]
  *                                      for each session
- *   adopts each, serves
- *   DONE                      ------>  forgets its sessions, exits
+ *   its digest at X, adopts    <------  DIGEST (its digest at X)
+ *   each session; the digests
+ *   equal: DONE               ------>  forgets its sessions, exits
  *
- * Either side may send ABORT with a reason instead; the old node resumes
- * serving if it has not sent TAKE, and otherwise closes the sessions it
- * sent (their clients log on again and resend: exactly-once holds).
+ * Either side may send ABORT with a reason instead, or go away, and the
+ * old node serves on with everything it had: the taker writes nothing to
+ * a session before DONE, so the sessions are still the old node's.
  *
  * Every message starts with HANDOVER_FORMAT (u16) and its type (u16);
  * integers little-endian. A reader refuses another format at once. */
@@ -61,6 +62,7 @@ enum handover_type {
     HANDOVER_OUT = 6,
     HANDOVER_DONE = 7,
     HANDOVER_ABORT = 8,
+    HANDOVER_DIGEST = 9,
     HANDOVER_TYPE_COUNT
 };
 
@@ -86,6 +88,7 @@ struct handover_message {
     uint32_t session_count;               /* TAKE */
     struct gateway_session_export session; /* SESSION (in points into data) */
     char text[HANDOVER_TEXT_MAX];         /* ABORT */
+    char digest[40];                      /* DIGEST: the state's at applied_seq */
     int fds[HANDOVER_FDS_MAX];            /* received: this process's now */
     uint32_t fd_count;
     size_t data_size;                     /* OUT: the chunk; SESSION: the input */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/engine.h"
 #include "lib/clock.h"
 
 /* How often an idle giver looks for a taker. */
@@ -46,8 +47,7 @@ void takeover_give_close(struct takeover_giver *giver)
     giver->conn_fd = giver->listen_fd = giver->keeper_end = -1;
 }
 
-/* Back to listening; the gateway reads again (its sessions, if they were
- * sent, were closed first: their clients log on again and resend). */
+/* Back to listening; the gateway reads and accepts again. */
 static void giver_reset(struct takeover_giver *giver, const struct takeover_node *node,
                         const char *why)
 {
@@ -130,13 +130,23 @@ static void giver_wait(struct takeover_giver *giver, const struct takeover_node 
     giver->phase = TAKEOVER_GIVE_DRAINING;
 }
 
-/* Drained: the sockets, then each session; DONE back. Returns 1 once the
- * taker has them all, 0 after a failure (logged, serving on). */
+static void state_digest(const struct replica *replica, char text[40])
+{
+    struct digest digest;
+    engine_digest(&replica->engine, &digest);
+    digest_format(&digest, text);
+}
+
+/* Drained: the sockets, each session, the digest; DONE back. Returns 1
+ * once the taker has them all, 0 after a failure (logged; the sessions
+ * are still this node's, the taker wrote nothing to them, so it serves
+ * on with them). */
 static int giver_transfer(struct takeover_giver *giver, const struct takeover_node *node)
 {
     char errmsg[256];
     int node_end = -1;
-    if (node->nats != NULL && node->nats->adopted) {
+    bool adopted = node->nats != NULL && node->nats->adopted;
+    if (adopted) {
         node_end = node->nats->keeper_fd; /* passed on: the keeper stays */
     } else if (node->nats != NULL &&
                nats_supervisor_keeper_pair(node->nats, &node_end, &giver->keeper_end, errmsg,
@@ -149,9 +159,10 @@ static int giver_transfer(struct takeover_giver *giver, const struct takeover_no
     struct gateway_session_export session;
     for (uint32_t at = 0; (at = gateway_export(node->gateway, at, &session)) != UINT32_MAX;)
         count++;
+    uint64_t seq = node->replica->applied_seq; /* no turn of the loop until it ends */
     memset(&message, 0, offsetof(struct handover_message, data));
     message.type = HANDOVER_TAKE;
-    message.applied_seq = node->replica->applied_seq;
+    message.applied_seq = seq;
     message.session_count = count;
     message.fds[message.fd_count++] = gateway_listen_fd(node->gateway);
     if (node->admin != NULL)
@@ -159,22 +170,25 @@ static int giver_transfer(struct takeover_giver *giver, const struct takeover_no
     if (node_end >= 0)
         message.fds[message.fd_count++] = node_end;
     int rv = handover_send(giver->conn_fd, &message, errmsg, sizeof errmsg);
-    if (node_end >= 0 && !(node->nats != NULL && node->nats->adopted))
+    if (node_end >= 0 && !adopted)
         close(node_end); /* the taker has its copy */
-    if (rv != 0) {
-        giver_reset(giver, node, errmsg);
-        return 0;
-    }
     for (uint32_t at = 0; rv == 0 && (at = gateway_export(node->gateway, at, &session)) !=
                                          UINT32_MAX;)
         rv = handover_send_session(giver->conn_fd, &session, &message, errmsg, sizeof errmsg);
+    if (rv == 0) { /* while the taker applies up to seq and takes the sessions */
+        memset(&message, 0, offsetof(struct handover_message, data));
+        message.type = HANDOVER_DIGEST;
+        message.applied_seq = seq;
+        state_digest(node->replica, message.digest);
+        rv = handover_send(giver->conn_fd, &message, errmsg, sizeof errmsg);
+    }
     if (rv == 0 && handover_recv(giver->conn_fd, &message,
                                  HANDOVER_WAIT_MS + TAKEOVER_APPLY_MAX_MS, errmsg,
                                  sizeof errmsg) == 0 &&
         message.type == HANDOVER_DONE) {
         gateway_detach(node->gateway);
         fprintf(stderr, "nodown: hand-over: done at stream sequence %" PRIu64 ", %u sessions "
-                "passed on; this process stops\n", node->replica->applied_seq, count);
+                "passed on; this process stops\n", seq, count);
         fflush(stderr);
         return 1;
     }
@@ -183,10 +197,6 @@ static int giver_transfer(struct takeover_giver *giver, const struct takeover_no
     else if (rv == 0 && message.type != HANDOVER_DONE)
         snprintf(errmsg, sizeof errmsg, "no DONE from the new process");
     handover_close_fds(&message);
-    /* The taker may hold the sessions' sockets: neither side can tell
-     * what their clients have seen, so they are closed, and the clients
-     * log on again and resend (exactly-once holds). */
-    gateway_detach(node->gateway);
     giver_reset(giver, node, errmsg);
     return 0;
 }
@@ -272,11 +282,13 @@ static int taker_fail(struct takeover_taker *taker, const char *errmsg)
     return -1;
 }
 
-/* Steps the gateway until the replica has applied seq. */
+/* Steps the gateway until the replica has applied seq, and no further:
+ * the state there is compared with the giver's. */
 static int taker_apply_to(const struct takeover_node *node, uint64_t seq, char *errmsg,
                           size_t errmsg_size)
 {
     int64_t deadline_ms = clock_now_ms() + TAKEOVER_APPLY_MAX_MS;
+    gateway_pause_at(node->gateway, seq);
     while (node->replica->applied_seq < seq) {
         if (gateway_step(node->gateway, 5, errmsg, errmsg_size) != 0)
             return -1;
@@ -286,6 +298,12 @@ static int taker_apply_to(const struct takeover_node *node, uint64_t seq, char *
                      TAKEOVER_APPLY_MAX_MS);
             return -1;
         }
+    }
+    if (node->replica->applied_seq != seq) {
+        snprintf(errmsg, errmsg_size, "this process applied up to %" PRIu64 ", past the old "
+                 "node's %" PRIu64 ": the states cannot be compared", node->replica->applied_seq,
+                 seq);
+        return -1;
     }
     return 0;
 }
@@ -325,23 +343,42 @@ int takeover_take_finish(struct takeover_taker *taker, const struct takeover_nod
         return taker_fail(taker, errmsg);
     if (taker_apply_to(node, seq, errmsg, errmsg_size) != 0)
         return taker_fail(taker, errmsg);
+    char digest[40];
+    state_digest(node->replica, digest);
     static uint8_t out[GATEWAY_OUTBOX_MAX];
     uint32_t refused = 0;
     for (uint32_t i = 0; i < count; i++) {
-        if (handover_recv_session(taker->fd, &message, out, errmsg, errmsg_size) != 0)
+        if (handover_recv_session(taker->fd, &message, out, errmsg, errmsg_size) != 0) {
+            gateway_detach(node->gateway);
             return taker_fail(taker, errmsg);
+        }
         char why[256];
         if (gateway_adopt(node->gateway, &message.session, why, sizeof why) != 0) {
-            close(message.session.fd); /* its client logs on again */
+            close(message.session.fd); /* the old node's copy keeps it */
             if (refused++ == 0)
                 fprintf(stderr, "nodown: hand-over: a session not taken: %s\n", why);
         }
     }
+    if (handover_recv(taker->fd, &message, HANDOVER_WAIT_MS, errmsg, errmsg_size) != 0 ||
+        message.type != HANDOVER_DIGEST || message.applied_seq != seq ||
+        strcmp(message.digest, digest) != 0) {
+        if (message.type == HANDOVER_DIGEST)
+            snprintf(errmsg, errmsg_size, "the states differ at stream sequence %" PRIu64
+                     ": the old node's digest is %s, this build's %s", seq, message.digest,
+                     digest);
+        handover_close_fds(&message);
+        gateway_detach(node->gateway); /* nothing was written to them */
+        return taker_fail(taker, errmsg);
+    }
     memset(&message, 0, offsetof(struct handover_message, data));
     message.type = HANDOVER_DONE;
-    if (handover_send(taker->fd, &message, errmsg, errmsg_size) != 0)
-        return -1; /* the old node closes the sessions either way */
+    if (handover_send(taker->fd, &message, errmsg, errmsg_size) != 0) {
+        gateway_detach(node->gateway);
+        return -1;
+    }
+    gateway_pause_at(node->gateway, 0);
     fprintf(stderr, "nodown: hand-over: took %u sessions at stream sequence %" PRIu64
-            "%s\n", count - refused, seq, refused > 0 ? " (some closed: see above)" : "");
+            ", digest %s equal to the old node's%s\n", count - refused, seq, digest,
+            refused > 0 ? " (some closed: see above)" : "");
     return 0;
 }
