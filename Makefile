@@ -15,7 +15,7 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 LDLIBS = -lxxhash -lnats -lmicrohttpd -lcrypto -lpthread
 
 LIB_SRC = $(wildcard src/core/*.c src/codec/*.c src/lib/*.c src/replica/*.c src/gateway/*.c \
-          src/client/*.c)
+          src/node/*.c src/client/*.c)
 CLI_SRC = $(wildcard src/cli/*.c bench/*.c)
 UNIT_SRC = $(wildcard test/unit/test_*.c)
 FUZZ_SRC = $(wildcard test/fuzz/fuzz_*.c)

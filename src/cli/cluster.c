@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/admin_http.h"
+#include "gateway/admin_http.h"
 #include "cli/cli.h"
 #include "lib/clock.h"
 #include "core/result.h"

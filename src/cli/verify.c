@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/admin_http.h"
+#include "gateway/admin_http.h"
 #include "cli/cli.h"
 #include "lib/clock.h"
 
