@@ -57,7 +57,7 @@
 #include <unistd.h>
 
 #include "bench/bench_node.h"
-#include "cli/cli.h"
+#include "ops/cluster.h"
 #include "lib/clock.h"
 #include "replica/journal.h"
 
