@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "core/limits.h"
+#include "lib/secret.h" /* SECRET_SALT_SIZE, SECRET_HASH_SIZE */
 
 enum account_kind {
     ACCOUNT_KIND_HOUSE = 0,
@@ -142,8 +143,6 @@ enum command_type {
  * one thing only: setting the account's own (docs/authorization.md). */
 #define LOGIC_VERSION_ONE_TIME_SECRET 3u
 
-#define SECRET_SALT_SIZE 16u
-#define SECRET_HASH_SIZE 32u
 #define SYMBOL_SIZE 8u
 
 struct command {
