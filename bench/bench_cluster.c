@@ -57,7 +57,7 @@
 #include <unistd.h>
 
 #include "bench/bench_node.h"
-#include "cli/cli.h"
+#include "ops/cluster.h"
 #include "lib/clock.h"
 #include "replica/journal.h"
 
@@ -339,7 +339,8 @@ static void cluster_bench_election(struct cluster_bench *bench)
 }
 
 /* Waits for node-INDEX's log to say it serves clients, reading its join
- * lines (serve.c) on the way. Returns 0 when it serves in time. */
+ * lines (node/join.c, node/node.c) on the way. Returns 0 when it serves
+ * in time. */
 static int cluster_bench_join_wait(struct cluster_bench *bench, uint32_t index, bool record)
 {
     struct cluster_results *results = &bench->results;

@@ -19,7 +19,7 @@
 #include "bench/bench.h"
 #include "bench/bench_hostile.h"
 #include "bench/bench_node.h"
-#include "cli/admin_http.h"
+#include "gateway/admin_http.h"
 
 #include <inttypes.h>
 #include <poll.h>

@@ -20,6 +20,14 @@
 
 #include "core/result.h"
 #include "lib/field_io.h"
+#include "lib/secret.h"
+
+/* src/lib/ knows nothing of core/result.h; its errors, which the codecs
+ * and the node pass on, carry the same numbers. */
+_Static_assert((int)BYTE_ERROR_SHORT == (int)ERR_DECODE_NEED_MORE, "lib/bytes.h's short read");
+_Static_assert((int)BYTE_ERROR_FULL == (int)ERR_CAPACITY, "lib/bytes.h's full buffer");
+_Static_assert((int)SECRET_ERROR_IO == (int)ERR_IO, "lib/secret.h's I/O error");
+_Static_assert((int)SECRET_ERROR_USAGE == (int)ERR_USAGE, "lib/secret.h's usage error");
 
 /* ---- Field walkers (lib/field_io.h). ---- */
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "core/limits.h"
+#include "lib/secret.h" /* SECRET_SALT_SIZE, SECRET_HASH_SIZE */
 
 enum account_kind {
     ACCOUNT_KIND_HOUSE = 0,
@@ -165,9 +166,6 @@ enum command_type {
  * "Commission"). Before, COMMISSION_SET does not exist: it is answered
  * REJECT_COMMAND_UNKNOWN, as by a build that does not know it. */
 #define LOGIC_VERSION_COMMISSION 3u
-
-#define SECRET_SALT_SIZE 16u
-#define SECRET_HASH_SIZE 32u
 #define SYMBOL_SIZE 8u
 
 struct command {

@@ -12,8 +12,7 @@
 
 #include <stdint.h>
 
-/* Indexes into pools are uint32_t; UINT32_MAX is "none". */
-#define INDEX_NONE UINT32_MAX
+#include "lib/pool.h" /* INDEX_NONE: indexes into pools are uint32_t */
 
 /* Accounts: the house, its supers, masters, agents and members. */
 #define ACCOUNTS_CAP (1u << 24)

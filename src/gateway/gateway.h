@@ -51,9 +51,9 @@
  * (a line a second at most) and counted in /metrics. Each costs a file
  * descriptor and its session's buffers (FRAME_BUFFER_SIZE in, outbox
  * allocated at accept), so the total stays well under the process's file
- * limit (serve.c raises it and checks). A connection that has not logged
- * on within the handshake deadline is closed, so idle ones from anywhere
- * hold a place for that long only. */
+ * limit (node/start.c raises it and checks). A connection that has not
+ * logged on within the handshake deadline is closed, so idle ones from
+ * anywhere hold a place for that long only. */
 #define GATEWAY_CONNECTIONS_MAX_DEFAULT 4096u
 #define GATEWAY_CONNECTIONS_MAX_MOST 65536u
 #define GATEWAY_CONNECTIONS_PER_ADDRESS_DEFAULT 128u
@@ -172,7 +172,7 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
 
 /* Applies nothing past stream sequence seq until called again (0: no
  * limit): a node verifying its state at seq stops there for the time it
- * takes (serve.c). */
+ * takes (node/verify_at.c). */
 void gateway_pause_at(struct gateway *gateway, uint64_t seq);
 
 /* Refuses every command from now on with ERROR 8 (FRAME_ERROR_READ_ONLY)

@@ -4,8 +4,6 @@
 #include <assert.h>
 #include <string.h>
 
-#include "core/result.h"
-
 void byte_writer_init(struct byte_writer *writer, byte_flush_cb flush_cb, void *context)
 {
     assert(flush_cb != NULL);
@@ -52,7 +50,7 @@ int byte_buffer_flush(void *context, const uint8_t *data, size_t size)
 {
     struct byte_buffer *buffer = context;
     if (buffer->capacity - buffer->length < size)
-        return ERR_CAPACITY;
+        return BYTE_ERROR_FULL;
     memcpy(buffer->data + buffer->length, data, size);
     buffer->length += size;
     return 0;

@@ -13,9 +13,15 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/result.h"
-
 #define BYTE_WRITER_CHUNK_SIZE 4096u
+
+/* The errors a writer or a reader keeps. The codecs pass them on as
+ * core/result.h's ERR_DECODE_NEED_MORE and ERR_CAPACITY, whose numbers
+ * they are (codec/command_codec.c checks). */
+enum byte_error {
+    BYTE_ERROR_SHORT = -4, /* a read past the end: more bytes are needed */
+    BYTE_ERROR_FULL = -9,  /* a byte_buffer has no room left */
+};
 
 /* Returns 0, or a negative error that the writer keeps. */
 typedef int (*byte_flush_cb)(void *context, const uint8_t *data, size_t size);
@@ -94,7 +100,7 @@ struct byte_reader {
     const uint8_t *data;
     size_t size;
     size_t offset;
-    int error; /* 0, or ERR_DECODE_NEED_MORE after a short read */
+    int error; /* 0, or BYTE_ERROR_SHORT after a short read */
 };
 
 void byte_reader_init(struct byte_reader *reader, const void *data, size_t size);
@@ -107,7 +113,7 @@ static inline size_t byte_reader_left(const struct byte_reader *reader)
 static inline void byte_get(struct byte_reader *reader, void *out, size_t size)
 {
     if (reader->error != 0 || byte_reader_left(reader) < size) {
-        reader->error = ERR_DECODE_NEED_MORE;
+        reader->error = BYTE_ERROR_SHORT;
         memset(out, 0, size);
         return;
     }

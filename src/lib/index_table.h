@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/limits.h"
+#include "lib/pool.h" /* INDEX_NONE */
 
 struct index_table {
     uint32_t *entries; /* slot, or INDEX_NONE when empty */

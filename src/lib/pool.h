@@ -12,7 +12,8 @@
 #include <assert.h>
 #include <stdint.h>
 
-#include "core/limits.h"
+/* Indexes into pools are uint32_t; UINT32_MAX is "none". */
+#define INDEX_NONE UINT32_MAX
 
 struct pool {
     uint32_t *free_slots; /* stack of free indexes */

@@ -11,15 +11,13 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "core/result.h"
-
 int secret_pbkdf2_sha256(const void *secret, size_t size, const uint8_t *salt,
                          size_t salt_size, uint32_t iterations, uint8_t *out, size_t out_size)
 {
     assert(iterations >= 1);
     assert(out_size >= 1);
     if (size > INT_MAX || salt_size > INT_MAX || iterations > INT_MAX || out_size > INT_MAX)
-        return ERR_USAGE;
+        return SECRET_ERROR_USAGE;
     /* OpenSSL takes a char pointer and reads no byte when the size is 0;
      * "" keeps it from ever seeing a NULL. */
     const char *password = size == 0 ? "" : secret;
@@ -27,7 +25,7 @@ int secret_pbkdf2_sha256(const void *secret, size_t size, const uint8_t *salt,
                                EVP_sha256(), (int)out_size, out);
     if (ok != 1) {
         memset(out, 0, out_size);
-        return ERR_IO;
+        return SECRET_ERROR_IO;
     }
     return 0;
 }
@@ -49,7 +47,7 @@ int secret_salt_generate(uint8_t salt[SECRET_SALT_SIZE])
         if (got < 0) {
             if (errno == EINTR)
                 continue;
-            return ERR_IO;
+            return SECRET_ERROR_IO;
         }
         filled += (size_t)got;
     }

@@ -16,9 +16,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/command.h" /* SECRET_SALT_SIZE, SECRET_HASH_SIZE */
-
+#define SECRET_SALT_SIZE 16u
+#define SECRET_HASH_SIZE 32u
 #define SECRET_ITERATIONS 20000u
+
+/* The errors of these functions. Callers pass them on as core/result.h's
+ * ERR_IO and ERR_USAGE, whose numbers they are (codec/command_codec.c
+ * checks). */
+enum secret_error {
+    SECRET_ERROR_IO = -10,    /* OpenSSL or the kernel's random source failed */
+    SECRET_ERROR_USAGE = -11, /* a secret too long to hash */
+};
 
 /* The shortest new secret accepted, by default: 12 bytes. A node's own
  * can be changed (serve --min-secret-length); the CLI refuses anything
@@ -31,8 +39,8 @@
 bool secret_size_ok(size_t size, size_t size_min, char *text, size_t text_size);
 
 /* hash = PBKDF2-HMAC-SHA256(secret, salt, SECRET_ITERATIONS, 32 bytes).
- * Returns 0, or ERR_USAGE for a secret over INT32_MAX bytes, or ERR_IO
- * when OpenSSL fails (out is then zeroed). */
+ * Returns 0, or SECRET_ERROR_USAGE for a secret over INT32_MAX bytes, or
+ * SECRET_ERROR_IO when OpenSSL fails (out is then zeroed). */
 int secret_hash(const void *secret, size_t size, const uint8_t salt[SECRET_SALT_SIZE],
                 uint8_t out[SECRET_HASH_SIZE]);
 
@@ -43,7 +51,7 @@ int secret_pbkdf2_sha256(const void *secret, size_t size, const uint8_t *salt,
                          size_t salt_size, uint32_t iterations, uint8_t *out, size_t out_size);
 
 /* Fills salt from the kernel's random source (getrandom). Returns 0 or
- * ERR_IO. */
+ * SECRET_ERROR_IO. */
 int secret_salt_generate(uint8_t salt[SECRET_SALT_SIZE]);
 
 /* Whether secret hashes to hash under salt. The comparison takes the same

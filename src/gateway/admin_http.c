@@ -1,5 +1,5 @@
 /* The admin interface's HTTP client (see admin_http.h). */
-#include "cli/admin_http.h"
+#include "gateway/admin_http.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

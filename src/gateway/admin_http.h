@@ -1,8 +1,9 @@
-/* The little HTTP client the nodown commands use to ask nodes' admin
- * interfaces (docs/admin.md) on loopback: one GET, the whole answer read,
- * and flat JSON fields picked out of it. */
-#ifndef NODOWN_CLI_ADMIN_HTTP_H
-#define NODOWN_CLI_ADMIN_HTTP_H
+/* The little HTTP client the nodown commands (src/ops/) and nodes (a
+ * --join, src/node/join.c) use to ask nodes' admin interfaces
+ * (http_admin.h, docs/admin.md) on loopback: one GET, the whole answer
+ * read, and flat JSON fields picked out of it. */
+#ifndef NODOWN_GATEWAY_ADMIN_HTTP_H
+#define NODOWN_GATEWAY_ADMIN_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,0 +1,22 @@
+/* The node's start-up (data directory, NATS, journal, replica, gateway,
+ * registry, admin interface) and shut-down. */
+#ifndef NODOWN_NODE_START_H
+#define NODOWN_NODE_START_H
+
+#include <stddef.h>
+
+#include "node/node_internal.h"
+
+/* Starts every part of the node from node->config. Returns 0, or an
+ * error with errmsg; node_stop then stops what did start. */
+int node_start(struct node *node, char *errmsg, size_t size);
+
+/* Stops every part that started, the admin interface first and the data
+ * directory's lock last. */
+void node_stop(struct node *node);
+
+/* On a first start with $NODOWN_HOUSE_SECRET set, publishes the house's
+ * logon secret. Returns 0, or -1 with errmsg. */
+int node_house_secret(struct node *node, char *errmsg, size_t size);
+
+#endif
