@@ -113,7 +113,7 @@ run: deps all
 	@tools/run.sh
 
 test: deps all $(UNIT_BIN) $(FUZZ_BIN) $(UNIT_SAN_BIN) $(FUZZ_SAN_BIN) build/clang/test/fuzz_engine \
-      build/test/e2e_node build/test/e2e_sync_check
+      build/test/e2e_node build/test/e2e_sync_check build/test/nodown-diverge
 	@tools/run_tests.sh
 
 bench: deps all
@@ -131,6 +131,14 @@ build/test/e2e_node: test/e2e/e2e_node.c build/libnodown-client.a build/libnodow
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< build/libnodown-client.a build/libnodown.a $(LDLIBS) \
 	    -o $@
+
+# A build made to differ on purpose (NODOWN_TEST_DIVERGE, src/core/account.c:
+# a deposit of 12345 credits one more), for the tests that must catch a new
+# binary whose state parts from the old one's (test/cli/upgrade.sh). No
+# objects: one compiler run, -O0, so that it costs the test run little.
+build/test/nodown-diverge: $(CLI_SRC) $(LIB_SRC) $(HEADERS) build/release.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O0 -DNODOWN_TEST_DIVERGE $(CLI_SRC) $(LIB_SRC) $(LDLIBS) -o $@
 
 # The checker of test/cli/durability.sh: acknowledgements against strace's
 # record of nats-server's writes and syncs. Plain C, nothing linked.

@@ -6,6 +6,7 @@
 int demo_main(int argc, char **argv);
 int version_main(int argc, char **argv);
 int serve_main(int argc, char **argv);
+int upgrade_main(int argc, char **argv);
 int client_main(int argc, char **argv);
 int simulate_main(int argc, char **argv);
 int cluster_main(int argc, char **argv);

@@ -6,6 +6,7 @@
 
 #include "bench/bench.h"
 #include "cli/cli.h"
+#include "replica/nats_supervisor.h"
 
 static void usage(FILE *out)
 {
@@ -23,6 +24,7 @@ static void usage(FILE *out)
             "  bench core    benchmark the matching core (--workload liquibook|mix)\n"
             "  bench node    benchmark a whole node: acknowledged orders/s, latency, replay\n"
             "  bench cluster benchmark a local cluster: orders/s, latency, a leader step-down\n"
+            "  upgrade       replace running nodes by a new build, clients not waiting\n"
             "  version       print the build's format and logic versions\n"
             "\n"
             "Run 'nodown <command> --help' for a command's options.\n");
@@ -66,6 +68,10 @@ int main(int argc, char **argv)
         return simulate_main(argc - 2, argv + 2);
     if (strcmp(command, "serve") == 0)
         return serve_main(argc - 2, argv + 2);
+    if (strcmp(command, "upgrade") == 0)
+        return upgrade_main(argc - 2, argv + 2);
+    if (strcmp(command, "nats-keeper") == 0) /* a node handing over execs it (not listed) */
+        return nats_supervisor_keeper_main(argc - 2, argv + 2);
     if (strcmp(command, "client") == 0)
         return client_main(argc - 2, argv + 2);
     if (strcmp(command, "demo") == 0)

@@ -11,6 +11,9 @@
 #include "node/node.h"
 #include "replica/nats_supervisor.h"
 
+/* Options of a node handed over, and of the taker, each at most. */
+#define SERVE_TAKE_OVER_ARGS_MAX 64
+
 static void serve_usage(FILE *out)
 {
     fprintf(out,
@@ -23,6 +26,7 @@ static void serve_usage(FILE *out)
             "                    [--handshake-timeout-ms N] [--frame-timeout-ms N]\n"
             "                    [--heartbeat-ms N]\n"
             "                    [--logic-max N]\n"
+            "       nodown serve --take-over --data DIR [options]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
             "  --listen   the native client protocol (default 127.0.0.1:7400)\n"
@@ -68,6 +72,10 @@ static void serve_usage(FILE *out)
             "             commands are refused until 'nodown promote' makes the site\n"
             "             primary; the node then follows the site's new " JOURNAL_STREAM "\n"
             "             and takes them\n"
+            "  --take-over  replace the node serving DIR on this host without its\n"
+            "             clients waiting: take its options (then these), catch up beside\n"
+            "             it, then take its ports, sessions and embedded NATS server; it\n"
+            "             serves on if this fails (docs/upgrades.md, \"Hand-over\")\n"
             "  --min-secret-length N  the shortest new secret this node sets, 1 to 256\n"
             "             bytes (default %u): a shorter $NODOWN_HOUSE_SECRET is refused\n"
             "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n"
@@ -211,6 +219,50 @@ static int serve_parse(int argc, char **argv, struct node_config *options)
     return serve_options_check(options);
 }
 
+/* `serve --take-over --data DIR [options]`: the node serving DIR says
+ * how it was started; those options, then these, are this process's. */
+static int serve_take_over(int argc, char **argv, struct node_config *config)
+{
+    const char *dir = NULL;
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--data") == 0)
+            dir = argv[i + 1];
+    if (dir == NULL) {
+        fprintf(stderr, "nodown serve --take-over: give --data DIR, the directory of the "
+                "node to take over from\n");
+        return 2;
+    }
+    char errmsg[512];
+    struct takeover_taker *taker = node_take_over_begin(dir, errmsg, sizeof errmsg);
+    if (taker == NULL) {
+        fprintf(stderr, "nodown serve --take-over: %s\n", errmsg);
+        return 1;
+    }
+    int old_argc = 0;
+    char **old_argv = NULL;
+    node_take_over_args(taker, &old_argc, &old_argv);
+    static char *args[2 * SERVE_TAKE_OVER_ARGS_MAX];
+    int count = 0;
+    for (int i = 0; i < old_argc && count < SERVE_TAKE_OVER_ARGS_MAX; i++)
+        args[count++] = old_argv[i];
+    for (int i = 0; i < argc && i < SERVE_TAKE_OVER_ARGS_MAX; i++)
+        args[count++] = argv[i];
+    if (serve_parse(count, args, config) != 0) {
+        fprintf(stderr, "nodown serve --take-over: this build does not take the old node's "
+                "options:");
+        for (int i = 0; i < count; i++)
+            fprintf(stderr, " %s", args[i]);
+        fprintf(stderr, "\n");
+        return 2;
+    }
+    if (config->token == NULL)
+        config->token = node_take_over_token(taker);
+    config->argc = count;
+    config->argv = args;
+    config->taker = taker;
+    return node_run(config);
+}
+
 int serve_main(int argc, char **argv)
 {
     if (argc > 0 && strcmp(argv[0], "--help") == 0) {
@@ -218,9 +270,13 @@ int serve_main(int argc, char **argv)
         return 0;
     }
     static struct node_config config;
+    if (argc > 0 && strcmp(argv[0], "--take-over") == 0)
+        return serve_take_over(argc - 1, argv + 1, &config);
     if (serve_parse(argc, argv, &config) != 0) {
         serve_usage(stderr);
         return 2;
     }
+    config.argc = argc;
+    config.argv = argv;
     return node_run(&config);
 }

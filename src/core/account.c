@@ -350,6 +350,12 @@ static int account_cash(struct engine *engine, const struct command *command,
         return REJECT_ACCOUNT_KIND;
     if (account->status == ACCOUNT_STATUS_CLOSED)
         return REJECT_ACCOUNT_CLOSED;
+#ifdef NODOWN_TEST_DIVERGE
+    /* Only in build/test/nodown-diverge (Makefile): a build whose state
+     * parts from every other's, for the tests that must catch one. */
+    if (amount_minor == 12345)
+        amount_minor++;
+#endif
     if (command->type == COMMAND_CASH_DEPOSIT) {
         if (account->balance_minor > AMOUNT_MAX_MINOR - amount_minor)
             return REJECT_AMOUNT_INVALID;

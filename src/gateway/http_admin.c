@@ -555,7 +555,11 @@ static int admin_config_check(const struct http_admin_config *config, char *errm
 static int admin_daemon_start(struct http_admin *admin, const struct http_admin_config *config,
                               struct sockaddr_storage *address)
 {
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    /* MHD_USE_ITC: the polling thread is woken by a pipe of its own, not by
+     * a shutdown() of the listening socket, which a process that took the
+     * socket over would lose with it (http_admin_release). */
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+                         MHD_USE_ITC;
     if (address->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     unsigned int connection_limit = config->connection_limit != 0
@@ -661,6 +665,15 @@ uint16_t http_admin_port(const struct http_admin *admin)
     assert(admin != NULL);
     assert(admin->port != 0);
     return admin->port;
+}
+
+void http_admin_release(struct http_admin *admin)
+{
+    if (admin == NULL || admin->daemon == NULL)
+        return;
+    MHD_socket fd = MHD_quiesce_daemon(admin->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd); /* ours now: closed, not shut down */
 }
 
 void http_admin_stop(struct http_admin *admin)

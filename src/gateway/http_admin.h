@@ -125,6 +125,11 @@ int http_admin_listen_fd(const struct http_admin *admin);
 /* The port it listens on (the one chosen when config.port was 0). */
 uint16_t http_admin_port(const struct http_admin *admin);
 
+/* Stops accepting on the listening socket and closes this process's copy
+ * of it without shutting it down: a process it was handed over to goes on
+ * accepting on its own copy. Requests under way are still answered. */
+void http_admin_release(struct http_admin *admin);
+
 /* Stops serving (closing every connection; no callback runs after it
  * returns) and frees admin. NULL is allowed. */
 void http_admin_stop(struct http_admin *admin);

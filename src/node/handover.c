@@ -146,6 +146,7 @@ static void io_message(struct field_io *io, struct handover_message *m)
         io_u64(io, &m->applied_seq);
         io_u32(io, &m->node_id);
         io_text(io, m->nats_url, sizeof m->nats_url);
+        io_text(io, m->admin_token, sizeof m->admin_token);
         io_u32(io, &m->nats_pid);
         io_text(io, m->release, sizeof m->release);
         io_u32(io, &m->argc);

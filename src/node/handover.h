@@ -10,7 +10,8 @@
  *   HELLO (its pid, release)  ------>
  *                             <------  INFO (applied sequence, node id,
  *                                      the embedded NATS server's URL and
- *                                      pid, the old command line)
+ *                                      pid, the old command line, the
+ *                                      admin token; its stdout and stderr)
  *   loads a snapshot, follows the stream, catches up
  *   READY (applied sequence)  ------>  drains: reads and accepts nothing,
  *                                      its batches stored and applied, their
@@ -82,6 +83,7 @@ struct handover_message {
     uint64_t applied_seq;                 /* INFO, READY, TAKE */
     uint32_t node_id;                     /* INFO */
     char nats_url[HANDOVER_TEXT_MAX];     /* INFO: the embedded server's, or "" */
+    char admin_token[HANDOVER_TEXT_MAX];  /* INFO: the operator token of its admin port */
     uint32_t nats_pid;                    /* INFO: 0 unless embedded */
     uint32_t argc;                        /* INFO: the old node's serve options */
     char argv[HANDOVER_ARGS_MAX][HANDOVER_TEXT_MAX];

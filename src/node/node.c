@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/result.h"
 #include "node/dr.h"
@@ -15,8 +16,12 @@
 #include "node/start.h"
 #include "node/status.h"
 #include "node/verify_at.h"
+#include "replica/versions.h"
 
 #define NODE_PROMOTED_CHECK_MS 1000u /* how often a DR node looks for the promotion */
+/* How long a process that took over waits for the old one to let go of
+ * the data directory's lock (it exits, or execs the keeper, at once). */
+#define NODE_TAKE_LOCK_WAIT_MS 10000
 
 static volatile sig_atomic_t node_stop_asked;
 
@@ -31,10 +36,15 @@ static void node_on_signal(int signal_number)
     node_stop_asked = 1;
 }
 
+static int node_take_lock(struct node *node, char *errmsg, size_t size);
+
 /* Every 100 ms: the supervised server's health, snapshots, the status. */
 static void node_chores(struct node *node, uint64_t *status_ms)
 {
     char errmsg[256];
+    if (node->lock_wanted_until_ms != 0 && node_take_lock(node, errmsg, sizeof errmsg) != 0)
+        snprintf(node->fatal, sizeof node->fatal, "took over, but the old process still "
+                 "holds the data directory: %s", errmsg);
     if (node->embedded && nats_supervisor_poll(&node->nats) != 0)
         fprintf(stderr, "nodown: nats-server restart failed: %s\n", node->nats.last_error);
     int done = replica_snapshot_poll(&node->replica, false, errmsg, sizeof errmsg);
@@ -42,7 +52,8 @@ static void node_chores(struct node *node, uint64_t *status_ms)
         fprintf(stderr, "nodown: %s\n", errmsg);
     else if (done == 1)
         node_snapshot_note(node);
-    if (node->replica.bytes_since_snapshot >= node->config.snapshot_bytes &&
+    if (node->lock.fd >= 0 &&
+        node->replica.bytes_since_snapshot >= node->config.snapshot_bytes &&
         node->replica.snapshot_pid == 0 && node->replica.stopped_seq == 0 &&
         replica_snapshot_start(&node->replica, errmsg, sizeof errmsg) != 0)
         fprintf(stderr, "nodown: %s\n", errmsg);
@@ -112,6 +123,10 @@ static int node_loop(struct node *node)
             promoted_ms = node_now_ms();
         }
         node_verify_step(node);
+        if (takeover_give_poll(&node->giver, &node->handover) == 1) {
+            node->handed_over = true;
+            return 0;
+        }
         if (node_now_ms() >= chores_ms + 100) {
             node_chores(node, &status_ms);
             chores_ms = node_now_ms();
@@ -121,6 +136,91 @@ static int node_loop(struct node *node)
             return 1;
         }
     }
+    return 0;
+}
+
+/* ---- Hand-over (takeover.h). ---- */
+
+static struct takeover_taker node_taker;
+
+struct takeover_taker *node_take_over_begin(const char *data_dir, char *errmsg,
+                                            size_t errmsg_size)
+{
+    if (takeover_take_begin(&node_taker, data_dir, versions_release(), errmsg,
+                            errmsg_size) != 0) {
+        takeover_take_close(&node_taker);
+        return NULL;
+    }
+    return &node_taker;
+}
+
+const char *node_take_over_token(const struct takeover_taker *taker)
+{
+    return taker->info.admin_token[0] != '\0' ? taker->info.admin_token : NULL;
+}
+
+void node_take_over_args(const struct takeover_taker *taker, int *argc, char ***argv)
+{
+    static char *args[HANDOVER_ARGS_MAX];
+    for (uint32_t i = 0; i < taker->info.argc; i++)
+        args[i] = (char *)taker->info.argv[i];
+    *argc = (int)taker->info.argc;
+    *argv = args;
+}
+
+/* What a hand-over passes on, for either side. */
+static void node_handover_fill(struct node *node)
+{
+    node->handover = (struct takeover_node){
+        .gateway = node->gateway, .replica = &node->replica, .admin = node->admin,
+        .nats = node->embedded ? &node->nats : NULL, .node_id = node->config.node_id,
+        .release = versions_release(), .admin_token = node->token,
+        .argc = node->config.argc, .argv = node->config.argv,
+    };
+}
+
+static int node_admin_take(void *context, int listen_fd, char *errmsg, size_t size)
+{
+    struct node *node = context;
+    if (node_admin_start(node, listen_fd, errmsg, size) != 0)
+        return -1;
+    node->handover.admin = node->admin;
+    return 0;
+}
+
+/* A taker caught up: the sockets and sessions, then the directory. */
+static int node_take_over_finish(struct node *node, char *errmsg, size_t size)
+{
+    struct takeover_taker *taker = node->config.taker;
+    node_handover_fill(node);
+    if (takeover_take_finish(taker, &node->handover, node_admin_take, node,
+                             node->config.data_dir, node->config.durability, errmsg,
+                             size) != 0)
+        return -1;
+    takeover_take_output(taker);
+    takeover_take_close(taker);
+    fprintf(stderr, "nodown: hand-over: process %ld serves the node now\n", (long)getpid());
+    /* The old process lets go of the directory as it stops: the loop
+     * takes the lock then (node_take_lock), serving meanwhile. */
+    node->lock_wanted_until_ms = node_now_ms() + NODE_TAKE_LOCK_WAIT_MS;
+    return 0;
+}
+
+/* After a hand-over, once the old process has let go: the directory's
+ * lock (snapshots wait for it), the node registry, and this process's own
+ * hand-over socket. Returns -1 when the old one holds on too long. */
+static int node_take_lock(struct node *node, char *errmsg, size_t size)
+{
+    pid_t holder = 0;
+    if (dir_lock_acquire(&node->lock, node->config.data_dir, &holder, errmsg, size) != 0)
+        return node_now_ms() > node->lock_wanted_until_ms ? -1 : 0;
+    node->lock_wanted_until_ms = 0;
+    if (!node->dr_waiting)
+        node_announce_start(node, node->embedded ? 1 : node->config.replicas);
+    char why[256];
+    if (takeover_give_open(&node->giver, node->config.data_dir, why, sizeof why) != 0)
+        fprintf(stderr, "nodown: no hand-over to a new process (a restart is this node's "
+                "upgrade): %s\n", why);
     return 0;
 }
 
@@ -141,6 +241,16 @@ int node_run(const struct node_config *config)
     int rv = node_start(&node, errmsg, sizeof errmsg);
     if (rv == 0 && node_catch_up(&node, errmsg, sizeof errmsg) != 0)
         rv = -1;
+    if (rv == 0 && config->taker != NULL && node_take_over_finish(&node, errmsg,
+                                                                   sizeof errmsg) != 0)
+        rv = -1;
+    char handover_error[256];
+    if (rv == 0 && config->taker == NULL &&
+        takeover_give_open(&node.giver, config->data_dir, handover_error,
+                           sizeof handover_error) != 0)
+        fprintf(stderr, "nodown: no hand-over to a new process (a restart is this node's "
+                "upgrade): %s\n", handover_error);
+    node_handover_fill(&node);
     if (rv == 0 && node.joined_ms != 0)
         printf("nodown: joined: caught up to stream sequence %" PRIu64 " in %" PRIu64
                " ms after the snapshot\n", node.replica.applied_seq,
@@ -165,7 +275,14 @@ int node_run(const struct node_config *config)
            node.embedded ? node.nats.url : node.config.nats_urls);
     fflush(stdout);
     rv = node_loop(&node);
-    printf("nodown: stopped at stream sequence %" PRIu64 "\n", node.replica.applied_seq);
+    if (node.handed_over)
+        printf("nodown: handed over at stream sequence %" PRIu64 "\n",
+               node.replica.applied_seq);
+    else
+        printf("nodown: stopped at stream sequence %" PRIu64 "\n", node.replica.applied_seq);
+    fflush(stdout);
     node_stop(&node);
+    if (node.handed_over)
+        takeover_give_exit(&node.giver, &node.handover);
     return rv;
 }

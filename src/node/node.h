@@ -23,6 +23,8 @@
 
 #include "replica/durability.h"
 
+struct takeover_taker;
+
 /* What `nodown serve` was told: its options, or their defaults
  * (src/cli/serve.c). */
 struct node_config {
@@ -49,7 +51,21 @@ struct node_config {
     int handshake_timeout_ms;
     int frame_timeout_ms;
     int heartbeat_ms;
+    /* The options as given, for a new process taking over (takeover.h). */
+    int argc;
+    char **argv;
+    /* `serve --take-over`: the node serving data_dir hands over to this
+     * one once it has caught up (docs/upgrades.md, "Hand-over"). */
+    struct takeover_taker *taker;
 };
+
+/* `serve --take-over --data DIR`: asks the node serving DIR for its
+ * options (HELLO, INFO). Returns the taker (static) with them in
+ * info.argv[0..info.argc), or NULL with errmsg. */
+struct takeover_taker *node_take_over_begin(const char *data_dir, char *errmsg,
+                                            size_t errmsg_size);
+const char *node_take_over_token(const struct takeover_taker *taker);
+void node_take_over_args(const struct takeover_taker *taker, int *argc, char ***argv);
 
 /* Runs the node until SIGINT or SIGTERM. Returns the process exit code:
  * 0 after a clean stop, 1 when it could not start or had to stop. */

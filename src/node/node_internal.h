@@ -13,6 +13,7 @@
 #include "lib/clock.h"
 #include "lib/dir_lock.h"
 #include "node/node.h"
+#include "node/takeover.h"
 #include "replica/audit.h"
 #include "replica/journal.h"
 #include "replica/nats_supervisor.h"
@@ -23,6 +24,10 @@
 
 struct node {
     struct node_config config;
+    struct takeover_giver giver; /* DIR/handover.sock: a new process takes over */
+    struct takeover_node handover; /* what the giver passes on */
+    bool handed_over;            /* the sessions and sockets are another process's now */
+    uint64_t lock_wanted_until_ms; /* took over: the directory's lock is taken by then */
     struct dir_lock lock; /* of config.data_dir, held for the node's life */
     struct nats_supervisor nats;
     bool embedded;

@@ -177,7 +177,8 @@ static int node_gateway_open(struct node *node, char *errmsg, size_t size)
         .connections_max = connections_max,
         .connections_per_address_max = config->connections_per_address_max,
         .handshake_timeout_ms = config->handshake_timeout_ms,
-        .frame_timeout_ms = config->frame_timeout_ms, .heartbeat_ms = config->heartbeat_ms};
+        .frame_timeout_ms = config->frame_timeout_ms, .heartbeat_ms = config->heartbeat_ms,
+        .listen_later = config->taker != NULL};
     if (rv == 0)
         rv = gateway_open(&node->gateway, &gateway, &node->replica, node->journal, errmsg,
                           size);
@@ -191,13 +192,19 @@ int node_start(struct node *node, char *errmsg, size_t size)
         snprintf(errmsg, size, "%s: %s", config->data_dir, strerror(errno));
         return -1;
     }
-    /* Before anything in the directory is touched: one node per directory. */
+    /* Before anything in the directory is touched: one node per directory.
+     * A process taking over reads the directory while the node serving it
+     * holds the lock, writes nothing there, and takes the lock once it has
+     * taken over (node_take_over_finish). */
     pid_t holder = 0;
-    if (dir_lock_acquire(&node->lock, config->data_dir, &holder, errmsg, size) != 0)
+    if (config->taker == NULL &&
+        dir_lock_acquire(&node->lock, config->data_dir, &holder, errmsg, size) != 0)
         return -1;
     node->embedded = config->nats_urls == NULL;
-    int rv = node->embedded ? node_nats_start(node, errmsg, size) : 0;
-    const char *urls = node->embedded ? node->nats.url : config->nats_urls;
+    int rv = node->embedded && config->taker == NULL ? node_nats_start(node, errmsg, size) : 0;
+    const char *urls = !node->embedded      ? config->nats_urls
+                       : config->taker != NULL ? config->taker->info.nats_url
+                                               : node->nats.url;
     int replicas = node->embedded ? 1 : config->replicas;
     struct journal_config journal = journal_config_stream(urls, replicas);
     if (config->dr_of != NULL) {
@@ -231,7 +238,7 @@ int node_start(struct node *node, char *errmsg, size_t size)
     }
     if (rv == 0)
         rv = node_gateway_open(node, errmsg, size);
-    if (rv == 0 && !node->dr_waiting)
+    if (rv == 0 && !node->dr_waiting && config->taker == NULL)
         node_announce_start(node, replicas);
     if (rv == 0 && node->dr_waiting)
         gateway_set_read_only(node->gateway, "this node is at the disaster-recovery site, "
@@ -242,20 +249,32 @@ int node_start(struct node *node, char *errmsg, size_t size)
                  config->data_dir);
         rv = -1;
     }
+    if (rv == 0 && config->taker == NULL)
+        rv = node_admin_start(node, -1, errmsg, size);
+    return rv;
+}
+
+int node_admin_start(struct node *node, int listen_fd, char *errmsg, size_t size)
+{
+    const struct node_config *config = &node->config;
     struct http_admin_config admin = {
         .host = config->http_host, .port = config->http_port, .token = node->token,
         .status_cb = http_admin_text_read, .status_context = &node->status,
         .metrics_cb = metrics_render_cb, .metrics_context = &node->metrics,
         .snapshot_path_cb = node_snapshot_path, .snapshot_context = node,
         .verify_cb = node_verify_cb, .verify_context = node,
+        .listen_fd_inherited = listen_fd,
     };
-    if (rv == 0)
-        rv = http_admin_start(&node->admin, &admin, errmsg, size);
-    return rv;
+    return http_admin_start(&node->admin, &admin, errmsg, size);
 }
 
 void node_stop(struct node *node)
 {
+    /* Its socket closed, never shut down: it may be another process's too
+     * (handed over to a new process, or from an old one to this one). */
+    http_admin_release(node->admin);
+    if (!node->handed_over)
+        takeover_give_close(&node->giver);
     if (node->admin != NULL)
         http_admin_stop(node->admin);
     gateway_close(node->gateway);
@@ -267,7 +286,9 @@ void node_stop(struct node *node)
         journal_close(node->journal);
     if (node->replica.commands != NULL)
         replica_close(&node->replica);
-    if (node->embedded)
+    /* Handed over: the server goes on, kept by this process turned its
+     * keeper (takeover_give_exit) or by the keeper it already had. */
+    if (node->embedded && !node->handed_over && node->nats.port != 0)
         nats_supervisor_stop(&node->nats);
     dir_lock_release(&node->lock); /* last: the directory is free now */
 }

@@ -15,6 +15,10 @@ int node_start(struct node *node, char *errmsg, size_t size);
  * directory's lock last. */
 void node_stop(struct node *node);
 
+/* The admin interface: bound to the configured address, or serving on
+ * listen_fd (>= 0: handed over by the process before). */
+int node_admin_start(struct node *node, int listen_fd, char *errmsg, size_t size);
+
 /* On a first start with $NODOWN_HOUSE_SECRET set, publishes the house's
  * logon secret. Returns 0, or -1 with errmsg. */
 int node_house_secret(struct node *node, char *errmsg, size_t size);

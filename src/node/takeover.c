@@ -73,6 +73,9 @@ static void giver_info(const struct takeover_node *node)
         snprintf(message.nats_url, sizeof message.nats_url, "%s", node->nats->url);
         message.nats_pid = (uint32_t)node->nats->pid;
     }
+    snprintf(message.admin_token, sizeof message.admin_token, "%s", node->admin_token);
+    message.fds[message.fd_count++] = STDOUT_FILENO; /* the taker writes where this did */
+    message.fds[message.fd_count++] = STDERR_FILENO;
     for (int i = 0; i < node->argc && message.argc < HANDOVER_ARGS_MAX; i++)
         snprintf(message.argv[message.argc++], sizeof message.argv[0], "%s", node->argv[i]);
 }
@@ -274,6 +277,18 @@ void takeover_take_close(struct takeover_taker *taker)
     if (taker->fd >= 0)
         close(taker->fd);
     taker->fd = -1;
+    handover_close_fds(&taker->info);
+}
+
+void takeover_take_output(struct takeover_taker *taker)
+{
+    if (taker->info.fd_count == 2) {
+        fflush(stdout);
+        fflush(stderr);
+        dup2(taker->info.fds[0], STDOUT_FILENO);
+        dup2(taker->info.fds[1], STDERR_FILENO);
+    }
+    handover_close_fds(&taker->info);
 }
 
 static int taker_fail(struct takeover_taker *taker, const char *errmsg)
@@ -308,12 +323,32 @@ static int taker_apply_to(const struct takeover_node *node, uint64_t seq, char *
     return 0;
 }
 
+/* Receives count sessions and adopts each; one the gateway cannot take
+ * is closed here (its client logs on again), counted in *refused. */
+static int taker_sessions(struct takeover_taker *taker, const struct takeover_node *node,
+                          uint32_t count, uint32_t *refused, char *errmsg, size_t errmsg_size)
+{
+    static uint8_t out[GATEWAY_OUTBOX_MAX];
+    for (uint32_t i = 0; i < count; i++) {
+        if (handover_recv_session(taker->fd, &message, out, errmsg, errmsg_size) != 0)
+            return -1;
+        char why[256];
+        if (gateway_adopt(node->gateway, &message.session, why, sizeof why) != 0) {
+            close(message.session.fd); /* the old node's copy keeps it */
+            if ((*refused)++ == 0)
+                fprintf(stderr, "nodown: hand-over: a session not taken: %s\n", why);
+        }
+    }
+    return 0;
+}
+
 int takeover_take_finish(struct takeover_taker *taker, const struct takeover_node *node,
                          takeover_admin_start_fn admin_start, void *admin_context,
                          const char *data_dir, struct durability durability, char *errmsg,
                          size_t errmsg_size)
 {
     bool embedded = taker->info.nats_url[0] != '\0';
+    int64_t ready_ms = clock_now_ms();
     memset(&message, 0, offsetof(struct handover_message, data));
     message.type = HANDOVER_READY;
     message.applied_seq = node->replica->applied_seq;
@@ -336,28 +371,17 @@ int takeover_take_finish(struct takeover_taker *taker, const struct takeover_nod
             0 ||
         admin_start(admin_context, fds[HANDOVER_ADMIN_LISTEN], errmsg, errmsg_size) != 0)
         return taker_fail(taker, errmsg);
-    if (embedded && nats_supervisor_adopt(node->nats, data_dir, taker->info.nats_url,
-                                          (pid_t)taker->info.nats_pid,
-                                          fds[HANDOVER_NATS_KEEPER], durability, errmsg,
-                                          errmsg_size) != 0)
-        return taker_fail(taker, errmsg);
+    /* The embedded server's keeper is adopted only at DONE: a taker that
+     * fails must not ask it to stop the old node's server. */
+    int keeper_fd = embedded ? fds[HANDOVER_NATS_KEEPER] : -1;
     if (taker_apply_to(node, seq, errmsg, errmsg_size) != 0)
         return taker_fail(taker, errmsg);
     char digest[40];
     state_digest(node->replica, digest);
-    static uint8_t out[GATEWAY_OUTBOX_MAX];
     uint32_t refused = 0;
-    for (uint32_t i = 0; i < count; i++) {
-        if (handover_recv_session(taker->fd, &message, out, errmsg, errmsg_size) != 0) {
-            gateway_detach(node->gateway);
-            return taker_fail(taker, errmsg);
-        }
-        char why[256];
-        if (gateway_adopt(node->gateway, &message.session, why, sizeof why) != 0) {
-            close(message.session.fd); /* the old node's copy keeps it */
-            if (refused++ == 0)
-                fprintf(stderr, "nodown: hand-over: a session not taken: %s\n", why);
-        }
+    if (taker_sessions(taker, node, count, &refused, errmsg, errmsg_size) != 0) {
+        gateway_detach(node->gateway);
+        return taker_fail(taker, errmsg);
     }
     if (handover_recv(taker->fd, &message, HANDOVER_WAIT_MS, errmsg, errmsg_size) != 0 ||
         message.type != HANDOVER_DIGEST || message.applied_seq != seq ||
@@ -376,9 +400,18 @@ int takeover_take_finish(struct takeover_taker *taker, const struct takeover_nod
         gateway_detach(node->gateway);
         return -1;
     }
+    if (embedded && nats_supervisor_adopt(node->nats, data_dir, taker->info.nats_url,
+                                          (pid_t)taker->info.nats_pid, keeper_fd, durability,
+                                          errmsg, errmsg_size) != 0) {
+        /* Serving all the same, on the server it is connected to; without
+         * a keeper it cannot restart or stop that server. */
+        fprintf(stderr, "nodown: hand-over: the embedded server not adopted: %s\n", errmsg);
+        close(keeper_fd);
+    }
     gateway_pause_at(node->gateway, 0);
+    /* One line for `nodown upgrade` (src/ops/upgrade.c reads it). */
     fprintf(stderr, "nodown: hand-over: took %u sessions at stream sequence %" PRIu64
-            ", digest %s equal to the old node's%s\n", count - refused, seq, digest,
-            refused > 0 ? " (some closed: see above)" : "");
+            " in %" PRId64 " ms, digest %s equal to the old node's%s\n", count - refused, seq,
+            clock_now_ms() - ready_ms, digest, refused > 0 ? " (some closed: see above)" : "");
     return 0;
 }

@@ -36,6 +36,7 @@ struct takeover_node {
     struct nats_supervisor *nats; /* the embedded server's, or NULL */
     uint32_t node_id;
     const char *release;          /* this build's */
+    const char *admin_token;
     int argc;                     /* the node's serve options, as given */
     char **argv;
 };
@@ -96,6 +97,9 @@ int takeover_take_finish(struct takeover_taker *taker, const struct takeover_nod
                          takeover_admin_start_fn admin_start, void *admin_context,
                          const char *data_dir, struct durability durability, char *errmsg,
                          size_t errmsg_size);
+/* After DONE: writes from now on where the giver wrote (its stdout and
+ * stderr, passed in INFO), so a node's log goes on in one place. */
+void takeover_take_output(struct takeover_taker *taker);
 void takeover_take_close(struct takeover_taker *taker);
 
 #endif

@@ -1037,3 +1037,19 @@ int cluster_run(const char *action, const struct cluster_options *options)
         return cluster_restart_nats(&cluster, (uint32_t)options->nats_index);
     return CLUSTER_USAGE;
 }
+
+int cluster_node_pid_set(const char *dir, uint32_t index, pid_t pid)
+{
+    static struct cluster cluster;
+    memset(&cluster, 0, sizeof cluster);
+    cluster.dir = dir;
+    if (cluster_resolve_dir(&cluster, false) != 0 || cluster_load(&cluster) != 0)
+        return -1;
+    if (index == CLUSTER_NODES_MAX && cluster.layout.dr)
+        cluster.layout.dr_node.pid = pid;
+    else if (index < cluster.layout.node_count)
+        cluster.layout.nodes[index].pid = pid;
+    else
+        return -1;
+    return cluster_save(&cluster);
+}

@@ -64,6 +64,10 @@ int cluster_layout_load(const char *dir, struct cluster_layout *layout);
  * line names dir (a pid can be reused). */
 bool cluster_process_running(const char *dir, pid_t pid);
 
+/* Records that node index (CLUSTER_NODES_MAX: the DR site's node) now
+ * runs as pid (a new process took it over). Returns 0 or -1. */
+int cluster_node_pid_set(const char *dir, uint32_t index, pid_t pid);
+
 /* The NATS URL of the DR site of the local cluster in dir (cluster up
  * --dr). Returns 0, or -1 when there is none. */
 int cluster_dr_url(const char *dir, char *url, size_t size);

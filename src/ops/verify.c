@@ -176,11 +176,12 @@ static const char *verify_majority(const struct verify *verify)
 static uint32_t verify_report(const struct verify *verify)
 {
     const char *majority = verify_majority(verify);
+    FILE *out = verify->out != NULL ? verify->out : stdout;
     uint32_t bad = 0;
     if (verify->json)
-        printf("{\"at\":%" PRIu64 ",\"digest\":\"%s\",\"nodes\":[", verify->at, majority);
+        fprintf(out, "{\"at\":%" PRIu64 ",\"digest\":\"%s\",\"nodes\":[", verify->at, majority);
     else
-        printf("verify at stream sequence %" PRIu64 ":\n", verify->at);
+        fprintf(out, "verify at stream sequence %" PRIu64 ":\n", verify->at);
     for (uint32_t i = 0; i < verify->count; i++) {
         const struct verify_node *node = &verify->nodes[i];
         const char *verdict = "ok";
@@ -192,18 +193,18 @@ static uint32_t verify_report(const struct verify *verify)
             verdict = "INVARIANT BROKEN";
         bad += strcmp(verdict, "ok") != 0;
         if (verify->json)
-            printf("%s{\"name\":\"%s\",\"state\":\"%s\",\"applied_seq\":%" PRIu64
+            fprintf(out, "%s{\"name\":\"%s\",\"state\":\"%s\",\"applied_seq\":%" PRIu64
                    ",\"digest\":\"%s\",\"check\":\"%s\",\"verdict\":\"%s\"}",
                    i > 0 ? "," : "", node->name, node->state, node->applied, node->digest,
                    node->check, verdict);
         else
-            printf("  %-16s %-16s digest %s  check %s\n", node->name, verdict,
+            fprintf(out, "  %-16s %-16s digest %s  check %s\n", node->name, verdict,
                    node->digest[0] ? node->digest : "-", node->check[0] ? node->check : "-");
     }
     if (verify->json)
-        printf("],\"ok\":%s}\n", bad == 0 ? "true" : "false");
+        fprintf(out, "],\"ok\":%s}\n", bad == 0 ? "true" : "false");
     else
-        printf(bad == 0 ? "all %u nodes agree, invariants hold\n"
+        fprintf(out, bad == 0 ? "all %u nodes agree, invariants hold\n"
                         : "%u of the nodes are not in the agreed state\n",
                bad == 0 ? verify->count : bad);
     return bad;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define VERIFY_NODES_MAX 32u
 
@@ -27,6 +28,7 @@ struct verify {
     int timeout_ms;
     bool json;
     uint64_t at;
+    FILE *out; /* where the report goes; NULL: stdout */
 };
 
 /* The nodes of the local cluster in dir, its DR site's too. Returns 0, or

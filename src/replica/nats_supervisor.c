@@ -690,6 +690,14 @@ static void keeper_reap(pid_t pid, bool signal_first)
     }
 }
 
+static volatile sig_atomic_t keeper_term;
+
+static void keeper_on_term(int signal_number)
+{
+    (void)signal_number;
+    keeper_term = 1;
+}
+
 int nats_supervisor_keeper_main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -705,6 +713,7 @@ int nats_supervisor_keeper_main(int argc, char **argv)
             close(other);
     signal(SIGINT, SIG_IGN); /* Ctrl-C is for the node, which stops the server through us */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGTERM, keeper_on_term); /* stop the server in order, as a node would */
     for (;;) {
         int status = 0;
         pid_t got = waitpid(pid, &status, WNOHANG);
@@ -713,10 +722,10 @@ int nats_supervisor_keeper_main(int argc, char **argv)
             return 0;
         }
         struct pollfd entry = {.fd = fd, .events = POLLIN};
-        if (poll(&entry, 1, 100) <= 0)
+        if (!keeper_term && poll(&entry, 1, 100) <= 0)
             continue;
         char byte = 0;
-        ssize_t n = read(fd, &byte, 1);
+        ssize_t n = keeper_term ? 0 : read(fd, &byte, 1);
         if (n < 0 && errno == EINTR)
             continue;
         /* 'S', or the node's end closed (the node died): stop the server. */

@@ -1,0 +1,290 @@
+/* `nodown upgrade` (see upgrade.h). */
+#include "ops/upgrade.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "ops/cluster.h"
+#include "ops/verify.h"
+
+/* How long `binary version --json` may take. */
+#define UPGRADE_VERSION_TIMEOUT_MS 5000
+/* Descriptors a started process closes before exec. */
+#define UPGRADE_FDS_CLOSE_MAX 1024
+/* How long the digests of every node may take to be compared. */
+#define UPGRADE_VERIFY_TIMEOUT_MS 30000
+
+/* Starts argv with stdin from /dev/null and stdout and stderr into a
+ * pipe; detached (its own session) when detach. Returns the pid and the
+ * pipe's reading end in *out_fd, or -1. */
+static pid_t upgrade_spawn(char *const argv[], bool detach, int *out_fd)
+{
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        if (detach)
+            setsid(); /* Ctrl-C on the upgrade does not reach the node */
+        int null_fd = open("/dev/null", O_RDONLY);
+        if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(pipe_fds[1], 1) < 0 ||
+            dup2(pipe_fds[1], 2) < 0)
+            _exit(126);
+        /* Nothing else of ours: a pipe of the shell that started the
+         * upgrade, held by a node living on, would keep its reader waiting. */
+        for (int fd = 3; fd < UPGRADE_FDS_CLOSE_MAX; fd++)
+            close(fd);
+        execv(argv[0], argv);
+        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(pipe_fds[1]);
+    *out_fd = pipe_fds[0];
+    return pid;
+}
+
+/* Reads fd until it closes or timeout_ms passes; each line also goes to
+ * stderr after prefix when prefix is not NULL. Returns 0 at the end of
+ * the pipe, -1 on timeout. text gets the last size - 1 bytes. */
+static int upgrade_read_all(int fd, int timeout_ms, const char *prefix, char *text, size_t size)
+{
+    size_t used = 0;
+    text[0] = '\0';
+    int64_t deadline_ms = clock_now_ms() + timeout_ms;
+    char line[1024];
+    size_t line_used = 0;
+    for (;;) {
+        int64_t left = deadline_ms - clock_now_ms();
+        struct pollfd entry = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&entry, 1, (int)left) == 0)
+            return -1;
+        char buffer[512];
+        ssize_t got = read(fd, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return 0;
+        for (ssize_t i = 0; i < got; i++) {
+            if (used + 1 >= size) { /* keep the end */
+                memmove(text, text + size / 2, used - size / 2);
+                used -= size / 2;
+            }
+            text[used++] = buffer[i];
+            text[used] = '\0';
+            if (line_used + 1 < sizeof line)
+                line[line_used++] = buffer[i];
+            if (buffer[i] == '\n') {
+                line[line_used] = '\0';
+                if (prefix != NULL)
+                    fprintf(stderr, "%s%s", prefix, line);
+                line_used = 0;
+            }
+        }
+    }
+}
+
+int upgrade_binary_check(struct upgrade *upgrade, char *errmsg, size_t errmsg_size)
+{
+    if (access(upgrade->binary, X_OK) != 0) {
+        snprintf(errmsg, errmsg_size, "%s: %s", upgrade->binary, strerror(errno));
+        return -1;
+    }
+    char version[] = "version", json[] = "--json";
+    char *argv[] = {(char *)upgrade->binary, version, json, NULL};
+    int fd = -1;
+    pid_t pid = upgrade_spawn(argv, false, &fd);
+    if (pid < 0) {
+        snprintf(errmsg, errmsg_size, "cannot start %s: %s", upgrade->binary, strerror(errno));
+        return -1;
+    }
+    char text[4096];
+    int rv = upgrade_read_all(fd, UPGRADE_VERSION_TIMEOUT_MS, NULL, text, sizeof text);
+    close(fd);
+    if (rv != 0)
+        kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    const char *release = strstr(text, "\"release\":\"");
+    if (rv != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || release == NULL) {
+        snprintf(errmsg, errmsg_size, "%s version --json did not say its release (a build "
+                 "older than release 0.2.0 cannot take over a node): %.200s", upgrade->binary,
+                 text);
+        return -1;
+    }
+    release += strlen("\"release\":\"");
+    size_t length = strcspn(release, "\"");
+    snprintf(upgrade->release, sizeof upgrade->release, "%.*s", (int)length, release);
+    return 0;
+}
+
+int upgrade_node(struct upgrade *upgrade, const char *name, const char *data_dir,
+                 struct upgrade_step *step)
+{
+    memset(step, 0, sizeof *step);
+    snprintf(step->name, sizeof step->name, "%s", name);
+    snprintf(step->dir, sizeof step->dir, "%s", data_dir);
+    fprintf(stderr, "upgrade: %s: starting %s (release %s) beside the node serving %s\n",
+            name, upgrade->binary, upgrade->release, data_dir);
+    char serve[] = "serve", take_over[] = "--take-over", data[] = "--data";
+    char *argv[] = {(char *)upgrade->binary, serve, take_over, data, step->dir, NULL};
+    int64_t start_ms = clock_now_ms();
+    int fd = -1;
+    pid_t pid = upgrade_spawn(argv, true, &fd);
+    if (pid < 0) {
+        snprintf(step->error, sizeof step->error, "cannot start %s: %s", upgrade->binary,
+                 strerror(errno));
+        return -1;
+    }
+    /* The new process writes here until it has taken over; then into the
+     * old node's output, and the pipe closes. */
+    static char text[16384];
+    int timeout_ms = upgrade->timeout_ms > 0 ? upgrade->timeout_ms : UPGRADE_TIMEOUT_MS_DEFAULT;
+    int rv = upgrade_read_all(fd, timeout_ms, "  new: ", text, sizeof text);
+    close(fd);
+    step->took_ms = (uint64_t)(clock_now_ms() - start_ms);
+    int status = 0;
+    if (rv != 0) {
+        kill(pid, SIGTERM); /* ours, and it has not taken over: the old node serves */
+        waitpid(pid, &status, 0);
+        snprintf(step->error, sizeof step->error, "the new process did not take over within "
+                 "%d ms; stopped, the old node serves on", timeout_ms);
+        return -1;
+    }
+    const char *took = strstr(text, "hand-over: took ");
+    if (took == NULL) {
+        /* The pipe closed without a hand-over: it is exiting; its last
+         * line says why (serve's own error message). */
+        for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) == 0; i++)
+            nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+        size_t end = strlen(text);
+        while (end > 0 && text[end - 1] == '\n')
+            text[--end] = '\0';
+        const char *last = strrchr(text, '\n');
+        snprintf(step->error, sizeof step->error, "the new process exited (status %d) "
+                 "without taking over; the old node serves on: %.300s",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                 last != NULL ? last + 1 : end > 0 ? text : "(no output)");
+        return -1;
+    }
+    step->pid = pid;
+    unsigned sessions = 0;
+    unsigned long long seq = 0, ms = 0;
+    char digest[40] = "";
+    if (took == NULL ||
+        sscanf(took, "hand-over: took %u sessions at stream sequence %llu in %llu ms, digest "
+                     "%32s", &sessions, &seq, &ms, digest) != 4) {
+        snprintf(step->error, sizeof step->error, "the new process (pid %ld) runs but did not "
+                 "report its hand-over", (long)pid);
+        return -1;
+    }
+    step->sessions = sessions;
+    step->seq = seq;
+    step->handover_ms = ms;
+    snprintf(step->digest, sizeof step->digest, "%s", digest);
+    step->ok = true;
+    fprintf(stderr, "upgrade: %s: process %ld serves it: %u sessions at stream sequence %llu, "
+            "clients waited %llu ms, digest %s equal\n", name, (long)pid, sessions, seq, ms,
+            digest);
+    return 0;
+}
+
+/* Every node's digest at one sequence (ops/verify.h). */
+static int upgrade_verify(const char *dir, struct upgrade_step *step)
+{
+    static struct verify verify;
+    memset(&verify, 0, sizeof verify);
+    verify.timeout_ms = UPGRADE_VERIFY_TIMEOUT_MS;
+    verify.out = stderr;
+    int64_t start_ms = clock_now_ms();
+    if (verify_add_cluster(&verify, dir) != 0)
+        return -1;
+    int rv = verify_run(&verify);
+    step->verify_ms = (uint64_t)(clock_now_ms() - start_ms);
+    if (rv != 0)
+        snprintf(step->error, sizeof step->error, "the nodes do not agree after %s was "
+                 "replaced (see the report above)", step->name);
+    return rv;
+}
+
+int upgrade_cluster(struct upgrade *upgrade, const char *dir)
+{
+    struct cluster_layout layout;
+    if (cluster_layout_load(dir, &layout) != 0) {
+        fprintf(stderr, "nodown upgrade: no cluster in %s (cluster.txt)\n", dir);
+        return 1;
+    }
+    int64_t start_ms = clock_now_ms();
+    uint32_t count = layout.node_count + (layout.dr ? 1u : 0u);
+    for (uint32_t i = 0; i < count && upgrade->step_count < 24; i++) {
+        bool dr = i == layout.node_count;
+        char name[32], data[CLUSTER_PATH_MAX + 40];
+        snprintf(name, sizeof name, dr ? "dr-node" : "node-%u", i);
+        snprintf(data, sizeof data, "%s/%s", dir, name);
+        struct upgrade_step *step = &upgrade->steps[upgrade->step_count++];
+        pid_t old_pid = dr ? layout.dr_node.pid : layout.nodes[i].pid;
+        if (upgrade_node(upgrade, name, data, step) != 0 ||
+            cluster_node_pid_set(dir, dr ? CLUSTER_NODES_MAX : i, step->pid) != 0 ||
+            upgrade_verify(dir, step) != 0) {
+            step->ok = false;
+            step->old_pid = old_pid;
+            fprintf(stderr, "upgrade: stopped at %s: %s\n", name, step->error);
+            upgrade->total_ms = (uint64_t)(clock_now_ms() - start_ms);
+            return 1;
+        }
+        step->old_pid = old_pid;
+    }
+    upgrade->total_ms = (uint64_t)(clock_now_ms() - start_ms);
+    return 0;
+}
+
+void upgrade_report(const struct upgrade *upgrade)
+{
+    uint64_t longest = 0;
+    for (uint32_t i = 0; i < upgrade->step_count; i++)
+        if (upgrade->steps[i].handover_ms > longest)
+            longest = upgrade->steps[i].handover_ms;
+    if (!upgrade->json) {
+        for (uint32_t i = 0; i < upgrade->step_count; i++) {
+            const struct upgrade_step *s = &upgrade->steps[i];
+            printf("%-10s %s pid %ld, stream sequence %" PRIu64 ", %u sessions, hand-over %"
+                   PRIu64 " ms, took %" PRIu64 " ms%s%s\n", s->name, s->ok ? "ok  " : "FAIL",
+                   (long)s->pid, s->seq, s->sessions, s->handover_ms, s->took_ms,
+                   s->ok ? "" : ": ", s->error);
+        }
+        printf("upgraded to release %s in %" PRIu64 " ms; the longest hand-over %" PRIu64
+               " ms\n", upgrade->release, upgrade->total_ms, longest);
+        return;
+    }
+    printf("{\"release\":\"%s\",\"total_ms\":%" PRIu64 ",\"longest_handover_ms\":%" PRIu64
+           ",\"steps\":[", upgrade->release, upgrade->total_ms, longest);
+    for (uint32_t i = 0; i < upgrade->step_count; i++) {
+        const struct upgrade_step *s = &upgrade->steps[i];
+        char error[512];
+        size_t k = 0;
+        for (const char *c = s->error; *c != '\0' && k + 1 < sizeof error; c++)
+            error[k++] = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c;
+        error[k] = '\0';
+        printf("%s{\"name\":\"%s\",\"ok\":%s,\"old_pid\":%ld,\"pid\":%ld,\"seq\":%" PRIu64
+               ",\"sessions\":%u,\"handover_ms\":%" PRIu64 ",\"took_ms\":%" PRIu64
+               ",\"verify_ms\":%" PRIu64 ",\"digest\":\"%s\",\"error\":\"%s\"}",
+               i > 0 ? "," : "", s->name, s->ok ? "true" : "false", (long)s->old_pid,
+               (long)s->pid, s->seq, s->sessions, s->handover_ms, s->took_ms, s->verify_ms,
+               s->digest, error);
+    }
+    printf("]}\n");
+}

@@ -1,0 +1,64 @@
+/* `nodown upgrade`: replaces running nodes by a new binary, one at a
+ * time, without their clients waiting (docs/upgrades.md).
+ *
+ * Each node is replaced in place: `NEW serve --take-over --data DIR`
+ * starts beside it, catches up and takes its sockets and sessions
+ * (node/takeover.h); the old process then stops (or, on the embedded
+ * default, stays as its nats-server's keeper). The hand-over itself
+ * compares the two states' digests at the sequence it happens at; on a
+ * cluster, `nodown verify` then asks every node for its digest at one
+ * sequence before the next node is replaced. Any failure stops the
+ * upgrade with the old process of that node serving on. */
+#ifndef NODOWN_OPS_UPGRADE_H
+#define NODOWN_OPS_UPGRADE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* How long a new process may take to catch up and take over, by default:
+ * it loads a snapshot and applies the stream after it. */
+#define UPGRADE_TIMEOUT_MS_DEFAULT 300000
+
+struct upgrade_step {
+    char name[64];       /* "node-0", "dr-node", or the data directory */
+    char dir[512];
+    pid_t old_pid;       /* 0 when not known */
+    pid_t pid;           /* the new process */
+    uint64_t seq;        /* the stream sequence of the hand-over */
+    uint32_t sessions;   /* handed over */
+    uint64_t handover_ms; /* from READY to DONE: the clients' wait */
+    uint64_t took_ms;    /* from the new process's start to DONE */
+    uint64_t verify_ms;  /* the digests compared (a cluster), 0: not asked */
+    char digest[40];
+    bool ok;
+    char error[512];
+};
+
+struct upgrade {
+    const char *binary;       /* the new build */
+    char release[64];         /* its release, from `binary version --json` */
+    int timeout_ms;           /* per node; 0: UPGRADE_TIMEOUT_MS_DEFAULT */
+    bool json;
+    struct upgrade_step steps[24];
+    uint32_t step_count;
+    uint64_t total_ms;
+};
+
+/* Checks that binary runs and says its release (into upgrade->release).
+ * Returns 0, or -1 with errmsg. */
+int upgrade_binary_check(struct upgrade *upgrade, char *errmsg, size_t errmsg_size);
+
+/* Replaces the node serving data_dir on this host (one step). Returns 0,
+ * or -1 with step->error: the old node serves on. */
+int upgrade_node(struct upgrade *upgrade, const char *name, const char *data_dir,
+                 struct upgrade_step *step);
+
+/* Every node of the local cluster in dir, then its DR site's node; after
+ * each, `nodown verify` over all of them. Returns the exit code. */
+int upgrade_cluster(struct upgrade *upgrade, const char *dir);
+
+/* Prints the steps: a line each, or one JSON object with json. */
+void upgrade_report(const struct upgrade *upgrade);
+
+#endif
