@@ -83,6 +83,20 @@ int dir_lock_acquire(struct dir_lock *lock, const char *dir, pid_t *holder, char
     return 0;
 }
 
+pid_t dir_lock_holder_pid(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, DIR_LOCK_NAME) >= (int)sizeof path)
+        return 0;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct flock asked = dir_lock_whole();
+    pid_t holder = fcntl(fd, F_GETLK, &asked) == 0 && asked.l_type != F_UNLCK ? asked.l_pid : 0;
+    close(fd);
+    return holder;
+}
+
 void dir_lock_release(struct dir_lock *lock)
 {
     if (lock->fd >= 0)

@@ -28,6 +28,11 @@ struct dir_lock {
 int dir_lock_acquire(struct dir_lock *lock, const char *dir, pid_t *holder, char *errmsg,
                      size_t errmsg_size);
 
+/* The pid of the process holding dir's lock, or 0 when none does (or
+ * the file cannot be opened). For another process than the holder only:
+ * a holder that opened and closed the file would drop its own lock. */
+pid_t dir_lock_holder_pid(const char *dir);
+
 /* Releases it (also done by the process's exit). */
 void dir_lock_release(struct dir_lock *lock);
 

@@ -80,32 +80,46 @@ static void giver_info(const struct takeover_node *node)
         snprintf(message.argv[message.argc++], sizeof message.argv[0], "%s", node->argv[i]);
 }
 
-static void giver_accept(struct takeover_giver *giver, const struct takeover_node *node)
+/* A process connected: it says HELLO at once, or goes. */
+static void giver_accept(struct takeover_giver *giver)
 {
-    char errmsg[256];
     int fd = handover_accept(giver->listen_fd);
     if (fd < 0)
         return;
-    if (handover_recv(fd, &message, 1000, errmsg, sizeof errmsg) != 0 ||
+    giver->conn_fd = fd;
+    giver->hello_since_ms = clock_now_ms();
+    giver->phase = TAKEOVER_GIVE_HELLO;
+}
+
+/* Its HELLO, without waiting on the loop: INFO back. */
+static void giver_hello(struct takeover_giver *giver, const struct takeover_node *node)
+{
+    char errmsg[256];
+    struct pollfd entry = {.fd = giver->conn_fd, .events = POLLIN};
+    if (poll(&entry, 1, 0) <= 0) {
+        if (clock_now_ms() - giver->hello_since_ms > HANDOVER_WAIT_MS)
+            giver_reset(giver, node, "a process connected and said nothing");
+        return;
+    }
+    if (handover_recv(giver->conn_fd, &message, 0, errmsg, sizeof errmsg) != 0 ||
         message.type != HANDOVER_HELLO) {
-        giver_log("a process connected and did not say HELLO: %s", errmsg);
-        close(fd);
+        handover_close_fds(&message);
+        giver_reset(giver, node, "a process connected and did not say HELLO");
         return;
     }
     fprintf(stderr, "nodown: hand-over: process %u (release %s) takes over; serving until it "
             "has caught up\n", message.pid, message.release);
-    giver_info(node);
     if (node->argc > (int)HANDOVER_ARGS_MAX) {
-        handover_abort(fd, "the node's command line has too many options to hand over");
-        close(fd);
+        handover_abort(giver->conn_fd, "the node's command line has too many options to hand "
+                       "over");
+        giver_reset(giver, node, "too many options to hand over");
         return;
     }
-    if (handover_send(fd, &message, errmsg, sizeof errmsg) != 0) {
-        giver_log("%s", errmsg);
-        close(fd);
+    giver_info(node);
+    if (handover_send(giver->conn_fd, &message, errmsg, sizeof errmsg) != 0) {
+        giver_reset(giver, node, errmsg);
         return;
     }
-    giver->conn_fd = fd;
     giver->phase = TAKEOVER_GIVE_WAITING;
 }
 
@@ -214,9 +228,12 @@ int takeover_give_poll(struct takeover_giver *giver, const struct takeover_node 
         if (now_ms - giver->polled_ms < TAKEOVER_ACCEPT_POLL_MS)
             return 0;
         giver->polled_ms = now_ms;
-        giver_accept(giver, node);
+        giver_accept(giver);
         return 0;
     }
+    case TAKEOVER_GIVE_HELLO:
+        giver_hello(giver, node);
+        return 0;
     case TAKEOVER_GIVE_WAITING:
         giver_wait(giver, node);
         return 0;

@@ -43,6 +43,7 @@ struct takeover_node {
 
 enum takeover_give_phase {
     TAKEOVER_GIVE_IDLE,     /* listening */
+    TAKEOVER_GIVE_HELLO,    /* a process connected: its HELLO comes */
     TAKEOVER_GIVE_WAITING,  /* a taker catches up */
     TAKEOVER_GIVE_DRAINING, /* reading nothing until drained */
 };
@@ -52,6 +53,7 @@ struct takeover_giver {
     int conn_fd;
     enum takeover_give_phase phase;
     int64_t drain_since_ms;
+    int64_t hello_since_ms;
     int64_t polled_ms;
     int keeper_end; /* the keeper's end while handing over the embedded server */
     char dir[1024];

@@ -5,15 +5,20 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "gateway/admin_http.h"
 #include "lib/clock.h"
+#include "lib/dir_lock.h"
+#include "node/handover.h"
 #include "ops/cluster.h"
 #include "ops/verify.h"
 
@@ -132,12 +137,172 @@ int upgrade_binary_check(struct upgrade *upgrade, char *errmsg, size_t errmsg_si
     return 0;
 }
 
+/* ---- A node of a build that cannot hand over: stopped and restarted. ---- */
+
+#define UPGRADE_ARGS_MAX 64u
+#define UPGRADE_ENV_MAX 256u
+
+/* A process's NUL-separated /proc file (cmdline, environ) as a vector;
+ * returns the count, 0 when it cannot be read. */
+static uint32_t upgrade_proc_vector(pid_t pid, const char *what, char *buffer, size_t size,
+                                    char **vector, uint32_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, what);
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return 0;
+    size_t length = fread(buffer, 1, size - 1, file);
+    fclose(file);
+    buffer[length] = '\0';
+    uint32_t count = 0;
+    for (size_t at = 0; at < length && count + 1 < max; at += strlen(buffer + at) + 1)
+        vector[count++] = buffer + at;
+    vector[count] = NULL;
+    return count;
+}
+
+static const char *upgrade_option(char **argv, uint32_t argc, const char *name)
+{
+    for (uint32_t i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+/* Waits until the node answers /status with pid and nothing left to
+ * apply. Returns 0, or -1 when pid exits or the time is up. */
+static int upgrade_wait_serving(pid_t pid, uint16_t port, const char *token, int timeout_ms)
+{
+    int64_t deadline_ms = clock_now_ms() + timeout_ms;
+    char body[8192], field[32], lag[32];
+    char want[32];
+    snprintf(want, sizeof want, "%ld", (long)pid);
+    while (clock_now_ms() < deadline_ms) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return -1;
+        if (admin_http_get(port, "/status", token, body, sizeof body) == 0) {
+            admin_json_field(body, "pid", field, sizeof field);
+            admin_json_field(body, "lag", lag, sizeof lag);
+            if (strcmp(field, want) == 0 && strcmp(lag, "0") == 0)
+                return 0;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+    }
+    return -1;
+}
+
+/* Starts binary with the old node's arguments and environment, its output
+ * appended where the old one's went. */
+static pid_t upgrade_start_as(const char *binary, char **argv, char **envp, pid_t old)
+{
+    char out[2][PATH_MAX];
+    for (int i = 0; i < 2; i++) {
+        char link[64];
+        snprintf(link, sizeof link, "/proc/%ld/fd/%d", (long)old, i + 1);
+        ssize_t n = readlink(link, out[i], sizeof out[i] - 1);
+        out[i][n > 0 && out[i][0] == '/' ? n : 0] = '\0';
+        if (out[i][0] == '\0')
+            snprintf(out[i], sizeof out[i], "/dev/null");
+    }
+    argv[0] = (char *)binary;
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    setsid();
+    int null_fd = open("/dev/null", O_RDONLY);
+    int out_fd = open(out[0], O_WRONLY | O_APPEND | O_CREAT, 0644);
+    int err_fd = open(out[1], O_WRONLY | O_APPEND | O_CREAT, 0644);
+    if (null_fd < 0 || out_fd < 0 || err_fd < 0 || dup2(null_fd, 0) < 0 ||
+        dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+        _exit(126);
+    for (int fd = 3; fd < UPGRADE_FDS_CLOSE_MAX; fd++)
+        close(fd);
+    execve(binary, argv, envp);
+    _exit(127);
+}
+
+/* The node serving data_dir runs a build without hand-over (release
+ * 0.1.0): stop it and start the new binary as it was started. Its clients
+ * fail over to another node meanwhile, or wait for the restart. */
+static int upgrade_restart(struct upgrade *upgrade, const char *data_dir,
+                           struct upgrade_step *step)
+{
+    static char args_text[16384], env_text[65536];
+    static char *argv[UPGRADE_ARGS_MAX], *envp[UPGRADE_ENV_MAX];
+    pid_t old = dir_lock_holder_pid(data_dir);
+    uint32_t argc = old > 0 ? upgrade_proc_vector(old, "cmdline", args_text, sizeof args_text,
+                                                  argv, UPGRADE_ARGS_MAX)
+                            : 0;
+    if (argc < 2 || strcmp(argv[1], "serve") != 0) {
+        snprintf(step->error, sizeof step->error, "no node serves %s (the lock of %s is %s)",
+                 data_dir, DIR_LOCK_NAME, old > 0 ? "held by another program" : "free");
+        return -1;
+    }
+    upgrade_proc_vector(old, "environ", env_text, sizeof env_text, envp, UPGRADE_ENV_MAX);
+    const char *http = upgrade_option(argv, argc, "--http");
+    const char *colon = http != NULL ? strrchr(http, ':') : NULL;
+    uint16_t port = colon != NULL ? (uint16_t)atoi(colon + 1) : 7480;
+    char token[160] = "";
+    const char *given = upgrade_option(argv, argc, "--token");
+    if (given != NULL) {
+        snprintf(token, sizeof token, "%s", given);
+    } else {
+        char path[600];
+        snprintf(path, sizeof path, "%s/admin.token", data_dir);
+        admin_token_read(path, token, sizeof token);
+    }
+    step->old_pid = old;
+    fprintf(stderr, "upgrade: %s: its build (pid %ld) cannot hand over: stopping it and "
+            "starting %s in its place; its clients go to another node or wait\n", step->name,
+            (long)old, upgrade->binary);
+    int64_t start_ms = clock_now_ms();
+    kill(old, SIGTERM);
+    while (dir_lock_holder_pid(data_dir) == old && clock_now_ms() - start_ms < 30000)
+        nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
+    char *old_binary = strdup(argv[0]);
+    pid_t pid = upgrade_start_as(upgrade->binary, argv, envp, old);
+    int timeout_ms = upgrade->timeout_ms > 0 ? upgrade->timeout_ms : UPGRADE_TIMEOUT_MS_DEFAULT;
+    if (pid < 0 || upgrade_wait_serving(pid, port, token, timeout_ms) != 0) {
+        if (pid > 0) {
+            kill(pid, SIGTERM);
+            waitpid(pid, NULL, 0);
+        }
+        /* The old build back, as it was. */
+        pid_t back = old_binary != NULL ? upgrade_start_as(old_binary, argv, envp, old) : -1;
+        snprintf(step->error, sizeof step->error, "%s did not serve %s within %d ms; the old "
+                 "build started again (pid %ld)", upgrade->binary, data_dir, timeout_ms,
+                 (long)back);
+        free(old_binary);
+        return -1;
+    }
+    free(old_binary);
+    step->pid = pid;
+    step->took_ms = step->handover_ms = (uint64_t)(clock_now_ms() - start_ms);
+    step->restarted = true;
+    step->ok = true;
+    char body[8192], field[64];
+    if (admin_http_get(port, "/status", token, body, sizeof body) == 0) {
+        admin_json_field(body, "applied_seq", field, sizeof field);
+        step->seq = strtoull(field, NULL, 10);
+        admin_json_field(body, "digest", step->digest, sizeof step->digest);
+    }
+    fprintf(stderr, "upgrade: %s: process %ld serves it after a restart of %" PRIu64 " ms\n",
+            step->name, (long)pid, step->handover_ms);
+    return 0;
+}
+
 int upgrade_node(struct upgrade *upgrade, const char *name, const char *data_dir,
                  struct upgrade_step *step)
 {
     memset(step, 0, sizeof *step);
     snprintf(step->name, sizeof step->name, "%s", name);
     snprintf(step->dir, sizeof step->dir, "%s", data_dir);
+    char probe[CLUSTER_PATH_MAX + 64];
+    struct stat info;
+    snprintf(probe, sizeof probe, "%s/%s", data_dir, HANDOVER_SOCKET_NAME);
+    if (stat(probe, &info) != 0 || !S_ISSOCK(info.st_mode))
+        return upgrade_restart(upgrade, data_dir, step);
     fprintf(stderr, "upgrade: %s: starting %s (release %s) beside the node serving %s\n",
             name, upgrade->binary, upgrade->release, data_dir);
     char serve[] = "serve", take_over[] = "--take-over", data[] = "--data";
@@ -281,10 +446,11 @@ void upgrade_report(const struct upgrade *upgrade)
         error[k] = '\0';
         printf("%s{\"name\":\"%s\",\"ok\":%s,\"old_pid\":%ld,\"pid\":%ld,\"seq\":%" PRIu64
                ",\"sessions\":%u,\"handover_ms\":%" PRIu64 ",\"took_ms\":%" PRIu64
-               ",\"verify_ms\":%" PRIu64 ",\"digest\":\"%s\",\"error\":\"%s\"}",
+               ",\"verify_ms\":%" PRIu64 ",\"method\":\"%s\",\"digest\":\"%s\","
+               "\"error\":\"%s\"}",
                i > 0 ? "," : "", s->name, s->ok ? "true" : "false", (long)s->old_pid,
                (long)s->pid, s->seq, s->sessions, s->handover_ms, s->took_ms, s->verify_ms,
-               s->digest, error);
+               s->restarted ? "restart" : "hand-over", s->digest, error);
     }
     printf("]}\n");
 }

@@ -8,7 +8,12 @@
  * compares the two states' digests at the sequence it happens at; on a
  * cluster, `nodown verify` then asks every node for its digest at one
  * sequence before the next node is replaced. Any failure stops the
- * upgrade with the old process of that node serving on. */
+ * upgrade with the old process of that node serving on.
+ *
+ * A node of a build before hand-over (release 0.1.0) has no hand-over
+ * socket: it is stopped and the new binary started with its command line,
+ * environment and output (its clients fail over to another node or wait);
+ * if the new one does not serve, the old build is started again. */
 #ifndef NODOWN_OPS_UPGRADE_H
 #define NODOWN_OPS_UPGRADE_H
 
@@ -31,6 +36,7 @@ struct upgrade_step {
     uint64_t took_ms;    /* from the new process's start to DONE */
     uint64_t verify_ms;  /* the digests compared (a cluster), 0: not asked */
     char digest[40];
+    bool restarted;      /* the old build could not hand over: stopped, then started */
     bool ok;
     char error[512];
 };
