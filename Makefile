@@ -113,7 +113,8 @@ run: deps all
 	@tools/run.sh
 
 test: deps all $(UNIT_BIN) $(FUZZ_BIN) $(UNIT_SAN_BIN) $(FUZZ_SAN_BIN) build/clang/test/fuzz_engine \
-      build/test/e2e_node build/test/e2e_sync_check build/test/nodown-diverge
+      build/test/e2e_node build/test/e2e_sync_check build/test/nodown-diverge \
+      build/test/e2e_publish
 	@tools/run_tests.sh
 
 bench: deps all
@@ -145,3 +146,8 @@ build/test/nodown-diverge: $(CLI_SRC) $(LIB_SRC) $(HEADERS) build/release.h
 build/test/e2e_sync_check: test/e2e/e2e_sync_check.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< -o $@
+
+# The raw publisher of test/cli/rehearse.sh (a COMMISSION_SET before logic 3).
+build/test/e2e_publish: test/e2e/e2e_publish.c build/libnodown.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< build/libnodown.a $(LDLIBS) -o $@

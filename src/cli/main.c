@@ -6,6 +6,7 @@
 
 #include "bench/bench.h"
 #include "cli/cli.h"
+#include "cli/rehearse.h"
 #include "replica/nats_supervisor.h"
 
 static void usage(FILE *out)
@@ -26,6 +27,8 @@ static void usage(FILE *out)
             "  bench cluster benchmark a local cluster: orders/s, latency, a leader step-down\n"
             "  upgrade       replace running nodes by a new build, clients not waiting\n"
             "  version       print the build's format and logic versions\n"
+            "  rehearse      replay a node's history with a new build, before upgrading\n"
+            "  replay        a snapshot and a stream copy through this build (rehearse)\n"
             "\n"
             "Run 'nodown <command> --help' for a command's options.\n");
 }
@@ -78,6 +81,8 @@ int main(int argc, char **argv)
         return demo_main(argc - 2, argv + 2);
     if (strcmp(command, "version") == 0)
         return version_main(argc - 2, argv + 2);
+    if (strcmp(command, "rehearse") == 0 || strcmp(command, "replay") == 0)
+        return (command[2] == 'h' ? rehearse_main : replay_main)(argc - 2, argv + 2);
     if (strcmp(command, "bench") == 0) {
         if (argc >= 3 && strcmp(argv[2], "core") == 0)
             return bench_core_main(argc - 3, argv + 3);
