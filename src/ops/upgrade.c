@@ -170,6 +170,24 @@ static const char *upgrade_option(char **argv, uint32_t argc, const char *name)
     return NULL;
 }
 
+/* The admin port and token of a node started with argv on data_dir. */
+static uint16_t upgrade_admin_of(char **argv, uint32_t argc, const char *data_dir,
+                                 char *token, size_t size)
+{
+    const char *http = upgrade_option(argv, argc, "--http");
+    const char *colon = http != NULL ? strrchr(http, ':') : NULL;
+    const char *given = upgrade_option(argv, argc, "--token");
+    token[0] = '\0';
+    if (given != NULL) {
+        snprintf(token, size, "%s", given);
+    } else {
+        char path[600];
+        snprintf(path, sizeof path, "%s/admin.token", data_dir);
+        admin_token_read(path, token, size);
+    }
+    return colon != NULL ? (uint16_t)atoi(colon + 1) : 7480;
+}
+
 /* Waits until the node answers /status with pid and nothing left to
  * apply. Returns 0, or -1 when pid exits or the time is up. */
 static int upgrade_wait_serving(pid_t pid, uint16_t port, const char *token, int timeout_ms)
@@ -240,18 +258,8 @@ static int upgrade_restart(struct upgrade *upgrade, const char *data_dir,
         return -1;
     }
     upgrade_proc_vector(old, "environ", env_text, sizeof env_text, envp, UPGRADE_ENV_MAX);
-    const char *http = upgrade_option(argv, argc, "--http");
-    const char *colon = http != NULL ? strrchr(http, ':') : NULL;
-    uint16_t port = colon != NULL ? (uint16_t)atoi(colon + 1) : 7480;
-    char token[160] = "";
-    const char *given = upgrade_option(argv, argc, "--token");
-    if (given != NULL) {
-        snprintf(token, sizeof token, "%s", given);
-    } else {
-        char path[600];
-        snprintf(path, sizeof path, "%s/admin.token", data_dir);
-        admin_token_read(path, token, sizeof token);
-    }
+    char token[160];
+    uint16_t port = upgrade_admin_of(argv, argc, data_dir, token, sizeof token);
     step->old_pid = old;
     fprintf(stderr, "upgrade: %s: its build (pid %ld) cannot hand over: stopping it and "
             "starting %s in its place; its clients go to another node or wait\n", step->name,
@@ -289,6 +297,42 @@ static int upgrade_restart(struct upgrade *upgrade, const char *data_dir,
     }
     fprintf(stderr, "upgrade: %s: process %ld serves it after a restart of %" PRIu64 " ms\n",
             step->name, (long)pid, step->handover_ms);
+    return 0;
+}
+
+/* The new process exited before DONE: the last line it wrote says why. */
+static void upgrade_exit_error(struct upgrade_step *step, char *text, int status)
+{
+    size_t end = strlen(text);
+    while (end > 0 && text[end - 1] == '\n')
+        text[--end] = '\0';
+    const char *last = strrchr(text, '\n');
+    snprintf(step->error, sizeof step->error, "the new process exited (status %d) without "
+             "taking over; the old node serves on: %.300s",
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+             last != NULL ? last + 1 : end > 0 ? text : "(no output)");
+}
+
+/* The new process's line about its hand-over (node/takeover.c). */
+static int upgrade_took(struct upgrade_step *step, const char *took)
+{
+    unsigned sessions = 0;
+    unsigned long long seq = 0, ms = 0;
+    char digest[40] = "";
+    if (sscanf(took, "hand-over: took %u sessions at stream sequence %llu in %llu ms, digest "
+                     "%32s", &sessions, &seq, &ms, digest) != 4) {
+        snprintf(step->error, sizeof step->error, "the new process (pid %ld) runs but did not "
+                 "report its hand-over", (long)step->pid);
+        return -1;
+    }
+    step->sessions = sessions;
+    step->seq = seq;
+    step->handover_ms = ms;
+    snprintf(step->digest, sizeof step->digest, "%s", digest);
+    step->ok = true;
+    fprintf(stderr, "upgrade: %s: process %ld serves it: %u sessions at stream sequence %llu, "
+            "clients waited %llu ms, digest %s equal\n", step->name, (long)step->pid, sessions,
+            seq, ms, digest);
     return 0;
 }
 
@@ -336,36 +380,11 @@ int upgrade_node(struct upgrade *upgrade, const char *name, const char *data_dir
          * line says why (serve's own error message). */
         for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) == 0; i++)
             nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
-        size_t end = strlen(text);
-        while (end > 0 && text[end - 1] == '\n')
-            text[--end] = '\0';
-        const char *last = strrchr(text, '\n');
-        snprintf(step->error, sizeof step->error, "the new process exited (status %d) "
-                 "without taking over; the old node serves on: %.300s",
-                 WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                 last != NULL ? last + 1 : end > 0 ? text : "(no output)");
+        upgrade_exit_error(step, text, status);
         return -1;
     }
     step->pid = pid;
-    unsigned sessions = 0;
-    unsigned long long seq = 0, ms = 0;
-    char digest[40] = "";
-    if (took == NULL ||
-        sscanf(took, "hand-over: took %u sessions at stream sequence %llu in %llu ms, digest "
-                     "%32s", &sessions, &seq, &ms, digest) != 4) {
-        snprintf(step->error, sizeof step->error, "the new process (pid %ld) runs but did not "
-                 "report its hand-over", (long)pid);
-        return -1;
-    }
-    step->sessions = sessions;
-    step->seq = seq;
-    step->handover_ms = ms;
-    snprintf(step->digest, sizeof step->digest, "%s", digest);
-    step->ok = true;
-    fprintf(stderr, "upgrade: %s: process %ld serves it: %u sessions at stream sequence %llu, "
-            "clients waited %llu ms, digest %s equal\n", name, (long)pid, sessions, seq, ms,
-            digest);
-    return 0;
+    return upgrade_took(step, took);
 }
 
 /* Every node's digest at one sequence (ops/verify.h). */
