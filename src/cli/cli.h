@@ -10,6 +10,8 @@ int upgrade_main(int argc, char **argv);
 int client_main(int argc, char **argv);
 int simulate_main(int argc, char **argv);
 int cluster_main(int argc, char **argv);
+/* `nodown cluster upgrade-nats`, `nodown upgrade --nats-binary` (nats_upgrade_cli.c). */
+int nats_upgrade_main(int argc, char **argv);
 int verify_main(int argc, char **argv);
 int promote_main(int argc, char **argv);
 

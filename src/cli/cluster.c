@@ -23,6 +23,7 @@ static void cluster_usage(FILE *out)
             "       nodown cluster trim --dir DIR\n"
             "       nodown cluster nodes --dir DIR\n"
             "       nodown cluster forget --dir DIR --node N\n"
+            "       nodown cluster upgrade-nats --dir DIR --binary PATH [--json]\n"
             "  up      starts N nats-servers in one JetStream cluster (default 3; the\n"
             "          stream keeps min(N, 3) copies) and N nodes on it (default 3), on\n"
             "          free loopback ports; on a directory already set up, starts again\n"
@@ -48,6 +49,8 @@ static void cluster_usage(FILE *out)
             "  nodes   the node registry: the logic versions each node said it runs\n"
             "          (ACTIVATE_LOGIC N is published only if every one runs N)\n"
             "  forget  removes node N's entry, once that node is gone for good\n"
+            "  upgrade-nats  replaces the servers with PATH one at a time, under load\n"
+            "          (docs/upgrades.md, \"NATS servers\"; upgrade-nats --help)\n"
             "  The house's secret is --house-secret, else $NODOWN_HOUSE_SECRET, else\n"
             "  made once and kept in DIR/house.secret. The servers run\n"
             "  $NODOWN_NATS_SERVER, else " NATS_SUPERVISOR_SERVER_PATH " (2.10 or newer).\n");
@@ -80,6 +83,8 @@ int cluster_main(int argc, char **argv)
         cluster_usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
+    if (strcmp(argv[0], "upgrade-nats") == 0)
+        return nats_upgrade_main(argc - 1, argv + 1);
     static struct cluster_options options;
     options.house = getenv("NODOWN_HOUSE_SECRET");
     options.nats_count = 3;

@@ -3,7 +3,10 @@
  * with min(N, 3) copies) and M nodes following it, on loopback ports.
  *
  *   DIR/cluster.txt     the layout: a line per process, "nats I PID CLIENT
- *                       ROUTE MONITOR" or "node I PID LISTEN HTTP"
+ *                       ROUTE MONITOR LEAF" or "node I PID LISTEN HTTP";
+ *                       from layout 2 on (CLUSTER_LAYOUT_VERSION, first
+ *                       line "layout 2"), "nats_binary I PATH" for a
+ *                       server that runs a binary of its own
  *   DIR/nats-I/         nats.conf, jetstream/ (its store), log
  *   DIR/node-I/         the node's data (nodown serve --data), log
  *   DIR/house.secret    the house's logon secret (made at the first up)
@@ -172,6 +175,30 @@ static void cluster_path(const struct cluster *cluster, char *path, const char *
     snprintf(path, CLUSTER_PATH_MAX, "%s/%s", cluster->dir, name);
 }
 
+/* A "nats_binary I PATH" line (layout 2) into the layout: true if it is
+ * one. Index CLUSTER_NATS_DR is the DR site's server. */
+static bool cluster_load_binary(struct cluster *cluster, const char *line)
+{
+    unsigned index = 0;
+    int start = 0;
+    if (sscanf(line, "nats_binary %u %n", &index, &start) != 1 || start == 0 ||
+        index > CLUSTER_NATS_DR)
+        return false;
+    char *binary = index == CLUSTER_NATS_DR ? cluster->layout.dr_nats_binary
+                                            : cluster->layout.nats_binary[index];
+    snprintf(binary, CLUSTER_PATH_MAX, "%.*s", (int)strcspn(line + start, "\n"), line + start);
+    return true;
+}
+
+/* The binary server index runs (CLUSTER_NATS_DR: the DR site's): the one
+ * recorded for it, else $NODOWN_NATS_SERVER or the installed one. */
+static const char *cluster_nats_binary(const struct cluster *cluster, uint32_t index)
+{
+    const char *binary = index == CLUSTER_NATS_DR ? cluster->layout.dr_nats_binary
+                                                  : cluster->layout.nats_binary[index];
+    return binary[0] != '\0' ? binary : nats_supervisor_server_path();
+}
+
 static int cluster_load(struct cluster *cluster)
 {
     char path[CLUSTER_PATH_MAX];
@@ -181,11 +208,25 @@ static int cluster_load(struct cluster *cluster)
         return -1;
     char line[256];
     cluster->layout.nats_count = cluster->layout.node_count = 0;
+    memset(cluster->layout.nats_binary, 0, sizeof cluster->layout.nats_binary);
+    cluster->layout.dr_nats_binary[0] = '\0';
     while (fgets(line, sizeof line, file) != NULL) {
         char kind[8];
         unsigned index = 0, a = 0, b = 0, c = 0, d = 0;
         int pid = 0;
         if (sscanf(line, "snapshot_mb %15s", cluster->snapshot_mb) == 1)
+            continue;
+        unsigned version = 0;
+        if (sscanf(line, "layout %u", &version) == 1) {
+            if (version > CLUSTER_LAYOUT_VERSION) {
+                fprintf(stderr, "nodown cluster: %s is layout %u, newer than this build "
+                        "knows (%u)\n", path, version, CLUSTER_LAYOUT_VERSION);
+                fclose(file);
+                return -1;
+            }
+            continue;
+        }
+        if (cluster_load_binary(cluster, line))
             continue;
         char durability[DURABILITY_TEXT_SIZE];
         char ignored[8];
@@ -228,6 +269,18 @@ static int cluster_save(const struct cluster *cluster)
     if (file == NULL)
         return -1;
     const struct cluster_layout *layout = &cluster->layout;
+    /* Layout 2 only when it says more than layout 1 can. */
+    bool binaries = layout->dr_nats_binary[0] != '\0';
+    for (uint32_t i = 0; i < layout->nats_count; i++)
+        binaries = binaries || layout->nats_binary[i][0] != '\0';
+    if (binaries)
+        fprintf(file, "layout %u\n", CLUSTER_LAYOUT_VERSION);
+    for (uint32_t i = 0; i < layout->nats_count; i++) {
+        if (layout->nats_binary[i][0] != '\0')
+            fprintf(file, "nats_binary %u %s\n", i, layout->nats_binary[i]);
+    }
+    if (layout->dr_nats_binary[0] != '\0')
+        fprintf(file, "nats_binary %u %s\n", CLUSTER_NATS_DR, layout->dr_nats_binary);
     for (uint32_t i = 0; i < layout->nats_count; i++)
         fprintf(file, "nats %u %d %u %u %u %u\n", i, (int)layout->nats[i].pid,
                 layout->nats[i].ports[0], layout->nats[i].ports[1], layout->nats[i].ports[2],
@@ -280,9 +333,15 @@ static pid_t cluster_spawn(char *const argv[], const char *log, const char *hous
     _exit(127);
 }
 
+/* The configuration of server index, for its binary: a server older than
+ * 2.10 (CLUSTER_NATS_OLD_ENV only) knows no sync_interval and refuses the
+ * file that names it; it gets the setting when it is replaced by a newer
+ * one (cluster_nats_restart_on writes the file again). */
 static int cluster_nats_config(const struct cluster *cluster, uint32_t index)
 {
-    char path[CLUSTER_PATH_MAX];
+    char path[CLUSTER_PATH_MAX], errmsg[256];
+    bool sync = nats_supervisor_version_check(cluster_nats_binary(cluster, index), errmsg,
+                                              sizeof errmsg) != ERR_VERSION;
     cluster_path(cluster, path, "nats-%u", index);
     mkdir(path, 0755);
     cluster_path(cluster, path, "nats-%u/nats.conf", index);
@@ -290,15 +349,16 @@ static int cluster_nats_config(const struct cluster *cluster, uint32_t index)
     if (file == NULL)
         return -1;
     const struct cluster_process *p = &cluster->layout.nats[index];
-    char sync_interval[DURABILITY_TEXT_SIZE];
-    durability_sync_interval(&cluster->durability, sync_interval);
+    char sync_interval[DURABILITY_TEXT_SIZE + 20] = ", sync_interval: ";
+    durability_sync_interval(&cluster->durability, sync_interval + strlen(sync_interval));
     fprintf(file, "# Written by nodown cluster up (src/ops/cluster.c).\n"
                   "server_name: \"nats-%u\"\nlisten: \"127.0.0.1:%u\"\n"
                   "http: \"127.0.0.1:%u\"\n"
                   "jetstream { store_dir: \"%s/nats-%u/jetstream\", domain: \"" CLUSTER_DOMAIN
-                  "\", sync_interval: %s }\n"
+                  "\"%s }\n"
                   "leafnodes { listen: \"127.0.0.1:%u\" }\n",
-            index, p->ports[0], p->ports[2], cluster->dir, index, sync_interval, p->ports[3]);
+            index, p->ports[0], p->ports[2], cluster->dir, index, sync ? sync_interval : "",
+            p->ports[3]);
     if (cluster->layout.nats_count > 1) {
         fprintf(file, "cluster {\n  name: \"nodown\"\n  listen: \"127.0.0.1:%u\"\n  routes: [",
                 p->ports[1]);
@@ -325,7 +385,7 @@ static int cluster_nats_start(struct cluster *cluster, uint32_t index)
     char config[CLUSTER_PATH_MAX], log[CLUSTER_PATH_MAX];
     cluster_path(cluster, config, "nats-%u/nats.conf", index);
     cluster_path(cluster, log, "nats-%u/log", index);
-    char *argv[] = {(char *)nats_supervisor_server_path(), "-c", config, NULL};
+    char *argv[] = {(char *)cluster_nats_binary(cluster, index), "-c", config, NULL};
     cluster->layout.nats[index].pid = cluster_spawn(argv, log, NULL);
     return cluster->layout.nats[index].pid > 0 ? 0 : -1;
 }
@@ -376,7 +436,7 @@ static int cluster_dr_nats_start(struct cluster *cluster)
     if (fclose(file) != 0 || failed)
         return -1;
     cluster_path(cluster, log, "dr-nats/log", 0);
-    char *argv[] = {(char *)nats_supervisor_server_path(), "-c", path, NULL};
+    char *argv[] = {(char *)cluster_nats_binary(cluster, CLUSTER_NATS_DR), "-c", path, NULL};
     cluster->layout.dr_nats.pid = cluster_spawn(argv, log, NULL);
     return cluster->layout.dr_nats.pid > 0 ? 0 : -1;
 }
@@ -402,7 +462,9 @@ static int cluster_node_start(struct cluster *cluster, uint32_t index)
      * it starts with none of its own (a node added to a running cluster). */
     snprintf(join, sizeof join, "%u:%s/node-0/admin.token", cluster->layout.nodes[0].ports[1],
              cluster->dir);
-    char *argv[24] = {(char *)cluster->self, "serve", "--data", data, "--nats",
+    const char *binary = getenv(CLUSTER_NODE_BINARY_ENV);
+    binary = binary != NULL && binary[0] != '\0' ? binary : cluster->self;
+    char *argv[24] = {(char *)binary, "serve", "--data", data, "--nats",
                       dr ? dr_url : cluster->urls, "--replicas", replicas, "--listen", listen,
                       "--http", http, "--node-id", id};
     int argc = 14;
@@ -448,6 +510,31 @@ static int cluster_wait_port(const struct cluster *cluster, pid_t pid, uint16_t 
     return -1;
 }
 
+/* Whether a nats-server older than 2.10 is accepted (CLUSTER_NATS_OLD_ENV:
+ * tests and the drill only). */
+static bool cluster_nats_old_accepted(void)
+{
+    const char *old = getenv(CLUSTER_NATS_OLD_ENV);
+    return old != NULL && strcmp(old, "1") == 0;
+}
+
+/* Servers this build's journal refuses (CLUSTER_NATS_OLD_ENV): ready once
+ * nats-0 names a JetStream meta leader on its monitoring port. */
+static int cluster_wait_meta_leader(const struct cluster *cluster, int64_t deadline_ms)
+{
+    char body[4096], leader[64] = "";
+    while (leader[0] == '\0' && clock_now_ms() < deadline_ms) {
+        if (admin_http_get(cluster->layout.nats[0].ports[2], "/jsz", NULL, body,
+                           sizeof body) == 0)
+            admin_json_field(body, "leader", leader, sizeof leader);
+        if (leader[0] == '\0')
+            clock_sleep_ms(100);
+    }
+    if (leader[0] == '\0')
+        fprintf(stderr, "nodown cluster: no JetStream leader after %d ms\n", CLUSTER_READY_MS);
+    return leader[0] != '\0' ? 0 : -1;
+}
+
 /* The stream exists once the servers have a JetStream leader: creating it
  * (or finding it) is the test. */
 static int cluster_wait_stream(struct cluster *cluster)
@@ -462,6 +549,8 @@ static int cluster_wait_stream(struct cluster *cluster)
             journal_close(journal);
             return 0;
         }
+        if (rv == ERR_VERSION && cluster_nats_old_accepted())
+            return cluster_wait_meta_leader(cluster, deadline_ms);
         clock_sleep_ms(rv == ERR_VERSION ? 0 : 250);
     }
     fprintf(stderr, "nodown cluster: no stream after %d ms: %s\n", CLUSTER_READY_MS, errmsg);
@@ -537,15 +626,31 @@ static int cluster_dr_start(struct cluster *cluster)
     return cluster_save(cluster);
 }
 
+/* Asks the binary of each server about to start for its version
+ * (nats_supervisor_version_check; 2.9 too with CLUSTER_NATS_OLD_ENV). */
+static int cluster_binaries_check(const struct cluster *cluster)
+{
+    char errmsg[512];
+    for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
+        if (cluster_running(cluster, cluster->layout.nats[i].pid))
+            continue;
+        int rv = nats_supervisor_version_check(cluster_nats_binary(cluster, i), errmsg,
+                                               sizeof errmsg);
+        if (rv != 0 && !(rv == ERR_VERSION && cluster_nats_old_accepted())) {
+            fprintf(stderr, "nodown cluster: %s\n", errmsg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Starts every server that is not running, waits for them and the stream,
  * then every node likewise, then the DR site if there is one. */
 static int cluster_start(struct cluster *cluster)
 {
-    char what[32], errmsg[512];
-    if (nats_supervisor_version_check(nats_supervisor_server_path(), errmsg, sizeof errmsg) != 0) {
-        fprintf(stderr, "nodown cluster: %s\n", errmsg);
+    char what[32];
+    if (cluster_binaries_check(cluster) != 0)
         return -1;
-    }
     /* One after the other, each listening before the next starts. */
     for (uint32_t i = 0; i < cluster->layout.nats_count; i++) {
         if (cluster_running(cluster, cluster->layout.nats[i].pid))
@@ -995,6 +1100,34 @@ int cluster_layout_load(const char *dir, struct cluster_layout *layout)
         return -1;
     *layout = cluster.layout;
     return 0;
+}
+
+int cluster_nats_restart_on(const char *dir, uint32_t index, const char *binary, pid_t *pid)
+{
+    static struct cluster cluster;
+    memset(&cluster, 0, sizeof cluster);
+    cluster.dir = dir;
+    if (cluster_resolve_dir(&cluster, false) != 0 || cluster_load(&cluster) != 0)
+        return -1;
+    bool dr = index == CLUSTER_NATS_DR;
+    if ((dr && !cluster.layout.dr) || (!dr && index >= cluster.layout.nats_count) ||
+        strlen(binary) >= CLUSTER_PATH_MAX)
+        return -1;
+    char config[CLUSTER_PATH_MAX], log[CLUSTER_PATH_MAX];
+    snprintf(dr ? cluster.layout.dr_nats_binary : cluster.layout.nats_binary[index],
+             CLUSTER_PATH_MAX, "%s", binary);
+    /* The same file, but for what the binary supports (sync_interval). */
+    if (!dr && cluster_nats_config(&cluster, index) != 0)
+        return -1;
+    cluster_path(&cluster, config, dr ? "dr-nats/nats.conf" : "nats-%u/nats.conf", index);
+    cluster_path(&cluster, log, dr ? "dr-nats/log" : "nats-%u/log", index);
+    char *argv[] = {(char *)binary, "-c", config, NULL};
+    pid_t started = cluster_spawn(argv, log, NULL);
+    if (started <= 0)
+        return -1;
+    *(dr ? &cluster.layout.dr_nats.pid : &cluster.layout.nats[index].pid) = started;
+    *pid = started;
+    return cluster_save(&cluster);
 }
 
 int cluster_dr_url(const char *dir, char *url, size_t size)

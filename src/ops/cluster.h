@@ -26,6 +26,23 @@ struct cluster_process {
     uint16_t ports[4]; /* nats: client, route, monitor, leafnode; node: listen, http */
 };
 
+/* cluster.txt's format: 1 has no version line; 2 (written only when a
+ * server runs a binary of its own, after `nodown upgrade --nats-binary`)
+ * starts with "layout 2" and adds "nats_binary I PATH" lines. A build
+ * refuses a layout newer than it knows. */
+#define CLUSTER_LAYOUT_VERSION 2u
+/* The index of the DR site's server in cluster_nats_restart_on. */
+#define CLUSTER_NATS_DR CLUSTER_NATS_MAX
+/* For tests and the drill only: set to 1, `cluster up` starts the servers
+ * on a nats-server older than 2.10 ($NODOWN_NATS_SERVER: Debian 12's
+ * 2.9.10, tools/nats_release.sh) instead of refusing it, and waits for
+ * the servers' JetStream leader instead of making the stream (the nodes
+ * make it). Only nodes that do not check the version run on it: those of
+ * release 0.1.0, named by CLUSTER_NODE_BINARY_ENV. */
+#define CLUSTER_NATS_OLD_ENV "NODOWN_CLUSTER_NATS_OLD"
+/* The binary the nodes run instead of this one (tests and the drill). */
+#define CLUSTER_NODE_BINARY_ENV "NODOWN_CLUSTER_NODE_BINARY"
+
 struct cluster_layout {
     uint32_t nats_count;
     uint32_t node_count;
@@ -34,6 +51,10 @@ struct cluster_layout {
     bool dr;                          /* a disaster-recovery site: */
     struct cluster_process dr_nats;   /* its server (client, -, monitor): DIR/dr-nats */
     struct cluster_process dr_node;   /* its node (--dr-of): DIR/dr-node */
+    /* The binary each server runs when it is not the default one (a
+     * replacement's, cluster_nats_restart_on), else "": nats-I, dr-nats. */
+    char nats_binary[CLUSTER_NATS_MAX][CLUSTER_PATH_MAX];
+    char dr_nats_binary[CLUSTER_PATH_MAX];
 };
 
 /* What `nodown cluster ACTION` was told. */
@@ -67,6 +88,14 @@ bool cluster_process_running(const char *dir, pid_t pid);
 /* Records that node index (CLUSTER_NODES_MAX: the DR site's node) now
  * runs as pid (a new process took it over). Returns 0 or -1. */
 int cluster_node_pid_set(const char *dir, uint32_t index, pid_t pid);
+
+/* Starts server INDEX of the local cluster in dir (nats-INDEX, or the DR
+ * site's with CLUSTER_NATS_DR) on binary, with the configuration it has
+ * (DIR/nats-I/nats.conf, not rewritten) and its store, and records its
+ * pid and binary in cluster.txt (from then on `cluster up` restarts it on
+ * that binary). The caller stopped the one before. Returns 0 with *pid,
+ * or -1. */
+int cluster_nats_restart_on(const char *dir, uint32_t index, const char *binary, pid_t *pid);
 
 /* The NATS URL of the DR site of the local cluster in dir (cluster up
  * --dr). Returns 0, or -1 when there is none. */
