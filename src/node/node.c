@@ -215,6 +215,7 @@ static int node_take_lock(struct node *node, char *errmsg, size_t size)
     if (dir_lock_acquire(&node->lock, node->config.data_dir, &holder, errmsg, size) != 0)
         return node_now_ms() > node->lock_wanted_until_ms ? -1 : 0;
     node->lock_wanted_until_ms = 0;
+    node_args_write(node);
     if (!node->dr_waiting)
         node_announce_start(node, node->embedded ? 1 : node->config.replicas);
     char why[256];

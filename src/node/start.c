@@ -251,7 +251,25 @@ int node_start(struct node *node, char *errmsg, size_t size)
     }
     if (rv == 0 && config->taker == NULL)
         rv = node_admin_start(node, -1, errmsg, size);
+    if (rv == 0 && config->taker == NULL)
+        node_args_write(node);
     return rv;
+}
+
+void node_args_write(const struct node *node)
+{
+    char path[600], temporary[610];
+    snprintf(path, sizeof path, "%s/%s", node->config.data_dir, NODE_ARGS_FILE);
+    snprintf(temporary, sizeof temporary, "%s.new", path);
+    FILE *file = fopen(temporary, "w");
+    if (file == NULL)
+        return; /* only `nodown upgrade --activate` reads it; it says so */
+    fprintf(file, "%u%c", NODE_ARGS_FORMAT, '\0');
+    for (int i = 0; i < node->config.argc; i++)
+        fprintf(file, "%s%c", node->config.argv[i], '\0');
+    bool failed = ferror(file) != 0;
+    if (fclose(file) != 0 || failed || rename(temporary, path) != 0)
+        unlink(temporary);
 }
 
 int node_admin_start(struct node *node, int listen_fd, char *errmsg, size_t size)

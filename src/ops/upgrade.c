@@ -15,11 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/result.h"
 #include "gateway/admin_http.h"
 #include "lib/clock.h"
 #include "lib/dir_lock.h"
 #include "node/handover.h"
+#include "nodown/client.h"
 #include "ops/cluster.h"
+#include "ops/nats_upgrade.h"
 #include "ops/verify.h"
 
 /* How long `binary version --json` may take. */
@@ -144,11 +147,9 @@ int upgrade_binary_check(struct upgrade *upgrade, char *errmsg, size_t errmsg_si
 
 /* A process's NUL-separated /proc file (cmdline, environ) as a vector;
  * returns the count, 0 when it cannot be read. */
-static uint32_t upgrade_proc_vector(pid_t pid, const char *what, char *buffer, size_t size,
+static uint32_t upgrade_file_vector(const char *path, char *buffer, size_t size,
                                     char **vector, uint32_t max)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, what);
     FILE *file = fopen(path, "r");
     if (file == NULL)
         return 0;
@@ -160,6 +161,27 @@ static uint32_t upgrade_proc_vector(pid_t pid, const char *what, char *buffer, s
         vector[count++] = buffer + at;
     vector[count] = NULL;
     return count;
+}
+
+static uint32_t upgrade_proc_vector(pid_t pid, const char *what, char *buffer, size_t size,
+                                    char **vector, uint32_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, what);
+    return upgrade_file_vector(path, buffer, size, vector, max);
+}
+
+/* Whether pid runs (a zombie, exited but not reaped, does not). */
+static bool upgrade_runs(pid_t pid)
+{
+    char path[64], state = 0;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return false;
+    int fields = fscanf(file, "%*d (%*[^)]) %c", &state);
+    fclose(file);
+    return fields == 1 && state != 'Z' && state != 'X';
 }
 
 static const char *upgrade_option(char **argv, uint32_t argc, const char *name)
@@ -186,6 +208,29 @@ static uint16_t upgrade_admin_of(char **argv, uint32_t argc, const char *data_di
         admin_token_read(path, token, size);
     }
     return colon != NULL ? (uint16_t)atoi(colon + 1) : 7480;
+}
+
+int upgrade_node_listen(const char *data_dir, char *nodes, size_t size)
+{
+    static char args_text[16384];
+    static char *argv[UPGRADE_ARGS_MAX];
+    pid_t pid = dir_lock_holder_pid(data_dir);
+    if (pid <= 0)
+        return -1;
+    /* Its options as it runs with them (node/start.h), else its command
+     * line (a build before the file). */
+    char path[600];
+    snprintf(path, sizeof path, "%s/serve.args", data_dir);
+    uint32_t argc = upgrade_file_vector(path, args_text, sizeof args_text, argv,
+                                        UPGRADE_ARGS_MAX);
+    if (argc == 0 || strcmp(argv[0], "1") != 0)
+        argc = upgrade_proc_vector(pid, "cmdline", args_text, sizeof args_text, argv,
+                                   UPGRADE_ARGS_MAX);
+    if (argc < 2)
+        return -1;
+    const char *listen = upgrade_option(argv, argc, "--listen");
+    snprintf(nodes, size, "%s", listen != NULL ? listen : "127.0.0.1:7400");
+    return 0;
 }
 
 /* Waits until the node answers /status with pid and nothing left to
@@ -248,11 +293,17 @@ static int upgrade_restart(struct upgrade *upgrade, const char *data_dir,
 {
     static char args_text[16384], env_text[65536];
     static char *argv[UPGRADE_ARGS_MAX], *envp[UPGRADE_ENV_MAX];
+    /* The lock's holder; a build before the lock (0.1.0): the process the
+     * cluster's layout names, if it serves data_dir. */
     pid_t old = dir_lock_holder_pid(data_dir);
+    if (old <= 0)
+        old = step->old_pid;
     uint32_t argc = old > 0 ? upgrade_proc_vector(old, "cmdline", args_text, sizeof args_text,
                                                   argv, UPGRADE_ARGS_MAX)
                             : 0;
-    if (argc < 2 || strcmp(argv[1], "serve") != 0) {
+    const char *served = argc > 0 ? upgrade_option(argv, argc, "--data") : NULL;
+    if (argc < 2 || strcmp(argv[1], "serve") != 0 || served == NULL ||
+        strcmp(served, data_dir) != 0) {
         snprintf(step->error, sizeof step->error, "no node serves %s (the lock of %s is %s)",
                  data_dir, DIR_LOCK_NAME, old > 0 ? "held by another program" : "free");
         return -1;
@@ -266,7 +317,7 @@ static int upgrade_restart(struct upgrade *upgrade, const char *data_dir,
             (long)old, upgrade->binary);
     int64_t start_ms = clock_now_ms();
     kill(old, SIGTERM);
-    while (dir_lock_holder_pid(data_dir) == old && clock_now_ms() - start_ms < 30000)
+    while (upgrade_runs(old) && clock_now_ms() - start_ms < 30000)
         nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
     char *old_binary = strdup(argv[0]);
     pid_t pid = upgrade_start_as(upgrade->binary, argv, envp, old);
@@ -339,7 +390,9 @@ static int upgrade_took(struct upgrade_step *step, const char *took)
 int upgrade_node(struct upgrade *upgrade, const char *name, const char *data_dir,
                  struct upgrade_step *step)
 {
+    pid_t hint = step->old_pid; /* the layout's, or 0 */
     memset(step, 0, sizeof *step);
+    step->old_pid = hint;
     snprintf(step->name, sizeof step->name, "%s", name);
     snprintf(step->dir, sizeof step->dir, "%s", data_dir);
     char probe[CLUSTER_PATH_MAX + 64];
@@ -405,6 +458,79 @@ static int upgrade_verify(const char *dir, struct upgrade_step *step)
     return rv;
 }
 
+int upgrade_activate(struct upgrade *upgrade, const char *nodes)
+{
+    char errmsg[512];
+    struct nodown_client *client = NULL;
+    /* A client id of its own: the wall clock's milliseconds, never reused. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t client_id = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    int64_t start_ms = clock_now_ms();
+    fprintf(stderr, "upgrade: publishing ACTIVATE_LOGIC %u through %s\n", upgrade->activate,
+            nodes);
+    if (nodown_client_open(&client, nodes, client_id, 0, upgrade->house_secret, NULL, errmsg,
+                           sizeof errmsg) != 0) {
+        fprintf(stderr, "upgrade: cannot log on as the house: %s\n", errmsg);
+        return -1;
+    }
+    struct command command;
+    memset(&command, 0, sizeof command);
+    command.type = COMMAND_ACTIVATE_LOGIC;
+    command.u.activate_logic.logic_version = upgrade->activate;
+    uint64_t client_seq = 0;
+    struct nodown_outcome outcome;
+    upgrade->activate_sent = true;
+    int rv = nodown_client_send(client, &command, &client_seq);
+    if (rv == 0)
+        rv = nodown_client_wait(client, &outcome, 30000);
+    nodown_client_close(client);
+    upgrade->activate_ms = (uint64_t)(clock_now_ms() - start_ms);
+    if (rv != 0) {
+        fprintf(stderr, "upgrade: the activation got no answer (%d)\n", rv);
+        return -1;
+    }
+    upgrade->activate_result = outcome.result;
+    upgrade->activate_seq = outcome.stream_seq;
+    upgrade->activate_id = outcome.id;
+    if (outcome.result == REJECT_LOGIC_NOT_EVERYWHERE) {
+        fprintf(stderr, "upgrade: ACTIVATE_LOGIC %u refused, not published: node %" PRIu64
+                " cannot run it\n", upgrade->activate, outcome.id);
+        return -1;
+    }
+    if (outcome.result != RESULT_OK) {
+        fprintf(stderr, "upgrade: ACTIVATE_LOGIC %u refused: %s\n", upgrade->activate,
+                result_text(outcome.result));
+        return -1;
+    }
+    fprintf(stderr, "upgrade: logic version %u active from stream sequence %" PRIu64 "\n",
+            upgrade->activate, outcome.stream_seq);
+    return 0;
+}
+
+/* The NATS servers, one at a time (ops/nats_upgrade.h). */
+static int upgrade_nats(struct upgrade *upgrade, const char *dir)
+{
+    static struct nats_upgrade_report report;
+    char errmsg[512];
+    upgrade->nats = &report;
+    int rv = nats_upgrade_run(dir, upgrade->nats_binary, &report, errmsg, sizeof errmsg);
+    upgrade->nats_done = rv == 0;
+    if (rv != 0)
+        fprintf(stderr, "upgrade: the NATS servers: %s\n", errmsg);
+    return rv == 0 ? 0 : -1;
+}
+
+/* The client port of every node of the layout, as a client's node list. */
+static void upgrade_nodes_list(const struct cluster_layout *layout, char *text, size_t size)
+{
+    size_t used = 0;
+    text[0] = '\0';
+    for (uint32_t i = 0; i < layout->node_count && used < size; i++)
+        used += (size_t)snprintf(text + used, size - used, "%s127.0.0.1:%u", i > 0 ? "," : "",
+                                 layout->nodes[i].ports[0]);
+}
+
 int upgrade_cluster(struct upgrade *upgrade, const char *dir)
 {
     struct cluster_layout layout;
@@ -413,6 +539,12 @@ int upgrade_cluster(struct upgrade *upgrade, const char *dir)
         return 1;
     }
     int64_t start_ms = clock_now_ms();
+    if (upgrade->nats_binary != NULL && upgrade_nats(upgrade, dir) != 0) {
+        upgrade->total_ms = (uint64_t)(clock_now_ms() - start_ms);
+        return 1;
+    }
+    if (upgrade->binary == NULL)
+        layout.node_count = 0, layout.dr = false; /* the nodes stay */
     uint32_t count = layout.node_count + (layout.dr ? 1u : 0u);
     for (uint32_t i = 0; i < count && upgrade->step_count < 24; i++) {
         bool dr = i == layout.node_count;
@@ -421,6 +553,7 @@ int upgrade_cluster(struct upgrade *upgrade, const char *dir)
         snprintf(data, sizeof data, "%s/%s", dir, name);
         struct upgrade_step *step = &upgrade->steps[upgrade->step_count++];
         pid_t old_pid = dr ? layout.dr_node.pid : layout.nodes[i].pid;
+        step->old_pid = old_pid;
         if (upgrade_node(upgrade, name, data, step) != 0 ||
             cluster_node_pid_set(dir, dr ? CLUSTER_NODES_MAX : i, step->pid) != 0 ||
             upgrade_verify(dir, step) != 0) {
@@ -432,8 +565,15 @@ int upgrade_cluster(struct upgrade *upgrade, const char *dir)
         }
         step->old_pid = old_pid;
     }
+    int rv = 0;
+    if (upgrade->activate != 0) {
+        char nodes[CLUSTER_NODES_MAX * 24];
+        cluster_layout_load(dir, &layout);
+        upgrade_nodes_list(&layout, nodes, sizeof nodes);
+        rv = upgrade_activate(upgrade, nodes) == 0 ? 0 : 1;
+    }
     upgrade->total_ms = (uint64_t)(clock_now_ms() - start_ms);
-    return 0;
+    return rv;
 }
 
 void upgrade_report(const struct upgrade *upgrade)
@@ -450,12 +590,26 @@ void upgrade_report(const struct upgrade *upgrade)
                    (long)s->pid, s->seq, s->sessions, s->handover_ms, s->took_ms,
                    s->ok ? "" : ": ", s->error);
         }
+        if (upgrade->activate_sent)
+            printf("ACTIVATE_LOGIC %u: %s at stream sequence %" PRIu64 " (%" PRIu64 " ms)\n",
+                   upgrade->activate, result_text(upgrade->activate_result),
+                   upgrade->activate_seq, upgrade->activate_ms);
         printf("upgraded to release %s in %" PRIu64 " ms; the longest hand-over %" PRIu64
                " ms\n", upgrade->release, upgrade->total_ms, longest);
         return;
     }
-    printf("{\"release\":\"%s\",\"total_ms\":%" PRIu64 ",\"longest_handover_ms\":%" PRIu64
-           ",\"steps\":[", upgrade->release, upgrade->total_ms, longest);
+    printf("{\"release\":\"%s\",\"total_ms\":%" PRIu64 ",\"longest_handover_ms\":%" PRIu64,
+           upgrade->release, upgrade->total_ms, longest);
+    if (upgrade->nats != NULL) {
+        printf(",\"nats\":");
+        nats_upgrade_report_json(upgrade->nats, stdout); /* ends with a newline */
+    }
+    if (upgrade->activate_sent)
+        printf(",\"activate\":{\"version\":%u,\"result\":\"%s\",\"stream_seq\":%" PRIu64
+               ",\"node\":%" PRIu64 ",\"ms\":%" PRIu64 "}", upgrade->activate,
+               result_name(upgrade->activate_result), upgrade->activate_seq,
+               upgrade->activate_id, upgrade->activate_ms);
+    printf(",\"steps\":[");
     for (uint32_t i = 0; i < upgrade->step_count; i++) {
         const struct upgrade_step *s = &upgrade->steps[i];
         char error[512];

@@ -18,6 +18,7 @@
 #define NODOWN_OPS_UPGRADE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -42,13 +43,25 @@ struct upgrade_step {
 };
 
 struct upgrade {
-    const char *binary;       /* the new build */
+    const char *binary;       /* the new build, or NULL: the nodes stay */
+    const char *nats_binary;  /* the NATS servers' new binary first, or NULL */
+    uint32_t activate;        /* ACTIVATE_LOGIC this version at the end; 0: none */
+    const char *house_secret; /* for the activation, as the house */
     char release[64];         /* its release, from `binary version --json` */
     int timeout_ms;           /* per node; 0: UPGRADE_TIMEOUT_MS_DEFAULT */
     bool json;
     struct upgrade_step steps[24];
     uint32_t step_count;
     uint64_t total_ms;
+    /* The NATS servers' replacement (ops/nats_upgrade.h), when asked. */
+    bool nats_done;
+    struct nats_upgrade_report *nats;
+    /* The activation: its outcome. */
+    bool activate_sent;
+    uint16_t activate_result;  /* enum result_code; 0 and activate_seq 0: not sent */
+    uint64_t activate_seq;
+    uint64_t activate_id;      /* REJECT_LOGIC_NOT_EVERYWHERE: the node that cannot */
+    uint64_t activate_ms;
 };
 
 /* Checks that binary runs and says its release (into upgrade->release).
@@ -60,8 +73,19 @@ int upgrade_binary_check(struct upgrade *upgrade, char *errmsg, size_t errmsg_si
 int upgrade_node(struct upgrade *upgrade, const char *name, const char *data_dir,
                  struct upgrade_step *step);
 
-/* Every node of the local cluster in dir, then its DR site's node; after
- * each, `nodown verify` over all of them. Returns the exit code. */
+/* The client address of the node serving data_dir (its --listen), as a
+ * client's node list. Returns 0, or -1 when no node serves it. */
+int upgrade_node_listen(const char *data_dir, char *nodes, size_t size);
+
+/* Publishes ACTIVATE_LOGIC upgrade->activate as the house through nodes
+ * (a client's node list). The gateway publishes it only when every node
+ * of the stream runs that version (its gate), else the outcome names the
+ * first node that cannot. Returns 0 when applied, -1 otherwise (said). */
+int upgrade_activate(struct upgrade *upgrade, const char *nodes);
+
+/* The local cluster in dir: its NATS servers first (nats_binary), then
+ * every node, then its DR site's node, with `nodown verify` over all of
+ * them after each node, then the activation. Returns the exit code. */
 int upgrade_cluster(struct upgrade *upgrade, const char *dir);
 
 /* Prints the steps: a line each, or one JSON object with json. */
