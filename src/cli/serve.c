@@ -75,7 +75,8 @@ static void serve_usage(FILE *out)
             "  --take-over  replace the node serving DIR on this host without its\n"
             "             clients waiting: take its options (then these), catch up beside\n"
             "             it, then take its ports, sessions and embedded NATS server; it\n"
-            "             serves on if this fails (docs/upgrades.md, \"Hand-over\")\n"
+            "             serves on if this fails (docs/upgrades.md, \"Hand-over\"); the\n"
+            "             old node's --logic-max is not taken\n"
             "  --min-secret-length N  the shortest new secret this node sets, 1 to 256\n"
             "             bytes (default %u): a shorter $NODOWN_HOUSE_SECRET is refused\n"
             "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n"
@@ -243,8 +244,16 @@ static int serve_take_over(int argc, char **argv, struct node_config *config)
     node_take_over_args(taker, &old_argc, &old_argv);
     static char *args[2 * SERVE_TAKE_OVER_ARGS_MAX];
     int count = 0;
-    for (int i = 0; i < old_argc && count < SERVE_TAKE_OVER_ARGS_MAX; i++)
+    /* The old node's --logic-max was its own (a test, a rehearsal of a
+     * mixed cluster): the new build runs its whole range unless this
+     * command line says otherwise. */
+    for (int i = 0; i < old_argc && count < SERVE_TAKE_OVER_ARGS_MAX; i++) {
+        if (strcmp(old_argv[i], "--logic-max") == 0 && i + 1 < old_argc) {
+            i++;
+            continue;
+        }
         args[count++] = old_argv[i];
+    }
     for (int i = 0; i < argc && i < SERVE_TAKE_OVER_ARGS_MAX; i++)
         args[count++] = argv[i];
     if (serve_parse(count, args, config) != 0) {

@@ -199,6 +199,10 @@ static int node_take_over_finish(struct node *node, char *errmsg, size_t size)
         return -1;
     takeover_take_output(taker);
     takeover_take_close(taker);
+    /* What this build runs, in the node registry at once: an activation
+     * may follow the upgrade's last node within milliseconds. */
+    if (!node->dr_waiting)
+        node_announce_start(node, node->embedded ? 1 : node->config.replicas);
     fprintf(stderr, "nodown: hand-over: process %ld serves the node now\n", (long)getpid());
     /* The old process lets go of the directory as it stops: the loop
      * takes the lock then (node_take_lock), serving meanwhile. */
@@ -216,8 +220,6 @@ static int node_take_lock(struct node *node, char *errmsg, size_t size)
         return node_now_ms() > node->lock_wanted_until_ms ? -1 : 0;
     node->lock_wanted_until_ms = 0;
     node_args_write(node);
-    if (!node->dr_waiting)
-        node_announce_start(node, node->embedded ? 1 : node->config.replicas);
     char why[256];
     if (takeover_give_open(&node->giver, node->config.data_dir, why, sizeof why) != 0)
         fprintf(stderr, "nodown: no hand-over to a new process (a restart is this node's "

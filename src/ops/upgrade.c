@@ -27,6 +27,9 @@
 
 /* How long `binary version --json` may take. */
 #define UPGRADE_VERSION_TIMEOUT_MS 5000
+/* How long an activation refused for a node that cannot run it yet is
+ * asked again: a node replaced announces its build within a second. */
+#define UPGRADE_ACTIVATE_RETRY_MS 15000
 /* Descriptors a started process closes before exec. */
 #define UPGRADE_FDS_CLOSE_MAX 1024
 /* How long the digests of every node may take to be compared. */
@@ -481,9 +484,18 @@ int upgrade_activate(struct upgrade *upgrade, const char *nodes)
     uint64_t client_seq = 0;
     struct nodown_outcome outcome;
     upgrade->activate_sent = true;
-    int rv = nodown_client_send(client, &command, &client_seq);
-    if (rv == 0)
-        rv = nodown_client_wait(client, &outcome, 30000);
+    int rv = 0;
+    /* A node just replaced says what it runs in the node registry a moment
+     * after it serves: a refusal naming it is asked again, for a while (a
+     * refused activation is never published). */
+    for (int64_t until = clock_now_ms() + UPGRADE_ACTIVATE_RETRY_MS;;) {
+        rv = nodown_client_send(client, &command, &client_seq);
+        if (rv == 0)
+            rv = nodown_client_wait(client, &outcome, 30000);
+        if (rv != 0 || outcome.result != REJECT_LOGIC_NOT_EVERYWHERE || clock_now_ms() > until)
+            break;
+        nanosleep(&(struct timespec){.tv_nsec = 200000000}, NULL);
+    }
     nodown_client_close(client);
     upgrade->activate_ms = (uint64_t)(clock_now_ms() - start_ms);
     if (rv != 0) {
