@@ -351,9 +351,13 @@ static int cluster_nats_config(const struct cluster *cluster, uint32_t index)
     const struct cluster_process *p = &cluster->layout.nats[index];
     char sync_interval[DURABILITY_TEXT_SIZE + 20] = ", sync_interval: ";
     durability_sync_interval(&cluster->durability, sync_interval + strlen(sync_interval));
+    /* lame_duck_grace_period: a server put in lame duck mode (nodown
+     * cluster upgrade-nats) closes its clients' connections after 2 s
+     * instead of 10: a node moves to another server within milliseconds,
+     * and the upgrade of three servers waits for each one's exit. */
     fprintf(file, "# Written by nodown cluster up (src/ops/cluster.c).\n"
                   "server_name: \"nats-%u\"\nlisten: \"127.0.0.1:%u\"\n"
-                  "http: \"127.0.0.1:%u\"\n"
+                  "http: \"127.0.0.1:%u\"\nlame_duck_grace_period: \"2s\"\n"
                   "jetstream { store_dir: \"%s/nats-%u/jetstream\", domain: \"" CLUSTER_DOMAIN
                   "\"%s }\n"
                   "leafnodes { listen: \"127.0.0.1:%u\" }\n",

@@ -33,7 +33,7 @@ TIME_LIMIT_S=${NATS_UPGRADE_TIME_LIMIT_S:-600}
 HOUSE_SECRET="nats upgrade house secret"
 MEMBER_SECRET="nats upgrade member secret"
 RATE=${NATS_UPGRADE_RATE:-80}     # commands per second and client
-COUNT=${NATS_UPGRADE_COUNT:-8000} # per client: more than the upgrade lasts
+COUNT=${NATS_UPGRADE_COUNT:-3000} # per client: more than the upgrade lasts (15-25 s)
 GAP_MAX_MS=5000
 # (c) mixes 2.9.10 and 2.10.27 servers while it runs: a client evicted by
 # a 2.9.10 lame duck waited up to 6.4 s (2026-12-06), so its bound is looser.
