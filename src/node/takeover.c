@@ -142,6 +142,7 @@ static void giver_wait(struct takeover_giver *giver, const struct takeover_node 
     }
     fprintf(stderr, "nodown: hand-over: the new process applied up to %" PRIu64 "; draining\n",
             message.applied_seq);
+    giver->ready_seq = message.applied_seq;
     gateway_drain(node->gateway, true);
     giver->drain_since_ms = clock_now_ms();
     giver->phase = TAKEOVER_GIVE_DRAINING;
@@ -238,11 +239,15 @@ int takeover_give_poll(struct takeover_giver *giver, const struct takeover_node 
         giver_wait(giver, node);
         return 0;
     case TAKEOVER_GIVE_DRAINING:
-        if (gateway_drained(node->gateway))
+        /* Drained, and at least where the taker is: it applies up to this
+         * node's sequence, never back (a node behind the stream catches
+         * up first, applying on while it drains). */
+        if (gateway_drained(node->gateway) && node->replica->applied_seq >= giver->ready_seq)
             return giver_transfer(giver, node);
         if (clock_now_ms() - giver->drain_since_ms > TAKEOVER_DRAIN_MAX_MS) {
             handover_abort(giver->conn_fd, "the old node could not drain (its batches not "
-                           "stored and applied) in time");
+                           "stored and applied, or the stream up to the new process's "
+                           "sequence applied) in time");
             giver_reset(giver, node, "not drained in time");
         }
         return 0;

@@ -54,6 +54,7 @@ struct takeover_giver {
     enum takeover_give_phase phase;
     int64_t drain_since_ms;
     int64_t hello_since_ms;
+    uint64_t ready_seq; /* the taker's applied sequence at READY: drained means at or past it */
     int64_t polled_ms;
     int keeper_end; /* the keeper's end while handing over the embedded server */
     char dir[1024];
