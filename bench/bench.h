@@ -12,4 +12,7 @@ int bench_node_main(int argc, char **argv);
 /* The arguments after "bench cluster". */
 int bench_cluster_main(int argc, char **argv);
 
+/* The arguments after "bench activation": ACTIVATE_LOGIC 3's migration. */
+int bench_activation_main(int argc, char **argv);
+
 #endif

@@ -25,6 +25,7 @@ static void usage(FILE *out)
             "  bench core    benchmark the matching core (--workload liquibook|mix)\n"
             "  bench node    benchmark a whole node: acknowledged orders/s, latency, replay\n"
             "  bench cluster benchmark a local cluster: orders/s, latency, a leader step-down\n"
+            "  bench activation  time ACTIVATE_LOGIC 3's migration over a large state\n"
             "  upgrade       replace running nodes by a new build, clients not waiting\n"
             "  version       print the build's format and logic versions\n"
             "  rehearse      replay a node's history with a new build, before upgrading\n"
@@ -37,7 +38,8 @@ static void usage(FILE *out)
 static void bench_usage(FILE *out)
 {
     fprintf(out,
-            "usage: nodown bench core|node|cluster [options] ('nodown bench WHICH --help')\n"
+            "usage: nodown bench core|node|cluster|activation [options]\n"
+            "       ('nodown bench WHICH --help')\n"
             "  core     the matching core alone, one thread, no I/O; workloads\n"
             "           (--workload): liquibook (Liquibook's perf-test stream, the\n"
             "           default) and mix (exchange-core's 82%% move, 9%% GTC, 6%% cancel,\n"
@@ -46,7 +48,9 @@ static void bench_usage(FILE *out)
             "           latency at full and half load, replay speed, snapshot pauses;\n"
             "           --hostile adds idle connections, wrong logons and dripping HTTP\n"
             "  cluster  3 NATS servers and N nodes: orders/s and latency in six phases,\n"
-            "           a leader step-down among them\n");
+            "           a leader step-down among them\n"
+            "  activation  ACTIVATE_LOGIC 3's migration pause over N resting orders and\n"
+            "           N open bets\n");
 }
 
 int main(int argc, char **argv)
@@ -90,6 +94,8 @@ int main(int argc, char **argv)
             return bench_node_main(argc - 3, argv + 3);
         if (argc >= 3 && strcmp(argv[2], "cluster") == 0)
             return bench_cluster_main(argc - 3, argv + 3);
+        if (argc >= 3 && strcmp(argv[2], "activation") == 0)
+            return bench_activation_main(argc - 3, argv + 3);
         bool help = argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0 ||
                                   strcmp(argv[2], "help") == 0);
         bench_usage(help ? stdout : stderr);
