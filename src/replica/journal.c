@@ -720,6 +720,35 @@ static int read_subscribe(struct journal *journal, uint64_t from_seq)
     journal->read_next_seq = from_seq;
     return 0;
 }
+/* read_subscribe, but a failure is retried (JOURNAL_READ_RETRY_MS apart,
+ * read_sub NULL meanwhile) until it has lasted JOURNAL_READ_RETRY_MAX_MS:
+ * then ERR_IO. Returns 0 (made, or to be tried again) or ERR_IO. */
+static int read_subscribe_retried(struct journal *journal, uint64_t from_seq)
+{
+    int64_t now_ms = clock_now_ms();
+    if (journal->read_failing_since_ms != 0 && now_ms < journal->read_retry_ms)
+        return 0;
+    if (journal->read_failing_since_ms == 0)
+        journal->read_gap_seq = journal->read_gap_seq == from_seq ? from_seq : 0;
+    if (read_subscribe(journal, from_seq) == 0) {
+        if (journal->read_failing_since_ms != 0)
+            fprintf(stderr, "nodown: journal: reading %s from %" PRIu64 " again after %" PRId64
+                    " ms\n", journal->stream_name, from_seq,
+                    now_ms - journal->read_failing_since_ms);
+        journal->read_failing_since_ms = 0;
+        return 0;
+    }
+    if (journal->read_failing_since_ms == 0) {
+        journal->read_failing_since_ms = now_ms;
+        fprintf(stderr, "nodown: %s; trying again every %d ms for up to %d s\n", journal->error,
+                JOURNAL_READ_RETRY_MS, JOURNAL_READ_RETRY_MAX_MS / 1000);
+    }
+    if (now_ms - journal->read_failing_since_ms >= JOURNAL_READ_RETRY_MAX_MS)
+        return ERR_IO;
+    journal->read_retry_ms = now_ms + JOURNAL_READ_RETRY_MS;
+    return 0;
+}
+
 /* Checks one message against the expected sequence and delivers it.
  * Returns 0 (delivered, or a repeat dropped), 1 (a gap: the consumer was
  * recreated at the expected sequence), cb's value, or ERR_IO. */
@@ -751,8 +780,9 @@ static int read_message(struct journal *journal, natsMsg *msg, journal_message_c
             return ERR_IO;
         }
         journal->read_gap_seq = expected;
-        int rv = read_subscribe(journal, expected);
-        return rv != 0 ? rv : 1;
+        /* Made again at the next read if it cannot be now (read_sub NULL). */
+        (void)read_subscribe_retried(journal, expected);
+        return 1;
     }
     journal->read_gap_seq = 0;
     journal->read_next_seq = seq + 1;
@@ -780,10 +810,9 @@ int journal_read(struct journal *journal, uint64_t from_seq, uint32_t max_messag
     if (journal->read_sub != NULL && journal->read_next_seq != from_seq)
         read_reset(journal);
     if (journal->read_sub == NULL) {
-        journal->read_gap_seq = 0;
-        int rv = read_subscribe(journal, from_seq);
-        if (rv != 0)
-            return rv;
+        int rv = read_subscribe_retried(journal, from_seq);
+        if (rv != 0 || journal->read_sub == NULL)
+            return rv; /* an error, or nothing to read until the next try */
     }
     read_wake_clear(journal);
     int64_t deadline_ms = clock_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);

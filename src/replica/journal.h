@@ -38,6 +38,12 @@
 /* Idle heartbeat of the read consumer: a reader notices a lost consumer
  * (its server restarted) after two missed heartbeats and recreates it. */
 #define JOURNAL_READ_HEARTBEAT_MS 1000
+/* A read consumer that cannot be made (a stream between leaders, a server
+ * of the cluster just killed: "Timeout") is tried again every
+ * JOURNAL_READ_RETRY_MS, reading nothing meanwhile, and is an error only
+ * after JOURNAL_READ_RETRY_MAX_MS of failures. */
+#define JOURNAL_READ_RETRY_MS 250
+#define JOURNAL_READ_RETRY_MAX_MS 60000
 
 struct journal;
 

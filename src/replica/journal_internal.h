@@ -39,6 +39,8 @@ struct journal {
     jsCtx *js;
     uint64_t read_next_seq;     /* the stream sequence the reader expects next */
     uint64_t read_gap_seq;      /* a gap at this sequence survived a recreate */
+    int64_t read_failing_since_ms; /* the read consumer cannot be made since; 0: it can */
+    int64_t read_retry_ms;         /* and is tried again then */
     int wake_fd;                /* eventfd: bumped for each message queued */
     bool sync_ready;            /* lock and changed initialised */
     /* Shared with the delivery thread, under lock. */

@@ -27,9 +27,6 @@
 #   UPGRADE_PLANS_COUNT=N        N seeds drawn from the clock instead
 #   UPGRADE_PLANS_RATE=R         commands/s per load client (default 100)
 #   UPGRADE_PLANS_KEEP=1         keep the directory (logs) afterwards
-#   UPGRADE_PLANS_STRICT=1       a hand-over refused because the old node
-#                                lagged fails the plan (default: tried
-#                                again once, with a KNOWN DEFECT line)
 #   UPGRADE_PLANS_TIME_LIMIT_S   bound on the whole run (default 120 + 110
 #                                a seed)
 #
@@ -221,18 +218,6 @@ step_replace() {
     old=$(lock_pid "$dir/node-$1") || { echo "     no process holds node-$1"; return 1; }
     cp "$NODOWN" "$copy"
     upgrade_node "$1" "$copy"
-    # A known defect (src/node/takeover.c, taker_apply_to): when the old
-    # node lags behind the stream (its consumer still recovering from a
-    # NATS server's restart), the new process catches up past it and the
-    # hand-over is refused, the old node serving on. An operator tries
-    # again; so does the plan, once, 3 s later, unless
-    # UPGRADE_PLANS_STRICT=1, and says so.
-    if [ "$URC" != 0 ] && [ "${UPGRADE_PLANS_STRICT:-0}" != 1 ] &&
-        grep -q "past the old node's" "$dir.upgrade.err"; then
-        echo "     KNOWN DEFECT: refused, node-$1's old process lagging; trying again in 3 s"
-        sleep 3
-        upgrade_node "$1" "$copy"
-    fi
     [ "$URC" = 0 ] || return 1
     new=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$dir.upgrade")
     # The new process writes its pid into the lock file once it holds it.
