@@ -90,8 +90,7 @@
     X(REJECT_SELECTION_COUNT, 60, "not one price or result per selection of the market") \
     X(REJECT_CREDIT_ABOVE_PARENT_TOTAL, 61, "children's credit in total above the parent's") \
     X(REJECT_SESSION_EVICTED, 62, "session evicted: log on again, go on above its sequence") \
-    X(REJECT_SECRET_CHANGE_REQUIRED, 63,                                               \
-      "set your own secret first: another account set this one")                       \
+    X(REJECT_SECRET_CHANGE_REQUIRED, 63, "set your own secret first: another account set this one")\
     X(REJECT_COMMISSION_INVALID, 64, "commission rate above 10 % of the stake")        \
     X(REJECT_COMMISSION_ABOVE_PARENT, 65, "commission rate above the parent's own")    \
     X(REJECT_LOGIC_NOT_ACTIVE, 66, "command needs a logic version not active yet")
