@@ -14,5 +14,7 @@ int cluster_main(int argc, char **argv);
 int nats_upgrade_main(int argc, char **argv);
 int verify_main(int argc, char **argv);
 int promote_main(int argc, char **argv);
+/* `nodown drill` (drill.c): the acceptance test, ops/drill.h. */
+int drill_main(int argc, char **argv);
 
 #endif

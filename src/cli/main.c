@@ -27,6 +27,7 @@ static void usage(FILE *out)
             "  bench cluster benchmark a local cluster: orders/s, latency, a leader step-down\n"
             "  bench activation  time ACTIVATE_LOGIC 3's migration over a large state\n"
             "  upgrade       replace running nodes by a new build, clients not waiting\n"
+            "  drill         the whole upgrade of a local cluster under load, measured\n"
             "  version       print the build's format and logic versions\n"
             "  rehearse      replay a node's history with a new build, before upgrading\n"
             "  replay        a snapshot and a stream copy through this build (rehearse)\n"
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
         return serve_main(argc - 2, argv + 2);
     if (strcmp(command, "upgrade") == 0)
         return upgrade_main(argc - 2, argv + 2);
+    if (strcmp(command, "drill") == 0)
+        return drill_main(argc - 2, argv + 2);
     if (strcmp(command, "nats-keeper") == 0) /* a node handing over execs it (not listed) */
         return nats_supervisor_keeper_main(argc - 2, argv + 2);
     if (strcmp(command, "client") == 0)

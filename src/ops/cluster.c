@@ -410,13 +410,17 @@ static int cluster_journal_open(const struct cluster *cluster, struct journal **
     return journal_open(journal, &config, errmsg, size);
 }
 
-/* The DR site's server: JetStream in its own domain, a leafnode to every
- * primary server, and nothing of nodown's subjects crossing it (a DR
- * node's publish must never reach the primary's stream; the mirror's own
- * traffic runs on JetStream's subjects). */
-static int cluster_dr_nats_start(struct cluster *cluster)
+/* The DR site server's configuration: JetStream in its own domain, a
+ * leafnode to every primary server, and nothing of nodown's subjects
+ * crossing it (a DR node's publish must never reach the primary's stream;
+ * the mirror's own traffic runs on JetStream's subjects). As for the
+ * primary's (cluster_nats_config), a server older than 2.10 gets no
+ * sync_interval. */
+static int cluster_dr_nats_config(const struct cluster *cluster)
 {
-    char path[CLUSTER_PATH_MAX], log[CLUSTER_PATH_MAX];
+    char path[CLUSTER_PATH_MAX], errmsg[256];
+    bool sync = nats_supervisor_version_check(cluster_nats_binary(cluster, CLUSTER_NATS_DR),
+                                              errmsg, sizeof errmsg) != ERR_VERSION;
     cluster_path(cluster, path, "dr-nats", 0);
     mkdir(path, 0755);
     cluster_path(cluster, path, "dr-nats/nats.conf", 0);
@@ -424,21 +428,28 @@ static int cluster_dr_nats_start(struct cluster *cluster)
     if (file == NULL)
         return -1;
     const struct cluster_process *p = &cluster->layout.dr_nats;
-    char sync_interval[DURABILITY_TEXT_SIZE];
-    durability_sync_interval(&cluster->durability, sync_interval);
+    char sync_interval[DURABILITY_TEXT_SIZE + 20] = ", sync_interval: ";
+    durability_sync_interval(&cluster->durability, sync_interval + strlen(sync_interval));
     fprintf(file, "# Written by nodown cluster up --dr (src/ops/cluster.c).\n"
                   "server_name: \"dr-0\"\nlisten: \"127.0.0.1:%u\"\nhttp: \"127.0.0.1:%u\"\n"
                   "jetstream { store_dir: \"%s/dr-nats/jetstream\", domain: \""
-                  CLUSTER_DR_DOMAIN "\", sync_interval: %s }\n"
+                  CLUSTER_DR_DOMAIN "\"%s }\n"
                   "leafnodes { remotes: [ { urls: [",
-            p->ports[0], p->ports[2], cluster->dir, sync_interval);
+            p->ports[0], p->ports[2], cluster->dir, sync ? sync_interval : "");
     for (uint32_t i = 0; i < cluster->layout.nats_count; i++)
         fprintf(file, "%s\"nats-leaf://127.0.0.1:%u\"", i > 0 ? ", " : " ",
                 cluster->layout.nats[i].ports[3]);
     fprintf(file, " ],\n  deny_imports: [\"nodown.>\"], deny_exports: [\"nodown.>\"] } ] }\n");
     bool failed = ferror(file) != 0;
-    if (fclose(file) != 0 || failed)
+    return fclose(file) != 0 || failed ? -1 : 0;
+}
+
+static int cluster_dr_nats_start(struct cluster *cluster)
+{
+    char path[CLUSTER_PATH_MAX], log[CLUSTER_PATH_MAX];
+    if (cluster_dr_nats_config(cluster) != 0)
         return -1;
+    cluster_path(cluster, path, "dr-nats/nats.conf", 0);
     cluster_path(cluster, log, "dr-nats/log", 0);
     char *argv[] = {(char *)cluster_nats_binary(cluster, CLUSTER_NATS_DR), "-c", path, NULL};
     cluster->layout.dr_nats.pid = cluster_spawn(argv, log, NULL);
@@ -1121,7 +1132,7 @@ int cluster_nats_restart_on(const char *dir, uint32_t index, const char *binary,
     snprintf(dr ? cluster.layout.dr_nats_binary : cluster.layout.nats_binary[index],
              CLUSTER_PATH_MAX, "%s", binary);
     /* The same file, but for what the binary supports (sync_interval). */
-    if (!dr && cluster_nats_config(&cluster, index) != 0)
+    if ((dr ? cluster_dr_nats_config(&cluster) : cluster_nats_config(&cluster, index)) != 0)
         return -1;
     cluster_path(&cluster, config, dr ? "dr-nats/nats.conf" : "nats-%u/nats.conf", index);
     cluster_path(&cluster, log, dr ? "dr-nats/log" : "nats-%u/log", index);

@@ -321,6 +321,16 @@ static int nats_upgrade_step_down(struct nats_upgrade *upgrade, const char *stre
     for (int tries = 0; tries < NATS_UPGRADE_STEP_DOWN_TRIES; tries++) {
         if (nats_upgrade_request(upgrade, subject, reply, sizeof reply) != 0 ||
             strstr(reply, "\"success\":true") == NULL) {
+            /* 503, "JetStream system temporarily unavailable": the meta
+             * group is between leaders (seen by `nodown drill` just after
+             * a server of a 2.9.10 cluster came back on 2.10.27): asked
+             * again, for NATS_UPGRADE_LEADER_MS at most. */
+            if (strstr(reply, "\"code\":503") != NULL &&
+                clock_now_ms() - start_ms < NATS_UPGRADE_LEADER_MS) {
+                clock_sleep_ms(250);
+                tries--;
+                continue;
+            }
             snprintf(upgrade->errmsg, upgrade->errmsg_size, "stream %s: the step-down of its "
                      "leader %s was refused: %.200s", stream_name, name, reply);
             return ERR_IO;

@@ -282,7 +282,12 @@ static const char *stream_difference(const jsStreamConfig *c, const struct journ
         return "storage (not file)";
     if (c->Replicas != (int64_t)config->replicas)
         return "replicas";
-    if (c->Duplicates != config->duplicate_window_ms * 1000000)
+    /* A mirror's duplicate window is not compared: nothing is published
+     * to it (it stores its source's messages at their sequences), and
+     * nats-server 2.9 keeps none for a mirror, so the mirror a node of
+     * release 0.1.0 made on 2.9.10 has 0 where this build asks for
+     * JOURNAL_DUPLICATE_WINDOW_MS (found by `nodown drill`). */
+    if (config->mirror_of == NULL && c->Duplicates != config->duplicate_window_ms * 1000000)
         return "duplicate window";
     if (c->Retention != js_LimitsPolicy)
         return "retention (not limits)";
