@@ -432,6 +432,7 @@ static int cluster_dr_nats_config(const struct cluster *cluster)
     durability_sync_interval(&cluster->durability, sync_interval + strlen(sync_interval));
     fprintf(file, "# Written by nodown cluster up --dr (src/ops/cluster.c).\n"
                   "server_name: \"dr-0\"\nlisten: \"127.0.0.1:%u\"\nhttp: \"127.0.0.1:%u\"\n"
+                  "lame_duck_grace_period: \"2s\"\n" /* as the primary's servers */
                   "jetstream { store_dir: \"%s/dr-nats/jetstream\", domain: \""
                   CLUSTER_DR_DOMAIN "\"%s }\n"
                   "leafnodes { remotes: [ { urls: [",
