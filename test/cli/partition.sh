@@ -395,7 +395,21 @@ main() {
     for i in 1 2 3; do
         expect "nats-$i starts in nd-p$i-$tag" nats_start "$i" || return
     done
-    expect "node 1 starts on nats-1 (creates the R3 stream)" node_start 1 house || return
+    # A JetStream cluster of 2.10 servers started together sometimes never
+    # places an R3 stream ("no suitable peers for placement", an open
+    # fault of cluster formation, docs/cluster.md): the servers are
+    # restarted once, in turn, and the node tried again, saying so.
+    if node_start 1 house; then
+        ok "node 1 starts on nats-1 (creates the R3 stream)"
+    else
+        echo "     node 1 did not start: the servers are restarted once"
+        tail -n 3 "$work/node-1.err" | sed 's/^/     | /'
+        stop_pid "${node_pid[1]}"
+        for i in 1 2 3; do stop_pid "${nats_pid[$i]}"; done
+        for i in 1 2 3; do nats_start "$i"; done
+        expect "node 1 starts on nats-1 (creates the R3 stream), the servers restarted" \
+            node_start 1 house || return
+    fi
     expect "node 2 starts on nats-2" node_start 2 || return
     expect "node 3 starts on nats-3" node_start 3 || return
     expect "bootstrap through node 1, logic version 2" bootstrap || return
