@@ -601,6 +601,33 @@ static void keeper_stop(struct nats_supervisor *supervisor)
     supervisor->pid = 0;
 }
 
+/* Stops our child server pid and its store: SIGTERM, up to the stop
+ * timeout, then SIGKILL; reaps it, removes the pid file and fsyncs every
+ * file of the store (nats-server 2.10, like 2.9, closes its files unsynced
+ * on its way out). Shared by a node's supervisor and the keeper. */
+static void server_stop(pid_t pid, const char *pid_path, const char *store)
+{
+    int status = 0;
+    kill(pid, SIGTERM);
+    int64_t deadline_ms = clock_now_ms() + NATS_SUPERVISOR_STOP_TIMEOUT_MS;
+    for (;;) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid || (got < 0 && errno != EINTR))
+            break;
+        if (clock_now_ms() > deadline_ms) {
+            fprintf(stderr, "nodown: nats-server (pid %ld) ignored SIGTERM for %d ms; "
+                    "sending SIGKILL\n", (long)pid, NATS_SUPERVISOR_STOP_TIMEOUT_MS);
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+            }
+            break;
+        }
+        sleep_ms(NATS_SUPERVISOR_READY_POLL_MS);
+    }
+    unlink(pid_path);
+    tree_sync(store, 0);
+}
+
 void nats_supervisor_stop(struct nats_supervisor *supervisor)
 {
     assert(supervisor != NULL);
@@ -610,26 +637,10 @@ void nats_supervisor_stop(struct nats_supervisor *supervisor)
     }
     if (supervisor->pid <= 0)
         return;
-    int status = 0;
-    kill(supervisor->pid, SIGTERM);
-    int64_t deadline_ms = clock_now_ms() + NATS_SUPERVISOR_STOP_TIMEOUT_MS;
-    while (!child_exited(supervisor, &status)) {
-        if (clock_now_ms() > deadline_ms) {
-            fprintf(stderr, "nodown: nats-server (pid %ld) ignored SIGTERM for %d ms; "
-                    "sending SIGKILL\n", (long)supervisor->pid, NATS_SUPERVISOR_STOP_TIMEOUT_MS);
-            kill(supervisor->pid, SIGKILL);
-            while (waitpid(supervisor->pid, &status, 0) < 0 && errno == EINTR) {
-            }
-            supervisor->pid = 0;
-            break;
-        }
-        sleep_ms(NATS_SUPERVISOR_READY_POLL_MS);
-    }
-    unlink(supervisor->pid_path);
     char store[NATS_SUPERVISOR_PATH_SIZE + 16];
     snprintf(store, sizeof store, "%s/jetstream", supervisor->dir);
-    tree_sync(store, 0);
-    assert(supervisor->pid == 0);
+    server_stop(supervisor->pid, supervisor->pid_path, store);
+    supervisor->pid = 0;
 }
 
 /* ---- Hand-over: the keeper (nats_supervisor.h). ---- */
@@ -666,28 +677,6 @@ void nats_supervisor_keep_exec(const struct nats_supervisor *supervisor, int kee
     char name[] = "nodown", command[] = "nats-keeper";
     char *argv[] = {name, command, pid, fd, (char *)supervisor->pid_path, store, NULL};
     execve("/proc/self/exe", argv, environ);
-}
-
-/* Waits for the server to exit after SIGTERM, SIGKILL after the stop
- * timeout. Returns once it is reaped. */
-static void keeper_reap(pid_t pid, bool signal_first)
-{
-    int status = 0;
-    if (signal_first)
-        kill(pid, SIGTERM);
-    int64_t deadline_ms = clock_now_ms() + NATS_SUPERVISOR_STOP_TIMEOUT_MS;
-    for (;;) {
-        pid_t got = waitpid(pid, &status, WNOHANG);
-        if (got == pid || (got < 0 && errno != EINTR))
-            return;
-        if (clock_now_ms() > deadline_ms) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-            }
-            return;
-        }
-        sleep_ms(NATS_SUPERVISOR_READY_POLL_MS);
-    }
 }
 
 static volatile sig_atomic_t keeper_term;
@@ -729,9 +718,7 @@ int nats_supervisor_keeper_main(int argc, char **argv)
         if (n < 0 && errno == EINTR)
             continue;
         /* 'S', or the node's end closed (the node died): stop the server. */
-        keeper_reap(pid, true);
-        unlink(argv[2]);
-        tree_sync(argv[3], 0);
+        server_stop(pid, argv[2], argv[3]);
         close(fd);
         return 0;
     }
