@@ -174,19 +174,6 @@ static uint32_t upgrade_proc_vector(pid_t pid, const char *what, char *buffer, s
     return upgrade_file_vector(path, buffer, size, vector, max);
 }
 
-/* Whether pid runs (a zombie, exited but not reaped, does not). */
-static bool upgrade_runs(pid_t pid)
-{
-    char path[64], state = 0;
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    FILE *file = fopen(path, "r");
-    if (file == NULL)
-        return false;
-    int fields = fscanf(file, "%*d (%*[^)]) %c", &state);
-    fclose(file);
-    return fields == 1 && state != 'Z' && state != 'X';
-}
-
 static const char *upgrade_option(char **argv, uint32_t argc, const char *name)
 {
     for (uint32_t i = 0; i + 1 < argc; i++)
@@ -320,7 +307,7 @@ static int upgrade_restart(struct upgrade *upgrade, const char *data_dir,
             (long)old, upgrade->binary);
     int64_t start_ms = clock_now_ms();
     kill(old, SIGTERM);
-    while (upgrade_runs(old) && clock_now_ms() - start_ms < 30000)
+    while (cluster_process_running(data_dir, old) && clock_now_ms() - start_ms < 30000)
         nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
     char *old_binary = strdup(argv[0]);
     pid_t pid = upgrade_start_as(upgrade->binary, argv, envp, old);
