@@ -232,6 +232,7 @@ int node_run(const struct node_config *config)
     static struct node node;
     node.config = *config;
     node.lock.fd = -1;
+    node.giver.listen_fd = node.giver.conn_fd = node.giver.keeper_end = -1; /* none yet */
     metrics_init(&node.metrics);
     audit_init(&node.audit);
     pthread_mutex_init(&node.snapshot_mutex, NULL);

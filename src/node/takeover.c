@@ -40,8 +40,10 @@ void takeover_give_close(struct takeover_giver *giver)
 {
     if (giver->conn_fd >= 0)
         close(giver->conn_fd);
-    if (giver->listen_fd >= 0)
+    if (giver->listen_fd >= 0) {
         close(giver->listen_fd);
+        handover_unlink(giver->dir); /* a node stopped leaves no socket to try */
+    }
     if (giver->keeper_end >= 0)
         close(giver->keeper_end);
     giver->conn_fd = giver->listen_fd = giver->keeper_end = -1;
