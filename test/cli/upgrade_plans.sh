@@ -370,12 +370,19 @@ run_seed() {
 }
 
 echo "     seeds: ${seeds[*]}"
+failed_seeds=()
 for seed in "${seeds[@]}"; do
     before=$failed
     run_seed "$seed"
-    [ "$failed" -gt "$before" ] && echo "     seed $seed FAILED: replay with UPGRADE_PLANS_SEEDS=$seed"
+    if [ "$failed" -gt "$before" ]; then
+        echo "     seed $seed FAILED: replay with UPGRADE_PLANS_SEEDS=$seed"
+        failed_seeds+=("$seed")
+    fi
     stop_all
 done
 expect_none_left
+# Again at the end: the test runner keeps only a failed script's last lines.
+[ ${#failed_seeds[@]} -gt 0 ] &&
+    echo "     failed seeds: ${failed_seeds[*]}: replay with UPGRADE_PLANS_SEEDS=\"${failed_seeds[*]}\""
 summary
 [ "$failed" -eq 0 ]
