@@ -12,10 +12,10 @@ CFLAGS_COMMON = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Isrc -
 CFLAGS ?= -O2 -g
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
-LDLIBS = -lxxhash -lnats -lmicrohttpd -lcrypto -lpthread
+LDLIBS = -lxxhash -lnats -lmicrohttpd -lcrypto -lsqlite3 -lpq -lzstd -lpthread
 
 LIB_SRC = $(wildcard src/core/*.c src/codec/*.c src/lib/*.c src/replica/*.c src/gateway/*.c \
-          src/node/*.c src/client/*.c)
+          src/node/*.c src/client/*.c src/history/*.c)
 # The operator's commands (src/ops/) go into the binary with the CLI, not
 # into libnodown.a: nothing else links them, and clang's build of the
 # library would refuse cluster.c's empty printf formats.

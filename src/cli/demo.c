@@ -41,7 +41,7 @@ static void demo_event(void *context, const struct event *event)
 static struct outcome demo_apply(struct demo *demo, struct command *command, const char *what)
 {
     struct outcome outcome;
-    struct event_sink sink = {demo_event, demo};
+    struct event_sink sink = {.emit_cb = demo_event, .context = demo};
     command->client_id = 1;
     command->client_seq = ++demo->seq;
     demo->time_ns += 1000000;

@@ -25,7 +25,7 @@ static void serve_usage(FILE *out)
             "                    [--max-connections N] [--max-connections-per-address N]\n"
             "                    [--handshake-timeout-ms N] [--frame-timeout-ms N]\n"
             "                    [--heartbeat-ms N]\n"
-            "                    [--logic-max N]\n"
+            "                    [--logic-max N] [--archive] [--export-pg URL]\n"
             "       nodown serve --take-over --data DIR [options]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
@@ -47,6 +47,10 @@ static void serve_usage(FILE *out)
             "             (default 1 on the embedded default, %u with --nats): with\n"
             "             several, commands that arrive while one waits for the journal\n"
             "             go out in another\n"
+            "  --archive  keep every event, by trading day, in SQLite files under\n"
+            "             DIR/history, for `nodown history` (docs/history.md)\n"
+            "  --export-pg URL  export orders, trades, bets, balances and accounts to\n"
+            "             PostgreSQL, exactly once (docs/export.md)\n"
             "  --logic-max N  run logic versions up to N only (default: the build's\n"
             "             highest, %u): the node acts as a build that stops at N + 1\n"
             "             would, and says so in the node registry; for rehearsing a\n"
@@ -167,6 +171,10 @@ static int serve_parse(int argc, char **argv, struct node_config *options)
 {
     serve_options_default(options);
     for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--archive") == 0) { /* the one option without a value */
+            options->archive = true;
+            continue;
+        }
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = value != NULL;
         if (strcmp(argv[i], "--data") == 0 && ok)
@@ -187,6 +195,8 @@ static int serve_parse(int argc, char **argv, struct node_config *options)
             ok = (options->snapshot_bytes = (uint64_t)(strtod(value, NULL) * (1 << 20))) > 0;
         else if (strcmp(argv[i], "--join") == 0 && ok)
             options->join = value;
+        else if (strcmp(argv[i], "--export-pg") == 0 && ok)
+            options->export_pg = value;
         else if (strcmp(argv[i], "--dr-of") == 0 && ok)
             options->dr_of = value;
         else if (strcmp(argv[i], "--durability") == 0 && ok) {

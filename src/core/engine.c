@@ -534,6 +534,8 @@ int engine_apply_batch(struct engine *engine, uint64_t timestamp_ns,
             engine_prefetch_far(engine, &commands[i + 2]);
         if (i + 1 < count)
             engine_prefetch_near(engine, &commands[i + 1]);
+        if (sink != NULL && sink->command_cb != NULL)
+            sink->command_cb(sink->context, i);
         rv = engine_apply_one(engine, timestamp_ns, &commands[i], &outcomes[i]);
     }
     engine_sink_set(engine, NULL);

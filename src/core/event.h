@@ -110,10 +110,14 @@ struct event {
 /* The sink is called for each event in order; it must not call back into
  * the engine. A NULL emit_cb drops events (the benchmarks, replay). */
 typedef void (*event_emit_cb)(void *context, const struct event *event);
+/* Told before each command of a batch (its index), so that a sink can tell
+ * which command emitted an event; may be NULL. */
+typedef void (*event_command_cb)(void *context, uint32_t index);
 
 struct event_sink {
     event_emit_cb emit_cb;
     void *context;
+    event_command_cb command_cb;
 };
 
 #endif

@@ -106,7 +106,19 @@ struct metrics_histogram {
       "Logged-on client connections closed for not answering a heartbeat PING.")             \
     X(gauge, state_sessions,                                                                 \
       "Exactly-once sessions, one per (account, client id), the state holds.")               \
-    X(gauge, state_sessions_max, "Sessions the state's table holds at most.")
+    X(gauge, state_sessions_max, "Sessions the state's table holds at most.")                \
+    X(gauge, archive_seq, "Stream sequence of the last message the history archive stored.")  \
+    X(gauge, archive_lag,                                                                    \
+      "Stream messages applied by this node and not yet stored by its history archive.")     \
+    X(counter, archive_events_total, "Events the history archive stored since start.")       \
+    X(gauge, export_seq,                                                                     \
+      "Stream sequence of the last message the PostgreSQL export committed.")                \
+    X(gauge, export_lag,                                                                     \
+      "Stream messages applied by this node and not yet committed by its PostgreSQL export.") \
+    X(counter, export_events_total, "Events the PostgreSQL export committed since start.")  \
+    X(gauge, feed_stall_us,                                                                  \
+      "Time the apply loop waited for the archive or the export to make room since start, in " \
+      "microseconds.")
 
 struct node_metrics {
 #define METRICS_FIELD(kind, name, help) struct metrics_##kind name;

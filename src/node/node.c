@@ -57,6 +57,7 @@ static void node_chores(struct node *node, uint64_t *status_ms)
         node->replica.snapshot_pid == 0 && node->replica.stopped_seq == 0 &&
         replica_snapshot_start(&node->replica, errmsg, sizeof errmsg) != 0)
         fprintf(stderr, "nodown: %s\n", errmsg);
+    node_consumers_chores(node);
     node_digest(node);
     node_audit_poll(node);
     node_announce_poll(node);
@@ -199,6 +200,9 @@ static int node_take_over_finish(struct node *node, char *errmsg, size_t size)
         return -1;
     takeover_take_output(taker);
     takeover_take_close(taker);
+    char why[256];
+    if (node_consumers_take_over(node, why, sizeof why) != 0)
+        fprintf(stderr, "nodown: the archive does not run: %s\n", why);
     /* What this build runs, in the node registry at once: an activation
      * may follow the upgrade's last node within milliseconds. */
     if (!node->dr_waiting)
@@ -220,6 +224,8 @@ static int node_take_lock(struct node *node, char *errmsg, size_t size)
         return node_now_ms() > node->lock_wanted_until_ms ? -1 : 0;
     node->lock_wanted_until_ms = 0;
     node_args_write(node);
+    if (node_consumers_start(node, errmsg, size) != 0)
+        fprintf(stderr, "nodown: the archive does not run: %s\n", errmsg);
     char why[256];
     if (takeover_give_open(&node->giver, node->config.data_dir, why, sizeof why) != 0)
         fprintf(stderr, "nodown: no hand-over to a new process (a restart is this node's "

@@ -51,6 +51,8 @@ struct node_config {
     int handshake_timeout_ms;
     int frame_timeout_ms;
     int heartbeat_ms;
+    bool archive;            /* --archive: the history archive, DIR/history */
+    const char *export_pg;   /* --export-pg URL: the PostgreSQL export, or NULL */
     /* The options as given, for a new process taking over (takeover.h). */
     int argc;
     char **argv;

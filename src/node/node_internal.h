@@ -14,7 +14,9 @@
 #include "lib/dir_lock.h"
 #include "node/node.h"
 #include "node/takeover.h"
+#include "history/archive.h"
 #include "replica/audit.h"
+#include "replica/feed.h"
 #include "replica/journal.h"
 #include "replica/nats_supervisor.h"
 #include "replica/node_registry.h"
@@ -67,6 +69,13 @@ struct node {
     /* Why this node stopped applying (a logic version its build cannot
      * run, replica.stopped_seq), or "": it keeps serving queries. */
     char stopped[512];
+    /* What the replica applied, for the archive and the export
+     * (consumers.c); feed.count == 0: neither runs. */
+    struct feed feed;
+    struct archive *archive;
+    struct feed_consumer archive_consumer;
+    bool consumers_started;
+    uint64_t archive_events_said; /* archive_events_total so far */
     /* /verify?at=SEQ (node_verify_cb, node_verify_step), under lock. */
     struct {
         pthread_mutex_t lock;
@@ -83,6 +92,17 @@ static inline uint64_t node_now_ms(void)
 {
     return (uint64_t)clock_now_ms();
 }
+
+/* consumers.c: the archive and the export, fed by the replica.
+ * node_consumers_open runs before the replica opens (*floor: the snapshot
+ * to open at or below); a taker (serve --take-over) opens nothing until
+ * node_consumers_take_over, at DONE, and starts them once it holds the
+ * directory's lock (node_consumers_start). */
+int node_consumers_open(struct node *node, uint64_t *floor, char *errmsg, size_t size);
+int node_consumers_start(struct node *node, char *errmsg, size_t size);
+int node_consumers_take_over(struct node *node, char *errmsg, size_t size);
+void node_consumers_chores(struct node *node);
+void node_consumers_close(struct node *node);
 
 /* Whether SIGINT or SIGTERM asked the node to stop (node.c). */
 bool node_stopping(void);

@@ -148,12 +148,18 @@ static int node_journal_open(struct node *node, const struct journal_config *con
     }
 }
 
-/* The replica from its newest snapshot, running at most --logic-max. */
+/* The replica from its newest snapshot at or below its consumers' lowest
+ * position (consumers.c), running at most --logic-max. */
 static int node_replica_open(struct node *node, const struct limits *limits, char *errmsg,
                               size_t size)
 {
     const struct node_config *config = &node->config;
-    int rv = replica_open(&node->replica, config->data_dir, limits, errmsg, size);
+    uint64_t floor = UINT64_MAX;
+    int rv = node_consumers_open(node, &floor, errmsg, size);
+    if (rv == 0)
+        rv = replica_open_at_most(&node->replica, config->data_dir, limits, floor, errmsg, size);
+    if (rv == 0 && config->taker == NULL)
+        rv = node_consumers_start(node, errmsg, size);
     if (rv == 0 && config->logic_max != 0 &&
         engine_logic_version_max_set(&node->replica.engine, config->logic_max) != 0) {
         snprintf(errmsg, size, "--logic-max %u: this build runs logic versions %u..%u and the "
@@ -302,6 +308,7 @@ void node_stop(struct node *node)
      * batches (replica_decode_ahead). */
     if (node->journal != NULL)
         journal_close(node->journal);
+    node_consumers_close(node); /* what was applied, stored first */
     if (node->replica.commands != NULL)
         replica_close(&node->replica);
     /* Handed over: the server goes on, kept by this process turned its

@@ -166,7 +166,7 @@ static int replay_message(struct replay *replay, uint64_t seq, uint64_t timestam
         replay->malformed++;
         count = 0;
     }
-    struct event_sink sink = {replay_event_count, replay};
+    struct event_sink sink = {.emit_cb = replay_event_count, .context = replay};
     for (uint32_t i = 0; i < count; i++) {
         struct outcome outcome;
         replay->event_count = 0;

@@ -2,6 +2,8 @@
  * snapshots written by a forked child (see replica.h). */
 #include "replica/replica.h"
 
+#include "replica/feed.h"
+
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include "lib/bytes.h"
 #include "lib/clock.h"
 #include "lib/mem.h"
+#include "replica/feed.h"
 
 /* A batch decoded ahead: batch_decode's result and what it gave. */
 struct replica_batch {
@@ -39,6 +42,20 @@ struct replica_pool {
     struct replica_batch *free[REPLICA_DECODE_AHEAD];
     struct replica_batch batches[REPLICA_DECODE_AHEAD];
 };
+
+/* The apply's events go to the order query and to the feed. */
+static void replica_feed_event(void *context, const struct event *event)
+{
+    struct replica *replica = context;
+    orders_done_note(&replica->orders_done, event);
+    feed_event(replica->feed, event);
+}
+
+static void replica_feed_command_begin(void *context, uint32_t index)
+{
+    struct replica *replica = context;
+    feed_command_begin(replica->feed, index);
+}
 
 /* Applies count decoded commands (decode_rv: the decoding's result) as the
  * message at stream_seq. */
@@ -60,16 +77,28 @@ static int replica_apply_decoded(struct replica *replica, uint64_t stream_seq,
         count = 0;
     }
     uint32_t applied = 0;
-    struct event_sink sink = {orders_done_note, &replica->orders_done};
+    struct feed *feed = replica->feed;
+    struct event_sink sink = {.emit_cb = orders_done_note, .context = &replica->orders_done};
+    if (feed != NULL) {
+        feed_batch_begin(feed, stream_seq, replica->time_ns, count,
+                         replica->engine.logic_version);
+        sink = (struct event_sink){.emit_cb = replica_feed_event, .context = replica,
+                                   .command_cb = replica_feed_command_begin};
+    }
     int rv = engine_apply_batch(&replica->engine, replica->time_ns, commands, count, &sink,
                                 replica->outcomes, &applied);
     for (uint32_t i = 0; i < applied; i++) {
         uint16_t type = commands[i].type;
         replica->orders_applied += type == COMMAND_ORDER_PLACE || type == COMMAND_BET_PLACE;
+        if (feed != NULL)
+            feed_command(feed, i, &commands[i], &replica->outcomes[i],
+                         replica->engine.logic_version);
         if (outcome_cb != NULL)
             outcome_cb(context, stream_seq, &commands[i], &replica->outcomes[i]);
     }
     replica->commands_applied += applied;
+    if (feed != NULL && rv == 0)
+        feed_batch_end(feed, &replica->engine);
     if (rv != 0) {
         /* ERR_LOGIC_UNSUPPORTED: the node stops here, for good in this run. */
         assert(rv == ERR_LOGIC_UNSUPPORTED && applied < count);
@@ -423,7 +452,15 @@ static int replica_engine_fresh(struct replica *replica, const struct limits *li
 int replica_open(struct replica *replica, const char *data_dir, const struct limits *limits,
                  char *errmsg, size_t errmsg_size)
 {
+    return replica_open_at_most(replica, data_dir, limits, UINT64_MAX, errmsg, errmsg_size);
+}
+
+int replica_open_at_most(struct replica *replica, const char *data_dir,
+                         const struct limits *limits, uint64_t seq_max, char *errmsg,
+                         size_t errmsg_size)
+{
     memset(replica, 0, sizeof *replica);
+    replica->keep_seq = seq_max;
     int length = snprintf(replica->dir, sizeof replica->dir, "%s/snapshots", data_dir);
     if (length < 0 || (size_t)length >= sizeof replica->dir) {
         snprintf(errmsg, errmsg_size, "data directory path too long: %s", data_dir);
@@ -445,7 +482,12 @@ int replica_open(struct replica *replica, const char *data_dir, const struct lim
     }
     uint64_t seqs[REPLICA_LIST_MAX];
     uint32_t count = replica_snapshot_list(replica->dir, seqs, REPLICA_LIST_MAX);
-    for (uint32_t i = 0; i < count; i++) {
+    /* The newest at or below seq_max, or else the oldest (the consumers
+     * then start past their position: docs/history.md). */
+    uint32_t first = 0;
+    while (first + 1 < count && seqs[first] > seq_max)
+        first++;
+    for (uint32_t i = first; i < count; i++) {
         char reason[REPLICA_PATH_MAX + 300];
         if (replica_load(replica, seqs[i], reason, sizeof reason) == 0)
             return 0;
@@ -475,12 +517,19 @@ void replica_close(struct replica *replica)
     replica->outcomes = NULL;
 }
 
-/* Removes all but the newest REPLICA_SNAPSHOTS_KEPT snapshot files. */
+/* Removes all but the newest REPLICA_SNAPSHOTS_KEPT snapshot files and
+ * the newest at or below keep_seq. */
 static void replica_prune(const struct replica *replica)
 {
     uint64_t seqs[REPLICA_LIST_MAX];
     uint32_t count = replica_snapshot_list(replica->dir, seqs, REPLICA_LIST_MAX);
+    uint32_t kept_below = UINT32_MAX;
+    for (uint32_t i = 0; i < count && kept_below == UINT32_MAX; i++)
+        if (seqs[i] <= replica->keep_seq)
+            kept_below = i;
     for (uint32_t i = REPLICA_SNAPSHOTS_KEPT; i < count; i++) {
+        if (i == kept_below)
+            continue;
         char path[REPLICA_PATH_MAX + 64];
         replica_file_path(replica, seqs[i], "", path, sizeof path);
         unlink(path); /* best effort: an old file left behind is only space */

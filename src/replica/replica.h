@@ -48,6 +48,7 @@
 #define REPLICA_DECODE_AHEAD 16u
 
 struct replica_pool;
+struct feed;
 
 /* Told of every command's outcome as the batch that carried it applies. */
 typedef void (*replica_outcome_cb)(void *context, uint64_t stream_seq,
@@ -80,6 +81,11 @@ struct replica {
     /* Orders finished since this replica opened, for the order query:
      * filled from the apply's events, never part of the state. */
     struct orders_done orders_done;
+    /* The consumers of what it applies (feed.h), or NULL. */
+    struct feed *feed;
+    /* A snapshot at or below it is never pruned: the lowest position of
+     * the feed's consumers (UINT64_MAX: none). */
+    uint64_t keep_seq;
 };
 
 /* The snapshot file of stream_seq in a snapshot directory (a replica's
@@ -99,6 +105,12 @@ uint32_t replica_snapshot_list(const char *dir, uint64_t *seqs, uint32_t max);
 int replica_open(struct replica *replica, const char *data_dir, const struct limits *limits,
                  char *errmsg, size_t errmsg_size);
 void replica_close(struct replica *replica);
+
+/* replica_open, loading the newest snapshot at or below seq_max (the feed's
+ * floor), or the oldest there is when none is. */
+int replica_open_at_most(struct replica *replica, const char *data_dir,
+                         const struct limits *limits, uint64_t seq_max, char *errmsg,
+                         size_t errmsg_size);
 
 /* Applies the stream message at stream_seq. Returns 0 when applied,
  * REPLICA_REPEAT when stream_seq was applied already (nothing done),

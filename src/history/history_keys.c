@@ -1,0 +1,41 @@
+/* Sorting the archive's keys (history_keys.h): a stable radix sort by
+ * key, a byte at a time, skipping the bytes every key shares. */
+#include "history/history_keys.h"
+
+#include <string.h>
+
+void history_keys_sort(struct history_key *keys, struct history_key *scratch, uint32_t count)
+{
+    struct history_key *from = keys;
+    struct history_key *to = scratch;
+    for (uint32_t shift = 0; shift < 64; shift += 8) {
+        uint32_t counts[256];
+        memset(counts, 0, sizeof counts);
+        for (uint32_t i = 0; i < count; i++)
+            counts[((uint64_t)from[i].key >> shift) & 0xFF]++;
+        if (count == 0 || counts[((uint64_t)from[0].key >> shift) & 0xFF] == count)
+            continue; /* every key has this byte: the order stays */
+        uint32_t start = 0;
+        for (uint32_t b = 0; b < 256; b++) {
+            uint32_t n = counts[b];
+            counts[b] = start;
+            start += n;
+        }
+        for (uint32_t i = 0; i < count; i++)
+            to[counts[((uint64_t)from[i].key >> shift) & 0xFF]++] = from[i];
+        struct history_key *swap = from;
+        from = to;
+        to = swap;
+    }
+    if (from != keys)
+        memcpy(keys, from, count * sizeof *keys);
+}
+
+uint32_t history_keys_unique(struct history_key *keys, uint32_t count)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < count; i++)
+        if (kept == 0 || keys[i].key != keys[kept - 1].key || keys[i].seq != keys[kept - 1].seq)
+            keys[kept++] = keys[i];
+    return kept;
+}
