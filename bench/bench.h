@@ -15,4 +15,8 @@ int bench_cluster_main(int argc, char **argv);
 /* The arguments after "bench activation": ACTIVATE_LOGIC 3's migration. */
 int bench_activation_main(int argc, char **argv);
 
+/* The arguments after "bench history": the archive writer and the
+ * questions of `nodown history`. */
+int bench_history_main(int argc, char **argv);
+
 #endif

@@ -91,7 +91,7 @@ static inline struct command fixture_command(enum command_type type, uint32_t se
 static inline struct outcome fixture_apply(struct fixture *fx, struct command *command)
 {
     struct outcome outcome;
-    struct event_sink sink = {fixture_emit, fx};
+    struct event_sink sink = {.emit_cb = fixture_emit, .context = fx};
     fx->event_count = 0;
     fx->time_ns += 1000;
     if (command->client_seq == 0)

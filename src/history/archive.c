@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -44,7 +45,8 @@ static int archive_db_open(struct archive *archive, char *errmsg, size_t errmsg_
 {
     char path[600];
     archive_path(archive, ARCHIVE_CURRENT, path, sizeof path);
-    if (sqlite3_open_v2(path, &archive->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+    if (sqlite3_open_v2(path, &archive->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) !=
         SQLITE_OK) {
         snprintf(errmsg, errmsg_size, "%s: %s", path, sqlite3_errmsg(archive->db));
         sqlite3_close(archive->db);
@@ -65,6 +67,10 @@ static int archive_db_open(struct archive *archive, char *errmsg, size_t errmsg_
     }
     if (rv == 0)
         rv = archive_statements_prepare(archive, errmsg, errmsg_size);
+    if (rv == 0 && archive_days_load(archive) != 0) {
+        snprintf(errmsg, errmsg_size, "%s: account_day: %s", path, sqlite3_errmsg(archive->db));
+        rv = ERR_IO;
+    }
     if (rv != 0) {
         archive_statements_finalize(archive);
         sqlite3_close(archive->db);
@@ -86,8 +92,7 @@ static void archive_db_close(struct archive *archive)
     archive->db = NULL;
 }
 
-/* The XXH3-128 of a file, in hex. */
-static int archive_file_hash(const char *path, char hex[33])
+int archive_file_checksum(const char *path, char hex[33])
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -128,7 +133,7 @@ static int archive_seal_finish(struct archive *archive, uint32_t date, char *err
     char hex[33];
     snprintf(sum, sizeof sum, "%s.xxh3", final);
     snprintf(temporary, sizeof temporary, "%s.new", sum);
-    FILE *file = archive_file_hash(final, hex) == 0 ? fopen(temporary, "w") : NULL;
+    FILE *file = archive_file_checksum(final, hex) == 0 ? fopen(temporary, "w") : NULL;
     bool written = file != NULL && fprintf(file, "%s  %s\n", hex, name) > 0;
     if (file != NULL && (fflush(file) != 0 || fsync(fileno(file)) != 0))
         written = false;
@@ -221,9 +226,12 @@ int archive_open(struct archive **out, const char *data_dir, uint64_t *position,
     pthread_mutex_init(&archive->error_lock, NULL);
     archive->accounts_max = limits.accounts_max;
     archive->account_seen = mem_array_alloc(limits.accounts_max, 1);
-    archive->keys = mem_array_alloc(2 * ARCHIVE_KEYS_MAX, sizeof *archive->keys);
+    archive->days = mem_array_alloc(limits.accounts_max, sizeof *archive->days);
+    archive->dirty = mem_array_alloc(limits.accounts_max, sizeof *archive->dirty);
+    archive->packer = archive_packer_new();
     *out = archive;
-    if (archive->account_seen == NULL || archive->keys == NULL)
+    if (archive->account_seen == NULL || archive->days == NULL ||
+        archive->dirty == NULL || archive->packer == NULL)
         return ERR_NOMEM;
     snprintf(archive->dir, sizeof archive->dir, "%s/%s", data_dir, ARCHIVE_DIR);
     if (mkdir(archive->dir, 0755) != 0 && errno != EEXIST) {
@@ -275,6 +283,8 @@ static int archive_commit(struct archive *archive)
 {
     char errmsg[256];
     int rv = archive_keys_flush(archive);
+    if (rv == 0)
+        rv = archive_days_flush(archive);
     if (rv == 0)
         rv = archive_meta_set(archive, "last_seq", (int64_t)archive->position);
     if (rv == 0)
@@ -333,14 +343,8 @@ static int archive_batch_start(struct archive *archive, const struct feed_record
     archive->batch_time_ns = record->time_ns;
     archive->batch_commands = record->u.batch.command_count;
     archive->batch_events = 0;
-    if (archive->batch_first_event == 0) {
-        sqlite3_stmt *statement = NULL;
-        sqlite3_prepare_v2(archive->db, "SELECT coalesce(max(n), 0) + 1 FROM events", -1,
-                           &statement, NULL);
-        archive->batch_first_event =
-            sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 1;
-        sqlite3_finalize(statement);
-    }
+    for (int blob = 0; blob < 4; blob++)
+        archive->batch_start[blob] = archive->blobs[blob].used;
     return 0;
 }
 
@@ -354,8 +358,6 @@ static int archive_take(struct archive *archive, const struct feed_record *recor
     if (record->kind != FEED_BATCH_END) {
         if (archive->skipping)
             return 0;
-        if (archive->key_count + 8 > ARCHIVE_KEYS_MAX && archive_keys_flush(archive) != 0)
-            return ERR_IO;
         return archive_record(archive, record);
     }
     if (archive->skipping) {
@@ -364,11 +366,8 @@ static int archive_take(struct archive *archive, const struct feed_record *recor
     }
     int rv = archive_batch_finish(archive);
     archive->position = record->stream_seq;
-    archive->batch_first_event += archive->batch_events;
-    if (rv == 0 && archive->seal_after) {
+    if (rv == 0 && archive->seal_after)
         rv = archive_commit(archive);
-        archive->batch_first_event = 0; /* a new file numbers from 1 */
-    }
     return rv == 0 ? 1 : rv;
 }
 
@@ -376,7 +375,6 @@ static bool archive_commit_due(const struct archive *archive)
 {
     return archive->in_transaction &&
            (archive->txn_rows >= ARCHIVE_TXN_ROWS_MAX ||
-            archive->key_count + ARCHIVE_READ_RECORDS * 8 > ARCHIVE_KEYS_MAX ||
             clock_now_ms() - archive->txn_started_ms >= ARCHIVE_TXN_MS);
 }
 
@@ -397,6 +395,9 @@ static void *archive_thread(void *context)
         }
         if (count == 0 && at_boundary && archive->in_transaction)
             failed = archive_commit(archive) != 0;
+        struct timespec cpu;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+        atomic_store(&archive->cpu_ns, (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec);
         if (count == 0 && atomic_load(&archive->stop) != 0 && !archive->in_transaction)
             break;
     }
@@ -437,7 +438,16 @@ void archive_close(struct archive *archive, uint32_t wait_ms)
         archive_db_close(archive);
     pthread_mutex_destroy(&archive->error_lock);
     mem_free(archive->account_seen);
-    mem_free(archive->keys);
+    free(archive->keys);
+    free(archive->keys_scratch);
+    mem_free(archive->days);
+    mem_free(archive->dirty);
+    for (int blob = 0; blob < 4; blob++) {
+        archive_buffer_free(&archive->blobs[blob]);
+        archive_buffer_free(&archive->packed[blob]);
+    }
+    archive_buffer_free(&archive->posting);
+    archive_packer_free(archive->packer);
     mem_free(archive);
 }
 
@@ -453,6 +463,7 @@ void archive_stats_get(struct archive *archive, struct archive_stats *stats)
     stats->commits = atomic_load(&archive->commits);
     stats->days_sealed = atomic_load(&archive->days_sealed);
     stats->gaps = atomic_load(&archive->gaps);
+    stats->cpu_ns = atomic_load(&archive->cpu_ns);
     pthread_mutex_lock(&archive->error_lock);
     snprintf(stats->error, sizeof stats->error, "%s", archive->error);
     pthread_mutex_unlock(&archive->error_lock);

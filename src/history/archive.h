@@ -44,6 +44,7 @@ struct archive_stats {
     uint64_t commits;
     uint64_t days_sealed;
     uint64_t gaps;          /* messages it never received (see docs) */
+    uint64_t cpu_ns;        /* the writer thread's CPU time since start */
     char error[256];        /* the last write error, or "" */
 };
 
@@ -66,5 +67,12 @@ int archive_start(struct archive *archive, struct feed_consumer *consumer, char 
 void archive_close(struct archive *archive, uint32_t wait_ms);
 
 void archive_stats_get(struct archive *archive, struct archive_stats *stats);
+
+/* A day file's checksum, as its .xxh3 file holds it (XXH3-128, hex). */
+int archive_file_checksum(const char *path, char hex[33]);
+
+/* A value of a file's meta table, or 0 when it has none. */
+struct sqlite3;
+int64_t archive_meta_read(struct sqlite3 *db, const char *key);
 
 #endif

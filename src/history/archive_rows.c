@@ -1,44 +1,39 @@
 /* The archive's tables and each feed record's rows (docs/history.md). */
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "codec/command_codec.h"
 #include "core/result.h"
 #include "history/archive_internal.h"
-#include "lib/bytes.h"
+#include "history/history_query.h"
 
 static const char ARCHIVE_SCHEMA[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-    "CREATE TABLE batches(seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL,"
-    " commands INTEGER NOT NULL, first_event INTEGER NOT NULL, events INTEGER NOT NULL);"
-    "CREATE TABLE commands(seq INTEGER NOT NULL, idx INTEGER NOT NULL, type INTEGER NOT NULL,"
-    " sender INTEGER NOT NULL, client_id INTEGER NOT NULL, client_seq INTEGER NOT NULL,"
-    " account INTEGER, target INTEGER, result INTEGER NOT NULL, duplicate INTEGER NOT NULL,"
-    " out_id INTEGER NOT NULL, out_value INTEGER NOT NULL, logic INTEGER NOT NULL,"
-    " body BLOB NOT NULL, PRIMARY KEY(seq, idx)) WITHOUT ROWID;"
-    "CREATE TABLE events(n INTEGER PRIMARY KEY, seq INTEGER NOT NULL, cmd INTEGER NOT NULL,"
-    " type INTEGER NOT NULL, code INTEGER NOT NULL, account INTEGER NOT NULL,"
-    " id INTEGER NOT NULL, ref INTEGER, other_account INTEGER, other_id INTEGER,"
-    " side INTEGER, price INTEGER, quantity INTEGER, amount_a INTEGER, amount_b INTEGER,"
-    " detail BLOB);"
-    "CREATE TABLE balances(seq INTEGER NOT NULL, account INTEGER NOT NULL,"
-    " balance_minor INTEGER NOT NULL, credit_limit_minor INTEGER NOT NULL,"
-    " reserved_minor INTEGER NOT NULL, stake_open_minor INTEGER NOT NULL,"
-    " PRIMARY KEY(seq, account)) WITHOUT ROWID;"
+    "CREATE TABLE messages(seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL,"
+    " command_count INTEGER NOT NULL, event_count INTEGER NOT NULL);"
+    "CREATE TABLE message_records(seq INTEGER PRIMARY KEY, commands BLOB NOT NULL,"
+    " events BLOB NOT NULL, balances BLOB NOT NULL);"
+    "CREATE TABLE postings(n INTEGER PRIMARY KEY, key INTEGER NOT NULL,"
+    " first_seq INTEGER NOT NULL, count INTEGER NOT NULL, records BLOB NOT NULL);"
+    "CREATE INDEX postings_key ON postings(key, first_seq);"
     "CREATE TABLE accounts(account INTEGER PRIMARY KEY, parent INTEGER NOT NULL,"
     " kind INTEGER NOT NULL, status INTEGER NOT NULL, seq INTEGER NOT NULL);"
-    "CREATE TABLE keys(key INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(key, seq))"
-    " WITHOUT ROWID;"
+    "CREATE TABLE account_day(account INTEGER PRIMARY KEY, commands INTEGER NOT NULL,"
+    " orders INTEGER NOT NULL, trades INTEGER NOT NULL, traded_quantity INTEGER NOT NULL,"
+    " fees_minor INTEGER NOT NULL, bets INTEGER NOT NULL, stake_minor INTEGER NOT NULL,"
+    " payout_minor INTEGER NOT NULL, balance_minor INTEGER NOT NULL,"
+    " first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL);"
     "CREATE TABLE gaps(from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL);";
 
 static const char *const ARCHIVE_SQL[ARCHIVE_STATEMENT_COUNT] = {
-    [ARCHIVE_INSERT_BATCH] = "INSERT INTO batches VALUES(?,?,?,?,?)",
-    [ARCHIVE_INSERT_COMMAND] = "INSERT INTO commands VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [ARCHIVE_INSERT_EVENT] = "INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [ARCHIVE_INSERT_BALANCE] = "INSERT INTO balances VALUES(?,?,?,?,?,?)",
+    [ARCHIVE_INSERT_MESSAGE] = "INSERT INTO messages VALUES(?,?,?,?)",
+    [ARCHIVE_INSERT_RECORDS] = "INSERT INTO message_records VALUES(?,?,?,?)",
+    [ARCHIVE_INSERT_POSTING] = "INSERT INTO postings(key, first_seq, count, records) "
+                               "VALUES(?,?,?,?)",
     [ARCHIVE_INSERT_ACCOUNT] = "INSERT OR REPLACE INTO accounts VALUES(?,?,?,?,?)",
-    [ARCHIVE_INSERT_KEY] = "INSERT OR IGNORE INTO keys VALUES(?,?)",
+    [ARCHIVE_UPSERT_ACCOUNT_DAY] =
+        "INSERT OR REPLACE INTO account_day VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
     [ARCHIVE_SET_META] = "INSERT OR REPLACE INTO meta VALUES(?,?)",
 };
 
@@ -89,6 +84,11 @@ void archive_statements_finalize(struct archive *archive)
     }
 }
 
+int64_t archive_meta_read(sqlite3 *db, const char *key)
+{
+    return archive_meta_get(db, key, 0);
+}
+
 int64_t archive_meta_get(sqlite3 *db, const char *key, int64_t absent)
 {
     sqlite3_stmt *statement = NULL;
@@ -124,226 +124,156 @@ int archive_meta_set(struct archive *archive, const char *key, int64_t value)
     return archive_step(archive, statement);
 }
 
-static void archive_key(struct archive *archive, enum history_key_kind kind, uint64_t id)
+/* One entry of the transaction's postings (room made by archive_record). */
+static void archive_entry(struct archive *archive, enum history_key_kind kind, uint64_t id,
+                          uint64_t ref)
 {
-    assert(archive->key_count < ARCHIVE_KEYS_MAX);
-    archive->keys[archive->key_count++] =
-        (struct history_key){.key = history_key_make(kind, id), .seq = (int64_t)archive->batch_seq};
+    assert(archive->key_count < archive->key_capacity);
+    archive->keys[archive->key_count++] = (struct history_key){
+        .key = history_key_make(kind, id), .seq = (int64_t)archive->batch_seq, .ref = ref};
 }
 
-/* ---- Commands. ---- */
-
-/* A command is far smaller than the writer's chunk: never flushed. */
-static int archive_body_flush(void *context, const uint8_t *data, size_t size)
+/* Appends a record to one of the transaction's blobs; *ref: where. */
+static int archive_blob_begin(struct archive *archive, int blob, size_t *offset)
 {
-    (void)context;
-    (void)data;
-    (void)size;
-    return ERR_CAPACITY;
+    if (archive_buffer_reserve(&archive->blobs[blob], ARCHIVE_RECORD_MAX) != 0)
+        return ERR_NOMEM;
+    *offset = archive->blobs[blob].used;
+    return 0;
 }
 
-/* The command's own encoding, without a secret's salt and hash. */
-static size_t archive_command_body(const struct command *command, uint8_t *body, size_t size)
+static uint64_t archive_blob_ref(const struct archive *archive, int blob, size_t offset)
 {
-    struct command copy = *command;
-    if (copy.type == COMMAND_ACCOUNT_SET_SECRET) {
-        memset(copy.u.account_set_secret.salt, 0, sizeof copy.u.account_set_secret.salt);
-        memset(copy.u.account_set_secret.hash, 0, sizeof copy.u.account_set_secret.hash);
+    return ARCHIVE_REF(blob, offset, archive->blobs[blob].used - offset);
+}
+
+static struct archive_account_day *archive_day(struct archive *archive, uint32_t account_id)
+{
+    if (account_id >= archive->accounts_max)
+        return NULL;
+    struct archive_account_day *day = &archive->days[account_id];
+    if (!day->dirty) {
+        day->dirty = 1;
+        archive->dirty[archive->dirty_count++] = account_id;
     }
-    struct byte_writer writer;
-    byte_writer_init(&writer, archive_body_flush, NULL);
-    if (command_encode(&copy, &writer) != 0 || writer.used > size)
-        return 0;
-    memcpy(body, writer.chunk, writer.used);
-    return writer.used;
+    if (day->first_seq == 0)
+        day->first_seq = (int64_t)archive->batch_seq;
+    day->last_seq = (int64_t)archive->batch_seq;
+    return day;
 }
 
 static int archive_command(struct archive *archive, const struct feed_record *record)
 {
     const struct command *command = &record->u.command.command;
-    const struct outcome *outcome = &record->u.command.outcome;
-    sqlite3_stmt *s = archive->statements[ARCHIVE_INSERT_COMMAND];
-    bool names_account = command_names_account(command->type);
+    size_t offset = 0;
+    if (archive_blob_begin(archive, ARCHIVE_BLOB_COMMANDS, &offset) != 0)
+        return ERR_NOMEM;
+    archive_command_put(&archive->blobs[ARCHIVE_BLOB_COMMANDS], record->index, command,
+                        &record->u.command.outcome, record->logic_version);
+    uint64_t ref = archive_blob_ref(archive, ARCHIVE_BLOB_COMMANDS, offset);
+    struct archive_account_day *day = archive_day(archive, command->sender_account_id);
+    if (day != NULL)
+        day->commands++;
+    archive_entry(archive, HISTORY_KEY_ACCOUNT, command->sender_account_id, ref);
     uint32_t account = command_account_id(command);
+    if (command_names_account(command->type) && account != INDEX_NONE &&
+        account != command->sender_account_id)
+        archive_entry(archive, HISTORY_KEY_ACCOUNT, account, ref);
     uint64_t target = command_order_id(command);
-    uint8_t body[COMMAND_ENCODED_SIZE_MAX];
-    size_t body_size = archive_command_body(command, body, sizeof body);
-    sqlite3_bind_int64(s, 1, (int64_t)record->stream_seq);
-    sqlite3_bind_int64(s, 2, record->index);
-    sqlite3_bind_int64(s, 3, command->type);
-    sqlite3_bind_int64(s, 4, command->sender_account_id);
-    sqlite3_bind_int64(s, 5, (int64_t)command->client_id);
-    sqlite3_bind_int64(s, 6, (int64_t)command->client_seq);
-    if (names_account)
-        sqlite3_bind_int64(s, 7, account);
-    else
-        sqlite3_bind_null(s, 7);
+    const struct outcome *outcome = &record->u.command.outcome;
+    if (command->type == COMMAND_ORDER_PLACE && outcome->result == RESULT_OK)
+        target = outcome->id;
     if (target != 0)
-        sqlite3_bind_int64(s, 8, (int64_t)target);
-    else
-        sqlite3_bind_null(s, 8);
-    sqlite3_bind_int64(s, 9, outcome->result);
-    sqlite3_bind_int64(s, 10, outcome->duplicate);
-    sqlite3_bind_int64(s, 11, (int64_t)outcome->id);
-    sqlite3_bind_int64(s, 12, outcome->value);
-    sqlite3_bind_int64(s, 13, record->logic_version);
-    sqlite3_bind_blob(s, 14, body, (int)body_size, SQLITE_TRANSIENT);
-    archive_key(archive, HISTORY_KEY_ACCOUNT, command->sender_account_id);
-    if (names_account && account != INDEX_NONE)
-        archive_key(archive, HISTORY_KEY_ACCOUNT, account);
-    if (target != 0)
-        archive_key(archive, HISTORY_KEY_ORDER, target);
-    return archive_step(archive, s);
+        archive_entry(archive, HISTORY_KEY_ORDER, target, ref);
+    if (command->type == COMMAND_BET_PLACE && outcome->result == RESULT_OK)
+        archive_entry(archive, HISTORY_KEY_BET, outcome->id, ref);
+    uint32_t market = history_command_market_id(command, &record->u.command.outcome);
+    if (market != INDEX_NONE && command->type != COMMAND_BET_PLACE)
+        archive_entry(archive, HISTORY_KEY_MARKET, market, ref);
+    return 0;
 }
 
-/* ---- Events. ---- */
+/* ---- Events: their postings and the day's figures. ---- */
 
-/* The columns an event fills; NULL where it has none. */
-struct archive_event_row {
-    int64_t ref, other_account, other_id, side, price, quantity, amount_a, amount_b;
-    uint8_t has; /* bits: which of the eight are set */
-    uint8_t detail[96];
-    size_t detail_size;
-};
-
-static void row_set(struct archive_event_row *row, int column, int64_t value)
+static void archive_event_trade(struct archive *archive, const struct event *event, uint64_t ref)
 {
-    int64_t *columns[] = {&row->ref,      &row->other_account, &row->other_id, &row->side,
-                          &row->price,    &row->quantity,      &row->amount_a, &row->amount_b};
-    *columns[column] = value;
-    row->has |= (uint8_t)(1u << column);
-}
-
-static void detail_put(struct archive_event_row *row, int64_t value, size_t bytes)
-{
-    assert(row->detail_size + bytes <= sizeof row->detail);
-    for (size_t i = 0; i < bytes; i++)
-        row->detail[row->detail_size++] = (uint8_t)((uint64_t)value >> (8 * i));
-}
-
-enum { COL_REF, COL_OTHER_ACCOUNT, COL_OTHER_ID, COL_SIDE, COL_PRICE, COL_QUANTITY, COL_A, COL_B };
-
-static void archive_event_order(struct archive *archive, const struct event *event,
-                                struct archive_event_row *row)
-{
-    if (event->type == EVENT_TRADE) {
-        row_set(row, COL_REF, event->u.trade.instrument_id);
-        row_set(row, COL_OTHER_ACCOUNT, event->u.trade.maker_account_id);
-        row_set(row, COL_OTHER_ID, (int64_t)event->u.trade.maker_order_id);
-        row_set(row, COL_SIDE, event->u.trade.taker_side);
-        row_set(row, COL_PRICE, event->u.trade.price_ticks);
-        row_set(row, COL_QUANTITY, event->u.trade.quantity);
-        row_set(row, COL_A, event->u.trade.maker_fee_minor);
-        row_set(row, COL_B, event->u.trade.taker_fee_minor);
-        archive_key(archive, HISTORY_KEY_ACCOUNT, event->u.trade.maker_account_id);
-        archive_key(archive, HISTORY_KEY_ORDER, event->u.trade.maker_order_id);
-        archive_key(archive, HISTORY_KEY_INSTRUMENT, event->u.trade.instrument_id);
-    } else {
-        row_set(row, COL_REF, event->u.order.instrument_id);
-        row_set(row, COL_OTHER_ID, (int64_t)event->u.order.client_order_id);
-        row_set(row, COL_SIDE, event->u.order.side);
-        row_set(row, COL_PRICE, event->u.order.price_ticks);
-        row_set(row, COL_QUANTITY, event->u.order.quantity_open);
-        row_set(row, COL_A, event->u.order.quantity_filled);
-        archive_key(archive, HISTORY_KEY_INSTRUMENT, event->u.order.instrument_id);
+    struct archive_account_day *taker = archive_day(archive, event->account_id);
+    struct archive_account_day *maker = archive_day(archive, event->u.trade.maker_account_id);
+    if (taker != NULL) {
+        taker->trades++;
+        taker->traded_quantity += event->u.trade.quantity;
+        taker->fees_minor += event->u.trade.taker_fee_minor;
     }
-    archive_key(archive, HISTORY_KEY_ORDER, event->id);
-}
-
-static void archive_event_bet(struct archive *archive, const struct event *event,
-                              struct archive_event_row *row)
-{
-    if (event->type == EVENT_COMMISSION) {
-        row_set(row, COL_REF, event->u.commission.market_id);
-        row_set(row, COL_QUANTITY, event->u.commission.turnover_minor);
-        for (uint32_t i = 0; i < COMMISSION_LEVELS; i++)
-            detail_put(row, event->u.commission.earned_minor[i], 8);
-        for (uint32_t i = 0; i < PT_LEVELS; i++)
-            detail_put(row, event->u.commission.paid_minor[i], 8);
-        archive_key(archive, HISTORY_KEY_MARKET, event->u.commission.market_id);
-    } else {
-        row_set(row, COL_REF, event->u.bet.market_id);
-        row_set(row, COL_SIDE, event->u.bet.selection);
-        row_set(row, COL_PRICE, event->u.bet.odds_milli);
-        row_set(row, COL_QUANTITY, event->u.bet.stake_minor);
-        row_set(row, COL_A, event->u.bet.payout_minor);
-        for (uint32_t i = 0; i < PT_LEVELS; i++)
-            detail_put(row, event->u.bet.shares_bp[i], 2);
-        archive_key(archive, HISTORY_KEY_MARKET, event->u.bet.market_id);
+    if (maker != NULL) {
+        maker->trades++;
+        maker->traded_quantity += event->u.trade.quantity;
+        maker->fees_minor += event->u.trade.maker_fee_minor;
     }
-    archive_key(archive, HISTORY_KEY_BET, event->id);
+    if (event->u.trade.maker_account_id != event->account_id)
+        archive_entry(archive, HISTORY_KEY_ACCOUNT, event->u.trade.maker_account_id, ref);
+    archive_entry(archive, HISTORY_KEY_ORDER, event->u.trade.maker_order_id, ref);
+    archive_entry(archive, HISTORY_KEY_ORDER, event->id, ref);
+    archive_entry(archive, HISTORY_KEY_INSTRUMENT, event->u.trade.instrument_id, ref);
 }
 
-static void archive_event_other(struct archive *archive, const struct event *event,
-                                struct archive_event_row *row)
+static void archive_event_bet(struct archive *archive, const struct event *event, uint64_t ref)
 {
+    struct archive_account_day *day = archive_day(archive, event->account_id);
+    bool accepted = event->type == EVENT_BET_ACCEPTED;
+    if (day != NULL && event->type != EVENT_COMMISSION) {
+        day->bets += accepted;
+        day->stake_minor += accepted ? event->u.bet.stake_minor : 0;
+        day->payout_minor += event->type == EVENT_BET_SETTLED ? event->u.bet.payout_minor : 0;
+    }
+    archive_entry(archive, HISTORY_KEY_BET, event->id, ref);
+    archive_entry(archive, HISTORY_KEY_MARKET,
+                  event->type == EVENT_COMMISSION ? event->u.commission.market_id
+                                                  : event->u.bet.market_id, ref);
+}
+
+static void archive_event_keys(struct archive *archive, const struct event *event, uint64_t ref)
+{
+    struct archive_account_day *day = NULL;
     switch (event->type) {
+    case EVENT_TRADE:
+        archive_event_trade(archive, event, ref);
+        break;
+    case EVENT_ORDER_ACCEPTED:
+    case EVENT_ORDER_DONE:
+    case EVENT_ORDER_REPLACED:
+        if (event->type == EVENT_ORDER_ACCEPTED && (day = archive_day(archive, event->account_id)))
+            day->orders++;
+        archive_entry(archive, HISTORY_KEY_ORDER, event->id, ref);
+        break;
+    case EVENT_BET_ACCEPTED:
+    case EVENT_BET_SETTLED:
+    case EVENT_COMMISSION:
+        archive_event_bet(archive, event, ref);
+        break;
     case EVENT_ODDS:
-        row_set(row, COL_REF, (int64_t)event->id);
-        detail_put(row, event->u.odds.status, 1);
-        for (uint32_t i = 0; i < SELECTIONS_MAX; i++)
-            detail_put(row, event->u.odds.odds_milli[i], 4);
-        archive_key(archive, HISTORY_KEY_MARKET, event->id);
+        archive_entry(archive, HISTORY_KEY_MARKET, event->id, ref);
         break;
-    case EVENT_STATEMENT:
-        row_set(row, COL_A, event->u.statement.balance_minor);
-        row_set(row, COL_B, event->u.statement.day_change_minor);
-        detail_put(row, event->u.statement.credit_limit_minor, 8);
-        detail_put(row, event->u.statement.positions_value_minor, 8);
-        detail_put(row, event->u.statement.day_fees_minor, 8);
+    case EVENT_DAY:
+        archive->trading_date = (uint32_t)event->id;
+        archive->seal_after = archive->seal_after || event->code == 0; /* 0: it ended */
         break;
-    case EVENT_ACCOUNT_CAPPED:
-        row_set(row, COL_SIDE, event->u.cap.market_type);
-        row_set(row, COL_PRICE, event->u.cap.pt_share_bp);
-        row_set(row, COL_QUANTITY, event->u.cap.pt_max_bp);
-        row_set(row, COL_A, event->u.cap.credit_limit_minor);
-        break;
-    default: /* EVENT_DAY: id and code say it all */
+    default:
         break;
     }
+    archive_entry(archive, HISTORY_KEY_ACCOUNT, event->account_id, ref);
 }
 
 static int archive_event(struct archive *archive, const struct feed_record *record)
 {
-    const struct event *event = &record->u.event;
-    struct archive_event_row row;
-    memset(&row, 0, sizeof row);
-    if (event->type >= EVENT_ORDER_ACCEPTED && event->type <= EVENT_ORDER_REPLACED)
-        archive_event_order(archive, event, &row);
-    else if (event->type == EVENT_BET_ACCEPTED || event->type == EVENT_BET_SETTLED ||
-             event->type == EVENT_COMMISSION)
-        archive_event_bet(archive, event, &row);
-    else
-        archive_event_other(archive, event, &row);
-    if (event->type == EVENT_DAY && event->code == 0) /* 0: the day ended */
-        archive->seal_after = true;
-    if (event->type == EVENT_DAY)
-        archive->trading_date = (uint32_t)event->id;
-    archive_key(archive, HISTORY_KEY_ACCOUNT, event->account_id);
-    sqlite3_stmt *s = archive->statements[ARCHIVE_INSERT_EVENT];
-    int64_t number = archive->batch_first_event + archive->batch_events;
-    sqlite3_bind_int64(s, 1, number);
-    sqlite3_bind_int64(s, 2, (int64_t)record->stream_seq);
-    sqlite3_bind_int64(s, 3, record->index);
-    sqlite3_bind_int64(s, 4, event->type);
-    sqlite3_bind_int64(s, 5, event->code);
-    sqlite3_bind_int64(s, 6, event->account_id);
-    sqlite3_bind_int64(s, 7, (int64_t)event->id);
-    const int64_t values[] = {row.ref,   row.other_account, row.other_id, row.side,
-                              row.price, row.quantity,      row.amount_a, row.amount_b};
-    for (int column = 0; column < 8; column++) {
-        if (row.has & (1u << column))
-            sqlite3_bind_int64(s, 8 + column, values[column]);
-        else
-            sqlite3_bind_null(s, 8 + column);
-    }
-    if (row.detail_size > 0)
-        sqlite3_bind_blob(s, 16, row.detail, (int)row.detail_size, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(s, 16);
+    size_t offset = 0;
+    if (archive_blob_begin(archive, ARCHIVE_BLOB_EVENTS, &offset) != 0)
+        return ERR_NOMEM;
+    archive_event_put(&archive->blobs[ARCHIVE_BLOB_EVENTS], record->index, &record->u.event);
     archive->batch_events++;
     atomic_fetch_add_explicit(&archive->events, 1, memory_order_relaxed);
-    return archive_step(archive, s);
+    archive_event_keys(archive, &record->u.event,
+                       archive_blob_ref(archive, ARCHIVE_BLOB_EVENTS, offset));
+    return 0;
 }
 
 /* ---- Balances and accounts. ---- */
@@ -351,22 +281,22 @@ static int archive_event(struct archive *archive, const struct feed_record *reco
 static int archive_balance(struct archive *archive, const struct feed_record *record)
 {
     const struct feed_balance *balance = &record->u.balance;
-    sqlite3_stmt *s = archive->statements[ARCHIVE_INSERT_BALANCE];
-    sqlite3_bind_int64(s, 1, (int64_t)record->stream_seq);
-    sqlite3_bind_int64(s, 2, balance->account_id);
-    sqlite3_bind_int64(s, 3, balance->balance_minor);
-    sqlite3_bind_int64(s, 4, balance->credit_limit_minor);
-    sqlite3_bind_int64(s, 5, balance->reserved_minor);
-    sqlite3_bind_int64(s, 6, balance->stake_open_minor);
-    archive_key(archive, HISTORY_KEY_ACCOUNT, balance->account_id);
-    int rv = archive_step(archive, s);
+    size_t offset = 0;
+    if (archive_blob_begin(archive, ARCHIVE_BLOB_BALANCES, &offset) != 0)
+        return ERR_NOMEM;
+    archive_balance_put(&archive->blobs[ARCHIVE_BLOB_BALANCES], balance);
+    archive_entry(archive, HISTORY_KEY_ACCOUNT, balance->account_id,
+                  archive_blob_ref(archive, ARCHIVE_BLOB_BALANCES, offset));
+    struct archive_account_day *day = archive_day(archive, balance->account_id);
+    if (day != NULL)
+        day->balance_minor = balance->balance_minor;
     /* The accounts table: a row when first seen in this file, again when
      * its status changed. */
-    if (rv != 0 || balance->account_id >= archive->accounts_max ||
+    if (balance->account_id >= archive->accounts_max ||
         archive->account_seen[balance->account_id] == balance->status + 1u)
-        return rv;
+        return 0;
     archive->account_seen[balance->account_id] = (uint8_t)(balance->status + 1u);
-    s = archive->statements[ARCHIVE_INSERT_ACCOUNT];
+    sqlite3_stmt *s = archive->statements[ARCHIVE_INSERT_ACCOUNT];
     sqlite3_bind_int64(s, 1, balance->account_id);
     sqlite3_bind_int64(s, 2, balance->parent_id);
     sqlite3_bind_int64(s, 3, balance->kind);
@@ -375,10 +305,30 @@ static int archive_balance(struct archive *archive, const struct feed_record *re
     return archive_step(archive, s);
 }
 
+/* Room for the entries one record makes (at most six). */
+static int archive_keys_reserve(struct archive *archive)
+{
+    if (archive->key_count + 8 <= archive->key_capacity)
+        return 0;
+    uint32_t capacity = archive->key_capacity == 0 ? 1u << 16 : 2 * archive->key_capacity;
+    struct history_key *keys = realloc(archive->keys, capacity * sizeof *keys);
+    if (keys != NULL)
+        archive->keys = keys;
+    struct history_key *scratch = realloc(archive->keys_scratch, capacity * sizeof *scratch);
+    if (scratch != NULL)
+        archive->keys_scratch = scratch;
+    if (keys == NULL || scratch == NULL)
+        return ERR_NOMEM;
+    archive->key_capacity = capacity;
+    return 0;
+}
+
 int archive_record(struct archive *archive, const struct feed_record *record)
 {
     archive->txn_rows++;
     atomic_fetch_add_explicit(&archive->rows, 1, memory_order_relaxed);
+    if (archive_keys_reserve(archive) != 0)
+        return ERR_NOMEM;
     switch (record->kind) {
     case FEED_EVENT:
         return archive_event(archive, record);
@@ -394,27 +344,118 @@ int archive_record(struct archive *archive, const struct feed_record *record)
 
 int archive_batch_finish(struct archive *archive)
 {
-    sqlite3_stmt *s = archive->statements[ARCHIVE_INSERT_BATCH];
+    sqlite3_stmt *s = archive->statements[ARCHIVE_INSERT_MESSAGE];
     sqlite3_bind_int64(s, 1, (int64_t)archive->batch_seq);
     sqlite3_bind_int64(s, 2, (int64_t)archive->batch_time_ns);
     sqlite3_bind_int64(s, 3, archive->batch_commands);
-    sqlite3_bind_int64(s, 4, archive->batch_first_event);
-    sqlite3_bind_int64(s, 5, archive->batch_events);
+    sqlite3_bind_int64(s, 4, archive->batch_events);
+    int rv = archive_step(archive, s);
+    s = archive->statements[ARCHIVE_INSERT_RECORDS];
+    sqlite3_bind_int64(s, 1, (int64_t)archive->batch_seq);
+    for (int blob = ARCHIVE_BLOB_COMMANDS; blob <= ARCHIVE_BLOB_BALANCES; blob++) {
+        const struct archive_buffer *buffer = &archive->blobs[blob];
+        size_t start = archive->batch_start[blob];
+        struct archive_buffer *packed = &archive->packed[blob];
+        if (archive_pack(archive->packer, buffer->data + start, buffer->used - start, packed))
+            return ERR_NOMEM;
+        sqlite3_bind_blob(s, 1 + blob, packed->data, (int)packed->used, SQLITE_STATIC);
+    }
+    return rv == 0 ? archive_step(archive, s) : rv;
+}
+
+/* ---- At commit. ---- */
+
+/* One posting row: its entries' sequences as deltas from the row's
+ * first, each followed, for a key of records, by its blob and record. */
+static int archive_posting(struct archive *archive, const struct history_key *keys,
+                           uint32_t count)
+{
+    struct archive_buffer *out = &archive->posting;
+    out->used = 0;
+    int64_t previous = keys[0].seq;
+    for (uint32_t i = 0; i < count; i++) {
+        if (archive_buffer_reserve(out, ARCHIVE_RECORD_MAX + 16) != 0)
+            return ERR_NOMEM;
+        archive_varint_put(out, (uint64_t)(keys[i].seq - previous));
+        previous = keys[i].seq;
+        uint64_t ref = keys[i].ref;
+        uint32_t blob = ARCHIVE_REF_BLOB(ref);
+        uint32_t length = ARCHIVE_REF_LENGTH(ref);
+        out->data[out->used++] = (uint8_t)blob;
+        memcpy(out->data + out->used, archive->blobs[blob].data + ARCHIVE_REF_OFFSET(ref),
+               length);
+        out->used += length;
+    }
+    struct archive_buffer *packed = &archive->packed[0];
+    if (archive_pack(archive->packer, out->data, out->used, packed) != 0)
+        return ERR_NOMEM;
+    sqlite3_stmt *s = archive->statements[ARCHIVE_INSERT_POSTING];
+    sqlite3_bind_int64(s, 1, keys[0].key);
+    sqlite3_bind_int64(s, 2, keys[0].seq);
+    sqlite3_bind_int64(s, 3, count);
+    sqlite3_bind_blob(s, 4, packed->data, (int)packed->used, SQLITE_STATIC);
     return archive_step(archive, s);
 }
 
+/* The transaction's entries, sorted by key then sequence, one row a key;
+ * then its blobs start afresh. */
 int archive_keys_flush(struct archive *archive)
 {
-    struct history_key *scratch = archive->keys + ARCHIVE_KEYS_MAX;
-    history_keys_sort(archive->keys, scratch, archive->key_count);
+    history_keys_sort(archive->keys, archive->keys_scratch, archive->key_count);
     uint32_t count = history_keys_unique(archive->keys, archive->key_count);
-    sqlite3_stmt *s = archive->statements[ARCHIVE_INSERT_KEY];
     int rv = 0;
-    for (uint32_t i = 0; i < count && rv == 0; i++) {
-        sqlite3_bind_int64(s, 1, archive->keys[i].key);
-        sqlite3_bind_int64(s, 2, archive->keys[i].seq);
-        rv = archive_step(archive, s);
+    for (uint32_t start = 0, end = 0; start < count && rv == 0; start = end) {
+        for (end = start + 1; end < count && archive->keys[end].key == archive->keys[start].key;)
+            end++;
+        rv = archive_posting(archive, &archive->keys[start], end - start);
     }
     archive->key_count = 0;
+    for (int blob = 0; blob < 4; blob++)
+        archive->blobs[blob].used = 0;
     return rv;
+}
+
+int archive_days_flush(struct archive *archive)
+{
+    sqlite3_stmt *s = archive->statements[ARCHIVE_UPSERT_ACCOUNT_DAY];
+    int rv = 0;
+    for (uint32_t i = 0; i < archive->dirty_count && rv == 0; i++) {
+        uint32_t id = archive->dirty[i];
+        struct archive_account_day *day = &archive->days[id];
+        const int64_t values[] = {id, day->commands, day->orders, day->trades,
+                                  day->traded_quantity, day->fees_minor, day->bets,
+                                  day->stake_minor, day->payout_minor, day->balance_minor,
+                                  day->first_seq, day->last_seq};
+        for (int column = 0; column < 12; column++)
+            sqlite3_bind_int64(s, column + 1, values[column]);
+        rv = archive_step(archive, s);
+        day->dirty = 0;
+    }
+    archive->dirty_count = 0;
+    return rv;
+}
+
+int archive_days_load(struct archive *archive)
+{
+    memset(archive->days, 0, archive->accounts_max * sizeof *archive->days);
+    archive->dirty_count = 0;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(archive->db, "SELECT * FROM account_day", -1, &s, NULL) != SQLITE_OK)
+        return ERR_IO;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        if (id < 0 || id >= archive->accounts_max)
+            continue;
+        int64_t *fields[] = {
+            &archive->days[id].commands,     &archive->days[id].orders,
+            &archive->days[id].trades,       &archive->days[id].traded_quantity,
+            &archive->days[id].fees_minor,   &archive->days[id].bets,
+            &archive->days[id].stake_minor,  &archive->days[id].payout_minor,
+            &archive->days[id].balance_minor, &archive->days[id].first_seq,
+            &archive->days[id].last_seq};
+        for (int column = 0; column < 11; column++)
+            *fields[column] = sqlite3_column_int64(s, column + 1);
+    }
+    sqlite3_finalize(s);
+    return 0;
 }

@@ -35,7 +35,8 @@ uint32_t history_keys_unique(struct history_key *keys, uint32_t count)
 {
     uint32_t kept = 0;
     for (uint32_t i = 0; i < count; i++)
-        if (kept == 0 || keys[i].key != keys[kept - 1].key || keys[i].seq != keys[kept - 1].seq)
+        if (kept == 0 || keys[i].key != keys[kept - 1].key || keys[i].seq != keys[kept - 1].seq ||
+            keys[i].ref != keys[kept - 1].ref)
             keys[kept++] = keys[i];
     return kept;
 }

@@ -579,7 +579,7 @@ static bool downline_rules_hold(const struct engine *engine, const struct comman
 static struct outcome step(struct run *run, struct generator *g, const struct command *command)
 {
     struct outcome outcome;
-    struct event_sink sink = {events_emit, run->events};
+    struct event_sink sink = {.emit_cb = events_emit, .context = run->events};
     g->time_ns += (uint64_t)rng_range(g, 0, 3000);
     uint64_t timestamp_ns = rng_below(g, 100) ? g->time_ns : g->time_ns - 50000;
     int64_t before = ceiling_before(g->engine, command);
@@ -740,7 +740,7 @@ static void setup_markets(struct run *run, struct generator *g)
 static void replay(struct run *run, struct engine *engine, uint32_t from, uint32_t to,
                    XXH64_state_t *events, bool compare)
 {
-    struct event_sink sink = {events_emit, events};
+    struct event_sink sink = {.emit_cb = events_emit, .context = events};
     for (uint32_t i = from; i < to; i++) {
         struct outcome outcome;
         int rv = engine_apply(engine, run->log[i].timestamp_ns, &run->log[i].command,
@@ -763,7 +763,7 @@ static void replay_batched(struct run *run, struct generator *g, struct engine *
 {
     static struct command commands[64];
     static struct outcome outcomes[64];
-    struct event_sink sink = {events_emit, events};
+    struct event_sink sink = {.emit_cb = events_emit, .context = events};
     for (uint32_t from = 0; from < run->length;) {
         uint32_t count = 1 + rng_below(g, 64);
         if (count > run->length - from)

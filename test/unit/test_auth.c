@@ -373,7 +373,7 @@ static struct command auth_command(struct fixture *fx, const struct auth_tree *t
 /* engine_apply with the fixture's clock and sink, returning its code. */
 static int probe_apply(struct fixture *fx, const struct command *c, struct outcome *outcome)
 {
-    struct event_sink sink = {fixture_emit, fx};
+    struct event_sink sink = {.emit_cb = fixture_emit, .context = fx};
     fx->event_count = 0;
     fx->time_ns += 1000;
     return engine_apply(&fx->engine, fx->time_ns, c, &sink, outcome);

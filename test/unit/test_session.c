@@ -24,7 +24,7 @@
 static int session_apply(struct fixture *fx, struct command *c, uint64_t client_id,
                          uint64_t client_seq, struct outcome *outcome)
 {
-    struct event_sink sink = {fixture_emit, fx};
+    struct event_sink sink = {.emit_cb = fixture_emit, .context = fx};
     c->client_id = client_id;
     c->client_seq = client_seq;
     fx->event_count = 0;
@@ -472,7 +472,7 @@ TEST(batch_stops_at_unsupported_logic)
         commands[i].client_seq = i + 1;
     }
     struct outcome outcomes[3];
-    struct event_sink sink = {fixture_emit, &fx};
+    struct event_sink sink = {.emit_cb = fixture_emit, .context = &fx};
     uint32_t applied = 99;
     int rv = engine_apply_batch(&fx.engine, 5000000, commands, 3, &sink, outcomes, &applied);
     CHECK_EQ_I64(rv, ERR_LOGIC_UNSUPPORTED);
