@@ -16,5 +16,6 @@ int verify_main(int argc, char **argv);
 int promote_main(int argc, char **argv);
 /* `nodown drill` (drill.c): the acceptance test, ops/drill.h. */
 int drill_main(int argc, char **argv);
+int history_main(int argc, char **argv);
 
 #endif

@@ -32,6 +32,8 @@ static void usage(FILE *out)
             "  version       print the build's format and logic versions\n"
             "  rehearse      replay a node's history with a new build, before upgrading\n"
             "  replay        a snapshot and a stream copy through this build (rehearse)\n"
+            "  history       ask a node's archive: statements, an order's or a bet's life,\n"
+            "                trades, a downline, what a message changed\n"
             "\n"
             "Run 'nodown <command> --help' for a command's options.\n");
 }
@@ -91,6 +93,8 @@ int main(int argc, char **argv)
         return demo_main(argc - 2, argv + 2);
     if (strcmp(command, "version") == 0)
         return version_main(argc - 2, argv + 2);
+    if (strcmp(command, "history") == 0)
+        return history_main(argc - 2, argv + 2);
     if (strcmp(command, "rehearse") == 0 || strcmp(command, "replay") == 0)
         return (command[2] == 'h' ? rehearse_main : replay_main)(argc - 2, argv + 2);
     if (strcmp(command, "bench") == 0) {

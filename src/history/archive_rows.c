@@ -31,7 +31,9 @@ static const char *const ARCHIVE_SQL[ARCHIVE_STATEMENT_COUNT] = {
     [ARCHIVE_INSERT_RECORDS] = "INSERT INTO message_records VALUES(?,?,?,?)",
     [ARCHIVE_INSERT_POSTING] = "INSERT INTO postings(key, first_seq, count, records) "
                                "VALUES(?,?,?,?)",
-    [ARCHIVE_INSERT_ACCOUNT] = "INSERT OR REPLACE INTO accounts VALUES(?,?,?,?,?)",
+    [ARCHIVE_INSERT_ACCOUNT] = "INSERT INTO accounts VALUES(?,?,?,?,?) ON CONFLICT(account)"
+                               " DO UPDATE SET status = excluded.status, seq = excluded.seq"
+                               " WHERE status != excluded.status",
     [ARCHIVE_UPSERT_ACCOUNT_DAY] =
         "INSERT OR REPLACE INTO account_day VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
     [ARCHIVE_SET_META] = "INSERT OR REPLACE INTO meta VALUES(?,?)",

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/account.h"
 #include "core/result.h"
 #include "core/state.h"
 #include "lib/clock.h"
@@ -76,8 +77,7 @@ int feed_init(struct feed *feed, const struct limits *limits)
     feed->accounts_max = limits->accounts_max;
     feed->touched = mem_array_alloc(limits->accounts_max, sizeof *feed->touched);
     feed->touched_mark = mem_array_alloc(limits->accounts_max, sizeof *feed->touched_mark);
-    feed->last = mem_array_alloc(limits->accounts_max, sizeof *feed->last);
-    if (feed->touched == NULL || feed->touched_mark == NULL || feed->last == NULL)
+    if (feed->touched == NULL || feed->touched_mark == NULL)
         return ERR_NOMEM;
     memset(feed->touched_mark, 0, limits->accounts_max * sizeof *feed->touched_mark);
     return 0;
@@ -87,7 +87,6 @@ void feed_free(struct feed *feed)
 {
     mem_free(feed->touched);
     mem_free(feed->touched_mark);
-    mem_free(feed->last);
     memset(feed, 0, sizeof *feed);
 }
 
@@ -142,9 +141,10 @@ static void feed_record_start(const struct feed *feed, struct feed_record *recor
     record->logic_version = 0;
 }
 
-void feed_batch_begin(struct feed *feed, uint64_t stream_seq, uint64_t time_ns,
-                      uint32_t command_count, uint32_t logic_version)
+void feed_batch_begin(struct feed *feed, const struct engine *engine, uint64_t stream_seq,
+                      uint64_t time_ns, uint32_t command_count, uint32_t logic_version)
 {
+    feed->engine = engine;
     feed->stream_seq = stream_seq;
     feed->time_ns = time_ns;
     feed->command_index = 0;
@@ -174,6 +174,11 @@ void feed_command_begin(void *context, uint32_t index)
     feed->command_index = index;
 }
 
+/* The accounts whose figures a command's event may have moved: its
+ * account, a trade's maker and the house (fees), and up the tree from a
+ * bet (positions taken, settlement, commission). */
+static void feed_touch_chain(struct feed *feed, const struct engine *engine, uint32_t id);
+
 void feed_event(void *context, const struct event *event)
 {
     struct feed *feed = context;
@@ -181,9 +186,21 @@ void feed_event(void *context, const struct event *event)
     feed_record_start(feed, &record, FEED_EVENT, (uint16_t)feed->command_index);
     record.u.event = *event;
     feed_push_all(feed, &record);
-    feed_touch(feed, event->account_id);
-    if (event->type == EVENT_TRADE)
+    switch (event->type) {
+    case EVENT_TRADE:
+        feed_touch(feed, event->account_id);
         feed_touch(feed, event->u.trade.maker_account_id);
+        feed_touch(feed, ACCOUNT_HOUSE_ID);
+        break;
+    case EVENT_BET_ACCEPTED:
+    case EVENT_BET_SETTLED:
+    case EVENT_COMMISSION:
+        feed_touch_chain(feed, feed->engine, event->account_id);
+        break;
+    default:
+        feed_touch(feed, event->account_id);
+        break;
+    }
 }
 
 void feed_command(struct feed *feed, uint32_t index, const struct command *command,
@@ -196,9 +213,12 @@ void feed_command(struct feed *feed, uint32_t index, const struct command *comma
     record.u.command.outcome = *outcome;
     feed_push_all(feed, &record);
     feed_touch(feed, command->sender_account_id);
+    if (outcome->result != RESULT_OK || outcome->duplicate)
+        return;
+    /* Cash, credit and accounts move a parent's figures too. */
     if (command_names_account(command->type))
-        feed_touch(feed, command_account_id(command));
-    if (command->type == COMMAND_ACCOUNT_CREATE && outcome->result == RESULT_OK)
+        feed_touch_chain(feed, feed->engine, command_account_id(command));
+    if (command->type == COMMAND_ACCOUNT_CREATE)
         feed_touch(feed, (uint32_t)outcome->id);
 }
 
@@ -208,26 +228,19 @@ static int feed_compare_ids(const void *context, uint32_t a, uint32_t b)
     return (a > b) - (a < b);
 }
 
-/* Adds every ancestor of the touched accounts: a settlement, a fee or a
- * position taken moves the balances up the tree. */
-static void feed_touch_ancestors(struct feed *feed, const struct engine *engine)
+static void feed_touch_chain(struct feed *feed, const struct engine *engine, uint32_t id)
 {
-    uint32_t direct = feed->touched_count;
-    for (uint32_t i = 0; i < direct; i++) {
-        uint32_t id = feed->touched[i];
-        for (uint32_t depth = 0; id < engine->account_count && depth < 8; depth++) {
-            uint32_t parent = engine->accounts[id].parent_id;
-            if (parent == id)
-                break;
-            feed_touch(feed, parent);
-            id = parent;
-        }
+    for (uint32_t depth = 0; id < engine->account_count && depth < 8; depth++) {
+        feed_touch(feed, id);
+        uint32_t parent = engine->accounts[id].parent_id;
+        if (parent == id)
+            break;
+        id = parent;
     }
 }
 
 void feed_batch_end(struct feed *feed, const struct engine *engine)
 {
-    feed_touch_ancestors(feed, engine);
     sort_indexes(feed->touched, feed->touched_count, feed_compare_ids, NULL);
     struct feed_record record;
     for (uint32_t i = 0; i < feed->touched_count; i++) {
@@ -235,25 +248,13 @@ void feed_batch_end(struct feed *feed, const struct engine *engine)
         if (id >= engine->account_count)
             continue;
         const struct account *account = &engine->accounts[id];
-        struct feed_balance now = {
+        feed_record_start(feed, &record, FEED_BALANCE, FEED_INDEX_NONE);
+        record.u.balance = (struct feed_balance){
             .account_id = id, .parent_id = account->parent_id, .kind = account->kind,
             .status = account->status, .balance_minor = account->balance_minor,
             .credit_limit_minor = account->credit_limit_minor,
             .reserved_minor = account->reserved_minor,
             .stake_open_minor = account->stake_open_minor};
-        struct feed_balance *last = &feed->last[id];
-        /* id 0 stands for "never handed on" too: the house is compared by
-         * its figures alone, and is handed on the first time it changes. */
-        if (last->account_id == id && last->parent_id == now.parent_id &&
-            last->kind == now.kind && last->status == now.status &&
-            last->balance_minor == now.balance_minor &&
-            last->credit_limit_minor == now.credit_limit_minor &&
-            last->reserved_minor == now.reserved_minor &&
-            last->stake_open_minor == now.stake_open_minor)
-            continue;
-        *last = now;
-        feed_record_start(feed, &record, FEED_BALANCE, FEED_INDEX_NONE);
-        record.u.balance = now;
         feed_push_all(feed, &record);
     }
     feed_record_start(feed, &record, FEED_BATCH_END, FEED_INDEX_NONE);

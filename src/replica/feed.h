@@ -9,9 +9,12 @@
  *   for each command i of the batch, in order:
  *     FEED_EVENT      each event command i emitted (index = i)
  *     FEED_COMMAND    command i and its outcome (index = i)
- *   FEED_BALANCE      each account the batch changed (balance, credit,
- *                     reserves, open stakes or status), as it is after
- *                     it, in account id order
+ *   FEED_BALANCE      each account the batch may have changed, as it
+ *                     is after it, in account id order: every sender, a
+ *                     command's account and its parents, a trade's two
+ *                     sides and the house, a bet's member and its PT
+ *                     levels (the same on every replica, whatever it
+ *                     applied before)
  *   FEED_BATCH_END    the message is whole: a consumer may now record
  *                     stream_seq as done
  *
@@ -113,9 +116,7 @@ struct feed {
     uint32_t *touched_mark;
     uint32_t touched_epoch;
     uint32_t accounts_max;
-    /* Each account as last handed on: a touched account whose figures did
-     * not change is not handed on again. */
-    struct feed_balance *last;
+    const struct engine *engine; /* the batch's, for the accounts' tree */
 };
 
 /* Allocates a consumer's ring; position: the last stream_seq it holds
@@ -144,8 +145,8 @@ void feed_add(struct feed *feed, struct feed_consumer *consumer);
 uint64_t feed_floor_seq(const struct feed *feed);
 
 /* The replica's apply, around engine_apply_batch. */
-void feed_batch_begin(struct feed *feed, uint64_t stream_seq, uint64_t time_ns,
-                      uint32_t command_count, uint32_t logic_version);
+void feed_batch_begin(struct feed *feed, const struct engine *engine, uint64_t stream_seq,
+                      uint64_t time_ns, uint32_t command_count, uint32_t logic_version);
 /* An event_sink's callbacks (context: the feed). */
 void feed_command_begin(void *context, uint32_t index);
 void feed_event(void *context, const struct event *event);

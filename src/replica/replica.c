@@ -80,7 +80,7 @@ static int replica_apply_decoded(struct replica *replica, uint64_t stream_seq,
     struct feed *feed = replica->feed;
     struct event_sink sink = {.emit_cb = orders_done_note, .context = &replica->orders_done};
     if (feed != NULL) {
-        feed_batch_begin(feed, stream_seq, replica->time_ns, count,
+        feed_batch_begin(feed, &replica->engine, stream_seq, replica->time_ns, count,
                          replica->engine.logic_version);
         sink = (struct event_sink){.emit_cb = replica_feed_event, .context = replica,
                                    .command_cb = replica_feed_command_begin};
