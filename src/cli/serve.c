@@ -14,6 +14,16 @@
 /* Options of a node handed over, and of the taker, each at most. */
 #define SERVE_TAKE_OVER_ARGS_MAX 64
 
+/* The options of the consumers of what a node applies. */
+static void serve_usage_consumers(FILE *out)
+{
+    fprintf(out,
+            "  --archive  keep every event, by trading day, in SQLite files under\n"
+            "             DIR/history, for `nodown history` (docs/history.md)\n"
+            "  --export-pg URL  export orders, trades, bets, balances and accounts to\n"
+            "             PostgreSQL, exactly once (docs/export.md)\n");
+}
+
 static void serve_usage(FILE *out)
 {
     fprintf(out,
@@ -47,10 +57,6 @@ static void serve_usage(FILE *out)
             "             (default 1 on the embedded default, %u with --nats): with\n"
             "             several, commands that arrive while one waits for the journal\n"
             "             go out in another\n"
-            "  --archive  keep every event, by trading day, in SQLite files under\n"
-            "             DIR/history, for `nodown history` (docs/history.md)\n"
-            "  --export-pg URL  export orders, trades, bets, balances and accounts to\n"
-            "             PostgreSQL, exactly once (docs/export.md)\n"
             "  --logic-max N  run logic versions up to N only (default: the build's\n"
             "             highest, %u): the node acts as a build that stops at N + 1\n"
             "             would, and says so in the node registry; for rehearsing a\n"
@@ -90,6 +96,7 @@ static void serve_usage(FILE *out)
             GATEWAY_CONNECTIONS_PER_ADDRESS_DEFAULT, GATEWAY_HANDSHAKE_TIMEOUT_MS_DEFAULT,
             GATEWAY_FRAME_TIMEOUT_MS_DEFAULT, GATEWAY_HEARTBEAT_MS_DEFAULT,
             SECRET_SIZE_MIN_DEFAULT);
+    serve_usage_consumers(out);
 }
 
 static int serve_host_port(const char *text, char *host, size_t host_size, uint16_t *port)

@@ -45,9 +45,8 @@ static int archive_db_open(struct archive *archive, char *errmsg, size_t errmsg_
 {
     char path[600];
     archive_path(archive, ARCHIVE_CURRENT, path, sizeof path);
-    if (sqlite3_open_v2(path, &archive->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) !=
-        SQLITE_OK) {
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &archive->db, flags, NULL) != SQLITE_OK) {
         snprintf(errmsg, errmsg_size, "%s: %s", path, sqlite3_errmsg(archive->db));
         sqlite3_close(archive->db);
         archive->db = NULL;

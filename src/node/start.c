@@ -156,8 +156,14 @@ static int node_replica_open(struct node *node, const struct limits *limits, cha
     const struct node_config *config = &node->config;
     uint64_t floor = UINT64_MAX;
     int rv = node_consumers_open(node, &floor, errmsg, size);
+    /* A consumer behind every snapshot replays from 1, when the stream
+     * still holds it, rather than miss what it has not stored. */
+    struct journal_stream_info info = {0};
+    bool from_one = floor != UINT64_MAX &&
+                    journal_stream_info(node->journal, &info) == 0 && info.first_seq <= 1;
     if (rv == 0)
-        rv = replica_open_at_most(&node->replica, config->data_dir, limits, floor, errmsg, size);
+        rv = replica_open_at_most(&node->replica, config->data_dir, limits, floor, from_one,
+                                  errmsg, size);
     if (rv == 0 && config->taker == NULL)
         rv = node_consumers_start(node, errmsg, size);
     if (rv == 0 && config->logic_max != 0 &&

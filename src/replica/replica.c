@@ -452,12 +452,13 @@ static int replica_engine_fresh(struct replica *replica, const struct limits *li
 int replica_open(struct replica *replica, const char *data_dir, const struct limits *limits,
                  char *errmsg, size_t errmsg_size)
 {
-    return replica_open_at_most(replica, data_dir, limits, UINT64_MAX, errmsg, errmsg_size);
+    return replica_open_at_most(replica, data_dir, limits, UINT64_MAX, false, errmsg,
+                                errmsg_size);
 }
 
 int replica_open_at_most(struct replica *replica, const char *data_dir,
-                         const struct limits *limits, uint64_t seq_max, char *errmsg,
-                         size_t errmsg_size)
+                         const struct limits *limits, uint64_t seq_max, bool empty_ok,
+                         char *errmsg, size_t errmsg_size)
 {
     memset(replica, 0, sizeof *replica);
     replica->keep_seq = seq_max;
@@ -482,11 +483,16 @@ int replica_open_at_most(struct replica *replica, const char *data_dir,
     }
     uint64_t seqs[REPLICA_LIST_MAX];
     uint32_t count = replica_snapshot_list(replica->dir, seqs, REPLICA_LIST_MAX);
-    /* The newest at or below seq_max, or else the oldest (the consumers
-     * then start past their position: docs/history.md). */
+    /* The newest at or below seq_max; else none (empty_ok: the stream
+     * holds every message from 1), or else the oldest (the consumers then
+     * start past their position: docs/history.md). */
     uint32_t first = 0;
-    while (first + 1 < count && seqs[first] > seq_max)
+    while (first < count && seqs[first] > seq_max)
         first++;
+    if (first == count && empty_ok)
+        return 0;
+    if (first == count && count > 0)
+        first = count - 1;
     for (uint32_t i = first; i < count; i++) {
         char reason[REPLICA_PATH_MAX + 300];
         if (replica_load(replica, seqs[i], reason, sizeof reason) == 0)

@@ -107,10 +107,11 @@ int replica_open(struct replica *replica, const char *data_dir, const struct lim
 void replica_close(struct replica *replica);
 
 /* replica_open, loading the newest snapshot at or below seq_max (the feed's
- * floor), or the oldest there is when none is. */
+ * floor); when none is, the empty state if empty_ok (the stream still
+ * holds sequence 1), else the oldest snapshot there is. */
 int replica_open_at_most(struct replica *replica, const char *data_dir,
-                         const struct limits *limits, uint64_t seq_max, char *errmsg,
-                         size_t errmsg_size);
+                         const struct limits *limits, uint64_t seq_max, bool empty_ok,
+                         char *errmsg, size_t errmsg_size);
 
 /* Applies the stream message at stream_seq. Returns 0 when applied,
  * REPLICA_REPEAT when stream_seq was applied already (nothing done),
