@@ -21,7 +21,7 @@ export NODOWN_HOUSE_SECRET=${NODOWN_HOUSE_SECRET:-nodown-demo-house}
 # half-built, its sessions' last sequences behind, and stopped).
 out=$data.node.out
 : >"$out"
-setsid build/nodown serve --data "$data" --listen "$listen" --http "$http" >>"$out" &
+setsid build/nodown serve --data "$data" --listen "$listen" --http "$http" --archive >>"$out" &
 node=$!
 stop() {
     kill -TERM "$node" 2>/dev/null || true
@@ -44,6 +44,7 @@ echo "  build/nodown client --nodes $listen --account 0 --secret '$NODOWN_HOUSE_
     "query account"
 echo "status:  curl -H \"Authorization: Bearer \$(cat $data/admin.token)\" http://$http/status"
 echo "metrics: curl -H \"Authorization: Bearer \$(cat $data/admin.token)\" http://$http/metrics"
+echo "history: build/nodown history --data $data statement 0   (nodown history --help)"
 echo "Ctrl-C stops the simulator and the node."
 echo
 build/nodown simulate --nodes "$listen"
