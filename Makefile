@@ -93,6 +93,17 @@ build/san/libnodown.a: $(LIB_SAN_OBJ)
 build/nodown: $(CLI_SRC) build/libnodown.a $(HEADERS)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(CLI_SRC) build/libnodown.a $(LDLIBS) -o $@
 
+# test_history drives the archive with the benchmarks' synthetic day.
+build/test/test_history: test/unit/test_history.c bench/history_day.c build/libnodown.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< bench/history_day.c build/libnodown.a $(LDLIBS) -o $@
+
+build/san/test/test_history: test/unit/test_history.c bench/history_day.c \
+                             build/san/libnodown.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) $< bench/history_day.c build/san/libnodown.a $(LDLIBS) \
+	    -o $@
+
 build/test/%: test/unit/%.c build/libnodown.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< build/libnodown.a $(LDLIBS) -o $@

@@ -13,8 +13,8 @@
 
 int archive_buffer_reserve(struct archive_buffer *buffer, size_t more)
 {
-    if (buffer->used + more <= buffer->capacity)
-        return 0;
+    if (buffer->used + more <= buffer->capacity && buffer->data != NULL)
+        return 0; /* (never NULL after: memcpy's pointers must not be, even for 0 bytes) */
     size_t capacity = buffer->capacity == 0 ? 65536 : buffer->capacity;
     while (capacity < buffer->used + more)
         capacity *= 2;

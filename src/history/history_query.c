@@ -378,7 +378,7 @@ static int history_file_list(const char *dir, struct history_file *files, uint32
             current = true;
         } else if (strncmp(entry->d_name, "day-", 4) == 0 && length < sizeof files->name &&
                    strcmp(entry->d_name + length - 3, ".db") == 0) {
-            snprintf(files[*count].name, sizeof files->name, "%s", entry->d_name);
+            memcpy(files[*count].name, entry->d_name, length + 1); /* length < its size */
             files[*count].date = (uint32_t)strtoul(entry->d_name + 4, NULL, 10);
             (*count)++;
         }
