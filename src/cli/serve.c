@@ -14,6 +14,32 @@
 /* Options of a node handed over, and of the taker, each at most. */
 #define SERVE_TAKE_OVER_ARGS_MAX 64
 
+/* The rest of serve_usage: joining, DR, hand-over, secrets. */
+static void serve_usage_more(FILE *out)
+{
+    fprintf(out,
+            "  --join PORT:TOKENFILE  a node with no snapshot yet first fetches the\n"
+            "             latest one of the peer whose admin interface is on\n"
+            "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
+            "             stream from there instead of from the beginning\n"
+            "  --dr-of DOMAIN  a node of a disaster-recovery site: --nats is the site's\n"
+            "             server, whose stream " JOURNAL_STREAM_MIRROR " mirrors the primary's\n"
+            "             " JOURNAL_STREAM " in JetStream domain DOMAIN (made if missing);\n"
+            "             commands are refused until 'nodown promote' makes the site\n"
+            "             primary; the node then follows the site's new " JOURNAL_STREAM "\n"
+            "             and takes them\n"
+            "  --take-over  replace the node serving DIR on this host, its clients not\n"
+            "             waiting: its options but --logic-max (then these), catch up, take\n"
+            "             its ports, sessions and embedded NATS server; it serves on if\n"
+            "             this fails (docs/upgrades.md, \"Hand-over\")\n"
+            "  --min-secret-length N  the shortest new secret this node sets, 1 to 256\n"
+            "             bytes (default %u): a shorter $NODOWN_HOUSE_SECRET is refused\n"
+            "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n"
+            "  $NODOWN_NATS_SERVER, the nats-server the embedded default runs (default\n"
+            "  " NATS_SUPERVISOR_SERVER_PATH "). Every NATS server must be 2.10 or newer.\n",
+            SECRET_SIZE_MIN_DEFAULT);
+}
+
 static void serve_usage(FILE *out)
 {
     fprintf(out,
@@ -65,31 +91,12 @@ static void serve_usage(FILE *out)
             "  --frame-timeout-ms N  a frame not whole this long after its first byte\n"
             "             ends its connection (default %d)\n"
             "  --heartbeat-ms N  a logged-on client silent this long is sent a PING,\n"
-            "             and closed if still silent as long again (default %d)\n"
-            "  --join PORT:TOKENFILE  a node with no snapshot yet first fetches the\n"
-            "             latest one of the peer whose admin interface is on\n"
-            "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
-            "             stream from there instead of from the beginning\n"
-            "  --dr-of DOMAIN  a node of a disaster-recovery site: --nats is the site's\n"
-            "             server, whose stream " JOURNAL_STREAM_MIRROR " mirrors the primary's\n"
-            "             " JOURNAL_STREAM " in JetStream domain DOMAIN (made if missing);\n"
-            "             commands are refused until 'nodown promote' makes the site\n"
-            "             primary; the node then follows the site's new " JOURNAL_STREAM "\n"
-            "             and takes them\n"
-            "  --take-over  replace the node serving DIR on this host, its clients not\n"
-            "             waiting: its options but --logic-max (then these), catch up, take\n"
-            "             its ports, sessions and embedded NATS server; it serves on if\n"
-            "             this fails (docs/upgrades.md, \"Hand-over\")\n"
-            "  --min-secret-length N  the shortest new secret this node sets, 1 to 256\n"
-            "             bytes (default %u): a shorter $NODOWN_HOUSE_SECRET is refused\n"
-            "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n"
-            "  $NODOWN_NATS_SERVER, the nats-server the embedded default runs (default\n"
-            "  " NATS_SUPERVISOR_SERVER_PATH "). Every NATS server must be 2.10 or newer.\n",
+            "             and closed if still silent as long again (default %d)\n",
             PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT, LOGIC_VERSION_MAX,
             GATEWAY_CONNECTIONS_MAX_DEFAULT, GATEWAY_CONNECTIONS_MAX_MOST,
             GATEWAY_CONNECTIONS_PER_ADDRESS_DEFAULT, GATEWAY_HANDSHAKE_TIMEOUT_MS_DEFAULT,
-            GATEWAY_FRAME_TIMEOUT_MS_DEFAULT, GATEWAY_HEARTBEAT_MS_DEFAULT,
-            SECRET_SIZE_MIN_DEFAULT);
+            GATEWAY_FRAME_TIMEOUT_MS_DEFAULT, GATEWAY_HEARTBEAT_MS_DEFAULT);
+    serve_usage_more(out);
 }
 
 static int serve_host_port(const char *text, char *host, size_t host_size, uint16_t *port)

@@ -225,6 +225,24 @@ static void feed_touch_ancestors(struct feed *feed, const struct engine *engine)
     }
 }
 
+static struct feed_balance feed_balance_of(const struct engine *engine, uint32_t id)
+{
+    const struct account *account = &engine->accounts[id];
+    return (struct feed_balance){
+        .account_id = id, .parent_id = account->parent_id, .kind = account->kind,
+        .status = account->status, .balance_minor = account->balance_minor,
+        .credit_limit_minor = account->credit_limit_minor,
+        .reserved_minor = account->reserved_minor, .stake_open_minor = account->stake_open_minor};
+}
+
+void feed_prime(struct feed *feed, const struct engine *engine)
+{
+    assert(engine->account_count <= feed->accounts_max);
+    memset(feed->last, 0, feed->accounts_max * sizeof *feed->last);
+    for (uint32_t id = 0; id < engine->account_count; id++)
+        feed->last[id] = feed_balance_of(engine, id);
+}
+
 void feed_batch_end(struct feed *feed, const struct engine *engine)
 {
     feed_touch_ancestors(feed, engine);
@@ -234,13 +252,7 @@ void feed_batch_end(struct feed *feed, const struct engine *engine)
         uint32_t id = feed->touched[i];
         if (id >= engine->account_count)
             continue;
-        const struct account *account = &engine->accounts[id];
-        struct feed_balance now = {
-            .account_id = id, .parent_id = account->parent_id, .kind = account->kind,
-            .status = account->status, .balance_minor = account->balance_minor,
-            .credit_limit_minor = account->credit_limit_minor,
-            .reserved_minor = account->reserved_minor,
-            .stake_open_minor = account->stake_open_minor};
+        struct feed_balance now = feed_balance_of(engine, id);
         struct feed_balance *last = &feed->last[id];
         /* id 0 stands for "never handed on" too: the house is compared by
          * its figures alone, and is handed on the first time it changes. */

@@ -143,6 +143,13 @@ void feed_add(struct feed *feed, struct feed_consumer *consumer);
  * replica keeps a snapshot at or below it, and opens from one. */
 uint64_t feed_floor_seq(const struct feed *feed);
 
+/* Sets each account's figures as last handed on to the engine's, when the
+ * feed is attached to a replica (after its snapshot, or at a hand-over's
+ * DONE): an account is handed on when a message changes it, whatever
+ * process applied the messages before, so that the rows are the same
+ * after a restart from a snapshot as in one run from the start. */
+void feed_prime(struct feed *feed, const struct engine *engine);
+
 /* The replica's apply, around engine_apply_batch. */
 void feed_batch_begin(struct feed *feed, uint64_t stream_seq, uint64_t time_ns,
                       uint32_t command_count, uint32_t logic_version);
