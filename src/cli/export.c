@@ -20,7 +20,7 @@
 
 #include "cli/cli.h"
 
-#define EXPORT_ARGS_MAX 24
+#define EXPORT_ARGS_MAX 24 /* 7 options with a value, --export-only */
 
 static void export_usage(FILE *out)
 {
@@ -125,6 +125,7 @@ int export_main(int argc, char **argv)
         args[count++] = (char *)pairs[i][0];
         args[count++] = (char *)pairs[i][1];
     }
+    args[count++] = "--export-only";
     /* The house secret is the node's to set, never the exporter's. */
     unsetenv("NODOWN_HOUSE_SECRET");
     return serve_main(count, args);

@@ -51,7 +51,7 @@ static void serve_usage(FILE *out)
             "                    [--max-connections N] [--max-connections-per-address N]\n"
             "                    [--handshake-timeout-ms N] [--frame-timeout-ms N]\n"
             "                    [--heartbeat-ms N]\n"
-            "                    [--logic-max N] [--archive] [--export-pg URL]\n"
+            "                    [--logic-max N] [--archive] [--export-pg URL] [--export-only]\n"
             "       nodown serve --take-over --data DIR [options]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
@@ -77,6 +77,8 @@ static void serve_usage(FILE *out)
             "             DIR/history, for `nodown history` (docs/history.md)\n"
             "  --export-pg URL  export orders, trades, bets, balances and accounts to\n"
             "             PostgreSQL, exactly once (docs/export.md)\n"
+            "  --export-only  refuse every command: a node that only exports\n"
+            "             (what `nodown export` runs)\n"
             "  --logic-max N  run logic versions up to N only (default: the build's\n"
             "             highest, %u): the node acts as a build that stops at N + 1\n"
             "             would, and says so in the node registry; for rehearsing a\n"
@@ -118,6 +120,10 @@ static int serve_options_check(const struct node_config *options)
 {
     if (options->data_dir == NULL) {
         fprintf(stderr, "nodown serve: --data DIR is required\n");
+        return -1;
+    }
+    if (options->export_only && options->export_pg == NULL) {
+        fprintf(stderr, "nodown serve: --export-only needs --export-pg URL\n");
         return -1;
     }
     if (options->dr_of != NULL && options->nats_urls == NULL) {
@@ -178,8 +184,12 @@ static int serve_parse(int argc, char **argv, struct node_config *options)
 {
     serve_options_default(options);
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--archive") == 0) { /* the one option without a value */
+        if (strcmp(argv[i], "--archive") == 0) { /* the options without a value */
             options->archive = true;
+            continue;
+        }
+        if (strcmp(argv[i], "--export-only") == 0) {
+            options->export_only = true;
             continue;
         }
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;

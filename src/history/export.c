@@ -150,7 +150,7 @@ int export_open(struct export **out, const char *url, uint32_t wait_ms, uint64_t
         return ERR_NOMEM;
     }
     int64_t start_ms = clock_now_ms();
-    int64_t said_ms = start_ms;
+    int64_t said_ms = start_ms - EXPORT_SAY_MS; /* the first failure is said at once */
     int rv;
     while ((rv = export_open_once(export, errmsg, errmsg_size)) == ERR_IO &&
            clock_now_ms() - start_ms < (int64_t)wait_ms) {

@@ -6,8 +6,10 @@
 #   a standalone exporter X (nodown export --from N's directory) into
 #   "standalone". Two members load N with orders and bets while, in turn:
 #     1. X is killed with -9 five times at random points, and restarted;
+#        then handed over to a copy of the binary (nodown upgrade --data);
 #     2. PostgreSQL is stopped for 3 s and started again: N says so on
-#        stderr, its export_lag in /metrics grows, and it goes on;
+#        stderr, its export_lag in /metrics grows, and it goes on; X,
+#        killed and started meanwhile, waits for PostgreSQL and goes on;
 #     3. logic 2, then logic 3 is activated (the export's schema 2 comes in
 #        at the activation's sequence), and a commission rate is set;
 #     4. N is handed over to a copy of the binary (nodown upgrade --data).
@@ -103,6 +105,12 @@ start_exporter() {
 }
 expect "the standalone exporter starts" start_exporter "$work/x" standalone "$work/x"
 x_pid=$START_PID
+x_listen=$(sed -n 's/.*serving clients on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/x.out" | head -n 1)
+OUT=$("$NODOWN" client --nodes "127.0.0.1:$x_listen" --account 0 --secret "$HOUSE_SECRET" \
+    --timeout-ms 5000 deposit --account 0 --amount 1 2>&1)
+RC=$?
+echo "     a deposit sent to the exporter: rc $RC, $OUT"
+expect "the exporter refuses commands" test "$RC" -ne 0 -a -n "$(grep 'only exports' <<<"$OUT")"
 
 for i in 0 1; do
     "$E2E" load --nodes "127.0.0.1:${node_listen[1]}" --account "${members[$i]}" \
@@ -125,11 +133,29 @@ for round in 1 2 3 4 5; do
 done
 expect "the exporter was killed 5 times under load and came back each time" \
     test "$kills" -eq 5
+lags=""
+for i in 1 2 3 4 5; do lags+=" $(metric export_lag)"; sleep 0.2; done
+echo "     the node's export_lag under load (messages), every 0.2 s:$lags"
+
+# The standalone exporter handed over to a copy of the binary, as a node is.
+cp "$NODOWN" "$work/nodown-copy"
+UP=$("$NODOWN" upgrade --data "$work/x" --binary "$work/nodown-copy" --json \
+    2>"$work/upgrade-x.err")
+expect "the standalone exporter is handed over under load" test $? -eq 0
+new_pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' <<<"$UP")
+[ -n "$new_pid" ] && wait "$x_pid" 2>/dev/null && x_pid=$new_pid
 
 # 2. PostgreSQL stopped for 3 s under load, then started again.
 lag_before=$(metric export_lag)
 "${PG_AS_OWNER[@]}" "$PG_BIN/pg_ctl" stop --pgdata="$PG_DIR/data" --mode=fast --wait \
     --timeout=30 --silent
+# The exporter killed while PostgreSQL is down: it starts, waits for it.
+kill -KILL "$x_pid" 2>/dev/null
+wait "$x_pid" 2>/dev/null
+: >"$work/x2.out"
+"$NODOWN" export --pg "$(url standalone)" --data "$work/x" --from "${node_dir[1]}" \
+    --http "127.0.0.1:$x_http" --snapshot-mb 0.25 >>"$work/x2.out" 2>>"$work/x.err" &
+x_pid=$!
 sleep 3
 lag_down=$(metric export_lag)
 echo "     export_lag before the stop $lag_before, after 3 s without PostgreSQL $lag_down"
@@ -138,6 +164,10 @@ expect "export_lag grows while PostgreSQL is down" test "${lag_down:-0}" -gt "${
     --wait --timeout=30 --silent
 expect "the node says on stderr that the export waits for PostgreSQL" \
     grep -q "export to PostgreSQL: commit: .*trying again" "$work/node.err"
+expect "an exporter started while PostgreSQL was down serves once it is back" \
+    wait_line "$work/x2.out" "serving clients" "$x_pid" 30
+expect "and it said that it waits for PostgreSQL" \
+    grep -q "export: waiting for PostgreSQL\|export: cannot connect" "$work/x.err"
 
 # 3. Logic 2, then 3 (the export's schema 2), and a commission rate.
 house activate-logic --version 2
@@ -148,7 +178,6 @@ house commission-set --account 1 --market-type 1x2 --rate 100
 expect "a commission rate set (logic 3)" test "$RC" -eq 0
 
 # 4. The node handed over to a copy of the binary, under load.
-cp "$NODOWN" "$work/nodown-copy"
 UP=$("$NODOWN" upgrade --data "${node_dir[1]}" --binary "$work/nodown-copy" --json \
     2>"$work/upgrade.err")
 expect "the node is handed over under load" test $? -eq 0
