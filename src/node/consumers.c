@@ -12,10 +12,10 @@
 
 #define NODE_CONSUMERS_DRAIN_MS 10000u
 /* How long a node starting waits for PostgreSQL to answer (it needs the
- * export's position before it opens a snapshot); at a hand-over, less:
- * the new process serves meanwhile. */
+ * export's position before it opens a snapshot); at a hand-over's DONE,
+ * one try: the new process's loop serves the clients by then. */
 #define NODE_EXPORT_OPEN_WAIT_MS 600000u
-#define NODE_EXPORT_TAKE_OVER_WAIT_MS 10000u
+#define NODE_EXPORT_TAKE_OVER_WAIT_MS 0u
 
 static int node_feed_init(struct node *node, char *errmsg, size_t size)
 {
