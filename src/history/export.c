@@ -161,6 +161,7 @@ int export_open(struct export **out, const char *url, uint32_t wait_ms, uint64_t
         clock_sleep_ms(1000);
     }
     atomic_store(&export->connected, rv == 0);
+    atomic_store(&export->schema_committed, export->schema_version);
     *position = export->position;
     return rv;
 }
@@ -171,6 +172,8 @@ int export_open(struct export **out, const char *url, uint32_t wait_ms, uint64_t
 static int export_copy(struct export *export, enum export_table table, uint32_t schema,
                        size_t from, size_t to, char *errmsg, size_t errmsg_size)
 {
+    assert(to <= export->tables[table].used);
+    assert(to == 0 || export->tables[table].data[to - 1] == '\n'); /* whole rows only */
     if (from >= to)
         return 0;
     PGconn *conn = export->conn;
@@ -228,6 +231,7 @@ static int export_copy_all(struct export *export, uint32_t first, uint32_t store
 /* One try of the transaction; 1 when there was nothing new to store. */
 static int export_commit_once(struct export *export, char *errmsg, size_t errmsg_size)
 {
+    assert(export->message_count > 0 && !export->in_message);
     if (export->conn == NULL &&
         (export->conn = export_connect(export->url, errmsg, errmsg_size)) == NULL)
         return ERR_IO;
@@ -301,7 +305,9 @@ static int export_commit(struct export *export)
         fprintf(stderr, "nodown: export to PostgreSQL: connected again\n");
     atomic_store(&export->connected, 1);
     if (rv == 0) {
+        assert(export->message_seq[export->message_count - 1] > export->position);
         export->position = export->message_seq[export->message_count - 1];
+        atomic_store(&export->schema_committed, export->schema_version);
         atomic_fetch_add(&export->events, export->txn_events);
         atomic_fetch_add(&export->rows, export->txn_rows);
         atomic_fetch_add(&export->commits, 1);
@@ -314,6 +320,9 @@ static int export_commit(struct export *export)
 /* A message's start: its rows are read, or skipped when stored already. */
 static void export_batch_start(struct export *export, const struct feed_record *record)
 {
+    assert(record->kind == FEED_BATCH);
+    assert(export->message_count == 0 ||
+           record->stream_seq > export->message_seq[export->message_count - 1]);
     export->in_message = true;
     export->skipping = record->stream_seq <= export->position;
     export->batch_seq = record->stream_seq;
@@ -444,7 +453,7 @@ void export_stats_get(struct export *export, struct export_stats *stats)
     stats->commits = atomic_load(&export->commits);
     stats->retries = atomic_load(&export->retries);
     stats->connected = atomic_load(&export->connected);
-    stats->schema_version = export->schema_version;
+    stats->schema_version = atomic_load(&export->schema_committed);
     pthread_mutex_lock(&export->error_lock);
     snprintf(stats->error, sizeof stats->error, "%s", export->error);
     pthread_mutex_unlock(&export->error_lock);

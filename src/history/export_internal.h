@@ -75,6 +75,7 @@ struct export {
     _Atomic uint64_t commits;
     _Atomic uint64_t retries;
     _Atomic int connected;
+    _Atomic uint32_t schema_committed; /* schema_version as last committed, for stats */
     int64_t said_ms;              /* the last failure said on stderr */
     pthread_mutex_t error_lock;
     char error[256];

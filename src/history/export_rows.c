@@ -161,6 +161,7 @@ static struct export_buffer *export_row(struct export *export, enum export_table
 
 static void put_i64(struct export_buffer *buffer, int64_t value)
 {
+    assert(buffer->size - buffer->used >= 21); /* export_row made room for the row */
     char digits[20];
     uint64_t magnitude = value < 0 ? 0u - (uint64_t)value : (uint64_t)value;
     int count = 0;
@@ -435,6 +436,7 @@ int export_record(struct export *export, const struct feed_record *record)
 
 int export_message_row(struct export *export, uint32_t logic_version)
 {
+    assert(export->in_message || export->batch_seq != 0);
     struct export_buffer *b = export_row(export, EXPORT_MESSAGES);
     if (b == NULL)
         return ERR_NOMEM;
