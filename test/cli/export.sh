@@ -2,7 +2,8 @@
 # The PostgreSQL export, exactly once, with real processes (docs/export.md):
 #
 #   A throw-away PostgreSQL 15 (bench/pg/pg_lib.sh) with three databases.
-#   Node N on the embedded default exports into "node" (serve --export-pg);
+#   Node N on the embedded default exports into "node" (serve --export-pg,
+#   and --archive: two consumers of one feed);
 #   a standalone exporter X (nodown export --from N's directory) into
 #   "standalone". Two members load N with orders and bets while, in turn:
 #     1. X is killed with -9 five times at random points, and restarted;
@@ -73,7 +74,7 @@ node_listen[1]=$($E2E free-port)
 node_http[1]=$($E2E free-port)
 env -u NODOWN_ADMIN_TOKEN NODOWN_HOUSE_SECRET="$HOUSE_SECRET" "$NODOWN" serve \
     --data "${node_dir[1]}" --listen "127.0.0.1:${node_listen[1]}" \
-    --http "127.0.0.1:${node_http[1]}" --snapshot-mb 0.25 --export-pg "$(url node)" \
+    --http "127.0.0.1:${node_http[1]}" --snapshot-mb 0.25 --export-pg "$(url node)" --archive \
     >>"$work/node.out" 2>>"$work/node.err" &
 node_pid[1]=$!
 serving_pid=${node_pid[1]}
