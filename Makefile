@@ -8,6 +8,7 @@
 
 CC ?= cc
 CFLAGS_COMMON = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Isrc -I. -Iinclude \
+                -I/usr/include/postgresql \
                 -Itest
 CFLAGS ?= -O2 -g
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "bench/bench.h"
+#include "bench/bench_export.h"
 #include "cli/cli.h"
+#include "cli/export.h"
 #include "cli/rehearse.h"
 #include "replica/nats_supervisor.h"
 
@@ -30,6 +32,8 @@ static void usage(FILE *out)
             "  upgrade       replace running nodes by a new build, clients not waiting\n"
             "  drill         the whole upgrade of a local cluster under load, measured\n"
             "  version       print the build's format and logic versions\n"
+            "  export        export to PostgreSQL, exactly once (nodown export --help)\n"
+            "  bench export  benchmark the PostgreSQL export: events/s, lag at half load\n"
             "  rehearse      replay a node's history with a new build, before upgrading\n"
             "  replay        a snapshot and a stream copy through this build (rehearse)\n"
             "  history       ask a node's archive: statements, an order's or a bet's life,\n"
@@ -42,7 +46,7 @@ static void usage(FILE *out)
 static void bench_usage(FILE *out)
 {
     fprintf(out,
-            "usage: nodown bench core|node|cluster|activation|history [options]\n"
+            "usage: nodown bench core|node|cluster|activation|history|export [options]\n"
             "       ('nodown bench WHICH --help')\n"
             "  core     the matching core alone, one thread, no I/O; workloads\n"
             "           (--workload): liquibook (Liquibook's perf-test stream, the\n"
@@ -56,7 +60,9 @@ static void bench_usage(FILE *out)
             "  activation  ACTIVATE_LOGIC 3's migration pause over N resting orders and\n"
             "           N open bets\n"
             "  history  the history archive's events/s on a synthetic day, and the time\n"
-            "           of each `nodown history` question on it\n");
+            "           of each `nodown history` question on it\n"
+            "  export   the PostgreSQL export: events/s into a local PostgreSQL, and its\n"
+            "           lag at half that load\n");
 }
 
 int main(int argc, char **argv)
@@ -89,6 +95,8 @@ int main(int argc, char **argv)
         return nats_supervisor_keeper_main(argc - 2, argv + 2);
     if (strcmp(command, "client") == 0)
         return client_main(argc - 2, argv + 2);
+    if (strcmp(command, "export") == 0)
+        return export_main(argc - 2, argv + 2);
     if (strcmp(command, "demo") == 0)
         return demo_main(argc - 2, argv + 2);
     if (strcmp(command, "version") == 0)
@@ -108,6 +116,8 @@ int main(int argc, char **argv)
             return bench_activation_main(argc - 3, argv + 3);
         if (argc >= 3 && strcmp(argv[2], "history") == 0)
             return bench_history_main(argc - 3, argv + 3);
+        if (argc >= 3 && strcmp(argv[2], "export") == 0)
+            return bench_export_main(argc - 3, argv + 3);
         bool help = argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0 ||
                                   strcmp(argv[2], "help") == 0);
         bench_usage(help ? stdout : stderr);

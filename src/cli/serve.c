@@ -21,7 +21,35 @@ static void serve_usage_consumers(FILE *out)
             "  --archive  keep every event, by trading day, in SQLite files under\n"
             "             DIR/history, for `nodown history` (docs/history.md)\n"
             "  --export-pg URL  export orders, trades, bets, balances and accounts to\n"
-            "             PostgreSQL, exactly once (docs/export.md)\n");
+            "             PostgreSQL, exactly once (docs/export.md)\n"
+            "  --export-only  refuse every command: a node that only exports\n"
+            "             (what `nodown export` runs)\n");
+}
+
+/* The rest of serve_usage: joining, DR, hand-over, secrets. */
+static void serve_usage_more(FILE *out)
+{
+    fprintf(out,
+            "  --join PORT:TOKENFILE  a node with no snapshot yet first fetches the\n"
+            "             latest one of the peer whose admin interface is on\n"
+            "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
+            "             stream from there instead of from the beginning\n"
+            "  --dr-of DOMAIN  a node of a disaster-recovery site: --nats is the site's\n"
+            "             server, whose stream " JOURNAL_STREAM_MIRROR " mirrors the primary's\n"
+            "             " JOURNAL_STREAM " in JetStream domain DOMAIN (made if missing);\n"
+            "             commands are refused until 'nodown promote' makes the site\n"
+            "             primary; the node then follows the site's new " JOURNAL_STREAM "\n"
+            "             and takes them\n"
+            "  --take-over  replace the node serving DIR on this host, its clients not\n"
+            "             waiting: its options but --logic-max (then these), catch up, take\n"
+            "             its ports, sessions and embedded NATS server; it serves on if\n"
+            "             this fails (docs/upgrades.md, \"Hand-over\")\n"
+            "  --min-secret-length N  the shortest new secret this node sets, 1 to 256\n"
+            "             bytes (default %u): a shorter $NODOWN_HOUSE_SECRET is refused\n"
+            "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n"
+            "  $NODOWN_NATS_SERVER, the nats-server the embedded default runs (default\n"
+            "  " NATS_SUPERVISOR_SERVER_PATH "). Every NATS server must be 2.10 or newer.\n",
+            SECRET_SIZE_MIN_DEFAULT);
 }
 
 static void serve_usage(FILE *out)
@@ -34,7 +62,7 @@ static void serve_usage(FILE *out)
             "                    [--min-secret-length N] [--heartbeat-ms N]\n"
             "                    [--max-connections N] [--max-connections-per-address N]\n"
             "                    [--handshake-timeout-ms N] [--frame-timeout-ms N]\n"
-            "                    [--logic-max N] [--archive] [--export-pg URL]\n"
+            "                    [--logic-max N] [--archive] [--export-pg URL] [--export-only]\n"
             "       nodown serve --take-over --data DIR [options]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
@@ -70,31 +98,12 @@ static void serve_usage(FILE *out)
             "  --frame-timeout-ms N  a frame not whole this long after its first byte\n"
             "             ends its connection (default %d)\n"
             "  --heartbeat-ms N  a logged-on client silent this long is sent a PING,\n"
-            "             and closed if still silent as long again (default %d)\n"
-            "  --join PORT:TOKENFILE  a node with no snapshot yet first fetches the\n"
-            "             latest one of the peer whose admin interface is on\n"
-            "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
-            "             stream from there instead of from the beginning\n"
-            "  --dr-of DOMAIN  a node of a disaster-recovery site: --nats is the site's\n"
-            "             server, whose stream " JOURNAL_STREAM_MIRROR " mirrors the primary's\n"
-            "             " JOURNAL_STREAM " in JetStream domain DOMAIN (made if missing);\n"
-            "             commands are refused until 'nodown promote' makes the site\n"
-            "             primary; the node then follows the site's new " JOURNAL_STREAM "\n"
-            "             and takes them\n"
-            "  --take-over  replace the node serving DIR on this host, its clients not\n"
-            "             waiting: its options but --logic-max (then these), catch up, take\n"
-            "             its ports, sessions and embedded NATS server; it serves on if\n"
-            "             this fails (docs/upgrades.md, \"Hand-over\")\n"
-            "  --min-secret-length N  the shortest new secret this node sets, 1 to 256\n"
-            "             bytes (default %u): a shorter $NODOWN_HOUSE_SECRET is refused\n"
-            "  $NODOWN_HOUSE_SECRET, on a first start, sets the house's logon secret.\n"
-            "  $NODOWN_NATS_SERVER, the nats-server the embedded default runs (default\n"
-            "  " NATS_SUPERVISOR_SERVER_PATH "). Every NATS server must be 2.10 or newer.\n",
+            "             and closed if still silent as long again (default %d)\n",
             PUBLISHER_SLOTS_MAX, GATEWAY_BATCHES_IN_FLIGHT, LOGIC_VERSION_MAX,
             GATEWAY_CONNECTIONS_MAX_DEFAULT, GATEWAY_CONNECTIONS_MAX_MOST,
             GATEWAY_CONNECTIONS_PER_ADDRESS_DEFAULT, GATEWAY_HANDSHAKE_TIMEOUT_MS_DEFAULT,
-            GATEWAY_FRAME_TIMEOUT_MS_DEFAULT, GATEWAY_HEARTBEAT_MS_DEFAULT,
-            SECRET_SIZE_MIN_DEFAULT);
+            GATEWAY_FRAME_TIMEOUT_MS_DEFAULT, GATEWAY_HEARTBEAT_MS_DEFAULT);
+    serve_usage_more(out);
     serve_usage_consumers(out);
 }
 
@@ -117,6 +126,10 @@ static int serve_options_check(const struct node_config *options)
 {
     if (options->data_dir == NULL) {
         fprintf(stderr, "nodown serve: --data DIR is required\n");
+        return -1;
+    }
+    if (options->export_only && options->export_pg == NULL) {
+        fprintf(stderr, "nodown serve: --export-only needs --export-pg URL\n");
         return -1;
     }
     if (options->dr_of != NULL && options->nats_urls == NULL) {
@@ -177,8 +190,12 @@ static int serve_parse(int argc, char **argv, struct node_config *options)
 {
     serve_options_default(options);
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--archive") == 0) { /* the one option without a value */
+        if (strcmp(argv[i], "--archive") == 0) { /* the options without a value */
             options->archive = true;
+            continue;
+        }
+        if (strcmp(argv[i], "--export-only") == 0) {
+            options->export_only = true;
             continue;
         }
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;

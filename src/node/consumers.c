@@ -11,6 +11,11 @@
 #include "node/node_internal.h"
 
 #define NODE_CONSUMERS_DRAIN_MS 10000u
+/* How long a node starting waits for PostgreSQL to answer (it needs the
+ * export's position before it opens a snapshot); at a hand-over's DONE,
+ * one try: the new process's loop serves the clients by then. */
+#define NODE_EXPORT_OPEN_WAIT_MS 600000u
+#define NODE_EXPORT_TAKE_OVER_WAIT_MS 0u
 
 static int node_feed_init(struct node *node, char *errmsg, size_t size)
 {
@@ -23,42 +28,80 @@ static int node_feed_init(struct node *node, char *errmsg, size_t size)
     return 0;
 }
 
+/* A consumer of the feed from position on, with its ring. */
+static int node_consumer_add(struct node *node, struct feed_consumer *consumer,
+                             const char *name, uint64_t position, char *errmsg, size_t size)
+{
+    if (feed_consumer_init(consumer, name, position) != 0) {
+        snprintf(errmsg, size, "out of memory for the %s's ring", name);
+        return ERR_NOMEM;
+    }
+    feed_add(&node->feed, consumer);
+    return 0;
+}
+
 /* The archive's file and its position: a consumer from there on. */
 static int node_archive_open(struct node *node, char *errmsg, size_t size)
 {
     uint64_t position = 0;
     int rv = archive_open(&node->archive, node->config.data_dir, &position, errmsg, size);
-    if (rv == 0 && feed_consumer_init(&node->archive_consumer, "archive", position) != 0) {
-        snprintf(errmsg, size, "out of memory for the archive's ring");
-        rv = ERR_NOMEM;
-    }
+    if (rv == 0)
+        rv = node_consumer_add(node, &node->archive_consumer, "archive", position, errmsg, size);
     if (rv != 0) {
         archive_close(node->archive, 0);
         node->archive = NULL;
-        return rv;
     }
-    feed_add(&node->feed, &node->archive_consumer);
-    return 0;
+    return rv;
+}
+
+/* The export's connection and position (read from PostgreSQL): a
+ * consumer from there on. */
+static int node_export_open(struct node *node, uint32_t wait_ms, char *errmsg, size_t size)
+{
+    uint64_t position = 0;
+    int rv = export_open(&node->export, node->config.export_pg, wait_ms, &position, errmsg,
+                         size);
+    if (rv == 0)
+        rv = node_consumer_add(node, &node->export_consumer, "export", position, errmsg, size);
+    if (rv != 0) {
+        export_close(node->export, 0);
+        node->export = NULL;
+    }
+    return rv;
+}
+
+/* A taker: the old process writes until it hands over; read where each
+ * consumer is, open nothing. */
+static int node_consumers_peek(struct node *node, uint64_t *floor, char *errmsg, size_t size)
+{
+    const struct node_config *config = &node->config;
+    uint64_t position = 0;
+    int rv = config->archive ? archive_position_read(config->data_dir, &position, errmsg, size)
+                             : 0;
+    *floor = config->archive ? position : UINT64_MAX;
+    if (rv == 0 && config->export_pg != NULL) {
+        rv = export_position_read(config->export_pg, &position, errmsg, size);
+        if (position < *floor)
+            *floor = position;
+    }
+    return rv;
 }
 
 int node_consumers_open(struct node *node, uint64_t *floor, char *errmsg, size_t size)
 {
     const struct node_config *config = &node->config;
     *floor = UINT64_MAX;
-    if (!config->archive)
+    if (!config->archive && config->export_pg == NULL)
         return 0;
     int rv = node_feed_init(node, errmsg, size);
     if (rv != 0)
         return rv;
-    if (config->taker != NULL) {
-        /* The old process writes the archive until it hands over: read
-         * where it is, open nothing. */
-        uint64_t position = 0;
-        rv = archive_position_read(config->data_dir, &position, errmsg, size);
-        *floor = position;
-        return rv;
-    }
-    rv = node_archive_open(node, errmsg, size);
+    if (config->taker != NULL)
+        return node_consumers_peek(node, floor, errmsg, size);
+    if (config->archive)
+        rv = node_archive_open(node, errmsg, size);
+    if (rv == 0 && config->export_pg != NULL)
+        rv = node_export_open(node, NODE_EXPORT_OPEN_WAIT_MS, errmsg, size);
     if (rv == 0)
         *floor = feed_floor_seq(&node->feed);
     return rv;
@@ -72,6 +115,8 @@ int node_consumers_start(struct node *node, char *errmsg, size_t size)
     int rv = 0;
     if (node->archive != NULL)
         rv = archive_start(node->archive, &node->archive_consumer, errmsg, size);
+    if (rv == 0 && node->export != NULL)
+        rv = export_start(node->export, &node->export_consumer, errmsg, size);
     node->consumers_started = rv == 0;
     return rv;
 }
@@ -80,12 +125,37 @@ int node_consumers_start(struct node *node, char *errmsg, size_t size)
  * and stops. The rings fill until the lock is ours (node_consumers_start). */
 int node_consumers_take_over(struct node *node, char *errmsg, size_t size)
 {
-    if (!node->config.archive)
+    if (!node->config.archive && node->config.export_pg == NULL)
         return 0;
-    int rv = node_archive_open(node, errmsg, size);
+    int rv = node->config.archive ? node_archive_open(node, errmsg, size) : 0;
+    if (rv == 0 && node->config.export_pg != NULL)
+        rv = node_export_open(node, NODE_EXPORT_TAKE_OVER_WAIT_MS, errmsg, size);
     if (rv == 0)
         node->replica.feed = &node->feed;
     return rv;
+}
+
+static void node_export_chores(struct node *node)
+{
+    /* An exporter (--export-only) takes no commands: told at its first
+     * chores, since its gateway opens after the consumers; nobody is told
+     * its client port meanwhile (nodown export picks a free one). */
+    if (node->config.export_only && !node->export_only_said && node->gateway != NULL) {
+        gateway_set_read_only(node->gateway, "this node only exports to PostgreSQL (nodown "
+                              "export): send commands to another node");
+        node->export_only_said = true;
+    }
+    if (node->export == NULL)
+        return;
+    struct export_stats stats;
+    export_stats_get(node->export, &stats);
+    uint64_t applied = node->replica.applied_seq;
+    metrics_gauge_set(&node->metrics.export_seq, (int64_t)stats.position);
+    metrics_gauge_set(&node->metrics.export_lag,
+                      (int64_t)(applied > stats.position ? applied - stats.position : 0));
+    metrics_counter_add(&node->metrics.export_events_total,
+                        stats.events - node->export_events_said);
+    node->export_events_said = stats.events;
 }
 
 void node_consumers_chores(struct node *node)
@@ -93,6 +163,7 @@ void node_consumers_chores(struct node *node)
     if (node->feed.count == 0)
         return;
     node->replica.keep_seq = feed_floor_seq(&node->feed);
+    node_export_chores(node);
     if (node->archive == NULL)
         return;
     struct archive_stats stats;
@@ -118,6 +189,11 @@ void node_consumers_close(struct node *node)
         archive_close(node->archive, node->consumers_started ? NODE_CONSUMERS_DRAIN_MS : 0);
         feed_consumer_free(&node->archive_consumer);
         node->archive = NULL;
+    }
+    if (node->export != NULL) {
+        export_close(node->export, node->consumers_started ? NODE_CONSUMERS_DRAIN_MS : 0);
+        feed_consumer_free(&node->export_consumer);
+        node->export = NULL;
     }
     if (node->feed.touched != NULL)
         feed_free(&node->feed);

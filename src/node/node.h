@@ -53,6 +53,7 @@ struct node_config {
     int heartbeat_ms;
     bool archive;            /* --archive: the history archive, DIR/history */
     const char *export_pg;   /* --export-pg URL: the PostgreSQL export, or NULL */
+    bool export_only;        /* --export-only: every command refused (nodown export) */
     /* The options as given, for a new process taking over (takeover.h). */
     int argc;
     char **argv;

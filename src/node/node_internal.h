@@ -15,6 +15,7 @@
 #include "node/node.h"
 #include "node/takeover.h"
 #include "history/archive.h"
+#include "history/export.h"
 #include "replica/audit.h"
 #include "replica/feed.h"
 #include "replica/journal.h"
@@ -76,6 +77,10 @@ struct node {
     struct feed_consumer archive_consumer;
     bool consumers_started;
     uint64_t archive_events_said; /* archive_events_total so far */
+    struct export *export;        /* --export-pg, or NULL */
+    struct feed_consumer export_consumer;
+    uint64_t export_events_said;  /* export_events_total so far */
+    bool export_only_said;        /* --export-only: the gateway told to refuse commands */
     /* /verify?at=SEQ (node_verify_cb, node_verify_step), under lock. */
     struct {
         pthread_mutex_t lock;

@@ -239,6 +239,16 @@ static void feed_touch_chain(struct feed *feed, const struct engine *engine, uin
     }
 }
 
+static struct feed_balance feed_balance_of(const struct engine *engine, uint32_t id)
+{
+    const struct account *account = &engine->accounts[id];
+    return (struct feed_balance){
+        .account_id = id, .parent_id = account->parent_id, .kind = account->kind,
+        .status = account->status, .balance_minor = account->balance_minor,
+        .credit_limit_minor = account->credit_limit_minor,
+        .reserved_minor = account->reserved_minor, .stake_open_minor = account->stake_open_minor};
+}
+
 void feed_batch_end(struct feed *feed, const struct engine *engine)
 {
     sort_indexes(feed->touched, feed->touched_count, feed_compare_ids, NULL);
@@ -247,14 +257,8 @@ void feed_batch_end(struct feed *feed, const struct engine *engine)
         uint32_t id = feed->touched[i];
         if (id >= engine->account_count)
             continue;
-        const struct account *account = &engine->accounts[id];
         feed_record_start(feed, &record, FEED_BALANCE, FEED_INDEX_NONE);
-        record.u.balance = (struct feed_balance){
-            .account_id = id, .parent_id = account->parent_id, .kind = account->kind,
-            .status = account->status, .balance_minor = account->balance_minor,
-            .credit_limit_minor = account->credit_limit_minor,
-            .reserved_minor = account->reserved_minor,
-            .stake_open_minor = account->stake_open_minor};
+        record.u.balance = feed_balance_of(engine, id);
         feed_push_all(feed, &record);
     }
     feed_record_start(feed, &record, FEED_BATCH_END, FEED_INDEX_NONE);
