@@ -202,7 +202,7 @@ static int node_take_over_finish(struct node *node, char *errmsg, size_t size)
     takeover_take_close(taker);
     char why[256];
     if (node_consumers_take_over(node, why, sizeof why) != 0)
-        fprintf(stderr, "nodown: the archive does not run: %s\n", why);
+        fprintf(stderr, "nodown: the archive or the export does not run: %s\n", why);
     /* What this build runs, in the node registry at once: an activation
      * may follow the upgrade's last node within milliseconds. */
     if (!node->dr_waiting)
@@ -225,7 +225,7 @@ static int node_take_lock(struct node *node, char *errmsg, size_t size)
     node->lock_wanted_until_ms = 0;
     node_args_write(node);
     if (node_consumers_start(node, errmsg, size) != 0)
-        fprintf(stderr, "nodown: the archive does not run: %s\n", errmsg);
+        fprintf(stderr, "nodown: the archive or the export does not run: %s\n", errmsg);
     char why[256];
     if (takeover_give_open(&node->giver, node->config.data_dir, why, sizeof why) != 0)
         fprintf(stderr, "nodown: no hand-over to a new process (a restart is this node's "

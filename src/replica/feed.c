@@ -184,6 +184,7 @@ void feed_event(void *context, const struct event *event)
     struct feed *feed = context;
     struct feed_record record;
     feed_record_start(feed, &record, FEED_EVENT, (uint16_t)feed->command_index);
+    record.logic_version = feed->engine->logic_version;
     record.u.event = *event;
     feed_push_all(feed, &record);
     switch (event->type) {
