@@ -283,7 +283,7 @@ static void bench_export_usage(FILE *out)
             "  The PostgreSQL export's events/s into the database at URL (its export\n"
             "  tables are dropped first: give a database of its own), from a replica\n"
             "  applying a flow of orders that trade, for N seconds (default 5); then\n"
-            "  its lag at half that rate for N seconds. bench/pg/bench_export.sh starts\n"
+            "  its lag at half that rate for N seconds. bench/pg/with_pg.sh export starts\n"
             "  a throw-away PostgreSQL 15 and runs it.\n");
 }
 

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench/bench_export.h"
 #include "bench/history_day.h"
 #include "core/result.h"
 #include "history/archive.h"
@@ -29,6 +30,8 @@
 #define BENCH_HISTORY_CHUNK 100000u
 
 struct bench_history_options {
+    const char *pg_url;   /* the export's figures too, into this database */
+    double export_seconds;
     uint64_t events;
     uint64_t seed;
     bool json;
@@ -201,16 +204,20 @@ static void bench_history_usage(FILE *out)
 {
     fprintf(out,
             "usage: nodown bench history [--events N] [--seed N] [--keep] [--json]\n"
+            "                            [--pg URL [--export-seconds N]]\n"
             "  Writes a synthetic trading day of at least N events (default 10 000 000)\n"
             "  through a replica into the history archive, then asks each question of\n"
             "  `nodown history` of the day's file. Prints events/s written, the apply's\n"
             "  own rate on the same day, and each question's median time (ms).\n"
-            "  --keep leaves the directory (it is named on stderr).\n");
+            "  --keep leaves the directory (it is named on stderr). With --pg, also the\n"
+            "  PostgreSQL export's events/s and lag at half load (bench export's, for\n"
+            "  --export-seconds each; bench/pg/with_pg.sh history starts a server).\n");
 }
 
 static int bench_history_parse(int argc, char **argv, struct bench_history_options *options)
 {
-    *options = (struct bench_history_options){.events = 10000000, .seed = 1};
+    *options = (struct bench_history_options){.events = 10000000, .seed = 1,
+                                              .export_seconds = 5};
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             options->json = true;
@@ -220,6 +227,10 @@ static int bench_history_parse(int argc, char **argv, struct bench_history_optio
             options->events = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
             options->seed = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--pg") == 0 && i + 1 < argc)
+            options->pg_url = argv[++i];
+        else if (strcmp(argv[i], "--export-seconds") == 0 && i + 1 < argc)
+            options->export_seconds = strtod(argv[++i], NULL);
         else {
             bench_history_usage(strcmp(argv[i], "--help") == 0 ? stdout : stderr);
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
@@ -228,10 +239,25 @@ static int bench_history_parse(int argc, char **argv, struct bench_history_optio
     return options->events > 0 ? -1 : 2;
 }
 
+/* The export's figures as a JSON value. */
+static void bench_history_export_json(const struct bench_history_options *options,
+                                      const struct bench_export_figures *figures)
+{
+    if (options->pg_url == NULL) {
+        printf("null");
+        return;
+    }
+    printf("{\"events_per_s\":%.0f,\"rows_per_s\":%.0f,\"half_load_events_per_s\":%.0f,"
+           "\"lag_ms_p50\":%.1f,\"lag_ms_p99\":%.1f,\"lag_ms_max\":%.1f}",
+           figures->events_per_s, figures->rows_per_s, figures->half_events_per_s,
+           figures->lag_ms_p50, figures->lag_ms_p99, figures->lag_ms_max);
+}
+
 static void bench_history_print(const struct bench_history_options *options,
                                 const struct bench_history_result *archived,
                                 const struct bench_history_result *applied,
-                                const struct bench_question *questions, uint32_t count)
+                                const struct bench_question *questions, uint32_t count,
+                                const struct bench_export_figures *exported)
 {
     double events_per_s = (double)archived->events / archived->archive_seconds;
     double apply_events_per_s = (double)archived->events / applied->apply_seconds;
@@ -246,6 +272,10 @@ static void bench_history_print(const struct bench_history_options *options,
         for (uint32_t i = 0; i < count; i++)
             printf("  %-18s %8.2f ms  %" PRIu64 " rows\n", questions[i].name, questions[i].ms,
                    questions[i].rows);
+        if (options->pg_url != NULL)
+            printf("export: %.0f events/s; at half load (%.0f events/s) lag p50 %.1f ms, p99"
+                   " %.1f ms\n", exported->events_per_s, exported->half_events_per_s,
+                   exported->lag_ms_p50, exported->lag_ms_p99);
         return;
     }
     printf("{\"bench\":\"history\",\"events\":%" PRIu64 ",\"rows\":%" PRIu64
@@ -262,7 +292,9 @@ static void bench_history_print(const struct bench_history_options *options,
     for (uint32_t i = 0; i < count; i++)
         printf("%s\"%s\":{\"ms\":%.2f,\"rows\":%" PRIu64 ",\"id\":%" PRIu64 "}", i ? "," : "",
                questions[i].name, questions[i].ms, questions[i].rows, questions[i].id);
-    printf("}}\n");
+    printf("},\"export\":");
+    bench_history_export_json(options, exported);
+    printf("}\n");
 }
 
 int bench_history_main(int argc, char **argv)
@@ -293,7 +325,15 @@ int bench_history_main(int argc, char **argv)
     uint32_t count = 0;
     if (bench_history_questions(archived_dir, questions, &count, &archived) != 0)
         return 1;
-    bench_history_print(&options, &archived, &applied, questions, count);
+    struct bench_export_figures exported = {0};
+    if (options.pg_url != NULL) {
+        char errmsg[512];
+        fprintf(stderr, "bench history: the export into %s\n", options.pg_url);
+        if (bench_export_measure(options.pg_url, options.export_seconds, &exported, errmsg,
+                                 sizeof errmsg) != 0)
+            return bench_history_fail("export", errmsg);
+    }
+    bench_history_print(&options, &archived, &applied, questions, count, &exported);
     char command[200];
     snprintf(command, sizeof command, "rm -rf %s %s", applied_dir,
              options.keep ? "" : archived_dir);
