@@ -182,6 +182,48 @@ void node_consumers_chores(struct node *node)
     metrics_gauge_set(&node->metrics.feed_stall_us, (int64_t)stall_us);
 }
 
+/* A message made safe inside a JSON string. */
+static void node_json_safe(char *text)
+{
+    for (char *c = text; *c != '\0'; c++)
+        *c = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c;
+}
+
+static uint64_t node_behind(const struct node *node, uint64_t position)
+{
+    return node->replica.applied_seq > position ? node->replica.applied_seq - position : 0;
+}
+
+void node_consumers_status(struct node *node, char *json, size_t size)
+{
+    int used = 0;
+    if (node->archive != NULL) {
+        struct archive_stats a;
+        archive_stats_get(node->archive, &a);
+        node_json_safe(a.error);
+        used = snprintf(json, size, "\"archive\":{\"seq\":%" PRIu64 ",\"lag\":%" PRIu64
+                        ",\"days_sealed\":%" PRIu64 ",\"gaps\":%" PRIu64 ",\"error\":\"%s\"},",
+                        a.position, node_behind(node, a.position), a.days_sealed, a.gaps,
+                        a.error);
+    } else {
+        used = snprintf(json, size, "\"archive\":null,");
+    }
+    if (used < 0 || (size_t)used >= size)
+        used = 0;
+    if (node->export != NULL) {
+        struct export_stats e;
+        export_stats_get(node->export, &e);
+        node_json_safe(e.error);
+        snprintf(json + used, size - (size_t)used,
+                 "\"export\":{\"seq\":%" PRIu64 ",\"lag\":%" PRIu64 ",\"connected\":%s,"
+                 "\"schema_version\":%u,\"retries\":%" PRIu64 ",\"error\":\"%s\"},",
+                 e.position, node_behind(node, e.position), e.connected ? "true" : "false",
+                 e.schema_version, e.retries, e.error);
+    } else {
+        snprintf(json + used, size - (size_t)used, "\"export\":null,");
+    }
+}
+
 void node_consumers_close(struct node *node)
 {
     node->replica.feed = NULL;

@@ -107,6 +107,8 @@ int node_consumers_open(struct node *node, uint64_t *floor, char *errmsg, size_t
 int node_consumers_start(struct node *node, char *errmsg, size_t size);
 int node_consumers_take_over(struct node *node, char *errmsg, size_t size);
 void node_consumers_chores(struct node *node);
+/* /status's "archive" and "export" members, each followed by a comma. */
+void node_consumers_status(struct node *node, char *json, size_t size);
 void node_consumers_close(struct node *node);
 
 /* Whether SIGINT or SIGTERM asked the node to stop (node.c). */

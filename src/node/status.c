@@ -77,6 +77,8 @@ void node_status(struct node *node)
         snprintf(build, sizeof build, "null");
     char durability[DURABILITY_TEXT_SIZE];
     durability_format(&node->config.durability, durability);
+    char consumers[800];
+    node_consumers_status(node, consumers, sizeof consumers);
     int length = snprintf(
         json, sizeof json,
         "{\"node_id\":%u,\"applied_seq\":%" PRIu64 ",\"stream_last_seq\":%" PRIu64
@@ -88,7 +90,7 @@ void node_status(struct node *node)
         "\"stream\":\"%s\",\"site\":\"%s\","
         "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"},"
         "\"sessions\":{\"in_use\":%u,\"max\":%u,\"per_account_max\":%u},\"stopped\":\"%s\","
-        "\"pid\":%ld,\"build\":%s}\n",
+        "%s\"pid\":%ld,\"build\":%s}\n",
         node->config.node_id, node->replica.applied_seq, last_seq, lag, node->digest_text,
         node->digest_seq,
         node->replica.engine.logic_version, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
@@ -100,7 +102,8 @@ void node_status(struct node *node)
         node->dr_waiting ? JOURNAL_STREAM_MIRROR : JOURNAL_STREAM,
         node->dr_waiting ? "disaster-recovery" : "primary", node->audit.runs,
         node->audit_last, engine->session_count, engine->limits.sessions_max,
-        engine->limits.sessions_per_account_max, node->stopped, (long)getpid(), build);
+        engine->limits.sessions_per_account_max, node->stopped, consumers, (long)getpid(),
+        build);
     if (length > 0 && (size_t)length < sizeof json)
         http_admin_text_publish(&node->status, json, (size_t)length);
     /* Counters move by what happened since the last turn. */
