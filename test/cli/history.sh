@@ -133,6 +133,8 @@ metrics=$(curl -s -m 2 -H "Authorization: Bearer $(cat "$work/a/admin.token")" \
 expect "/metrics has the archive's position and lag" \
     eval 'echo "$metrics" | grep -q "^nodown_archive_seq [1-9]" &&
           echo "$metrics" | grep -q "^nodown_archive_lag "'
+expect "/status has the archive's position, lag and no error" \
+    eval 'status_json A | grep -q "\"archive\":{\"seq\":[1-9][0-9]*,\"lag\":[0-9]*,.*\"error\":\"\"}"'
 sleep 1.5 # the writer commits within a second of being idle
 stop_pid "${node_pid[A]}"
 unset "node_pid[A]"
