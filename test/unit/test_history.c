@@ -147,6 +147,42 @@ TEST(keys_sort_by_key_then_sequence)
               keys[i - 1].ref != keys[i].ref);
 }
 
+/* Whatever bytes a damaged file holds, the decoders stay inside them and
+ * stop: never a read past the end (ASan's build checks). */
+TEST(decoders_survive_any_bytes)
+{
+    uint64_t seed = 99;
+    uint8_t bytes[64];
+    for (int round = 0; round < 20000; round++) {
+        size_t size = (size_t)(round % 64);
+        for (size_t i = 0; i < size; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            bytes[i] = (uint8_t)(seed >> 56);
+        }
+        uint8_t *copy = malloc(size + 1); /* exactly size bytes are valid */
+        memcpy(copy, bytes, size);
+        struct archive_reader reader = {.at = copy, .end = copy + size};
+        struct event e;
+        struct command c;
+        struct outcome o;
+        struct feed_balance b;
+        uint32_t index = 0, logic = 0;
+        switch (round % 3) {
+        case 0:
+            while (archive_event_get(&reader, &index, &e)) {}
+            break;
+        case 1:
+            while (archive_command_get(&reader, &index, &c, &o, &logic)) {}
+            break;
+        default:
+            while (archive_balance_get(&reader, &b)) {}
+            break;
+        }
+        CHECK(reader.at <= reader.end);
+        free(copy);
+    }
+}
+
 static int count_row(void *context, const struct history_row *row)
 {
     uint64_t *counts = context;
