@@ -36,8 +36,7 @@ static void usage(FILE *out)
             "  bench export  benchmark the PostgreSQL export: events/s, lag at half load\n"
             "  rehearse      replay a node's history with a new build, before upgrading\n"
             "  replay        a snapshot and a stream copy through this build (rehearse)\n"
-            "  history       ask a node's archive: statements, an order's or a bet's life,\n"
-            "                trades, a downline, what a message changed\n"
+            "  history       ask a node's archive: statements, lives, trades, downlines\n"
             "\n"
             "Run 'nodown <command> --help' for a command's options.\n");
 }
