@@ -12,7 +12,7 @@ CFLAGS_COMMON = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Isrc -
 CFLAGS ?= -O2 -g
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
-LDLIBS = -lxxhash -lnats -lmicrohttpd -lcrypto -lpthread
+LDLIBS = -lxxhash -lzstd -lnats -lmicrohttpd -lcrypto -lpthread
 
 LIB_SRC = $(wildcard src/core/*.c src/codec/*.c src/lib/*.c src/replica/*.c src/gateway/*.c \
           src/node/*.c src/client/*.c)

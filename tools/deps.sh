@@ -13,7 +13,7 @@
 set -euo pipefail
 
 NATS_VERSION=2.10.27-1+b2
-packages=(build-essential clang libclang-rt-14-dev libxxhash-dev libnats-dev
+packages=(build-essential clang libclang-rt-14-dev libxxhash-dev libzstd-dev libnats-dev
           libmicrohttpd-dev libssl-dev curl postgresql-15 strace)
 
 sudo=""
