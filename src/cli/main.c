@@ -31,6 +31,8 @@ static void usage(FILE *out)
             "  version       print the build's format and logic versions\n"
             "  rehearse      replay a node's history with a new build, before upgrading\n"
             "  replay        a snapshot and a stream copy through this build (rehearse)\n"
+            "  backup        a running node's state and log, checked, compressed (verify)\n"
+            "  restore       a new node or local cluster from a backup\n"
             "\n"
             "Run 'nodown <command> --help' for a command's options.\n");
 }
@@ -78,6 +80,10 @@ int main(int argc, char **argv)
         return serve_main(argc - 2, argv + 2);
     if (strcmp(command, "upgrade") == 0)
         return upgrade_main(argc - 2, argv + 2);
+    if (strcmp(command, "backup") == 0)
+        return backup_main(argc - 2, argv + 2);
+    if (strcmp(command, "restore") == 0)
+        return restore_main(argc - 2, argv + 2);
     if (strcmp(command, "drill") == 0)
         return drill_main(argc - 2, argv + 2);
     if (strcmp(command, "nats-keeper") == 0) /* a node handing over execs it (not listed) */
