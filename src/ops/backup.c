@@ -242,8 +242,8 @@ static int backup_end_pick(struct backup_work *work, uint64_t snapshot_seq, char
     static char body[8192];
     struct backup_manifest *m = &work->result->manifest;
     int64_t start_ms = clock_now_ms(), deadline_ms = start_ms + BACKUP_NODE_DIGEST_WAIT_MS;
-    uint64_t asked = 0;
-    char path[64], state[32];
+    uint64_t asked = 0, ahead = BACKUP_VERIFY_AHEAD;
+    char path[64], state[32] = "";
     while (clock_now_ms() < deadline_ms) {
         if (backup_status(&work->source, body, sizeof body) != 0) {
             snprintf(errmsg, size, "the node at 127.0.0.1:%u stopped answering /status",
@@ -273,8 +273,11 @@ static int backup_end_pick(struct backup_work *work, uint64_t snapshot_seq, char
             m->node_digest[0] = '\0';
         }
         if (asked == 0 || strcmp(state, "past") == 0) {
-            asked = (work->applied_seq > snapshot_seq ? work->applied_seq : snapshot_seq) +
-                    BACKUP_VERIFY_AHEAD;
+            /* Passed before it was asked: ask further ahead each time. */
+            ahead = asked == 0 ? BACKUP_VERIFY_AHEAD : ahead * 2;
+            if (ahead > BACKUP_VERIFY_AHEAD_MAX)
+                ahead = BACKUP_VERIFY_AHEAD_MAX;
+            asked = (work->applied_seq > snapshot_seq ? work->applied_seq : snapshot_seq) + ahead;
             snprintf(path, sizeof path, "/verify?at=%" PRIu64, asked);
             admin_http_get(work->source.port, path, work->source.token, body, sizeof body);
         }

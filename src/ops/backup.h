@@ -25,8 +25,11 @@
 /* How long the backup waits for the node to tell its digest at an end
  * sequence before it keeps the stream's end without it. */
 #define BACKUP_NODE_DIGEST_WAIT_MS 20000
-/* How far ahead of the node's applied sequence /verify?at= asks. */
-#define BACKUP_VERIFY_AHEAD 4u
+/* How far ahead of the node's applied sequence /verify?at= asks first;
+ * each time the node is past it when asked, twice as far, up to the max
+ * (a busy node applies hundreds of messages a second). */
+#define BACKUP_VERIFY_AHEAD 16u
+#define BACKUP_VERIFY_AHEAD_MAX 4096u
 
 struct backup_config {
     const char *node_dir;    /* a running node's data directory, or */

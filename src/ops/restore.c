@@ -6,6 +6,7 @@
 #include "ops/restore.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -157,6 +158,23 @@ static int restore_data_dir(const struct restore_config *config, const char *sna
     return rv;
 }
 
+/* cluster_run("up") with its report on stderr: stdout is the restore's
+ * own (its JSON). */
+static int restore_cluster_up(const struct cluster_options *options)
+{
+    fflush(stdout);
+    int saved = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3); /* not for the cluster's children */
+    if (saved >= 0)
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+    int rv = cluster_run("up", options);
+    fflush(stdout);
+    if (saved >= 0) {
+        dup2(saved, STDOUT_FILENO);
+        close(saved);
+    }
+    return rv;
+}
+
 /* A local cluster: its servers and empty stream at E + 1, then the nodes'
  * snapshots, then its nodes. */
 static int restore_cluster(const struct restore_config *config, const char *snapshot,
@@ -165,7 +183,7 @@ static int restore_cluster(const struct restore_config *config, const char *snap
     struct cluster_options options = {.dir = config->cluster_dir, .self = config->self,
                                       .house = config->house, .nats_count = config->nats_count,
                                       .node_count = 0, .nats_index = -1, .node = -1};
-    if (cluster_run("up", &options) != 0) {
+    if (restore_cluster_up(&options) != 0) {
         snprintf(errmsg, size, "the cluster's servers did not start (see above); 'nodown "
                  "cluster down --dir %s' stops what did", config->cluster_dir);
         return ERR_IO;
@@ -184,7 +202,7 @@ static int restore_cluster(const struct restore_config *config, const char *snap
         rv = restore_snapshot_place(snapshot, node_dir, end_seq, errmsg, size);
     }
     options.node_count = config->node_count;
-    if (rv == 0 && cluster_run("up", &options) != 0) {
+    if (rv == 0 && restore_cluster_up(&options) != 0) {
         snprintf(errmsg, size, "the cluster's nodes did not all start (see above)");
         rv = ERR_IO;
     }
