@@ -15,4 +15,7 @@ int bench_cluster_main(int argc, char **argv);
 /* The arguments after "bench activation": ACTIVATE_LOGIC 3's migration. */
 int bench_activation_main(int argc, char **argv);
 
+/* The arguments after "bench backup": backup MB/s, pauses, restore time. */
+int bench_backup_main(int argc, char **argv);
+
 #endif

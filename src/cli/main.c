@@ -26,6 +26,7 @@ static void usage(FILE *out)
             "  bench node    benchmark a whole node: acknowledged orders/s, latency, replay\n"
             "  bench cluster benchmark a local cluster: orders/s, latency, a leader step-down\n"
             "  bench activation  time ACTIVATE_LOGIC 3's migration over a large state\n"
+            "  bench backup  backup MB/s and pauses under load, restore time\n"
             "  upgrade       replace running nodes by a new build, clients not waiting\n"
             "  drill         the whole upgrade of a local cluster under load, measured\n"
             "  version       print the build's format and logic versions\n"
@@ -41,7 +42,7 @@ static void usage(FILE *out)
 static void bench_usage(FILE *out)
 {
     fprintf(out,
-            "usage: nodown bench core|node|cluster|activation [options]\n"
+            "usage: nodown bench core|node|cluster|activation|backup [options]\n"
             "       ('nodown bench WHICH --help')\n"
             "  core     the matching core alone, one thread, no I/O; workloads\n"
             "           (--workload): liquibook (Liquibook's perf-test stream, the\n"
@@ -53,7 +54,9 @@ static void bench_usage(FILE *out)
             "  cluster  3 NATS servers and N nodes: orders/s and latency in six phases,\n"
             "           a leader step-down among them\n"
             "  activation  ACTIVATE_LOGIC 3's migration pause over N resting orders and\n"
-            "           N open bets\n");
+            "           N open bets\n"
+            "  backup   a backup of a large state under load: MB/s, the node's pauses,\n"
+            "           restore seconds\n");
 }
 
 int main(int argc, char **argv)
@@ -105,6 +108,8 @@ int main(int argc, char **argv)
             return bench_cluster_main(argc - 3, argv + 3);
         if (argc >= 3 && strcmp(argv[2], "activation") == 0)
             return bench_activation_main(argc - 3, argv + 3);
+        if (argc >= 3 && strcmp(argv[2], "backup") == 0)
+            return bench_backup_main(argc - 3, argv + 3);
         bool help = argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0 ||
                                   strcmp(argv[2], "help") == 0);
         bench_usage(help ? stdout : stderr);
