@@ -198,7 +198,10 @@ static int backup_bench_backup(struct backup_bench *b, char *errmsg, size_t size
     f->backup_mb_per_s = result.total_ms > 0 ? (double)result.raw_bytes / 1e3 /
                                                    (double)result.total_ms : 0;
     f->messages = result.manifest.messages;
+    f->node_snapshot_pause_us_max_before = result.pause_us_max_before;
     f->node_snapshot_pause_us_max = result.pause_us_max_after;
+    f->digest_wait_ms = result.digest_wait_ms;
+    f->replay_ms = result.replay_ms;
     f->node_apply_us_max_le = result.apply_us_max_le;
     f->node_batches_during = result.batches_during;
     f->orders_acked_during = b->load.acked;
@@ -287,10 +290,15 @@ static void backup_bench_print(const struct bench_backup_figures *f, bool json)
                   "%.3f s: %.1f MB/s\n",
            f->resting, f->snapshot_bytes, f->raw_bytes, f->stored_bytes, f->messages,
            f->backup_s, f->backup_mb_per_s);
+    printf(json ? "\"digest_wait_ms\":%" PRIu64 ",\"replay_ms\":%" PRIu64
+                  ",\"node_snapshot_pause_us_max_before\":%" PRId64 ","
+                : "of which waiting for the node's digest %" PRIu64 " ms, replay %" PRIu64
+                  " ms; node's longest snapshot pause before it %" PRId64 " us; ",
+           f->digest_wait_ms, f->replay_ms, f->node_snapshot_pause_us_max_before);
     printf(json ? "\"node_snapshot_pause_us_max\":%" PRId64 ",\"node_apply_us_max_le\":%" PRId64
                   ",\"node_batches_during\":%" PRIu64 ",\"orders_acked_during\":%" PRIu64
                   ",\"restore_s\":%.3f,\"digest\":\"%s\"}\n"
-                : "node: longest snapshot pause %" PRId64 " us, longest batch apply during "
+                : "after it %" PRId64 " us, longest batch apply during "
                   "the backup <= %" PRId64 " us (%" PRIu64 " batches, %" PRIu64
                   " orders acknowledged); restore %.3f s; digest %s\n",
            f->node_snapshot_pause_us_max, f->node_apply_us_max_le, f->node_batches_during,

@@ -22,7 +22,10 @@ struct bench_backup_figures {
     double backup_s;
     double backup_mb_per_s;       /* raw bytes per second, end to end */
     uint64_t messages;            /* stream messages after the snapshot */
-    int64_t node_snapshot_pause_us_max;  /* the node's, since its start */
+    int64_t node_snapshot_pause_us_max_before; /* the node's, since its start */
+    int64_t node_snapshot_pause_us_max;  /* after: above before if one came meanwhile */
+    uint64_t digest_wait_ms;      /* of backup_s: waiting for the node's digest at E */
+    uint64_t replay_ms;           /* of backup_s: the check by replay */
     int64_t node_apply_us_max_le; /* the longest batch apply while the backup ran */
     uint64_t node_batches_during;
     uint64_t orders_acked_during; /* the clients' acknowledged orders */
