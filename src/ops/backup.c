@@ -547,6 +547,11 @@ static void backup_verify_print(const char *dir, const struct backup_manifest *m
                                 const char *error, bool json)
 {
     if (json) {
+        char text[512];
+        snprintf(text, sizeof text, "%s", error);
+        for (char *c = text; *c != '\0'; c++)
+            *c = *c == '"' || *c == '\\' ? '\'' : *c; /* a JSON string as it is */
+        error = text;
         printf("{\"backup\":\"%s\",\"ok\":%s,\"damaged_files\":%u,\"end_seq\":%" PRIu64
                ",\"digest\":\"%s\",\"replay_digest\":\"%s\",\"check\":\"%s\",\"error\":\"%s\"}\n",
                dir, problems == 0 && error[0] == '\0' ? "true" : "false", problems, m->end_seq,

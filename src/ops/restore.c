@@ -145,7 +145,8 @@ static int restore_data_dir(const struct restore_config *config, const char *sna
         rv = restore_stream_prepare(supervisor.url, 1, end_seq + 1, errmsg, size);
         nats_supervisor_stop(&supervisor);
     }
-    rmdir(config->data_dir); /* empty, if it exists (checked) */
+    if (rv == 0)
+        rmdir(config->data_dir); /* empty, if it exists (checked): replaced by ours */
     if (rv == 0 && rename(partial, config->data_dir) != 0) {
         snprintf(errmsg, size, "renaming %s to %s: %s", partial, config->data_dir,
                  strerror(errno));

@@ -17,7 +17,7 @@
 #      (applied E, the same digest), then takes orders.
 #   4. `nodown restore --cluster`: 3 nats-servers (the stream on all 3)
 #      and 3 nodes, each at E with the same digest, then orders through
-#      one of them; `cluster down`.
+#      one of them; a backup of it (`backup --dir`) verifies; `cluster down`.
 # Prints "backup.sh: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -186,7 +186,8 @@ stop_embedded 1
 RC=$("$NODOWN" restore "$work/b1" --cluster "$work/c1" --json 2>"$work/restore-cluster.err")
 rrc=$?
 echo "     restore --cluster: $RC"
-expect "nodown restore --cluster succeeds" test "$rrc" -eq 0
+expect "nodown restore --cluster succeeds" test "$rrc" -eq 0 ||
+    sed 's/^/     | /' "$work/restore-cluster.err" | tail -n 8
 cluster_at_e() {
     local deadline=$((SECONDS + 30)) out
     while [ $SECONDS -lt $deadline ]; do
@@ -206,6 +207,23 @@ cluster_listen=$("$NODOWN" cluster status --dir "$work/c1" 2>/dev/null |
 expect "the cluster takes orders" "$E2E" load --nodes "$cluster_listen" --account "$member" \
     --secret "$MEMBER_SECRET" --client-id 23 --count 200 --rate 400 \
     --log "$work/load3.log" --instrument 0 --market 0 --seconds 20
+# cluster_past_e: node-0's /status shows the orders (renewed once a second).
+cluster_past_e() {
+    local deadline=$((SECONDS + 10)) applied
+    while [ $SECONDS -lt $deadline ]; do
+        applied=$("$NODOWN" cluster status --dir "$work/c1" 2>/dev/null |
+            sed -n 's/^node-0 .* applied \([0-9]*\).*/\1/p')
+        [ "${applied:-0}" -gt "$end_seq" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+expect "the cluster's node 0 applied them" cluster_past_e
+expect "a backup of the restored cluster (--dir) succeeds" \
+    "$NODOWN" backup --dir "$work/c1" --to "$work/b2" --json
+expect "it ends after the first backup's end" \
+    test "$(sed -n 's/^end_seq //p' "$work/b2/MANIFEST")" -gt "$end_seq"
+expect "and verifies" "$NODOWN" backup verify "$work/b2"
 expect "cluster down" "$NODOWN" cluster down --dir "$work/c1"
 
 stop_all
