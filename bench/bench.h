@@ -19,4 +19,7 @@ int bench_activation_main(int argc, char **argv);
  * questions of `nodown history`. */
 int bench_history_main(int argc, char **argv);
 
+/* The arguments after "bench backup": backup MB/s, pauses, restore time. */
+int bench_backup_main(int argc, char **argv);
+
 #endif

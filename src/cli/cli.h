@@ -17,5 +17,8 @@ int promote_main(int argc, char **argv);
 /* `nodown drill` (drill.c): the acceptance test, ops/drill.h. */
 int drill_main(int argc, char **argv);
 int history_main(int argc, char **argv);
+/* `nodown backup [verify]` and `nodown restore` (backup.c): ops/backup.h, ops/restore.h. */
+int backup_main(int argc, char **argv);
+int restore_main(int argc, char **argv);
 
 #endif

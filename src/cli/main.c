@@ -29,6 +29,7 @@ static void usage(FILE *out)
             "  bench cluster benchmark a local cluster: orders/s, latency, a leader step-down\n"
             "  bench activation  time ACTIVATE_LOGIC 3's migration over a large state\n"
             "  bench history the archive's events/s and `nodown history`'s answer times\n"
+            "  bench backup  backup MB/s and pauses under load, restore time\n"
             "  upgrade       replace running nodes by a new build, clients not waiting\n"
             "  drill         the whole upgrade of a local cluster under load, measured\n"
             "  version       print the build's format and logic versions\n"
@@ -37,6 +38,8 @@ static void usage(FILE *out)
             "  rehearse      replay a node's history with a new build, before upgrading\n"
             "  replay        a snapshot and a stream copy through this build (rehearse)\n"
             "  history       ask a node's archive: statements, lives, trades, downlines\n"
+            "  backup        a running node's state and log, checked, compressed (verify)\n"
+            "  restore       a new node or local cluster from a backup\n"
             "\n"
             "Run 'nodown <command> --help' for a command's options.\n");
 }
@@ -45,7 +48,8 @@ static void usage(FILE *out)
 static void bench_usage(FILE *out)
 {
     fprintf(out,
-            "usage: nodown bench core|node|cluster|activation|history|export [options]\n"
+            "usage: nodown bench core|node|cluster|activation|history|export|backup\n"
+            "       [options]\n"
             "       ('nodown bench WHICH --help')\n"
             "  core     the matching core alone, one thread, no I/O; workloads\n"
             "           (--workload): liquibook (Liquibook's perf-test stream, the\n"
@@ -61,7 +65,9 @@ static void bench_usage(FILE *out)
             "  history  the history archive's events/s on a synthetic day, and the time\n"
             "           of each `nodown history` question on it\n"
             "  export   the PostgreSQL export: events/s into a local PostgreSQL, and its\n"
-            "           lag at half that load\n");
+            "           lag at half that load\n"
+            "  backup   a backup of a large state under load: MB/s, the node's pauses,\n"
+            "           restore seconds\n");
 }
 
 int main(int argc, char **argv)
@@ -88,6 +94,10 @@ int main(int argc, char **argv)
         return serve_main(argc - 2, argv + 2);
     if (strcmp(command, "upgrade") == 0)
         return upgrade_main(argc - 2, argv + 2);
+    if (strcmp(command, "backup") == 0)
+        return backup_main(argc - 2, argv + 2);
+    if (strcmp(command, "restore") == 0)
+        return restore_main(argc - 2, argv + 2);
     if (strcmp(command, "drill") == 0)
         return drill_main(argc - 2, argv + 2);
     if (strcmp(command, "nats-keeper") == 0) /* a node handing over execs it (not listed) */
@@ -117,6 +127,8 @@ int main(int argc, char **argv)
             return bench_history_main(argc - 3, argv + 3);
         if (argc >= 3 && strcmp(argv[2], "export") == 0)
             return bench_export_main(argc - 3, argv + 3);
+        if (argc >= 3 && strcmp(argv[2], "backup") == 0)
+            return bench_backup_main(argc - 3, argv + 3);
         bool help = argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0 ||
                                   strcmp(argv[2], "help") == 0);
         bench_usage(help ? stdout : stderr);

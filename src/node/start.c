@@ -173,6 +173,11 @@ static int node_replica_open(struct node *node, const struct limits *limits, cha
                  node->replica.engine.logic_version);
         rv = ERR_USAGE;
     }
+    /* The snapshot it loaded is its latest until it writes one: served by
+     * GET /snapshot/latest at once (a join, a backup), not only after the
+     * next snapshot (a restarted or restored node answered 404 until then). */
+    if (rv == 0 && node->replica.snapshot_seq > 0)
+        node_snapshot_note(node);
     return rv;
 }
 
