@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench/bench_backup.h"
 #include "bench/bench_export.h"
 #include "bench/history_day.h"
 #include "core/result.h"
@@ -36,6 +37,7 @@ struct bench_history_options {
     uint64_t seed;
     bool json;
     bool keep;
+    bool backup; /* the backup's figures too (bench backup's, default on) */
 };
 
 struct bench_history_result {
@@ -204,25 +206,30 @@ static void bench_history_usage(FILE *out)
 {
     fprintf(out,
             "usage: nodown bench history [--events N] [--seed N] [--keep] [--json]\n"
-            "                            [--pg URL [--export-seconds N]]\n"
+            "                            [--pg URL [--export-seconds N]] [--no-backup]\n"
             "  Writes a synthetic trading day of at least N events (default 10 000 000)\n"
             "  through a replica into the history archive, then asks each question of\n"
             "  `nodown history` of the day's file. Prints events/s written, the apply's\n"
             "  own rate on the same day, and each question's median time (ms).\n"
             "  --keep leaves the directory (it is named on stderr). With --pg, also the\n"
             "  PostgreSQL export's events/s and lag at half load (bench export's, for\n"
-            "  --export-seconds each; bench/pg/with_pg.sh history starts a server).\n");
+            "  --export-seconds each; bench/pg/with_pg.sh history starts a server).\n"
+            "  Then bench backup's figures (500 000 resting orders, 4 members trading\n"
+            "  during the backup): MB/s, the longest apply, restore seconds; --no-backup\n"
+            "  leaves them out.\n");
 }
 
 static int bench_history_parse(int argc, char **argv, struct bench_history_options *options)
 {
     *options = (struct bench_history_options){.events = 10000000, .seed = 1,
-                                              .export_seconds = 5};
+                                              .export_seconds = 5, .backup = true};
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             options->json = true;
         else if (strcmp(argv[i], "--keep") == 0)
             options->keep = true;
+        else if (strcmp(argv[i], "--no-backup") == 0)
+            options->backup = false;
         else if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
             options->events = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
@@ -253,11 +260,26 @@ static void bench_history_export_json(const struct bench_history_options *option
            figures->lag_ms_p50, figures->lag_ms_p99, figures->lag_ms_max);
 }
 
+static void bench_history_backup_json(const struct bench_history_options *options,
+                                      const struct bench_backup_figures *f)
+{
+    if (!options->backup) {
+        printf("null");
+        return;
+    }
+    printf("{\"resting\":%" PRIu64 ",\"raw_bytes\":%" PRIu64 ",\"stored_bytes\":%" PRIu64
+           ",\"backup_s\":%.3f,\"backup_mb_per_s\":%.1f,\"apply_us_max_le\":%" PRId64
+           ",\"snapshot_pause_us_max\":%" PRId64 ",\"restore_s\":%.3f}",
+           f->resting, f->raw_bytes, f->stored_bytes, f->backup_s, f->backup_mb_per_s,
+           f->node_apply_us_max_le, f->node_snapshot_pause_us_max, f->restore_s);
+}
+
 static void bench_history_print(const struct bench_history_options *options,
                                 const struct bench_history_result *archived,
                                 const struct bench_history_result *applied,
                                 const struct bench_question *questions, uint32_t count,
-                                const struct bench_export_figures *exported)
+                                const struct bench_export_figures *exported,
+                                const struct bench_backup_figures *backed_up)
 {
     double events_per_s = (double)archived->events / archived->archive_seconds;
     double apply_events_per_s = (double)archived->events / applied->apply_seconds;
@@ -276,6 +298,10 @@ static void bench_history_print(const struct bench_history_options *options,
             printf("export: %.0f events/s; at half load (%.0f events/s) lag p50 %.1f ms, p99"
                    " %.1f ms\n", exported->events_per_s, exported->half_events_per_s,
                    exported->lag_ms_p50, exported->lag_ms_p99);
+        if (options->backup)
+            printf("backup: %.1f MB/s (%.2f s), longest apply during it <= %" PRId64 " us;"
+                   " restore %.2f s\n", backed_up->backup_mb_per_s, backed_up->backup_s,
+                   backed_up->node_apply_us_max_le, backed_up->restore_s);
         return;
     }
     printf("{\"bench\":\"history\",\"events\":%" PRIu64 ",\"rows\":%" PRIu64
@@ -294,6 +320,8 @@ static void bench_history_print(const struct bench_history_options *options,
                questions[i].name, questions[i].ms, questions[i].rows, questions[i].id);
     printf("},\"export\":");
     bench_history_export_json(options, exported);
+    printf(",\"backup\":");
+    bench_history_backup_json(options, backed_up);
     printf("}\n");
 }
 
@@ -333,7 +361,17 @@ int bench_history_main(int argc, char **argv)
                                  sizeof errmsg) != 0)
             return bench_history_fail("export", errmsg);
     }
-    bench_history_print(&options, &archived, &applied, questions, count, &exported);
+    static struct bench_backup_figures backed_up;
+    if (options.backup) {
+        char errmsg[1024];
+        struct bench_backup_options backup = {.resting = 500000, .clients = 4,
+                                              .rate_per_s = 1000};
+        fprintf(stderr, "bench history: a backup under load, and its restore\n");
+        if (bench_backup_run(&backup, &backed_up, errmsg, sizeof errmsg) != 0)
+            return bench_history_fail("backup", errmsg);
+    }
+    bench_history_print(&options, &archived, &applied, questions, count, &exported,
+                        &backed_up);
     char command[200];
     snprintf(command, sizeof command, "rm -rf %s %s", applied_dir,
              options.keep ? "" : archived_dir);
