@@ -137,14 +137,6 @@ int node_consumers_take_over(struct node *node, char *errmsg, size_t size)
 
 static void node_export_chores(struct node *node)
 {
-    /* An exporter (--export-only) takes no commands: told at its first
-     * chores, since its gateway opens after the consumers; nobody is told
-     * its client port meanwhile (nodown export picks a free one). */
-    if (node->config.export_only && !node->export_only_said && node->gateway != NULL) {
-        gateway_set_read_only(node->gateway, "this node only exports to PostgreSQL (nodown "
-                              "export): send commands to another node");
-        node->export_only_said = true;
-    }
     if (node->export == NULL)
         return;
     struct export_stats stats;

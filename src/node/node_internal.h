@@ -80,7 +80,6 @@ struct node {
     struct export *export;        /* --export-pg, or NULL */
     struct feed_consumer export_consumer;
     uint64_t export_events_said;  /* export_events_total so far */
-    bool export_only_said;        /* --export-only: the gateway told to refuse commands */
     /* /verify?at=SEQ (node_verify_cb, node_verify_step), under lock. */
     struct {
         pthread_mutex_t lock;

@@ -261,6 +261,9 @@ int node_start(struct node *node, char *errmsg, size_t size)
         gateway_set_read_only(node->gateway, "this node is at the disaster-recovery site, "
                               "which follows the primary: send commands to the primary "
                               "('nodown promote' makes this site primary)");
+    if (rv == 0 && node->config.export_only)
+        gateway_set_read_only(node->gateway, "this node only exports to PostgreSQL (nodown "
+                              "export): send commands to another node");
     if (rv == 0 && node_token(node) != 0) {
         snprintf(errmsg, size, "no operator token: give --token or check %s/admin.token",
                  config->data_dir);
