@@ -7,6 +7,7 @@
 #include "core/result.h"
 #include "history/archive_internal.h"
 #include "history/history_query.h"
+#include "lib/prefetch.h"
 
 static const char ARCHIVE_SCHEMA[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
@@ -376,6 +377,10 @@ static int archive_posting(struct archive *archive, const struct history_key *ke
     out->used = 0;
     int64_t previous = keys[0].seq;
     for (uint32_t i = 0; i < count; i++) {
+        if (i + 8 < count) { /* records lie in stream order, entries in key order */
+            uint64_t ahead = keys[i + 8].ref;
+            PREFETCH(archive->blobs[ARCHIVE_REF_BLOB(ahead)].data + ARCHIVE_REF_OFFSET(ahead));
+        }
         if (archive_buffer_reserve(out, ARCHIVE_RECORD_MAX + 16) != 0)
             return ERR_NOMEM;
         archive_varint_put(out, (uint64_t)(keys[i].seq - previous));

@@ -1,28 +1,35 @@
 /* Sorting the archive's keys (history_keys.h): a stable radix sort by
- * key, a byte at a time, skipping the bytes every key shares. */
+ * key, a byte at a time, skipping the bytes every key shares. One writer
+ * thread sorts at a time (its counts are static: 8 KiB off the stack). */
 #include "history/history_keys.h"
 
 #include <string.h>
 
 void history_keys_sort(struct history_key *keys, struct history_key *scratch, uint32_t count)
 {
+    /* Every byte's counts in one pass; a byte every key shares is skipped. */
+    static uint32_t counts[8][256];
+    memset(counts, 0, sizeof counts);
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t key = (uint64_t)keys[i].key;
+        for (uint32_t byte = 0; byte < 8; byte++)
+            counts[byte][(key >> (8 * byte)) & 0xFF]++;
+    }
     struct history_key *from = keys;
     struct history_key *to = scratch;
-    for (uint32_t shift = 0; shift < 64; shift += 8) {
-        uint32_t counts[256];
-        memset(counts, 0, sizeof counts);
-        for (uint32_t i = 0; i < count; i++)
-            counts[((uint64_t)from[i].key >> shift) & 0xFF]++;
-        if (count == 0 || counts[((uint64_t)from[0].key >> shift) & 0xFF] == count)
+    for (uint32_t byte = 0; byte < 8 && count > 0; byte++) {
+        uint32_t shift = 8 * byte;
+        uint32_t *offsets = counts[byte];
+        if (offsets[((uint64_t)from[0].key >> shift) & 0xFF] == count)
             continue; /* every key has this byte: the order stays */
         uint32_t start = 0;
         for (uint32_t b = 0; b < 256; b++) {
-            uint32_t n = counts[b];
-            counts[b] = start;
+            uint32_t n = offsets[b];
+            offsets[b] = start;
             start += n;
         }
         for (uint32_t i = 0; i < count; i++)
-            to[counts[((uint64_t)from[i].key >> shift) & 0xFF]++] = from[i];
+            to[offsets[((uint64_t)from[i].key >> shift) & 0xFF]++] = from[i];
         struct history_key *swap = from;
         from = to;
         to = swap;
