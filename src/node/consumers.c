@@ -174,13 +174,6 @@ void node_consumers_chores(struct node *node)
     metrics_gauge_set(&node->metrics.feed_stall_us, (int64_t)stall_us);
 }
 
-/* A message made safe inside a JSON string. */
-static void node_json_safe(char *text)
-{
-    for (char *c = text; *c != '\0'; c++)
-        *c = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c;
-}
-
 static uint64_t node_behind(const struct node *node, uint64_t position)
 {
     return node->replica.applied_seq > position ? node->replica.applied_seq - position : 0;

@@ -75,8 +75,7 @@ static void node_stop_applying(struct node *node, const char *why)
 {
     assert(node->replica.stopped_seq != 0);
     snprintf(node->stopped, sizeof node->stopped, "%s", why);
-    for (char *c = node->stopped; *c != '\0'; c++)
-        *c = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c; /* JSON-safe */
+    node_json_safe(node->stopped);
     fprintf(stderr, "nodown: %s; queries are still answered, commands refused\n", why);
     fflush(stderr);
     gateway_set_read_only(node->gateway, node->stopped);

@@ -110,6 +110,10 @@ void node_consumers_chores(struct node *node);
 void node_consumers_status(struct node *node, char *json, size_t size);
 void node_consumers_close(struct node *node);
 
+/* A message made safe inside a JSON string of /status or /verify: quotes,
+ * backslashes and control characters become ' (status.c). */
+void node_json_safe(char *text);
+
 /* Whether SIGINT or SIGTERM asked the node to stop (node.c). */
 bool node_stopping(void);
 

@@ -57,6 +57,12 @@ void node_digest(struct node *node)
     node->digest_done = true;
 }
 
+void node_json_safe(char *text)
+{
+    for (char *c = text; *c != '\0'; c++)
+        *c = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c;
+}
+
 /* Renders /status and refreshes the gauges, once a second. */
 void node_status(struct node *node)
 {

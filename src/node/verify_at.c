@@ -63,8 +63,7 @@ void node_verify_step(struct node *node)
     node_digest_text(node, text);
     if (engine_check(&node->replica.engine, check, sizeof check) == 0)
         snprintf(check, sizeof check, "ok");
-    for (char *c = check; *c != '\0'; c++)
-        *c = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c; /* JSON-safe */
+    node_json_safe(check);
     pthread_mutex_lock(&node->verify.lock);
     node->verify.done_at = at;
     memcpy(node->verify.digest, text, sizeof text);
