@@ -80,9 +80,10 @@ static int archive_db_open(struct archive *archive, char *errmsg, size_t errmsg_
         archive->db = NULL;
         return rv;
     }
-    archive->position = (uint64_t)archive_meta_get(archive->db, "last_seq", 0) > archive->position
-                            ? (uint64_t)archive_meta_get(archive->db, "last_seq", 0)
-                            : archive->position;
+    uint64_t stored = (uint64_t)archive_meta_get(archive->db, "last_seq", 0);
+    if (stored > archive->position)
+        archive->position = stored;
+    archive->file_started = archive_meta_get(archive->db, "first_seq", 0) != 0;
     archive->trading_date = (uint32_t)archive_meta_get(archive->db, "trading_date", 0);
     memset(archive->account_seen, 0, archive->accounts_max);
     return 0;
@@ -340,8 +341,10 @@ static int archive_batch_start(struct archive *archive, const struct feed_record
                 "handed to it; recorded as a gap\n", archive->position + 1,
                 record->stream_seq - 1);
     }
-    if (archive_meta_get(archive->db, "first_seq", 0) == 0)
+    if (!archive->file_started) { /* the open file's first message */
         archive_meta_set(archive, "first_seq", (int64_t)record->stream_seq);
+        archive->file_started = true;
+    }
     archive->batch_seq = record->stream_seq;
     archive->batch_time_ns = record->time_ns;
     archive->batch_commands = record->u.batch.command_count;

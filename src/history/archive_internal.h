@@ -59,6 +59,7 @@ struct archive {
     bool skipping;                /* a message at or below position */
     bool seal_after;              /* it ended a day: seal after commit */
     uint32_t trading_date;        /* of the open day, 0 before the first */
+    bool file_started;            /* the open file's meta.first_seq is set */
     /* Accounts already in this file's accounts table, by status + 1. */
     uint8_t *account_seen;
     uint32_t accounts_max;

@@ -122,7 +122,6 @@ static void feed_push(struct feed_consumer *consumer, const struct feed_record *
     }
     consumer->records[head & (FEED_RING_RECORDS - 1)] = *record;
     atomic_store_explicit(&consumer->head, head + 1, memory_order_release);
-    atomic_fetch_add_explicit(&consumer->pushed, 1, memory_order_relaxed);
 }
 
 static void feed_push_all(struct feed *feed, const struct feed_record *record)

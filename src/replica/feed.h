@@ -100,7 +100,6 @@ struct feed_consumer {
     /* Messages at or below it are not handed to it (its position at open). */
     uint64_t resume_after;
     _Atomic uint64_t stall_ns;   /* the apply loop's waits for room */
-    _Atomic uint64_t pushed;     /* records handed to it */
 };
 
 struct feed {
