@@ -26,6 +26,7 @@
  * logic 3 (format 1 and format 2). docs/benchmarks.md has the figures.
  */
 #include "bench/bench.h"
+#include "bench/bench_commands.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -61,15 +62,6 @@ struct activation_bench {
     uint32_t member_count;
 };
 
-static struct command activation_command(uint16_t type, uint32_t sender)
-{
-    struct command command;
-    memset(&command, 0, sizeof command);
-    command.type = type;
-    command.sender_account_id = sender;
-    return command;
-}
-
 /* Applies one command of the set-up; a reject there is a bug of the
  * bench, since every command is built to be accepted. */
 static struct outcome activation_apply(struct activation_bench *bench, struct command *command)
@@ -91,7 +83,7 @@ static struct outcome activation_apply(struct activation_bench *bench, struct co
 static uint32_t activation_account(struct activation_bench *bench, uint32_t parent_id,
                                    uint8_t kind)
 {
-    struct command c = activation_command(COMMAND_ACCOUNT_CREATE, 0);
+    struct command c = bench_command(COMMAND_ACCOUNT_CREATE, 0);
     c.u.account_create.parent_id = parent_id;
     c.u.account_create.kind = kind;
     return (uint32_t)activation_apply(bench, &c).id;
@@ -102,7 +94,7 @@ static void activation_pt(struct activation_bench *bench, uint32_t parent_id, ui
                           uint16_t share_bp)
 {
     for (uint8_t type = 0; type < MARKET_TYPE_COUNT; type++) {
-        struct command c = activation_command(COMMAND_PT_SET, parent_id);
+        struct command c = bench_command(COMMAND_PT_SET, parent_id);
         c.u.pt_set.account_id = child_id;
         c.u.pt_set.market_type = type;
         c.u.pt_set.share_bp = share_bp;
@@ -137,11 +129,11 @@ static void activation_tree(struct activation_bench *bench)
         uint32_t id = activation_account(bench, agents[i % ACTIVATION_AGENTS],
                                          ACCOUNT_KIND_MEMBER);
         bench->members[i] = id;
-        struct command c = activation_command(COMMAND_CASH_DEPOSIT, bench->operator_id);
+        struct command c = bench_command(COMMAND_CASH_DEPOSIT, bench->operator_id);
         c.u.cash.account_id = id;
         c.u.cash.amount_minor = (int64_t)1 << 40;
         activation_apply(bench, &c);
-        c = activation_command(COMMAND_POSITION_GRANT, bench->operator_id);
+        c = bench_command(COMMAND_POSITION_GRANT, bench->operator_id);
         c.u.position_grant.account_id = id;
         c.u.position_grant.instrument_id = i % ACTIVATION_INSTRUMENTS;
         c.u.position_grant.quantity = (int64_t)1 << 24;
@@ -154,32 +146,18 @@ static void activation_tree(struct activation_bench *bench)
 static void activation_venues(struct activation_bench *bench)
 {
     for (uint32_t i = 0; i < ACTIVATION_INSTRUMENTS; i++) {
-        struct command c = activation_command(COMMAND_INSTRUMENT_CREATE, 0);
-        snprintf(c.u.instrument_create.symbol, SYMBOL_SIZE, "I%u", i);
-        c.u.instrument_create.tick_size_minor = 1;
-        c.u.instrument_create.lot_size = 1;
-        c.u.instrument_create.reference_price_ticks = ACTIVATION_REFERENCE_TICKS;
-        c.u.instrument_create.band_bp = 1000;
+        struct command c = bench_instrument(i, ACTIVATION_REFERENCE_TICKS, 0);
         activation_apply(bench, &c);
     }
-    struct command day = activation_command(COMMAND_DAY_START, 0);
+    struct command day = bench_command(COMMAND_DAY_START, 0);
     day.u.day.trading_date = 20270104;
     activation_apply(bench, &day);
     for (uint32_t i = 0; i < ACTIVATION_MARKETS; i++) {
         if (i % 5 == 0) {
-            struct command e = activation_command(COMMAND_SPORT_EVENT_CREATE, 0);
-            e.u.sport_event_create.external_ref = 1000 + i / 5;
+            struct command e = bench_sport_event(i);
             activation_apply(bench, &e);
         }
-        struct command m = activation_command(COMMAND_MARKET_CREATE, 0);
-        m.u.market_create.sport_event_id = i / 5;
-        m.u.market_create.market_type = MARKET_TYPE_1X2;
-        m.u.market_create.odds_milli[0] = 2100;
-        m.u.market_create.odds_milli[1] = 3300;
-        m.u.market_create.odds_milli[2] = 3600;
-        m.u.market_create.stake_min_minor = 1;
-        m.u.market_create.stake_max_minor = 1000000;
-        m.u.market_create.odds_count = 3;
+        struct command m = bench_market_1x2(i);
         activation_apply(bench, &m);
     }
 }
@@ -192,7 +170,7 @@ static void activation_orders(struct activation_bench *bench, uint32_t count)
         uint32_t member_index = i % bench->member_count;
         uint8_t side = (uint8_t)(i / bench->member_count % 2);
         int64_t offset = 1 + (int64_t)((i * 7u) % 900u);
-        struct command c = activation_command(COMMAND_ORDER_PLACE, bench->members[member_index]);
+        struct command c = bench_command(COMMAND_ORDER_PLACE, bench->members[member_index]);
         c.u.order_place.instrument_id = member_index % ACTIVATION_INSTRUMENTS;
         c.u.order_place.side = side;
         c.u.order_place.order_type = ORDER_TYPE_LIMIT;
@@ -208,7 +186,7 @@ static void activation_bets(struct activation_bench *bench, uint32_t count)
 {
     static const int32_t odds_milli[3] = {2100, 3300, 3600};
     for (uint32_t i = 0; i < count; i++) {
-        struct command c = activation_command(COMMAND_BET_PLACE,
+        struct command c = bench_command(COMMAND_BET_PLACE,
                                               bench->members[i % bench->member_count]);
         c.u.bet_place.market_id = i % ACTIVATION_MARKETS;
         c.u.bet_place.selection = (uint8_t)(i / ACTIVATION_MARKETS % 3);
@@ -237,7 +215,7 @@ static void activation_limits(const struct activation_options *options, struct l
 
 static struct command activation_logic(uint32_t version, uint64_t client_seq)
 {
-    struct command c = activation_command(COMMAND_ACTIVATE_LOGIC, 0);
+    struct command c = bench_command(COMMAND_ACTIVATE_LOGIC, 0);
     c.u.activate_logic.logic_version = version;
     c.client_id = 1;
     c.client_seq = client_seq;

@@ -23,6 +23,7 @@
  * docs/benchmarks.md has the figures and how to reproduce them.
  */
 #include "bench/bench.h"
+#include "bench/bench_commands.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -127,15 +128,6 @@ static void bench_setup_ok(struct bench *bench, struct command *command)
                 result_text(outcome.result));
         exit(1);
     }
-}
-
-static struct command bench_command(uint16_t type, uint32_t sender)
-{
-    struct command command;
-    memset(&command, 0, sizeof command);
-    command.type = type;
-    command.sender_account_id = sender;
-    return command;
 }
 
 /* One operator, one line super -> master -> agent, and BENCH_MEMBERS

@@ -1,6 +1,8 @@
 /* A synthetic trading day through a replica (history_day.h). */
 #include "bench/history_day.h"
 
+#include "bench/bench_commands.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,15 +23,6 @@ static uint32_t day_rand(struct history_day *day)
     day->seed ^= day->seed >> 7;
     day->seed ^= day->seed << 17;
     return (uint32_t)(day->seed >> 16);
-}
-
-static struct command day_command(uint16_t type, uint32_t sender)
-{
-    struct command command;
-    memset(&command, 0, sizeof command);
-    command.type = type;
-    command.sender_account_id = sender;
-    return command;
 }
 
 /* Each accepted order's id, for the cancels to come. */
@@ -95,7 +88,7 @@ static uint32_t day_setup(struct history_day *day, struct command *command)
 
 static uint32_t day_account(struct history_day *day, uint32_t parent, uint8_t kind)
 {
-    struct command c = day_command(COMMAND_ACCOUNT_CREATE, 0);
+    struct command c = bench_command(COMMAND_ACCOUNT_CREATE, 0);
     c.u.account_create.parent_id = parent;
     c.u.account_create.kind = kind;
     return day_setup(day, &c);
@@ -104,7 +97,7 @@ static uint32_t day_account(struct history_day *day, uint32_t parent, uint8_t ki
 static void day_pt(struct history_day *day, uint32_t parent, uint32_t child, uint16_t share)
 {
     for (uint8_t type = 0; type < MARKET_TYPE_COUNT; type++) {
-        struct command c = day_command(COMMAND_PT_SET, parent);
+        struct command c = bench_command(COMMAND_PT_SET, parent);
         c.u.pt_set.account_id = child;
         c.u.pt_set.market_type = type;
         c.u.pt_set.share_bp = share;
@@ -133,11 +126,11 @@ static int day_tree(struct history_day *day)
         if (id == INDEX_NONE)
             return ERR_USAGE;
         day->members[i] = id;
-        struct command c = day_command(COMMAND_CASH_DEPOSIT, day->operator_id);
+        struct command c = bench_command(COMMAND_CASH_DEPOSIT, day->operator_id);
         c.u.cash.account_id = id;
         c.u.cash.amount_minor = (int64_t)1 << 40;
         day_add(day, &c);
-        c = day_command(COMMAND_POSITION_GRANT, day->operator_id);
+        c = bench_command(COMMAND_POSITION_GRANT, day->operator_id);
         c.u.position_grant.account_id = id;
         c.u.position_grant.instrument_id = i % HISTORY_DAY_INSTRUMENTS;
         c.u.position_grant.quantity = (int64_t)1 << 30;
@@ -149,33 +142,18 @@ static int day_tree(struct history_day *day)
 static int day_venues(struct history_day *day)
 {
     for (uint32_t i = 0; i < HISTORY_DAY_INSTRUMENTS; i++) {
-        struct command c = day_command(COMMAND_INSTRUMENT_CREATE, 0);
-        snprintf(c.u.instrument_create.symbol, SYMBOL_SIZE, "I%u", i);
-        c.u.instrument_create.tick_size_minor = 1;
-        c.u.instrument_create.lot_size = 1;
-        c.u.instrument_create.reference_price_ticks = HISTORY_DAY_REFERENCE;
-        c.u.instrument_create.band_bp = 1000;
-        c.u.instrument_create.fee_taker_bp = 5;
+        struct command c = bench_instrument(i, HISTORY_DAY_REFERENCE, 5);
         day_add(day, &c);
     }
-    struct command start = day_command(COMMAND_DAY_START, 0);
+    struct command start = bench_command(COMMAND_DAY_START, 0);
     start.u.day.trading_date = HISTORY_DAY_DATE;
     day_add(day, &start);
     for (uint32_t i = 0; i < HISTORY_DAY_MARKETS; i++) {
         if (i % 5 == 0) {
-            struct command e = day_command(COMMAND_SPORT_EVENT_CREATE, 0);
-            e.u.sport_event_create.external_ref = 1000 + i / 5;
+            struct command e = bench_sport_event(i);
             day_add(day, &e);
         }
-        struct command m = day_command(COMMAND_MARKET_CREATE, 0);
-        m.u.market_create.sport_event_id = i / 5;
-        m.u.market_create.market_type = MARKET_TYPE_1X2;
-        m.u.market_create.odds_milli[0] = 2100;
-        m.u.market_create.odds_milli[1] = 3300;
-        m.u.market_create.odds_milli[2] = 3600;
-        m.u.market_create.stake_min_minor = 1;
-        m.u.market_create.stake_max_minor = 1000000;
-        m.u.market_create.odds_count = 3;
+        struct command m = bench_market_1x2(i);
         day_add(day, &m);
     }
     return day_flush(day);
@@ -214,19 +192,19 @@ static int day_trade_one(struct history_day *day)
     uint32_t kind = (r >> 12) % 100;
     struct command c;
     if (kind < 10 && day->recent_count > 0) {
-        c = day_command(COMMAND_ORDER_CANCEL, member);
+        c = bench_command(COMMAND_ORDER_CANCEL, member);
         uint32_t limit = day->recent_count < HISTORY_DAY_RECENT ? day->recent_count
                                                                 : HISTORY_DAY_RECENT;
         c.u.order_cancel.order_id = day->recent_orders[day_rand(day) % limit];
     } else if (kind < 25) {
-        c = day_command(COMMAND_BET_PLACE, member);
+        c = bench_command(COMMAND_BET_PLACE, member);
         c.u.bet_place.market_id = day_rand(day) % HISTORY_DAY_MARKETS;
         c.u.bet_place.selection = (uint8_t)(day_rand(day) % 3);
         static const int32_t odds[3] = {2100, 3300, 3600};
         c.u.bet_place.odds_milli = odds[c.u.bet_place.selection];
         c.u.bet_place.stake_minor = 100 + day_rand(day) % 10000;
     } else {
-        c = day_command(COMMAND_ORDER_PLACE, member);
+        c = bench_command(COMMAND_ORDER_PLACE, member);
         uint8_t side = (uint8_t)(day_rand(day) & 1);
         int64_t offset = (int64_t)(day_rand(day) % 21) - 10;
         c.u.order_place.instrument_id = member_index % HISTORY_DAY_INSTRUMENTS;
@@ -253,7 +231,7 @@ int history_day_trade(struct history_day *day, uint64_t commands_max)
 int history_day_end(struct history_day *day)
 {
     for (uint32_t i = 0; i < HISTORY_DAY_MARKETS; i++) {
-        struct command c = day_command(COMMAND_MARKET_SETTLE, 0);
+        struct command c = bench_command(COMMAND_MARKET_SETTLE, 0);
         c.u.market_settle.market_id = i;
         c.u.market_settle.results[i % 3] = BET_RESULT_WIN;
         c.u.market_settle.result_count = 3;
@@ -261,7 +239,7 @@ int history_day_end(struct history_day *day)
         if (rv != 0)
             return rv;
     }
-    struct command end = day_command(COMMAND_DAY_END, 0);
+    struct command end = bench_command(COMMAND_DAY_END, 0);
     end.u.day.trading_date = HISTORY_DAY_DATE;
     day_add(day, &end);
     return day_flush(day);
