@@ -197,6 +197,7 @@ int history_main(int argc, char **argv)
         fprintf(stderr, "nodown history: %s\n", errmsg);
         return 1;
     }
+    fflush(stdout); /* the rows before their count, on one terminal */
     if (o.format == HISTORY_TEXT)
         fprintf(stderr, "%" PRIu64 " row%s\n", rows, rows == 1 ? "" : "s");
     return 0;
