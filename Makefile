@@ -13,10 +13,10 @@ CFLAGS_COMMON = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Isrc -
 CFLAGS ?= -O2 -g
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
-LDLIBS = -lxxhash -lnats -lmicrohttpd -lcrypto -lsqlite3 -lpq -lzstd -lpthread
+LDLIBS = -lxxhash -lnats -lmicrohttpd -lcrypto -lsqlite3 -lpq -lzstd -lwebsockets -lpthread
 
 LIB_SRC = $(wildcard src/core/*.c src/codec/*.c src/lib/*.c src/replica/*.c src/gateway/*.c \
-          src/node/*.c src/client/*.c src/history/*.c)
+          src/node/*.c src/client/*.c src/history/*.c src/fix/*.c src/live/*.c src/page/*.c)
 # The operator's commands (src/ops/) go into the binary with the CLI, not
 # into libnodown.a: nothing else links them, and clang's build of the
 # library would refuse cluster.c's empty printf formats.
@@ -34,6 +34,11 @@ FUZZ_BIN = $(FUZZ_SRC:test/fuzz/%.c=build/test/%)
 FUZZ_SAN_BIN = $(FUZZ_SRC:test/fuzz/%.c=build/san/test/%)
 
 .PHONY: all deps run test bench tidy clean FORCE
+
+# Each interface's own build rules and test programs (mk/*.mk): a part adds
+# what `make test` must build to TEST_EXTRA.
+TEST_EXTRA =
+-include $(wildcard mk/*.mk)
 
 # The release (the VERSION file) and the commit this build is made from,
 # for `nodown version` and /status (src/replica/versions.c): rewritten
@@ -126,7 +131,7 @@ run: deps all
 
 test: deps all $(UNIT_BIN) $(FUZZ_BIN) $(UNIT_SAN_BIN) $(FUZZ_SAN_BIN) build/clang/test/fuzz_engine \
       build/test/e2e_node build/test/e2e_sync_check build/test/nodown-diverge \
-      build/test/e2e_publish
+      build/test/e2e_publish $(TEST_EXTRA)
 	@tools/run_tests.sh
 
 bench: deps all
