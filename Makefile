@@ -36,8 +36,10 @@ FUZZ_SAN_BIN = $(FUZZ_SRC:test/fuzz/%.c=build/san/test/%)
 .PHONY: all deps run test bench tidy clean FORCE
 
 # Each interface's own build rules and test programs (mk/*.mk): a part adds
-# what `make test` must build to TEST_EXTRA.
+# what `make test` must build to TEST_EXTRA, and the files it generates
+# for the library's sources to GENERATED.
 TEST_EXTRA =
+GENERATED =
 -include $(wildcard mk/*.mk)
 
 # The release (the VERSION file) and the commit this build is made from,
@@ -154,7 +156,7 @@ build/test/e2e_node: test/e2e/e2e_node.c build/libnodown-client.a build/libnodow
 # a deposit of 12345 credits one more), for the tests that must catch a new
 # binary whose state parts from the old one's (test/cli/upgrade.sh). No
 # objects: one compiler run, -O0, so that it costs the test run little.
-build/test/nodown-diverge: $(CLI_SRC) $(LIB_SRC) $(HEADERS) build/release.h
+build/test/nodown-diverge: $(CLI_SRC) $(LIB_SRC) $(HEADERS) build/release.h $(GENERATED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O0 -DNODOWN_TEST_DIVERGE $(CLI_SRC) $(LIB_SRC) $(LDLIBS) -o $@
 

@@ -15,7 +15,7 @@ set -euo pipefail
 NATS_VERSION=2.10.27-1+b2
 packages=(build-essential clang libclang-rt-14-dev libxxhash-dev libnats-dev
           libmicrohttpd-dev libssl-dev curl postgresql-15 strace libsqlite3-dev sqlite3
-          libzstd-dev libpq-dev libwebsockets-dev libquickfix-dev g++)
+          libzstd-dev libpq-dev libwebsockets-dev libquickfix-dev g++ xxd chromium python3-websockets)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -34,6 +34,9 @@ static void serve_usage_more(FILE *out)
             "             latest one of the peer whose admin interface is on\n"
             "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
             "             stream from there instead of from the beginning\n"
+            "  --peers HOST:PORT[@TOKENFILE],...  the other nodes' admin interfaces\n"
+            "             (their token in TOKENFILE, else this node's): the operator's\n"
+            "             page (GET /ops) shows them beside this one (docs/page.md)\n"
             "  --dr-of DOMAIN  a node of a disaster-recovery site: --nats is the site's\n"
             "             server, whose stream " JOURNAL_STREAM_MIRROR " mirrors the primary's\n"
             "             " JOURNAL_STREAM " in JetStream domain DOMAIN (made if missing);\n"
@@ -63,6 +66,7 @@ static void serve_usage(FILE *out)
             "                    [--max-connections N] [--max-connections-per-address N]\n"
             "                    [--handshake-timeout-ms N] [--frame-timeout-ms N]\n"
             "                    [--logic-max N] [--archive] [--export-pg URL] [--export-only]\n"
+            "                    [--peers HOST:PORT[@TOKENFILE],...]\n"
             "       nodown serve --take-over --data DIR [options]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
@@ -218,6 +222,8 @@ static int serve_parse(int argc, char **argv, struct node_config *options)
             ok = (options->snapshot_bytes = (uint64_t)(strtod(value, NULL) * (1 << 20))) > 0;
         else if (strcmp(argv[i], "--join") == 0 && ok)
             options->join = value;
+        else if (strcmp(argv[i], "--peers") == 0 && ok)
+            options->peers = value;
         else if (strcmp(argv[i], "--export-pg") == 0 && ok)
             options->export_pg = value;
         else if (strcmp(argv[i], "--dr-of") == 0 && ok)

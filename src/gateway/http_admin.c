@@ -79,6 +79,10 @@ struct http_admin {
     void *snapshot_context;
     http_admin_verify_cb verify_cb;
     void *verify_context;
+    http_admin_render_cb cluster_cb;
+    void *cluster_context;
+    const struct http_admin_asset *assets;
+    uint32_t asset_count;
     /* Status and metrics are rendered here (HTTP thread only). */
     char *body;
     /* Request deadlines: a clock per connection, the watchdog's thread. */
@@ -287,6 +291,30 @@ static enum MHD_Result admin_reply_render(struct http_admin *admin,
     return admin_queue(connection, MHD_HTTP_OK, response);
 }
 
+/* A static asset, or NULL when url names none. */
+static const struct http_admin_asset *admin_asset(const struct http_admin *admin, const char *url)
+{
+    for (uint32_t i = 0; i < admin->asset_count; i++)
+        if (strcmp(url, admin->assets[i].path) == 0)
+            return &admin->assets[i];
+    return NULL;
+}
+
+static enum MHD_Result admin_reply_asset(struct MHD_Connection *connection,
+                                         const struct http_admin_asset *asset)
+{
+    struct MHD_Response *response = admin_response_text((const char *)asset->data,
+                                                        asset->length, asset->content_type);
+    if (response != NULL &&
+        (MHD_add_response_header(response, "Content-Security-Policy", HTTP_ADMIN_ASSET_CSP) !=
+             MHD_YES ||
+         MHD_add_response_header(response, "X-Content-Type-Options", "nosniff") != MHD_YES)) {
+        MHD_destroy_response(response);
+        response = NULL;
+    }
+    return admin_queue(connection, MHD_HTTP_OK, response);
+}
+
 /* GET /snapshot/latest: streams the file from one open descriptor, so a
  * snapshot renamed over it meanwhile does not mix two files. */
 static enum MHD_Result admin_reply_snapshot(struct http_admin *admin,
@@ -469,6 +497,9 @@ static enum MHD_Result admin_handle(void *context, struct MHD_Connection *connec
     }
     *request_state = admin;
     admin_clock_stop(admin, connection);
+    const struct http_admin_asset *asset = admin_asset(admin, url);
+    if (asset != NULL && strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+        return admin_reply_asset(connection, asset);
     if (!admin_authorized(admin, connection))
         return admin_reply_error(connection, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                                  "missing or wrong bearer token");
@@ -485,6 +516,9 @@ static enum MHD_Result admin_handle(void *context, struct MHD_Connection *connec
         return admin_reply_snapshot(admin, connection);
     if (strcmp(url, "/verify") == 0 && admin->verify_cb != NULL)
         return admin_reply_verify(admin, connection);
+    if (strcmp(url, "/cluster") == 0 && admin->cluster_cb != NULL)
+        return admin_reply_render(admin, connection, admin->cluster_cb, admin->cluster_context,
+                                  "application/json");
     return admin_reply_error(connection, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
 }
 
@@ -633,6 +667,10 @@ int http_admin_start(struct http_admin **out, const struct http_admin_config *co
     admin->snapshot_context = config->snapshot_context;
     admin->verify_cb = config->verify_cb;
     admin->verify_context = config->verify_context;
+    admin->cluster_cb = config->cluster_cb;
+    admin->cluster_context = config->cluster_context;
+    admin->assets = config->assets;
+    admin->asset_count = config->asset_count;
     atomic_init(&admin->started, false);
     rv = admin_clocks_init(admin, config);
     if (rv == 0)

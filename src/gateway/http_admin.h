@@ -7,8 +7,14 @@
  *   GET /verify?at=SEQ    200 application/json, from verify_cb (when set):
  *                         asks for the state's digest and invariant check
  *                         at stream sequence SEQ, and says how far it is
+ *   GET /cluster          200 application/json, from cluster_cb (when set):
+ *                         every node's status as this node sees it (the
+ *                         operator's page, src/page/)
+ *   GET <asset path>      the config's static assets (the operator's page),
+ *                         the only answers given without the token: they
+ *                         hold no data, only the page that asks for it
  *
- * Every request must carry "Authorization: Bearer <operator token>"
+ * Every other request must carry "Authorization: Bearer <operator token>"
  * (compared in constant time), or it gets 401 whatever its path. Any
  * method but GET gets 405, any other path 404; every error body is JSON,
  * {"error":"<code>","message":"<text>"}. A request body is never read,
@@ -87,6 +93,22 @@ typedef int (*http_admin_snapshot_path_cb)(void *context, char *path, size_t siz
 typedef int (*http_admin_verify_cb)(void *context, uint64_t at, char *buffer, size_t size,
                                     size_t *length);
 
+/* A file served as it is, without the token (the operator's page): it
+ * must hold no data of the node. */
+struct http_admin_asset {
+    const char *path;         /* "/ops" */
+    const char *content_type; /* "text/html; charset=utf-8" */
+    const unsigned char *data;
+    size_t length;
+};
+
+/* The Content-Security-Policy of every asset: scripts and connections to
+ * this node only, nothing inline but styles. */
+#define HTTP_ADMIN_ASSET_CSP                                                                  \
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' "         \
+    "'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; "               \
+    "frame-ancestors 'none'"
+
 struct http_admin_config {
     const char *host;          /* an IPv4 or IPv6 literal, or "localhost";
                                   NULL is HTTP_ADMIN_HOST_DEFAULT */
@@ -101,6 +123,10 @@ struct http_admin_config {
     void *snapshot_context;
     http_admin_verify_cb verify_cb; /* NULL: /verify is 404 */
     void *verify_context;
+    http_admin_render_cb cluster_cb; /* NULL: /cluster is 404 */
+    void *cluster_context;
+    const struct http_admin_asset *assets; /* asset_count of them, kept by the caller */
+    uint32_t asset_count;
     uint32_t connection_limit;      /* 0 is the default */
     uint32_t connection_timeout_s;  /* 0 is the default */
     uint32_t per_address_limit;     /* 0 is the default */

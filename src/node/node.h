@@ -39,6 +39,8 @@ struct node_config {
     uint64_t snapshot_bytes; /* snapshot after this much applied log */
     int replicas;            /* the stream's, when this node creates it */
     const char *join;        /* PORT:TOKENFILE of a peer's admin, or NULL */
+    const char *peers;       /* --peers HOST:PORT[@TOKENFILE],...: the other nodes'
+                              * admin interfaces, for the operator's page, or NULL */
     const char *dr_of;       /* the primary's JetStream domain: a DR site's node */
     uint32_t batches_in_flight; /* batches published at once */
     uint32_t logic_max;         /* --logic-max, or 0: the build's LOGIC_VERSION_MAX */

@@ -14,6 +14,7 @@
 #include "lib/dir_lock.h"
 #include "node/node.h"
 #include "node/takeover.h"
+#include "page/cluster_view.h"
 #include "history/archive.h"
 #include "history/export.h"
 #include "replica/audit.h"
@@ -38,6 +39,7 @@ struct node {
     struct replica replica;
     struct gateway *gateway;
     struct http_admin *admin;
+    struct cluster_view cluster; /* the peers' status, for /cluster (page/cluster_view.h) */
     struct node_metrics metrics;
     struct http_admin_text status;
     char status_buffer[NODE_STATUS_SIZE];

@@ -19,6 +19,7 @@
 #include "node/join.h"
 #include "node/status.h"
 #include "node/verify_at.h"
+#include "page/page_assets.h"
 
 #define NODE_JOURNAL_WAIT_MS 60000u /* a cluster's stream may take this long to answer */
 /* Files a node holds besides its client connections: libnats' and the
@@ -295,12 +296,18 @@ void node_args_write(const struct node *node)
 int node_admin_start(struct node *node, int listen_fd, char *errmsg, size_t size)
 {
     const struct node_config *config = &node->config;
+    int rv = cluster_view_start(&node->cluster, config->peers, node->token, http_admin_text_read,
+                                &node->status, errmsg, size);
+    if (rv != 0)
+        return rv;
     struct http_admin_config admin = {
         .host = config->http_host, .port = config->http_port, .token = node->token,
         .status_cb = http_admin_text_read, .status_context = &node->status,
         .metrics_cb = metrics_render_cb, .metrics_context = &node->metrics,
         .snapshot_path_cb = node_snapshot_path, .snapshot_context = node,
         .verify_cb = node_verify_cb, .verify_context = node,
+        .cluster_cb = cluster_view_render, .cluster_context = &node->cluster,
+        .assets = page_assets, .asset_count = PAGE_ASSET_COUNT,
         .listen_fd_inherited = listen_fd,
     };
     return http_admin_start(&node->admin, &admin, errmsg, size);
@@ -315,6 +322,7 @@ void node_stop(struct node *node)
         takeover_give_close(&node->giver);
     if (node->admin != NULL)
         http_admin_stop(node->admin);
+    cluster_view_stop(&node->cluster); /* after the server: /cluster reads it */
     gateway_close(node->gateway);
     audit_destroy(&node->audit);
     node_registry_close(node->registry); /* over the journal's connection */

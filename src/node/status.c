@@ -2,6 +2,8 @@
 #include "node/status.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -63,17 +65,81 @@ void node_json_safe(char *text)
         *c = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c;
 }
 
+/* Appends to text[*used..size); false (and nothing more) once it does not fit. */
+static bool status_append(char *text, size_t size, size_t *used, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    int n = *used < size ? vsnprintf(text + *used, size - *used, format, args) : -1;
+    va_end(args);
+    if (n < 0 || (size_t)n >= size - *used) {
+        *used = size;
+        return false;
+    }
+    *used += (size_t)n;
+    return true;
+}
+
+static void status_stream_info(const struct journal_stream_info *info, char *text, size_t size,
+                               size_t *used)
+{
+    status_append(text, size, used,
+                  "\"stream_info\":{\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
+                  ",\"leader\":\"%s\",\"mirror\":%s,\"mirror_lag\":%" PRIu64
+                  ",\"mirror_active_ms\":%" PRId64 ",\"replicas\":[",
+                  info->first_seq, info->last_seq, info->leader, info->mirror ? "true" : "false",
+                  info->mirror_lag, info->mirror_active_ms);
+    for (uint32_t i = 0; i < info->peer_count && i < JOURNAL_PEERS_MAX; i++)
+        status_append(text, size, used,
+                      "%s{\"name\":\"%s\",\"current\":%s,\"offline\":%s,\"lag\":%" PRIu64 "}",
+                      i > 0 ? "," : "", info->peers[i].name,
+                      info->peers[i].current ? "true" : "false",
+                      info->peers[i].offline ? "true" : "false", info->peers[i].lag);
+    status_append(text, size, used, "]},");
+}
+
+/* The live figures of the operator's page (docs/page.md): counters, the
+ * acknowledgement latency histogram as counts per bucket (the page takes
+ * quantiles of what changed between two looks), and the stream's servers
+ * as the journal reported them (info NULL when it could not). */
+static void node_status_live(const struct node *node, const struct journal_stream_info *info,
+                             char *text, size_t size)
+{
+    const struct metrics_histogram *ack = &node->metrics.publish_latency_us;
+    size_t used = 0;
+    status_append(text, size, &used,
+                  "\"orders_total\":%" PRIu64 ",\"commands_total\":%" PRIu64
+                  ",\"ack_us\":{\"le\":[",
+                  node->replica.orders_applied, node->replica.commands_applied);
+    for (uint32_t i = 0; i < ack->bound_count; i++)
+        status_append(text, size, &used, "%s%" PRIu64, i > 0 ? "," : "", ack->bounds[i]);
+    status_append(text, size, &used, "],\"counts\":[");
+    for (uint32_t i = 0; i <= ack->bound_count; i++)
+        status_append(text, size, &used, "%s%" PRIu64, i > 0 ? "," : "",
+                      metrics_histogram_bucket_get(ack, i));
+    status_append(text, size, &used, "]},");
+    if (info != NULL)
+        status_stream_info(info, text, size, &used);
+    else
+        status_append(text, size, &used, "\"stream_info\":null,");
+    if (used >= size)
+        text[0] = '\0'; /* never a cut member: the page shows without them */
+}
+
 /* Renders /status and refreshes the gauges, once a second. */
 void node_status(struct node *node)
 {
     uint64_t last_seq = node->replica.applied_seq;
     bool connected = journal_connected(node->journal);
     struct journal_stream_info info;
-    if (connected && journal_stream_info(node->journal, &info) == 0) {
+    bool have_info = connected && journal_stream_info(node->journal, &info) == 0;
+    if (have_info) {
         last_seq = info.last_seq; /* on failure: lag shows 0 */
         node_audit_leader(node, info.leader);
         node_audit_retry(node);
     }
+    char live[2048];
+    node_status_live(node, have_info ? &info : NULL, live, sizeof live);
     uint64_t lag = last_seq > node->replica.applied_seq ? last_seq - node->replica.applied_seq
                                                          : 0;
     const struct engine *engine = &node->replica.engine;
@@ -96,7 +162,7 @@ void node_status(struct node *node)
         "\"stream\":\"%s\",\"site\":\"%s\","
         "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"},"
         "\"sessions\":{\"in_use\":%u,\"max\":%u,\"per_account_max\":%u},\"stopped\":\"%s\","
-        "%s\"pid\":%ld,\"build\":%s}\n",
+        "%s%s\"pid\":%ld,\"build\":%s}\n",
         node->config.node_id, node->replica.applied_seq, last_seq, lag, node->digest_text,
         node->digest_seq,
         node->replica.engine.logic_version, LOGIC_VERSION_MIN, LOGIC_VERSION_MAX,
@@ -108,7 +174,7 @@ void node_status(struct node *node)
         node->dr_waiting ? JOURNAL_STREAM_MIRROR : JOURNAL_STREAM,
         node->dr_waiting ? "disaster-recovery" : "primary", node->audit.runs,
         node->audit_last, engine->session_count, engine->limits.sessions_max,
-        engine->limits.sessions_per_account_max, node->stopped, consumers, (long)getpid(),
+        engine->limits.sessions_per_account_max, node->stopped, consumers, live, (long)getpid(),
         build);
     if (length > 0 && (size_t)length < sizeof json)
         http_admin_text_publish(&node->status, json, (size_t)length);

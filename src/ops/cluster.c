@@ -457,6 +457,30 @@ static int cluster_dr_nats_start(struct cluster *cluster)
     return cluster->layout.dr_nats.pid > 0 ? 0 : -1;
 }
 
+/* The --peers of node INDEX (CLUSTER_NODES_MAX: the DR site's): every
+ * other node's admin interface with its token file, for the operator's
+ * page (docs/page.md). Returns false when they do not fit. */
+static bool cluster_peers(const struct cluster *cluster, uint32_t index, char *peers,
+                          size_t size)
+{
+    size_t used = 0;
+    peers[0] = '\0';
+    for (uint32_t j = 0; j <= CLUSTER_NODES_MAX; j++) {
+        bool dr = j == CLUSTER_NODES_MAX;
+        if (j == index || (!dr && j >= cluster->layout.node_count) || (dr && !cluster->layout.dr))
+            continue;
+        const struct cluster_process *p = dr ? &cluster->layout.dr_node : &cluster->layout.nodes[j];
+        char token[CLUSTER_PATH_MAX];
+        cluster_path(cluster, token, dr ? "dr-node/admin.token" : "node-%u/admin.token", j);
+        int n = snprintf(peers + used, size - used, "%s127.0.0.1:%u@%s", used > 0 ? "," : "",
+                         p->ports[1], token);
+        if (n < 0 || (size_t)n >= size - used)
+            return false;
+        used += (size_t)n;
+    }
+    return true;
+}
+
 /* Node INDEX, or the DR site's node (index CLUSTER_NODES_MAX): it follows
  * the site's mirror (--dr-of) on the site's server. */
 static int cluster_node_start(struct cluster *cluster, uint32_t index)
@@ -495,6 +519,11 @@ static int cluster_node_start(struct cluster *cluster, uint32_t index)
     if (index > 0) {
         argv[argc++] = "--join";
         argv[argc++] = join;
+    }
+    static char peers[(CLUSTER_NODES_MAX + 1) * (CLUSTER_PATH_MAX + 32)]; /* one thread */
+    if (cluster_peers(cluster, index, peers, sizeof peers) && peers[0] != '\0') {
+        argv[argc++] = "--peers";
+        argv[argc++] = peers;
     }
     assert(argc < (int)(sizeof argv / sizeof argv[0]));
     argv[argc] = NULL;
