@@ -34,6 +34,8 @@ static void serve_usage_more(FILE *out)
             "             latest one of the peer whose admin interface is on\n"
             "             127.0.0.1:PORT (its token in TOKENFILE), and consumes the\n"
             "             stream from there instead of from the beginning\n"
+            "  --feed HOST:PORT  the live WebSocket feed of book depth, trades and odds\n"
+            "             (port 0: a free one, /status \"feed_port\"; docs/live.md)\n"
             "  --peers HOST:PORT[@TOKENFILE],...  the other nodes' admin interfaces\n"
             "             (their token in TOKENFILE, else this node's): the operator's\n"
             "             page (GET /ops) shows them beside this one (docs/page.md)\n"
@@ -66,7 +68,7 @@ static void serve_usage(FILE *out)
             "                    [--max-connections N] [--max-connections-per-address N]\n"
             "                    [--handshake-timeout-ms N] [--frame-timeout-ms N]\n"
             "                    [--logic-max N] [--archive] [--export-pg URL] [--export-only]\n"
-            "                    [--peers HOST:PORT[@TOKENFILE],...]\n"
+            "                    [--peers HOST:PORT[@TOKENFILE],...] [--feed HOST:PORT]\n"
             "       nodown serve --take-over --data DIR [options]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
@@ -214,6 +216,10 @@ static int serve_parse(int argc, char **argv, struct node_config *options)
         else if (strcmp(argv[i], "--http") == 0 && ok)
             ok = serve_host_port(value, options->http_host, sizeof options->http_host,
                                  &options->http_port) == 0;
+        else if (strcmp(argv[i], "--feed") == 0 && ok)
+            ok = (options->feed = serve_host_port(value, options->feed_host,
+                                                  sizeof options->feed_host,
+                                                  &options->feed_port) == 0);
         else if (strcmp(argv[i], "--token") == 0 && ok)
             options->token = value;
         else if (strcmp(argv[i], "--node-id") == 0 && ok)

@@ -276,6 +276,9 @@ int node_run(const struct node_config *config)
     node_status(&node);
     char durability[DURABILITY_TEXT_SIZE];
     durability_format(&node.config.durability, durability);
+    if (node.live != NULL)
+        printf("nodown: live feed on ws://%s:%u/ (docs/live.md)\n", node.config.feed_host,
+               live_server_port(node.live));
     printf("nodown: node %u serving clients on %s:%u, admin on http://%s:%u/status "
            "(token in %s/admin.token), durability %s, NATS %s\n",
            node.config.node_id, node.config.listen_host, gateway_port(node.gateway),

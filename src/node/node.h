@@ -34,6 +34,9 @@ struct node_config {
     uint16_t listen_port;
     char http_host[64];
     uint16_t http_port;
+    bool feed;               /* --feed HOST:PORT: the live WebSocket feed (docs/live.md) */
+    char feed_host[64];
+    uint16_t feed_port;      /* 0: a free port (/status "feed_port" tells) */
     const char *token;
     uint32_t node_id;
     uint64_t snapshot_bytes; /* snapshot after this much applied log */

@@ -12,6 +12,8 @@
 #include "gateway/metrics.h"
 #include "lib/clock.h"
 #include "lib/dir_lock.h"
+#include "live/live_server.h"
+#include "live/live_watch.h"
 #include "node/node.h"
 #include "node/takeover.h"
 #include "page/cluster_view.h"
@@ -39,6 +41,8 @@ struct node {
     struct replica replica;
     struct gateway *gateway;
     struct http_admin *admin;
+    struct live_watch live_watch; /* the live feed's records (live/live_watch.h) */
+    struct live_server *live;     /* --feed, or NULL */
     struct cluster_view cluster; /* the peers' status, for /cluster (page/cluster_view.h) */
     struct node_metrics metrics;
     struct http_admin_text status;

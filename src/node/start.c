@@ -17,6 +17,7 @@
 #include "node/announce.h"
 #include "node/dr.h"
 #include "node/join.h"
+#include "node/live_feed.h"
 #include "node/status.h"
 #include "node/verify_at.h"
 #include "page/page_assets.h"
@@ -254,8 +255,8 @@ int node_start(struct node *node, char *errmsg, size_t size)
                  stream_last_seq, node->replica.applied_seq);
         rv = -1;
     }
-    if (rv == 0)
-        rv = node_gateway_open(node, errmsg, size);
+    if (rv == 0 && (rv = node_gateway_open(node, errmsg, size)) == 0)
+        rv = node_live_start(node, &limits, errmsg, size);
     if (rv == 0 && !node->dr_waiting && config->taker == NULL)
         node_announce_start(node, replicas);
     if (rv == 0 && node->dr_waiting)
@@ -323,6 +324,7 @@ void node_stop(struct node *node)
     if (node->admin != NULL)
         http_admin_stop(node->admin);
     cluster_view_stop(&node->cluster); /* after the server: /cluster reads it */
+    node_live_stop(node); /* on the apply loop's watcher: before the gateway goes */
     gateway_close(node->gateway);
     audit_destroy(&node->audit);
     node_registry_close(node->registry); /* over the journal's connection */

@@ -48,13 +48,17 @@ static void replica_feed_event(void *context, const struct event *event)
 {
     struct replica *replica = context;
     orders_done_note(&replica->orders_done, event);
-    feed_event(replica->feed, event);
+    if (replica->feed != NULL)
+        feed_event(replica->feed, event);
+    if (replica->watch != NULL)
+        replica->watch->event(replica->watch->context, event);
 }
 
 static void replica_feed_command_begin(void *context, uint32_t index)
 {
     struct replica *replica = context;
-    feed_command_begin(replica->feed, index);
+    if (replica->feed != NULL)
+        feed_command_begin(replica->feed, index);
 }
 
 /* Applies count decoded commands (decode_rv: the decoding's result) as the
@@ -79,12 +83,12 @@ static int replica_apply_decoded(struct replica *replica, uint64_t stream_seq,
     uint32_t applied = 0;
     struct feed *feed = replica->feed;
     struct event_sink sink = {.emit_cb = orders_done_note, .context = &replica->orders_done};
-    if (feed != NULL) {
+    if (feed != NULL)
         feed_batch_begin(feed, &replica->engine, stream_seq, replica->time_ns, count,
                          replica->engine.logic_version);
+    if (feed != NULL || replica->watch != NULL)
         sink = (struct event_sink){.emit_cb = replica_feed_event, .context = replica,
                                    .command_cb = replica_feed_command_begin};
-    }
     int rv = engine_apply_batch(&replica->engine, replica->time_ns, commands, count, &sink,
                                 replica->outcomes, &applied);
     for (uint32_t i = 0; i < applied; i++) {
@@ -99,6 +103,9 @@ static int replica_apply_decoded(struct replica *replica, uint64_t stream_seq,
     replica->commands_applied += applied;
     if (feed != NULL && rv == 0)
         feed_batch_end(feed, &replica->engine);
+    if (replica->watch != NULL && rv == 0)
+        replica->watch->message_end(replica->watch->context, &replica->engine, stream_seq,
+                                    replica->time_ns);
     if (rv != 0) {
         /* ERR_LOGIC_UNSUPPORTED: the node stops here, for good in this run. */
         assert(rv == ERR_LOGIC_UNSUPPORTED && applied < count);

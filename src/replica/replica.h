@@ -55,6 +55,13 @@ typedef void (*replica_outcome_cb)(void *context, uint64_t stream_seq,
                                    const struct command *command,
                                    const struct outcome *outcome);
 
+struct replica_watch {
+    void (*event)(void *context, const struct event *event);
+    void (*message_end)(void *context, const struct engine *engine, uint64_t stream_seq,
+                        uint64_t time_ns);
+    void *context;
+};
+
 struct replica {
     struct engine engine;
     char dir[REPLICA_PATH_MAX];     /* <data dir>/snapshots */
@@ -83,6 +90,11 @@ struct replica {
     struct orders_done orders_done;
     /* The consumers of what it applies (feed.h), or NULL. */
     struct feed *feed;
+    /* A watcher of what it applies on its own thread (the live feed,
+     * live/live_watch.h), or NULL: told each event, then the state after
+     * each message applied whole. It must not call back into the replica
+     * and must never wait. */
+    struct replica_watch *watch;
     /* A snapshot at or below it is never pruned: the lowest position of
      * the feed's consumers (UINT64_MAX: none). */
     uint64_t keep_seq;

@@ -64,16 +64,9 @@ quiet() {
 # nats-server a node killed with -9 may have left on its directory, and
 # scenario (d)'s cluster.
 stop_all() {
-    local pid name
     [ -f "$work/d/cluster.txt" ] && "$NODOWN" cluster down --dir "$work/d" >/dev/null
     [ -f "$work/e/cluster.txt" ] && "$NODOWN" cluster down --dir "$work/e" >/dev/null
-    for name in "${!load_pid[@]}"; do stop_pid "${load_pid[$name]}"; done
-    load_pid=()
-    for name in "${!node_pid[@]}"; do stop_pid "${node_pid[$name]}"; done
-    node_pid=()
-    for name in "${!node_dir[@]}"; do
-        pid=$(nats_pid_of "${node_dir[$name]}") && kill -TERM "$pid" 2>/dev/null
-    done
+    nodes_stop_all
 }
 
 script_frame faults "$TIME_LIMIT_S" "${FAULTS_KEEP:-0}" stop_all

@@ -39,14 +39,7 @@ source test/cli/lib/common.sh
 source test/cli/lib/nodes.sh
 
 stop_all() {
-    local name pid
-    for name in "${!load_pid[@]}"; do stop_pid "${load_pid[$name]}"; done
-    load_pid=()
-    for name in "${!node_pid[@]}"; do stop_pid "${node_pid[$name]}"; done
-    node_pid=()
-    for name in "${!node_dir[@]}"; do
-        pid=$(nats_pid_of "${node_dir[$name]}") && kill -TERM "$pid" 2>/dev/null
-    done
+    nodes_stop_all
 }
 
 script_frame history "$TIME_LIMIT_S" "${HISTORY_KEEP:-0}" stop_all

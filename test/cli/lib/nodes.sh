@@ -82,3 +82,17 @@ wait_lines() {
     done
     [ "$(lines_of "${load_log[$1]}")" -ge "$2" ]
 }
+
+# nodes_stop_all: every load client and node this script started, then the
+# embedded nats-servers their directories hold.
+nodes_stop_all() {
+    local name pid
+    for name in "${!load_pid[@]}"; do stop_pid "${load_pid[$name]}"; done
+    load_pid=()
+    for name in "${!node_pid[@]}"; do stop_pid "${node_pid[$name]}"; done
+    node_pid=()
+    for name in "${!node_dir[@]}"; do
+        pid=$(nats_pid_of "${node_dir[$name]}") && kill -TERM "$pid" 2>/dev/null
+    done
+    return 0
+}

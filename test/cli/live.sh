@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The live feed (docs/live.md) with real processes and a real WebSocket
+# client (test/live/live_client.py, on Debian's python3-websockets): node A
+# (embedded NATS) and node B on A's stream, both with --feed; the market
+# simulator trades on A while a client of A's feed rebuilds the book and
+# the odds from its messages, stops half-way and continues on B's feed from
+# its last sequence; a client that never reads is cut off with a reason;
+# afterwards both rebuilt books equal `query book` on their node at the
+# same sequence, the odds equal `query odds` in each of the six formats,
+# and a market suspended, reopened and settled is seen doing so.
+# Prints "live.sh: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+
+NODOWN=build/nodown
+E2E=build/test/e2e_node
+HOUSE_SECRET="live house secret"
+MEMBER_SECRET="live member secret"
+COUNT=0
+TIME_LIMIT_S=${LIVE_TIME_LIMIT_S:-150}
+PY=/usr/bin/python3
+CLIENT=test/live/live_client.py
+
+passed=0
+failed=0
+declare -A node_pid node_dir node_listen node_http node_nats node_out
+declare -A load_pid load_log load_out
+work=$(mktemp -d /tmp/nodown-live-XXXXXX)
+sim_pid=""
+
+# shellcheck source=test/cli/lib/common.sh
+source test/cli/lib/common.sh
+# shellcheck source=test/cli/lib/nodes.sh
+source test/cli/lib/nodes.sh
+
+stop_all() {
+    [ -n "$sim_pid" ] && stop_pid "$sim_pid"
+    sim_pid=""
+    nodes_stop_all
+}
+
+script_frame live.sh "$TIME_LIMIT_S" "${LIVE_KEEP:-0}" stop_all
+
+# feed_url NAME: ws://HOST:PORT/ of the node's feed, from its start line.
+feed_url() {
+    sed -n 's|^nodown: live feed on \(ws://[^ ]*\) .*|\1|p' "${node_out[$1]}" | tail -n 1
+}
+applied_seq() {
+    curl -s -m 2 -H "Authorization: Bearer $(cat "${node_dir[$1]}/admin.token")" \
+        "http://127.0.0.1:${node_http[$1]}/status" |
+        sed -n 's/.*"applied_seq":\([0-9]*\).*/\1/p'
+}
+# house NAME ARGS...: a command or query as the house, on node NAME.
+house() {
+    local name=$1
+    shift
+    "$NODOWN" client --nodes "127.0.0.1:${node_listen[$name]}" --account 0 \
+        --secret "$HOUSE_SECRET" --client-id 77 "$@"
+}
+# caught_up NAME SEQ: waits until node NAME applied SEQ.
+caught_up() {
+    local i
+    for i in $(seq 1 100); do
+        [ "$(applied_seq "$1")" -ge "$2" ] 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+field() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
+
+expect "node A starts with --feed" node_start A "$work/a" 1 house --feed 127.0.0.1:0
+expect "node B starts on A's stream with --feed" \
+    node_start B "$work/b" 2 --nats "${node_nats[A]}" --feed 127.0.0.1:0
+url_a=$(feed_url A)
+url_b=$(feed_url B)
+if ! expect "both feeds listen ($url_a, $url_b)" test -n "$url_a" -a -n "$url_b"; then
+    stop_all
+    summary
+    exit 1
+fi
+
+NODOWN_HOUSE_SECRET=$HOUSE_SECRET "$NODOWN" simulate --nodes "127.0.0.1:${node_listen[A]}" \
+    --seconds 10 >"$work/sim.out" 2>&1 &
+sim_pid=$!
+sleep 1
+$PY $CLIENT slow --url "$url_a" --instruments 0 --markets 0 --wait 8 >"$work/slow.out" 2>&1 &
+slow_pid=$!
+# A's client: four seconds, then it goes; B's continues from its sequence.
+$PY $CLIENT collect --url "$url_a" --instruments 0 1 --markets 0 1 --stop-after 4 \
+    --out "$work/a1.json"
+expect "A's client got a snapshot first" test "$(field "$work/a1.json" 'd["resume"]')" = snapshot
+last=$(field "$work/a1.json" 'd["synced"]')
+expect "A's client saw the book change ($(field "$work/a1.json" 'd["book_messages"]') book, $(field "$work/a1.json" 'd["trades"]') trades up to $last)" \
+    test "$(field "$work/a1.json" 'd["trades"] > 0 and d["book_messages"] > 1')" = True
+$PY $CLIENT collect --url "$url_b" --instruments 0 1 --markets 0 1 --since "$last" \
+    --start-from "$work/a1.json" --until-file "$work/until" --out "$work/b1.json" &
+b_pid=$!
+wait "$sim_pid"
+sim_pid=""
+end=$(applied_seq A)
+caught_up B "$end"
+echo "$end" >"$work/until"
+wait "$b_pid"
+expect "B continues A's client from $last: a continuation" \
+    test "$(field "$work/b1.json" 'd["resume"]')" = continuation
+expect "B's client is synced at $end, its sequences never went back" \
+    test "$(field "$work/b1.json" 'd["synced"] >= '"$end"' and d["monotonic"]')" = True
+book_json() {
+    house "$1" --json query book --instrument "$2" --depth 10 | $PY -c '
+import json,sys; b=json.load(sys.stdin)
+print(json.dumps({"bids":[[l["price_ticks"],l["quantity"]] for l in b.get("bids",[])],
+                  "asks":[[l["price_ticks"],l["quantity"]] for l in b.get("asks",[])]}))'
+}
+fed=$(field "$work/b1.json" 'json.dumps(d["books"]["0"])' 2>/dev/null)
+expect "the book rebuilt from A's then B's messages equals query book on B at $end" \
+    test "$fed" = "$(book_json B 0)" -a -n "$fed"
+wait "$slow_pid"
+expect "a client that never reads is cut off with a reason: $(cat "$work/slow.out")" \
+    grep -q "^closed 1008: too slow" "$work/slow.out"
+
+# Odds in every format, and a market's life: suspended, open, settled.
+for format in decimal hongkong malay indonesian american fractional; do
+    $PY $CLIENT collect --url "$url_a" --markets 0 --format "$format" --until-file "$work/until" \
+        --out "$work/odds-$format.json"
+    want=$(house A --json query odds --market 0 --format "$format" |
+           $PY -c 'import json,sys; print(json.dumps([p["text"] for p in json.load(sys.stdin)["prices"]]))')
+    got=$(field "$work/odds-$format.json" 'json.dumps(d["odds"]["0"]["odds"])')
+    expect "odds in $format equal query odds: $got" test "$got" = "$want"
+done
+rm -f "$work/until"
+$PY $CLIENT collect --url "$url_b" --markets 0 --format american --until-file "$work/until" \
+    --out "$work/life.json" &
+life_pid=$!
+sleep 1
+expect "the house suspends market 0" house A market-status --market 0 --status suspended
+expect "and reopens it" house A market-status --market 0 --status open
+expect "and suspends it again" house A market-status --market 0 --status suspended
+expect "and settles it" house A market-settle --market 0 --results win,lose,lose
+end=$(applied_seq A)
+caught_up B "$end"
+echo "$end" >"$work/until"
+wait "$life_pid"
+expect "B's client saw suspended, open, suspended, settled: $(field "$work/life.json" 'd["statuses"].get("0")')" \
+    test "$(field "$work/life.json" 'd["statuses"]["0"][-4:]')" = \
+    "['suspended', 'open', 'suspended', 'settled']"
+expect "and the results: $(field "$work/life.json" 'd["odds"]["0"]["results"]')" \
+    test "$(field "$work/life.json" 'd["odds"]["0"]["results"]')" = "['win', 'lose', 'lose']"
+stop_all
+expect_none_left
+summary
+[ "$failed" -eq 0 ]
