@@ -8,6 +8,7 @@ int bench_core_main(int argc, char **argv);
 
 /* The arguments after "bench node". */
 int bench_node_main(int argc, char **argv);
+int bench_live_main(int argc, char **argv);
 
 /* The arguments after "bench cluster". */
 int bench_cluster_main(int argc, char **argv);

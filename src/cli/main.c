@@ -35,6 +35,7 @@ static void usage(FILE *out)
             "  version       print the build's format and logic versions\n"
             "  export        export to PostgreSQL, exactly once (nodown export --help)\n"
             "  bench export  benchmark the PostgreSQL export: events/s, lag at half load\n"
+            "  bench live    the live feed to 1 000 subscribers: updates/s, latency\n"
             "  rehearse      replay a node's history with a new build, before upgrading\n"
             "  replay        a snapshot and a stream copy through this build (rehearse)\n"
             "  history       ask a node's archive: statements, lives, trades, downlines\n"
@@ -48,7 +49,7 @@ static void usage(FILE *out)
 static void bench_usage(FILE *out)
 {
     fprintf(out,
-            "usage: nodown bench core|node|cluster|activation|history|export|backup\n"
+            "usage: nodown bench core|node|cluster|activation|history|export|backup|live\n"
             "       [options]\n"
             "       ('nodown bench WHICH --help')\n"
             "  core     the matching core alone, one thread, no I/O; workloads\n"
@@ -127,6 +128,8 @@ int main(int argc, char **argv)
             return bench_history_main(argc - 3, argv + 3);
         if (argc >= 3 && strcmp(argv[2], "export") == 0)
             return bench_export_main(argc - 3, argv + 3);
+        if (argc >= 3 && strcmp(argv[2], "live") == 0)
+            return bench_live_main(argc - 3, argv + 3);
         if (argc >= 3 && strcmp(argv[2], "backup") == 0)
             return bench_backup_main(argc - 3, argv + 3);
         bool help = argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0 ||

@@ -252,8 +252,8 @@ static size_t live_book_message(const struct live_server *server, const struct l
     size_t used = 0;
     live_put(text, &used,
              "{\"v\":%u,\"type\":\"book\",\"seq\":%" PRIu64 ",\"changed_seq\":%" PRIu64
-             ",\"instrument\":%u,\"snapshot\":%s,\"bids\":[",
-             LIVE_PROTOCOL_VERSION, server->seq, state->changed_seq, id,
+             ",\"time_ns\":%" PRIu64 ",\"instrument\":%u,\"snapshot\":%s,\"bids\":[",
+             LIVE_PROTOCOL_VERSION, server->seq, state->changed_seq, r->time_ns, id,
              snapshot ? "true" : "false");
     live_levels(text, &used, r->u.depth.bids, bids);
     live_put(text, &used, "],\"asks\":[");
