@@ -34,6 +34,9 @@ struct node_config {
     uint16_t listen_port;
     char http_host[64];
     uint16_t http_port;
+    bool fix_on;             /* --fix HOST:PORT: the FIX 4.4 acceptor (docs/fix.md) */
+    char fix_host[64];
+    uint16_t fix_port;
     const char *token;
     uint32_t node_id;
     uint64_t snapshot_bytes; /* snapshot after this much applied log */
