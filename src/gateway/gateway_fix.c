@@ -129,6 +129,11 @@ int fix_gateway_open(struct gateway *gateway, const struct gateway_config *confi
     fg->per_address_max = FIX_SESSIONS_PER_ADDRESS_DEFAULT;
     fg->reload = config->listen_later;
     fg->time_second = -1;
+    /* ExecIDs count on from this run's start in ns: unique across restarts
+     * and hand-overs while fewer than one report a ns is sent. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    fg->exec_id = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
     for (uint32_t i = 0; i < FIX_ACCOUNTS_MAX; i++)
         fg->accounts[i] = (struct fix_account){UINT32_MAX, UINT32_MAX};
     gateway->fix = fg;
@@ -144,6 +149,11 @@ int gateway_fix_listen_take(struct gateway *gateway, int fd, char *errmsg, size_
     gateway->fix->reload = true;
     return gateway_socket(&spec, &gateway->fix_listen_fd, &gateway->fix_port, errmsg,
                           errmsg_size);
+}
+
+bool gateway_fix_wanted(const struct gateway *gateway)
+{
+    return gateway->fix != NULL;
 }
 
 static void fix_store_flush(struct gateway *gateway)
@@ -410,8 +420,9 @@ static void fix_logon(struct gateway *gateway, struct gateway_session *session,
         return;
     }
     if (fg->reload) {
-        char errmsg[600];
-        if (fix_store_open(&fg->store, fg->store.path, errmsg, sizeof errmsg) != 0)
+        char errmsg[600], path[sizeof fg->store.path];
+        memcpy(path, fg->store.path, sizeof path); /* fix_store_open clears the store */
+        if (fix_store_open(&fg->store, path, errmsg, sizeof errmsg) != 0)
             fprintf(stderr, "nodown: FIX sessions not read: %s\n", errmsg);
         fg->reload = false;
     }
