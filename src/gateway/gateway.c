@@ -380,8 +380,9 @@ static void session_error(struct gateway *gateway, struct gateway_session *sessi
 {
     if (session->fix != NULL) {
         fix_logout(gateway, session,
-                   code == FRAME_ERROR_LOGON_FAILED ? "logon failed: wrong account or secret"
-                                                    : text); /* and closing */
+                   code == FRAME_ERROR_LOGON_FAILED    ? "logon failed: wrong account or secret"
+                   : code == FRAME_ERROR_NOT_LOGGED_ON ? "no Logon(A) within the logon deadline"
+                                                       : text); /* and closing */
         return;
     }
     struct frame frame;

@@ -448,6 +448,14 @@ void fix_logon_done(struct gateway *gateway, struct gateway_session *session)
     struct fix_conn *conn = session->fix;
     uint32_t at = fix_store_get(&fg->store, session->account_id, conn->sender);
     struct fix_store_entry *e = &fg->store.entries[at];
+    /* One connection per session: an older one of the same account and
+     * SenderCompID (another epoch's, after a reset) gives way. */
+    for (uint32_t i = 0; i < gateway->session_end; i++) {
+        struct gateway_session *other = &gateway->sessions[i];
+        if (other != session && fix_session_live(other) &&
+            other->account_id == session->account_id && other->fix->store_slot == at)
+            fix_logout(gateway, other, "this session logged on again on another connection");
+    }
     conn->store_slot = at;
     fix_account_note(gateway, session);
     if (conn->logon_reset) {
