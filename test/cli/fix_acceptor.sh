@@ -8,7 +8,8 @@
 # ends the session with a reason; a
 # MsgSeqNum too high a ResendRequest; a bad BodyLength and garbage end
 # the session with a reason, while another session logged on meanwhile
-# goes on ordering, and the node keeps running.
+# goes on ordering, and the node keeps running; a fill between two
+# members' sessions is reported to both, the resting one unasked.
 #
 # FIX_ACCEPTOR_KEEP=1 keeps the directory. Prints "fix_acceptor: N passed,
 # N failed" last.
@@ -69,8 +70,8 @@ has() { # has NAME PATTERN...: a line of NAME's answers holding every pattern
     return 1
 }
 
-logon() { # logon SENDER [SECRET]
-    echo "send 1 A 49=$1 98=0 108=30 141=Y 553=${members[0]} 554=${2:-$MEMBER_SECRET}"
+logon() { # logon SENDER [SECRET [MEMBER INDEX]]
+    echo "send 1 A 49=$1 98=0 108=30 141=Y 553=${members[${3:-0}]} 554=${2:-$MEMBER_SECRET}"
 }
 
 order() { # order SEQ CLORDID [extra fields]
@@ -154,7 +155,26 @@ wait 1"
     expect "the node still runs" alive "${node_pid[n1]}"
 }
 
-setup && orders_and_possdup && bad_input
+# A buy rests on one session; a sell of another member's session fills it:
+# both are told by an ExecutionReport, the resting one unasked.
+fills() {
+    session rest "$(logon REST)
+wait 0.5
+send 2 D 11=rest 55=$instrument 54=1 38=2 40=2 44=$reference 59=1 60=20260101-00:00:00.000
+wait 3" &
+    local rest=$!
+    sleep 1.5
+    session hit "$(logon HIT "$MEMBER_SECRET" 1)
+wait 0.5
+send 2 D 11=hit 55=$instrument 54=2 38=1 40=2 44=$reference 59=3 60=20260101-00:00:00.000
+wait 1"
+    wait "$rest"
+    expect "the aggressor's order is reported filled" has hit "35=8|" "11=hit|" "39=2|"
+    expect "the resting order's session is told of its partial fill" \
+        has rest "35=8|" "11=rest|" "39=1|" "32=1|"
+}
+
+setup && orders_and_possdup && bad_input && fills
 stop_all
 summary
 [ "$failed" -eq 0 ]
