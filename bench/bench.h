@@ -23,4 +23,8 @@ int bench_history_main(int argc, char **argv);
 /* The arguments after "bench backup": backup MB/s, pauses, restore time. */
 int bench_backup_main(int argc, char **argv);
 
+/* The arguments after "bench fix": the FIX 4.4 acceptor's orders/s and
+ * acknowledgement latency (bench_fix.c). */
+int bench_fix_main(int argc, char **argv);
+
 #endif

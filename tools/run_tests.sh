@@ -80,6 +80,11 @@ run "fuzz_frame seed $seed" build/test/fuzz_frame --seed "$seed" --cases "$frame
 run "asan+ubsan fuzz_frame seed $seed" build/san/test/fuzz_frame --seed "$seed" \
     --cases "$frame_cases"
 
+# The FIX codec's fuzz run, both builds, as long as the frame decoder's.
+run "fuzz_fix seed $seed" build/test/fuzz_fix --seed "$seed" --cases "$frame_cases"
+run "asan+ubsan fuzz_fix seed $seed" build/san/test/fuzz_fix --seed "$seed" \
+    --cases "$frame_cases"
+
 # The replica layer's simulation: stream delivery with repeats and gaps,
 # snapshots, torn files and crashes, thousands of seeds from the run's seed
 # (NODOWN_SOAK=1: ten times as many).

@@ -30,6 +30,7 @@ static void usage(FILE *out)
             "  bench activation  time ACTIVATE_LOGIC 3's migration over a large state\n"
             "  bench history the archive's events/s and `nodown history`'s answer times\n"
             "  bench backup  backup MB/s and pauses under load, restore time\n"
+            "  bench fix     benchmark the FIX 4.4 acceptor: orders/s, ack latency\n"
             "  upgrade       replace running nodes by a new build, clients not waiting\n"
             "  drill         the whole upgrade of a local cluster under load, measured\n"
             "  version       print the build's format and logic versions\n"
@@ -49,7 +50,7 @@ static void usage(FILE *out)
 static void bench_usage(FILE *out)
 {
     fprintf(out,
-            "usage: nodown bench core|node|cluster|activation|history|export|backup|live\n"
+            "usage: nodown bench core|node|cluster|activation|history|export|backup|live|fix\n"
             "       [options]\n"
             "       ('nodown bench WHICH --help')\n"
             "  core     the matching core alone, one thread, no I/O; workloads\n"
@@ -68,7 +69,9 @@ static void bench_usage(FILE *out)
             "  export   the PostgreSQL export: events/s into a local PostgreSQL, and its\n"
             "           lag at half that load\n"
             "  backup   a backup of a large state under load: MB/s, the node's pauses,\n"
-            "           restore seconds\n");
+            "           restore seconds\n"
+            "  fix      the FIX 4.4 acceptor: orders/s acknowledged by ExecutionReport and\n"
+            "           their latency, with the project's FIX driver (and QuickFIX's)\n");
 }
 
 int main(int argc, char **argv)
@@ -132,6 +135,8 @@ int main(int argc, char **argv)
             return bench_live_main(argc - 3, argv + 3);
         if (argc >= 3 && strcmp(argv[2], "backup") == 0)
             return bench_backup_main(argc - 3, argv + 3);
+        if (argc >= 3 && strcmp(argv[2], "fix") == 0)
+            return bench_fix_main(argc - 3, argv + 3);
         bool help = argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0 ||
                                   strcmp(argv[2], "help") == 0);
         bench_usage(help ? stdout : stderr);

@@ -69,10 +69,13 @@ static void serve_usage(FILE *out)
             "                    [--handshake-timeout-ms N] [--frame-timeout-ms N]\n"
             "                    [--logic-max N] [--archive] [--export-pg URL] [--export-only]\n"
             "                    [--peers HOST:PORT[@TOKENFILE],...] [--feed HOST:PORT]\n"
+            "                    [--fix HOST:PORT]\n"
             "       nodown serve --take-over --data DIR [options]\n"
             "  Runs one node. Without --nats it starts and supervises a local\n"
             "  nats-server (JetStream, one replica, loopback, its store in DIR/nats).\n"
             "  --listen   the native client protocol (default 127.0.0.1:7400)\n"
+            "  --fix      the FIX 4.4 acceptor on its own port (off by default; port 0:\n"
+            "             any free port; docs/fix.md)\n"
             "  --http     the admin interface (default 127.0.0.1:7480); its operator\n"
             "             token is --token, or $NODOWN_ADMIN_TOKEN, or made once and\n"
             "             kept in DIR/admin.token\n"
@@ -220,6 +223,10 @@ static int serve_parse(int argc, char **argv, struct node_config *options)
             ok = (options->feed = serve_host_port(value, options->feed_host,
                                                   sizeof options->feed_host,
                                                   &options->feed_port) == 0);
+        else if (strcmp(argv[i], "--fix") == 0 && ok)
+            ok = (options->fix_on = serve_host_port(value, options->fix_host,
+                                                    sizeof options->fix_host,
+                                                    &options->fix_port) == 0);
         else if (strcmp(argv[i], "--token") == 0 && ok)
             options->token = value;
         else if (strcmp(argv[i], "--node-id") == 0 && ok)

@@ -27,101 +27,9 @@
 #include "gateway/query.h"
 #include "lib/clock.h"
 #include "lib/hash.h"
+#include "gateway/gateway_internal.h"
 #include "lib/index_table.h"
 #include "lib/secret.h"
-
-/* SESSION_CHECKING: LOGON received, its secret with the logon checker,
- * or found wrong and its answer held back by the throttle until
- * logon_answer_ms (gateway_logons_due). */
-enum gateway_session_state {
-    SESSION_HELLO,
-    SESSION_LOGON,
-    SESSION_CHECKING,
-    SESSION_READY,
-    SESSION_CLOSING
-};
-
-struct gateway_session {
-    int fd;                /* -1: the slot is free */
-    uint8_t state;
-    uint16_t version;      /* the protocol version chosen at HELLO */
-    uint32_t generation;   /* tells this connection from the slot's later ones */
-    bool query_waiting;    /* a QUERY whose min_seq this node has not applied yet */
-    int64_t query_since_ms;
-    uint32_t address;      /* the peer's IPv4 address, network order */
-    int64_t accepted_ms;   /* the handshake deadline runs from here */
-    int64_t frame_since_ms; /* the first byte of an incomplete frame came; 0: none */
-    int64_t input_ms;      /* the last byte read, or the last time input was not read */
-    int64_t ping_sent_ms;  /* a heartbeat PING unanswered since; 0: none */
-    struct frame_query query;
-    uint64_t client_id;
-    uint32_t account_id;
-    int64_t logon_answer_ms; /* a failed logon's answer is due (0: none) */
-    uint64_t batch_last;   /* the batch holding its newest command (0: none yet); while
-                            * it is in flight the session's input waits (gateway.h) */
-    size_t in_size;
-    size_t out_size;
-    uint8_t in[FRAME_BUFFER_SIZE];
-    uint8_t *out;          /* GATEWAY_OUTBOX_MAX bytes */
-};
-
-struct gateway {
-    int listen_fd;
-    uint16_t port;
-    uint32_t node_id;
-    uint64_t run_id;       /* tells this run's message ids from a restart's */
-    uint64_t batch_counter;
-    struct replica *replica;
-    struct journal *journal;
-    struct publisher *publisher;
-    struct logon_check *logon_check;
-    struct logon_throttle throttle;
-    uint8_t dummy_salt[SECRET_SALT_SIZE]; /* what a logon to no account is checked with */
-    uint32_t logons_delayed; /* sessions whose failed logon is answered later, at most */
-    int64_t logon_due_ms;    /* the earliest of those answers */
-    uint64_t pause_at;     /* apply nothing past it; 0: no limit */
-    uint32_t generations;  /* connections accepted, for gateway_session.generation */
-    struct node_metrics *metrics; /* or NULL */
-    struct audit *audit;          /* or NULL */
-    bool input_held;       /* a session's input waits for room in pending */
-    bool draining;         /* a hand-over: read and accept nothing (gateway_drain) */
-    uint64_t stored_seq_max; /* the highest stream sequence a batch of ours got */
-    char read_only[FRAME_TEXT_SIZE_MAX + 1]; /* why commands are refused; "": they are not */
-    uint32_t connections_max;
-    uint32_t per_address_max;
-    int handshake_timeout_ms;
-    int frame_timeout_ms;
-    int heartbeat_ms;
-    int64_t deadlines_checked_ms;
-    int64_t cold_polled_ms;     /* connections not logged on were last polled */
-    bool cold_skipped;          /* this turn's poll left some of them out */
-    int64_t refusals_logged_ms; /* the last line about refused connections */
-    uint64_t refusals_unlogged; /* refused or timed out since that line */
-    char refusal_last[160];     /* the latest refusal, for that line */
-    gateway_logic_gate_fn logic_gate; /* or NULL: this node's build decides */
-    void *logic_gate_context;
-    struct gateway_session *sessions; /* connections_max of them */
-    uint32_t session_end;  /* slots at and above it are free: loops stop here */
-    struct index_table by_client; /* logged-on sessions by (account, client id) */
-    struct command pending[GATEWAY_BATCH_COMMANDS];
-    uint32_t pending_count;
-    int64_t pending_since_ms; /* when the pending batch got its first command */
-    struct gateway_stats stats;
-    struct pollfd *polls;  /* GATEWAY_POLLS_FIXED + connections_max */
-    uint32_t *poll_slots;  /* the session of each entry of polls */
-    /* The hot list: the slots a turn of the loop visits between two full
-     * passes (gateway_poll_set). Each slot is listed once at most. */
-    uint32_t *hot;
-    uint8_t *hot_listed;  /* by slot: in the hot list */
-    uint32_t hot_count;
-    uint32_t cold_count;  /* sessions left to the full pass, at most */
-    /* Outboxes of closed sessions kept for the next ones: an outbox is
-     * GATEWAY_OUTBOX_MAX bytes, which malloc maps and unmaps each time, so
-     * a flood of short connections would cost the loop a map, an unmap
-     * and page faults each. */
-    uint8_t *outboxes[GATEWAY_OUTBOX_CACHE];
-    uint32_t outboxes_kept;
-};
 
 /* Non-blocking and closed on exec, in POSIX terms. */
 static int gateway_fd_setup(int fd)
@@ -133,30 +41,28 @@ static int gateway_fd_setup(int fd)
     return 0;
 }
 
-static int gateway_listen(struct gateway *gateway, const struct gateway_config *config,
-                          char *errmsg, size_t errmsg_size)
+int gateway_socket(const struct gateway_listen_spec *spec, int *fd_out, uint16_t *port_out,
+                   char *errmsg, size_t errmsg_size)
 {
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(config->listen_port)};
-    if (config->listen_later) { /* gateway_listen_take gives it, a hand-over */
-        gateway->listen_fd = -1;
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(spec->port)};
+    *fd_out = -1;
+    if (spec->later) /* given later, a hand-over */
         return 0;
-    }
-    if (config->listen_fd_inherited > 0) { /* bound and listening already: a hand-over */
+    if (spec->inherited > 0) { /* bound and listening already: a hand-over */
         socklen_t size = sizeof address;
-        int fd = config->listen_fd_inherited;
+        int fd = spec->inherited;
         if (gateway_fd_setup(fd) != 0 ||
             getsockname(fd, (struct sockaddr *)&address, &size) != 0) {
             snprintf(errmsg, errmsg_size, "the listening socket handed over: %s",
                      strerror(errno));
             return ERR_IO;
         }
-        gateway->listen_fd = fd;
-        gateway->port = ntohs(address.sin_port);
+        *fd_out = fd;
+        *port_out = ntohs(address.sin_port);
         return 0;
     }
-    if (inet_pton(AF_INET, config->listen_host, &address.sin_addr) != 1) {
-        snprintf(errmsg, errmsg_size, "listen address %s is not an IPv4 address",
-                 config->listen_host);
+    if (inet_pton(AF_INET, spec->host, &address.sin_addr) != 1) {
+        snprintf(errmsg, errmsg_size, "listen address %s is not an IPv4 address", spec->host);
         return ERR_USAGE;
     }
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -167,15 +73,25 @@ static int gateway_listen(struct gateway *gateway, const struct gateway_config *
         bind(fd, (struct sockaddr *)&address, sizeof address) != 0 ||
         listen(fd, GATEWAY_LISTEN_BACKLOG) != 0 ||
         getsockname(fd, (struct sockaddr *)&address, &size) != 0) {
-        snprintf(errmsg, errmsg_size, "listen on %s:%u: %s", config->listen_host,
-                 config->listen_port, strerror(errno));
+        snprintf(errmsg, errmsg_size, "listen on %s:%u: %s", spec->host, spec->port,
+                 strerror(errno));
         if (fd >= 0)
             close(fd);
         return ERR_IO;
     }
-    gateway->listen_fd = fd;
-    gateway->port = ntohs(address.sin_port);
+    *fd_out = fd;
+    *port_out = ntohs(address.sin_port);
     return 0;
+}
+
+static int gateway_listen(struct gateway *gateway, const struct gateway_config *config,
+                          char *errmsg, size_t errmsg_size)
+{
+    struct gateway_listen_spec spec = {.host = config->listen_host,
+                                       .port = config->listen_port,
+                                       .later = config->listen_later,
+                                       .inherited = config->listen_fd_inherited};
+    return gateway_socket(&spec, &gateway->listen_fd, &gateway->port, errmsg, errmsg_size);
 }
 
 static void gateway_free(struct gateway *gateway)
@@ -274,6 +190,9 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
         return ERR_USAGE;
     }
     int rv = gateway_listen(gateway, config, errmsg, errmsg_size);
+    gateway->fix_listen_fd = -1;
+    if (rv == 0 && (rv = fix_gateway_open(gateway, config, errmsg, errmsg_size)) != 0)
+        close(gateway->listen_fd);
     if (rv == 0 && (rv = replica_decode_ahead(replica, journal)) != 0) {
         snprintf(errmsg, errmsg_size, "gateway: no memory to decode ahead");
         close(gateway->listen_fd);
@@ -299,6 +218,16 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
 uint16_t gateway_port(const struct gateway *gateway)
 {
     return gateway->port;
+}
+
+uint16_t gateway_fix_port(const struct gateway *gateway)
+{
+    return gateway->fix_listen_fd >= 0 ? gateway->fix_port : 0;
+}
+
+int gateway_fix_listen_fd(const struct gateway *gateway)
+{
+    return gateway->fix_listen_fd;
 }
 
 void gateway_metrics_sync(const struct gateway *gateway)
@@ -358,8 +287,10 @@ static uint32_t client_find_at(const struct gateway *gateway, uint32_t account_i
                             client_match, gateway, &key);
 }
 
-static void session_close(struct gateway *gateway, struct gateway_session *session)
+void session_close(struct gateway *gateway, struct gateway_session *session)
 {
+    if (session->fix != NULL)
+        fix_conn_end(gateway, session);
     if (session->state == SESSION_READY || session->state == SESSION_CLOSING) {
         uint32_t at = client_find_at(gateway, session->account_id, session->client_id);
         if (at != INDEX_NONE && &gateway->sessions[gateway->by_client.entries[at]] == session)
@@ -386,7 +317,7 @@ static void session_close(struct gateway *gateway, struct gateway_session *sessi
  * batch still in flight. Reading on could put its next command into a
  * batch that reaches the stream first (docs/journal.md, "Pipelined group
  * commit"). */
-static bool session_waits(const struct gateway *gateway, const struct gateway_session *session)
+bool session_waits(const struct gateway *gateway, const struct gateway_session *session)
 {
     return session->batch_last != 0 &&
            publisher_batch_in_flight(gateway->publisher, session->batch_last);
@@ -394,7 +325,7 @@ static bool session_waits(const struct gateway *gateway, const struct gateway_se
 
 /* Puts the session's slot in the hot list, so that every turn of the loop
  * polls, processes and writes it until the next full pass. */
-static void gateway_hot_add(struct gateway *gateway, const struct gateway_session *session)
+void gateway_hot_add(struct gateway *gateway, const struct gateway_session *session)
 {
     uint32_t slot = (uint32_t)(session - gateway->sessions);
     assert(slot < gateway->connections_max);
@@ -406,18 +337,26 @@ static void gateway_hot_add(struct gateway *gateway, const struct gateway_sessio
 }
 
 /* Queues a frame; a session that cannot take it is too slow and closed. */
+/* Whether the session's outbox takes size more bytes; one that cannot is
+ * too slow: what it has is flushed, then it is closed. */
+static bool session_room(struct gateway *gateway, struct gateway_session *session, size_t size)
+{
+    if (session->fd < 0 || session->state == SESSION_CLOSING)
+        return false;
+    if (GATEWAY_OUTBOX_MAX - session->out_size >= size)
+        return true;
+    gateway->stats.sessions_closed_slow++;
+    session->state = SESSION_CLOSING;
+    gateway_hot_add(gateway, session);
+    return false;
+}
+
 static void session_send(struct gateway *gateway, struct gateway_session *session,
                          const struct frame *frame)
 {
     size_t length = 0;
-    if (session->fd < 0 || session->state == SESSION_CLOSING)
+    if (!session_room(gateway, session, FRAME_BUFFER_SIZE))
         return;
-    if (GATEWAY_OUTBOX_MAX - session->out_size < FRAME_BUFFER_SIZE) {
-        gateway->stats.sessions_closed_slow++;
-        session->state = SESSION_CLOSING; /* flushed what it can, then closed */
-        gateway_hot_add(gateway, session);
-        return;
-    }
     int rv = frame_encode(frame, session->out + session->out_size,
                           GATEWAY_OUTBOX_MAX - session->out_size, &length);
     assert(rv == 0);
@@ -426,9 +365,26 @@ static void session_send(struct gateway *gateway, struct gateway_session *sessio
     gateway_hot_add(gateway, session);
 }
 
+void session_send_bytes(struct gateway *gateway, struct gateway_session *session,
+                        const void *bytes, size_t size)
+{
+    if (!session_room(gateway, session, size))
+        return;
+    memcpy(session->out + session->out_size, bytes, size);
+    session->out_size += size;
+    gateway_hot_add(gateway, session);
+}
+
 static void session_error(struct gateway *gateway, struct gateway_session *session,
                           uint16_t code, const char *text)
 {
+    if (session->fix != NULL) {
+        fix_logout(gateway, session,
+                   code == FRAME_ERROR_LOGON_FAILED    ? "logon failed: wrong account or secret"
+                   : code == FRAME_ERROR_NOT_LOGGED_ON ? "no Logon(A) within the logon deadline"
+                                                       : text); /* and closing */
+        return;
+    }
     struct frame frame;
     frame_error_set(&frame, code, text);
     session_send(gateway, session, &frame); /* hot now */
@@ -540,12 +496,12 @@ static void gateway_session_start(struct gateway *gateway, uint32_t slot, int fd
 
 /* Takes every waiting connection, within the limits: per source address
  * and in total (gateway.h); one beyond them is closed at once. */
-static void gateway_accept(struct gateway *gateway)
+static void gateway_accept(struct gateway *gateway, int listen_fd, bool fix)
 {
     for (uint32_t accepted = 0; accepted < gateway->connections_max + 64u; accepted++) {
         struct sockaddr_in peer;
         socklen_t peer_size = sizeof peer;
-        int fd = accept(gateway->listen_fd, (struct sockaddr *)&peer, &peer_size);
+        int fd = accept(listen_fd, (struct sockaddr *)&peer, &peer_size);
         if (fd < 0)
             return; /* EAGAIN: nothing more to accept; other errors: retried next turn */
         uint32_t address = peer.sin_family == AF_INET ? peer.sin_addr.s_addr : 0;
@@ -572,6 +528,10 @@ static void gateway_accept(struct gateway *gateway)
             continue;
         }
         gateway_session_start(gateway, slot, fd, out, address);
+        if (fix && fix_conn_start(gateway, &gateway->sessions[slot]) != 0) {
+            session_close(gateway, &gateway->sessions[slot]);
+            continue;
+        }
         gateway->cold_count++; /* a new one is cold: the loop must not sleep long */
     }
 }
@@ -631,8 +591,8 @@ static void logon_failures_log(void *context, uint32_t source,
  * session waits (SESSION_CHECKING) for its answer without reading
  * further frames. A source with its share of the checker in use is
  * refused at once. */
-static void gateway_logon(struct gateway *gateway, struct gateway_session *session,
-                          const struct frame_logon *logon)
+void gateway_logon(struct gateway *gateway, struct gateway_session *session,
+                   const struct frame_logon *logon)
 {
     const struct engine *engine = &gateway->replica->engine;
     uint32_t id = logon->account_id;
@@ -691,6 +651,10 @@ static void gateway_logon_finish(struct gateway *gateway, struct gateway_session
     gateway_hot_add(gateway, session);
     index_table_insert(&gateway->by_client, hash_pair64(id, session->client_id),
                        (uint32_t)(session - gateway->sessions));
+    if (session->fix != NULL) {
+        fix_logon_done(gateway, session);
+        return;
+    }
     struct frame frame = {.type = FRAME_LOGON_OK};
     frame.u.logon_ok.account_id = id;
     /* A session the state no longer has (evicted, or new) goes on above
@@ -776,6 +740,13 @@ static void gateway_command_refuse(struct gateway *gateway, struct gateway_sessi
                                    const struct command *command, int result, uint64_t id)
 {
     assert(result != RESULT_OK);
+    gateway->stats.commands_refused++;
+    if (session->fix != NULL) {
+        struct outcome outcome = {.result = (uint16_t)result, .command_type = command->type,
+                                  .id = id};
+        fix_outcome(gateway, session, command, &outcome);
+        return;
+    }
     struct frame frame = {.type = FRAME_OUTCOME};
     frame.u.outcome.client_seq = command->client_seq;
     frame.u.outcome.result = (uint16_t)result;
@@ -783,7 +754,6 @@ static void gateway_command_refuse(struct gateway *gateway, struct gateway_sessi
     frame.u.outcome.id = id;
     frame.u.outcome.stream_seq = 0; /* never published */
     session_send(gateway, session, &frame);
-    gateway->stats.commands_refused++;
 }
 
 void gateway_set_logic_gate(struct gateway *gateway, gateway_logic_gate_fn gate, void *context)
@@ -793,8 +763,8 @@ void gateway_set_logic_gate(struct gateway *gateway, gateway_logic_gate_fn gate,
     gateway->logic_gate_context = context;
 }
 
-static void gateway_command(struct gateway *gateway, struct gateway_session *session,
-                            const struct command *command)
+void gateway_command(struct gateway *gateway, struct gateway_session *session,
+                     const struct command *command)
 {
     assert(gateway->pending_count < GATEWAY_BATCH_COMMANDS); /* see session_process */
     uint64_t refused_id = 0;
@@ -914,6 +884,10 @@ static void gateway_frame(struct gateway *gateway, struct gateway_session *sessi
  * batch has room; what is left waits (input_held) until it has. */
 static void session_process(struct gateway *gateway, struct gateway_session *session)
 {
+    if (session->fix != NULL) {
+        fix_process(gateway, session);
+        return;
+    }
     size_t at = 0;
     bool partial = false; /* stopped at an incomplete frame */
     while (session->fd >= 0 && session->state != SESSION_CLOSING &&
@@ -1091,6 +1065,11 @@ static void gateway_outcome(void *context, uint64_t stream_seq, const struct com
     uint32_t at = client_find_at(gateway, command->sender_account_id, command->client_id);
     if (at != INDEX_NONE) {
         struct gateway_session *session = &gateway->sessions[gateway->by_client.entries[at]];
+        if (session->fix != NULL) {
+            fix_outcome(gateway, session, command, outcome);
+            gateway->stats.outcomes_sent++;
+            return;
+        }
         struct frame frame = {.type = FRAME_OUTCOME};
         frame.u.outcome.client_seq = command->client_seq;
         frame.u.outcome.result = outcome->result;
@@ -1211,12 +1190,16 @@ static void gateway_deadlines(struct gateway *gateway, bool may_read)
                  now_ms - session->frame_since_ms >= gateway->frame_timeout_ms)
             session_expire(gateway, session, FRAME_ERROR_MALFORMED, &gateway->stats.closed_frame,
                            "a frame not whole", gateway->frame_timeout_ms);
+        else if (ready && session->fix != NULL)
+            fix_heartbeat(gateway, session, now_ms);
         else if (ready)
             session_heartbeat(gateway, session, now_ms, may_read);
         else if (closing && now_ms - session->input_ms >= gateway->heartbeat_ms)
             session_close(gateway, session); /* its last words unread for that long */
     }
     gateway_refusals_log(gateway, now_ms);
+    if (gateway->fix != NULL)
+        fix_deadlines(gateway, now_ms);
 }
 
 /* Polls the listening socket, the stream's and the publisher's eventfds
@@ -1282,13 +1265,16 @@ static nfds_t gateway_poll_set(struct gateway *gateway, uint32_t *slots, bool co
         (struct pollfd){.fd = publisher_wake_fd(gateway->publisher), .events = POLLIN};
     gateway->polls[count++] =
         (struct pollfd){.fd = logon_check_wake_fd(gateway->logon_check), .events = POLLIN};
+    gateway->polls[count++] = (struct pollfd){.fd = gateway->fix_listen_fd, .events = POLLIN};
     assert(count == GATEWAY_POLLS_FIXED);
     short read_events = gateway_may_read(gateway) ? POLLIN : 0;
     /* Many connections not logged on: new ones are taken in with them, at
      * the full pass, not one wake-up of the loop each. */
     if ((!cold && gateway->cold_count > GATEWAY_COLD_PER_MS * GATEWAY_COLD_POLL_MS) ||
-        gateway->draining)
+        gateway->draining) {
         gateway->polls[0].events = 0;
+        gateway->polls[4].events = 0;
+    }
     if (!cold) {
         gateway->cold_skipped = gateway->cold_count > 0;
         for (uint32_t k = 0; k < gateway->hot_count; k++) {
@@ -1471,7 +1457,9 @@ int gateway_step(struct gateway *gateway, int timeout_ms, char *errmsg, size_t e
             session_write(gateway, session);
     }
     if (ready > 0 && (gateway->polls[0].revents & POLLIN))
-        gateway_accept(gateway);
+        gateway_accept(gateway, gateway->listen_fd, false);
+    if (ready > 0 && (gateway->polls[4].revents & POLLIN))
+        gateway_accept(gateway, gateway->fix_listen_fd, true);
     gateway_logons_answered(gateway);
     gateway_logons_due(gateway);
     /* Group commit: what came in goes out now if no publish is under way. */
@@ -1518,6 +1506,7 @@ void gateway_close(struct gateway *gateway)
     logon_check_close(gateway->logon_check);
     if (gateway->listen_fd >= 0)
         close(gateway->listen_fd);
+    fix_gateway_close(gateway);
     gateway_free(gateway);
 }
 
@@ -1598,7 +1587,7 @@ uint32_t gateway_export(const struct gateway *gateway, uint32_t from,
     assert(gateway_drained(gateway));
     for (uint32_t i = from; i < gateway->session_end; i++) {
         const struct gateway_session *session = &gateway->sessions[i];
-        if (session->fd < 0)
+        if (session->fd < 0 || session->fix != NULL) /* FIX sessions log on again */
             continue;
         *out = (struct gateway_session_export){
             .fd = session->fd,
@@ -1623,6 +1612,12 @@ void gateway_detach(struct gateway *gateway)
         struct gateway_session *session = &gateway->sessions[i];
         if (session->fd < 0)
             continue;
+        if (session->fix != NULL) { /* not handed over: told to log on again, then closed */
+            fix_logout(gateway, session, "this node is replaced by a new process: log on again");
+            session_write(gateway, session);
+            session_close(gateway, session);
+            continue;
+        }
         session->out_size = 0; /* the new process sends it */
         session_close(gateway, session);
     }

@@ -101,8 +101,8 @@
  * at most, then is answered with the state there is (docs/protocol.md). */
 #define GATEWAY_QUERY_WAIT_MS FRAME_QUERY_WAIT_MS
 /* polls[]: the listening socket; the stream's, the publisher's and the
- * logon checker's eventfds. */
-#define GATEWAY_POLLS_FIXED 4u
+ * logon checker's eventfds; the FIX acceptor's listening socket (-1: off). */
+#define GATEWAY_POLLS_FIXED 5u
 
 /* The ERROR 8 (FRAME_ERROR_READ_ONLY) text sent to every session when a
  * batch was not stored, from the journal's reason (journal_publish_error):
@@ -124,6 +124,12 @@ struct gateway_config {
     int listen_fd_inherited;        /* > 0: a socket bound and listening already, handed
                                      * over by the process before (listen_host/port unused) */
     bool listen_later;              /* no socket until gateway_listen_take (a hand-over) */
+    /* The FIX 4.4 acceptor (docs/fix.md): off unless fix_on. */
+    bool fix_on;
+    const char *fix_host;           /* "127.0.0.1" */
+    uint16_t fix_port;              /* 0: any free port (gateway_fix_port tells) */
+    int fix_listen_fd_inherited;    /* > 0: handed over by the process before */
+    const char *fix_state_path;     /* the sessions' sequence numbers; NULL: memory only */
 };
 
 struct gateway_stats {
@@ -152,6 +158,15 @@ int gateway_open(struct gateway **out, const struct gateway_config *config,
                  struct replica *replica, struct journal *journal, char *errmsg,
                  size_t errmsg_size);
 uint16_t gateway_port(const struct gateway *gateway);
+/* The FIX acceptor's port, 0 when off; its listening socket, -1 when off. */
+uint16_t gateway_fix_port(const struct gateway *gateway);
+int gateway_fix_listen_fd(const struct gateway *gateway);
+/* Whether the gateway was opened with the FIX acceptor on (listening or,
+ * in a hand-over, waiting for the socket). */
+bool gateway_fix_wanted(const struct gateway *gateway);
+/* The FIX listening socket handed over, for a gateway opened with
+ * listen_later and fix_on. Returns 0, or ERR_IO with errmsg. */
+int gateway_fix_listen_take(struct gateway *gateway, int fd, char *errmsg, size_t errmsg_size);
 const struct gateway_stats *gateway_stats(const struct gateway *gateway);
 
 /* Brings the config's metrics up to the gateway's counts (connections

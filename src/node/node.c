@@ -280,11 +280,12 @@ int node_run(const struct node_config *config)
         printf("nodown: live feed on ws://%s:%u/ (docs/live.md)\n", node.config.feed_host,
                live_server_port(node.live));
     printf("nodown: node %u serving clients on %s:%u, admin on http://%s:%u/status "
-           "(token in %s/admin.token), durability %s, NATS %s\n",
+           "(token in %s/admin.token), durability %s, NATS %s, \"fix_port\":%u\n",
            node.config.node_id, node.config.listen_host, gateway_port(node.gateway),
            node.config.http_host, http_admin_port(node.admin), node.config.data_dir,
            node.embedded ? durability : "of the NATS servers",
-           node.embedded ? node.nats.url : node.config.nats_urls);
+           node.embedded ? node.nats.url : node.config.nats_urls,
+           gateway_fix_port(node.gateway));
     fflush(stdout);
     rv = node_loop(&node);
     if (node.handed_over)

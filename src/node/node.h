@@ -37,6 +37,9 @@ struct node_config {
     bool feed;               /* --feed HOST:PORT: the live WebSocket feed (docs/live.md) */
     char feed_host[64];
     uint16_t feed_port;      /* 0: a free port (/status "feed_port" tells) */
+    bool fix_on;             /* --fix HOST:PORT: the FIX 4.4 acceptor (docs/fix.md) */
+    char fix_host[64];
+    uint16_t fix_port;
     const char *token;
     uint32_t node_id;
     uint64_t snapshot_bytes; /* snapshot after this much applied log */

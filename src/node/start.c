@@ -198,6 +198,12 @@ static int node_gateway_open(struct node *node, char *errmsg, size_t size)
         .handshake_timeout_ms = config->handshake_timeout_ms,
         .frame_timeout_ms = config->frame_timeout_ms, .heartbeat_ms = config->heartbeat_ms,
         .listen_later = config->taker != NULL};
+    char fix_state[4096];
+    snprintf(fix_state, sizeof fix_state, "%s/fix_sessions", config->data_dir);
+    gateway.fix_on = config->fix_on;
+    gateway.fix_host = config->fix_host;
+    gateway.fix_port = config->fix_port;
+    gateway.fix_state_path = fix_state;
     if (rv == 0)
         rv = gateway_open(&node->gateway, &gateway, &node->replica, node->journal, errmsg,
                           size);

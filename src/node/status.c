@@ -159,6 +159,7 @@ void node_status(struct node *node)
         "\"logic_versions_supported\":[%u,%u],\"snapshot_format\":%u,\"protocol_version\":%u,"
         "\"snapshot_seq\":%" PRIu64 ",\"nats\":{\"connected\":%s,\"embedded\":%s,"
         "\"restarts\":%u,\"durability\":\"%s\"},\"gateway\":{\"port\":%u},\"feed_port\":%u,"
+        "\"fix_port\":%u,"
         "\"stream\":\"%s\",\"site\":\"%s\","
         "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"},"
         "\"sessions\":{\"in_use\":%u,\"max\":%u,\"per_account_max\":%u},\"stopped\":\"%s\","
@@ -171,7 +172,7 @@ void node_status(struct node *node)
         connected ? "true" : "false", node->embedded ? "true" : "false",
         node->embedded ? node->nats.restart_count : 0,
         node->embedded ? durability : "of the NATS servers", gateway_port(node->gateway),
-        live_server_port(node->live),
+        live_server_port(node->live), gateway_fix_port(node->gateway),
         node->dr_waiting ? JOURNAL_STREAM_MIRROR : JOURNAL_STREAM,
         node->dr_waiting ? "disaster-recovery" : "primary", node->audit.runs,
         node->audit_last, engine->session_count, engine->limits.sessions_max,

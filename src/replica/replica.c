@@ -54,6 +54,13 @@ static void replica_feed_event(void *context, const struct event *event)
         replica->watch->event(replica->watch->context, event);
 }
 
+static void replica_tapped_event(void *context, const struct event *event)
+{
+    struct replica *replica = context;
+    replica_feed_event(replica, event); /* the order query, the feed, the watcher */
+    replica->event_tap(replica->event_tap_context, event);
+}
+
 static void replica_feed_command_begin(void *context, uint32_t index)
 {
     struct replica *replica = context;
@@ -89,6 +96,10 @@ static int replica_apply_decoded(struct replica *replica, uint64_t stream_seq,
     if (feed != NULL || replica->watch != NULL)
         sink = (struct event_sink){.emit_cb = replica_feed_event, .context = replica,
                                    .command_cb = replica_feed_command_begin};
+    if (replica->event_tap != NULL) {
+        sink.emit_cb = replica_tapped_event;
+        sink.context = replica;
+    }
     int rv = engine_apply_batch(&replica->engine, replica->time_ns, commands, count, &sink,
                                 replica->outcomes, &applied);
     for (uint32_t i = 0; i < applied; i++) {

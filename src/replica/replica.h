@@ -95,6 +95,10 @@ struct replica {
      * each message applied whole. It must not call back into the replica
      * and must never wait. */
     struct replica_watch *watch;
+    /* Told every event applied, after the consumers; NULL: nothing (the
+     * FIX acceptor reports fills with it: gateway_fix.c). */
+    event_emit_cb event_tap;
+    void *event_tap_context;
     /* A snapshot at or below it is never pruned: the lowest position of
      * the feed's consumers (UINT64_MAX: none). */
     uint64_t keep_seq;

@@ -17,7 +17,7 @@ E2E=build/test/e2e_node
 HOUSE_SECRET="live house secret"
 MEMBER_SECRET="live member secret"
 COUNT=0
-TIME_LIMIT_S=${LIVE_TIME_LIMIT_S:-150}
+TIME_LIMIT_S=${LIVE_TIME_LIMIT_S:-240}
 PY=/usr/bin/python3
 CLIENT=test/live/live_client.py
 
@@ -145,6 +145,32 @@ expect "B's client saw suspended, open, suspended, settled: $(field "$work/life.
     "['suspended', 'open', 'suspended', 'settled']"
 expect "and the results: $(field "$work/life.json" 'd["odds"]["0"]["results"]')" \
     test "$(field "$work/life.json" 'd["odds"]["0"]["results"]')" = "['win', 'lose', 'lose']"
+# A hand-over: the new process listens on the same feed port (SO_REUSEPORT)
+# and a client that reconnects with its last sequence continues.
+last=$(field "$work/life.json" 'd["synced"]')
+old_pid=${node_pid[A]}
+cp "$NODOWN" "$work/nodown-copy"
+expect "node A is handed over to a new process (nodown upgrade --data)" \
+    "$NODOWN" upgrade --data "$work/a" --binary "$work/nodown-copy" --timeout-s 60
+new_pid=$(curl -s -m 2 -H "Authorization: Bearer $(cat "$work/a/admin.token")" \
+    "http://127.0.0.1:${node_http[A]}/status" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+# The old process stays as the embedded NATS server's keeper: stopped last.
+[ -n "$new_pid" ] && node_pid[A]=$new_pid && node_pid[A_keeper]=$old_pid
+expect "a new process ($new_pid) serves A" \
+    test -n "$new_pid" -a "$new_pid" != "$old_pid"
+feed_port=${url_a%/}
+feed_port=${feed_port##*:}
+status=$(curl -s -m 2 -H "Authorization: Bearer $(cat "$work/a/admin.token")" \
+    "http://127.0.0.1:${node_http[A]}/status")
+expect "the new process's feed is on the same port, $feed_port" \
+    test "$(sed -n 's/.*"feed_port":\([0-9]*\).*/\1/p' <<<"$status")" = "$feed_port"
+echo "$(applied_seq A)" >"$work/until"
+$PY $CLIENT collect --url "$url_a" --instruments 0 --markets 0 --since "$last" \
+    --start-from "$work/life.json" --until-file "$work/until" --out "$work/after.json"
+expect "a client back on A's feed port continues from $last: $(field "$work/after.json" 'd["resume"]')" \
+    test "$(field "$work/after.json" 'd["resume"]')" = continuation
+expect "its book equals query book on the new process" \
+    test "$(field "$work/after.json" 'json.dumps(d["books"]["0"])')" = "$(book_json A 0)"
 stop_all
 expect_none_left
 summary
