@@ -91,7 +91,7 @@ static int backup_bench_node_start(struct backup_bench *b, char *errmsg, size_t 
     snprintf(b->nodes, sizeof b->nodes, "127.0.0.1:%u", port);
     b->admin_port = (uint16_t)admin;
     snprintf(b->nats_url, sizeof b->nats_url, "%s", nats + 5);
-    b->nats_url[strcspn(b->nats_url, "\n")] = '\0';
+    b->nats_url[strcspn(b->nats_url, ",\n")] = '\0';
     return 0;
 }
 

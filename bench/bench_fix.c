@@ -42,6 +42,7 @@
 #define FIXB_RING 4096u          /* ClOrdIDs remembered per session, > window */
 #define FIXB_BUFFER (256u * 1024u)
 #define FIXB_LOGON_MS 10000      /* every session logged on within it */
+#define FIXB_LOGON_WAVE 8u       /* logons outstanding at once */
 #define FIXB_DRAIN_MS 5000       /* after the run, reports still owed */
 #define FIXB_SAMPLES_MAX (1u << 21)
 
@@ -294,28 +295,36 @@ static uint32_t fixb_live(const struct fixb_run *run, bool logged_on)
     return n;
 }
 
-/* Connects and logs every session on. Returns 0 or -1 (run->last_error). */
-static int fixb_open(struct fixb_run *run)
+/* Connects and logs every session on, FIXB_LOGON_WAVE at a time: the
+ * native logon checker takes 16 at once from one address
+ * (LOGON_CHECK_SOURCE_MAX) and refuses more. Returns 0 or -1
+ * (run->last_error). */
+static int fixb_open(struct fixb_run *run, uint32_t total)
 {
-    for (uint32_t i = 0; i < run->count; i++) {
-        struct fixb_session *s = &run->sessions[i];
-        s->fd = fixb_connect(run->port);
-        s->seq_out = 1;
-        snprintf(s->sender, sizeof s->sender, "BENCH%u", i);
-        if (s->fd < 0 || !fixb_logon(s)) {
-            fixb_error(run, "could not connect to the FIX port");
+    int64_t deadline = clock_now_ms() + FIXB_LOGON_MS;
+    for (uint32_t first = 0; first < total; first += FIXB_LOGON_WAVE) {
+        uint32_t end = first + FIXB_LOGON_WAVE < total ? first + FIXB_LOGON_WAVE : total;
+        for (uint32_t i = first; i < end; i++) {
+            struct fixb_session *s = &run->sessions[i];
+            s->fd = fixb_connect(run->port);
+            s->seq_out = 1;
+            snprintf(s->sender, sizeof s->sender, "BENCH%u", i);
+            if (s->fd < 0 || !fixb_logon(s)) {
+                fixb_error(run, "could not connect to the FIX port");
+                return -1;
+            }
+            fixb_flush(run, s);
+        }
+        uint32_t opened = end;
+        run->count = opened; /* fixb_poll and fixb_live see the opened ones */
+        while (fixb_live(run, true) < opened && fixb_live(run, false) == opened &&
+               clock_now_ms() < deadline)
+            fixb_poll(run, 50);
+        if (fixb_live(run, true) < opened) {
+            if (run->last_error[0] == '\0')
+                fixb_error(run, "FIX sessions not logged on within 10 s");
             return -1;
         }
-        fixb_flush(run, s);
-    }
-    int64_t deadline = clock_now_ms() + FIXB_LOGON_MS;
-    while (fixb_live(run, true) < run->count && fixb_live(run, false) == run->count &&
-           clock_now_ms() < deadline)
-        fixb_poll(run, 50);
-    if (fixb_live(run, true) < run->count) {
-        if (run->last_error[0] == '\0')
-            fixb_error(run, "FIX sessions not logged on within 10 s");
-        return -1;
     }
     return 0;
 }
@@ -422,19 +431,20 @@ static double fixb_json_number(const char *line, const char *name)
     return at == NULL ? -1 : strtod(at + strlen(key), NULL);
 }
 
-/* Runs build/test/qf_load against host:port (its contract: test/qf/) and
- * returns its JSON line in out, "" when it is absent or failed. */
-static void fixb_qf_load(uint16_t port, uint32_t account, const char *secret_file,
-                         uint32_t sessions, double seconds, char *out, size_t size)
+/* Runs build/test/qf_load (test/fix/qf_load.cpp) against 127.0.0.1:port
+ * with its other arguments in more, and returns its JSON line in out, ""
+ * when it is absent or failed. */
+static void fixb_qf_load(uint16_t port, uint32_t sessions, double seconds, const char *more,
+                         char *out, size_t size)
 {
     out[0] = '\0';
     if (access("build/test/qf_load", X_OK) != 0)
         return;
     char command[1024];
     snprintf(command, sizeof command,
-             "build/test/qf_load --host 127.0.0.1 --port %u --account %u --secret-file '%s' "
-             "--sessions %u --seconds %.1f --json",
-             port, account, secret_file, sessions, seconds);
+             "build/test/qf_load --host 127.0.0.1 --port %u --sessions %u --seconds %.1f "
+             "--json %s",
+             port, sessions, seconds, more);
     FILE *p = popen(command, "r");
     if (p == NULL)
         return;
@@ -450,16 +460,19 @@ struct fixb_options {
     double seconds;
     uint32_t sessions;
     bool json;
+    const char *ordermatch; /* QuickFIX's example, or NULL */
 };
 
 static int fixb_parse(int argc, char **argv, struct fixb_options *o)
 {
-    *o = (struct fixb_options){.seconds = 5, .sessions = 16};
+    *o = (struct fixb_options){.seconds = 5, .sessions = 32};
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             o->json = true;
         else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
             o->seconds = strtod(argv[++i], NULL);
+        else if (strcmp(argv[i], "--ordermatch") == 0 && i + 1 < argc)
+            o->ordermatch = argv[++i];
         else if (strcmp(argv[i], "--sessions") == 0 && i + 1 < argc)
             o->sessions = (uint32_t)strtoul(argv[++i], NULL, 10);
         else
@@ -472,7 +485,7 @@ static int fixb_parse(int argc, char **argv, struct fixb_options *o)
 }
 
 static void fixb_print(const struct fixb_options *o, const struct fixb_run *run, double seconds,
-                       const char *qf)
+                       const char *qf, const char *om)
 {
     uint64_t acked = 0, rejected = 0;
     for (uint32_t i = 0; i < run->count; i++) {
@@ -495,6 +508,14 @@ static void fixb_print(const struct fixb_options *o, const struct fixb_run *run,
                "\"quickfix_ack_p99_us\":%.0f",
                fixb_json_number(qf, "orders_per_s"), fixb_json_number(qf, "ack_p50_us"),
                fixb_json_number(qf, "ack_p99_us"));
+    if (om[0] != '\0') {
+        double qf_rate = fixb_json_number(qf, "orders_per_s");
+        double om_rate = fixb_json_number(om, "orders_per_s");
+        printf(",\"ordermatch_orders_per_s\":%.0f,\"ordermatch_ack_p50_us\":%.0f,"
+               "\"ordermatch_ack_p99_us\":%.0f,\"quickfix_to_ordermatch\":%.2f",
+               om_rate, fixb_json_number(om, "ack_p50_us"), fixb_json_number(om, "ack_p99_us"),
+               qf[0] != '\0' && om_rate > 0 ? qf_rate / om_rate : 0);
+    }
     printf("}\n");
     if (run->errors > 0)
         fprintf(stderr, "bench fix: %" PRIu64 " errors, the last: %s\n", run->errors,
@@ -513,8 +534,66 @@ static void fixb_quickfix(const struct fixb_child *node, const struct node_clien
         return;
     fprintf(f, "%s\n", member->secret);
     fclose(f);
-    fixb_qf_load(node->fix_port, member->account_id, secret_file, o->sessions, o->seconds, qf,
-                 size);
+    char more[300];
+    snprintf(more, sizeof more, "--account %u --secret-file '%s' --instrument 0 --price 10000",
+             member->account_id, secret_file);
+    fixb_qf_load(node->fix_port, o->sessions, o->seconds, more, qf, size);
+}
+
+/* A free TCP port of 127.0.0.1 (0 when none was found). */
+static uint16_t fixb_free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    uint16_t port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &size) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* QuickFIX's ordermatch example at path, driven by qf_load the same way
+ * (FIX 4.2, which is all the example takes: bench/fix/ordermatch.sh), its
+ * stdin a pipe held open (it spins at end of file). */
+static void fixb_ordermatch(const char *path, const char *dir, const struct fixb_options *o,
+                            char *out, size_t size)
+{
+    char config[160], command[600];
+    uint16_t port = fixb_free_port();
+    snprintf(config, sizeof config, "%s/ordermatch.cfg", dir);
+    snprintf(command, sizeof command,
+             "bash bench/fix/ordermatch.sh --config %u %u '%s/ordermatch-store' > '%s'", port,
+             o->sessions, dir, config);
+    out[0] = '\0';
+    int in[2];
+    if (port == 0 || system(command) != 0 || pipe(in) != 0) {
+        fprintf(stderr, "bench fix: could not set ordermatch up (bench/fix/ordermatch.sh)\n");
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], STDIN_FILENO);
+        close(in[1]);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, STDOUT_FILENO);
+        execl(path, path, config, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    clock_sleep_ms(1000); /* its acceptor up */
+    fixb_qf_load(port, o->sessions, o->seconds,
+                 "--account 0 --secret-file /dev/null --no-auth --target-comp ORDERMATCH "
+                 "--begin-string FIX.4.2",
+                 out, size);
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+    close(in[1]);
 }
 
 int bench_fix_main(int argc, char **argv)
@@ -522,11 +601,13 @@ int bench_fix_main(int argc, char **argv)
     struct fixb_options o;
     if (fixb_parse(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: nodown bench fix [--json] [--seconds S (5)] "
-                        "[--sessions N (16, 2..%u)]\n", FIXB_SESSIONS_MAX);
+                        "[--sessions N (32, 2..%u)]\n"
+                        "       [--ordermatch PATH (QuickFIX's example, for comparison)]\n",
+                FIXB_SESSIONS_MAX);
         return 2;
     }
     static struct node_client members[FIXB_SESSIONS_MAX + 1];
-    struct fixb_run run = {.count = o.sessions, .seconds = o.seconds};
+    struct fixb_run run = {.count = 0, .seconds = o.seconds};
     run.sessions = calloc(o.sessions, sizeof *run.sessions);
     run.samples = malloc(FIXB_SAMPLES_MAX * sizeof *run.samples);
     struct fixb_child node = {0};
@@ -540,11 +621,13 @@ int bench_fix_main(int argc, char **argv)
             run.sessions[i].account_id = members[i].account_id;
             run.sessions[i].secret = members[i].secret;
         }
-        if (fixb_open(&run) == 0) {
+        if (fixb_open(&run, o.sessions) == 0) {
             double seconds = fixb_load(&run);
-            char qf[1024];
+            char qf[1024], om[1024] = "";
             fixb_quickfix(&node, &members[o.sessions], &o, qf, sizeof qf);
-            fixb_print(&o, &run, seconds, qf);
+            if (o.ordermatch != NULL)
+                fixb_ordermatch(o.ordermatch, node.dir, &o, om, sizeof om);
+            fixb_print(&o, &run, seconds, qf, om);
             rv = 0;
         } else {
             snprintf(errmsg, sizeof errmsg, "%s", run.last_error);

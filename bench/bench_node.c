@@ -104,7 +104,7 @@ static int node_start(struct node_child *node, const char *self, uint32_t batche
     if (admin != NULL && sscanf(admin, "admin on http://127.0.0.1:%u", &admin_port) == 1)
         node->admin_port = (uint16_t)admin_port;
     snprintf(node->nats_url, sizeof node->nats_url, "%s", nats + 5);
-    node->nats_url[strcspn(node->nats_url, "\n")] = '\0';
+    node->nats_url[strcspn(node->nats_url, ",\n")] = '\0';
     return 0;
 }
 

@@ -185,11 +185,13 @@ static void fix_cancel_reject(struct fix_writer *w, const struct fix_request *re
 /* ExecType(150), OrdStatus(39), CumQty(14) and LeavesQty(151) of a
  * successful outcome. */
 static void fix_exec_state(const struct fix_request *req, const struct outcome *outcome,
-                           char *exec_type, char *status, int64_t *cum, int64_t *leaves)
+                           const struct fix_fill *fill, char *exec_type, char *status,
+                           int64_t *cum, int64_t *leaves)
 {
     *cum = 0;
     *leaves = 0;
     if (req->kind == 'F') {
+        *cum = fill != NULL ? fill->cum : 0;
         *exec_type = '4';
         *status = '4';
         return;
@@ -201,7 +203,7 @@ static void fix_exec_state(const struct fix_request *req, const struct outcome *
         *status = *leaves == 0 ? '2' : *cum > 0 ? '1' : '0';
         return;
     }
-    *cum = outcome->value;
+    *cum = fill != NULL ? fill->cum : outcome->value;
     bool rests = req->order_type == ORDER_TYPE_LIMIT &&
                  (req->time_in_force == TIF_DAY || req->time_in_force == TIF_GTC);
     *leaves = rests ? req->quantity - *cum : 0;
@@ -210,7 +212,8 @@ static void fix_exec_state(const struct fix_request *req, const struct outcome *
 }
 
 void fix_report_write(struct fix_writer *w, const struct fix_request *req,
-                      const struct outcome *outcome, uint64_t exec_id, const char *text)
+                      const struct outcome *outcome, const struct fix_fill *fill,
+                      uint64_t exec_id, const char *text)
 {
     if (req->kind != 'D' && outcome->result != RESULT_OK) {
         fix_cancel_reject(w, req, outcome, text);
@@ -220,7 +223,7 @@ void fix_report_write(struct fix_writer *w, const struct fix_request *req,
     char exec_type = '8', status = '8';
     int64_t cum = 0, leaves = 0;
     if (ok)
-        fix_exec_state(req, outcome, &exec_type, &status, &cum, &leaves);
+        fix_exec_state(req, outcome, fill, &exec_type, &status, &cum, &leaves);
     fix_write_u64(w, 37, outcome->id);
     fix_write_str(w, 11, req->clordid);
     if (req->kind != 'D' && req->orig_clordid[0] != '\0')
@@ -235,10 +238,16 @@ void fix_report_write(struct fix_writer *w, const struct fix_request *req,
     fix_write_i64(w, 151, leaves);
     fix_write_i64(w, 14, cum);
     int64_t px = req->order_type == ORDER_TYPE_LIMIT && cum > 0 ? req->price_ticks : 0;
+    int64_t last_qty = cum, last_px = px;
+    if (fill != NULL && fill->cum > 0) {
+        px = fill->notional / fill->cum; /* whole ticks: the fraction is dropped */
+        last_qty = fill->last_qty;
+        last_px = fill->last_px;
+    }
     fix_write_i64(w, 6, px);
     if (exec_type == 'F') {
-        fix_write_i64(w, 32, cum);
-        fix_write_i64(w, 31, px);
+        fix_write_i64(w, 32, last_qty);
+        fix_write_i64(w, 31, last_px);
     }
     if (!ok) {
         fix_write_u64(w, 103, (uint64_t)fix_rej_reason(outcome->result));

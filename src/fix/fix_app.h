@@ -42,12 +42,22 @@ enum fix_request_result fix_request_read(const struct fix_msg *msg, char kind,
 /* The command of a request (client_id and sender are the gateway's). */
 void fix_request_command(const struct fix_request *req, struct command *command);
 
+/* What the trades of an order came to, from the apply's events. */
+struct fix_fill {
+    int64_t cum;      /* filled so far */
+    int64_t notional; /* sum of quantity * price of those fills */
+    int64_t last_qty; /* the fill this report tells; 0: none */
+    int64_t last_px;
+};
+
 /* The body of the answer to req (after the header the caller wrote):
  * an ExecutionReport, or an OrderCancelReject for a cancel or replace that
- * was refused. exec_id must be unique. text: a refusal's reason when the
- * outcome has none (NULL: the outcome's). Returns the MsgType written. */
+ * was refused. fill: the order's trades (NULL: the outcome's filled
+ * quantity at req's price). exec_id must be unique. text: a refusal's
+ * reason when the outcome has none (NULL: the outcome's). */
 const char *fix_report_type(const struct fix_request *req, const struct outcome *outcome);
 void fix_report_write(struct fix_writer *w, const struct fix_request *req,
-                      const struct outcome *outcome, uint64_t exec_id, const char *text);
+                      const struct outcome *outcome, const struct fix_fill *fill,
+                      uint64_t exec_id, const char *text);
 
 #endif

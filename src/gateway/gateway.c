@@ -1586,7 +1586,7 @@ uint32_t gateway_export(const struct gateway *gateway, uint32_t from,
     assert(gateway_drained(gateway));
     for (uint32_t i = from; i < gateway->session_end; i++) {
         const struct gateway_session *session = &gateway->sessions[i];
-        if (session->fd < 0)
+        if (session->fd < 0 || session->fix != NULL) /* FIX sessions log on again */
             continue;
         *out = (struct gateway_session_export){
             .fd = session->fd,
@@ -1611,6 +1611,12 @@ void gateway_detach(struct gateway *gateway)
         struct gateway_session *session = &gateway->sessions[i];
         if (session->fd < 0)
             continue;
+        if (session->fix != NULL) { /* not handed over: told to log on again, then closed */
+            fix_logout(gateway, session, "this node is replaced by a new process: log on again");
+            session_write(gateway, session);
+            session_close(gateway, session);
+            continue;
+        }
         session->out_size = 0; /* the new process sends it */
         session_close(gateway, session);
     }

@@ -161,6 +161,9 @@ uint16_t gateway_port(const struct gateway *gateway);
 /* The FIX acceptor's port, 0 when off; its listening socket, -1 when off. */
 uint16_t gateway_fix_port(const struct gateway *gateway);
 int gateway_fix_listen_fd(const struct gateway *gateway);
+/* Whether the gateway was opened with the FIX acceptor on (listening or,
+ * in a hand-over, waiting for the socket). */
+bool gateway_fix_wanted(const struct gateway *gateway);
 /* The FIX listening socket handed over, for a gateway opened with
  * listen_later and fix_on. Returns 0, or ERR_IO with errmsg. */
 int gateway_fix_listen_take(struct gateway *gateway, int fd, char *errmsg, size_t errmsg_size);

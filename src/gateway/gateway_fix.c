@@ -15,6 +15,8 @@
 #include <openssl/crypto.h>
 
 #include "codec/frame.h"
+#include "core/book.h"
+#include "core/event.h"
 #include "core/result.h"
 #include "fix/fix_app.h"
 #include "fix/fix_msg.h"
@@ -35,6 +37,29 @@
 #define FIX_SESSIONS_PER_ADDRESS_DEFAULT 64u
 #define FIX_HEARTBEAT_S_MAX 3600u
 #define FIX_STORE_SAVE_MS 1000
+/* Orders of FIX sessions followed for their fills, by order id (a newer
+ * order takes an older one's place: its later fills are reported with
+ * OrderID(37) as the ClOrdID). */
+#define FIX_ORDERS_MAX 8192u
+/* Accounts with a FIX session, for reporting fills: twice the sessions. */
+#define FIX_ACCOUNTS_MAX (2u * FIX_SESSIONS_MAX_DEFAULT)
+
+struct fix_order {
+    uint64_t order_id; /* 0: free */
+    uint32_t account_id;
+    uint32_t instrument_id;
+    uint8_t side;
+    bool known;        /* placed by a FIX session, its request below */
+    int64_t quantity;
+    struct fix_fill fill;
+    char clordid[FIX_ID_SIZE_MAX];
+};
+
+/* The FIX session of an account to tell of its resting orders' fills. */
+struct fix_account {
+    uint32_t account_id;
+    uint32_t slot; /* UINT32_MAX: none now */
+};
 
 struct fix_clord {
     uint64_t hash;
@@ -66,7 +91,12 @@ struct fix_gateway {
     int64_t time_second; /* SendingTime of this second, cached */
     char time_text[FIX_TIME_SIZE];
     char scratch[FIX_MSG_SIZE_MAX + FIX_HEADER_ROOM];
+    uint32_t accounts_used;
+    struct fix_account accounts[FIX_ACCOUNTS_MAX]; /* open addressing by account */
+    struct fix_order orders[FIX_ORDERS_MAX];       /* by order id % FIX_ORDERS_MAX */
 };
+
+static void fix_event(void *context, const struct event *event);
 
 /* ---- Opening and closing. ---- */
 
@@ -99,7 +129,16 @@ int fix_gateway_open(struct gateway *gateway, const struct gateway_config *confi
     fg->per_address_max = FIX_SESSIONS_PER_ADDRESS_DEFAULT;
     fg->reload = config->listen_later;
     fg->time_second = -1;
+    /* ExecIDs count on from this run's start in ns: unique across restarts
+     * and hand-overs while fewer than one report a ns is sent. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    fg->exec_id = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    for (uint32_t i = 0; i < FIX_ACCOUNTS_MAX; i++)
+        fg->accounts[i] = (struct fix_account){UINT32_MAX, UINT32_MAX};
     gateway->fix = fg;
+    gateway->replica->event_tap = fix_event;
+    gateway->replica->event_tap_context = gateway;
     return 0;
 }
 
@@ -110,6 +149,11 @@ int gateway_fix_listen_take(struct gateway *gateway, int fd, char *errmsg, size_
     gateway->fix->reload = true;
     return gateway_socket(&spec, &gateway->fix_listen_fd, &gateway->fix_port, errmsg,
                           errmsg_size);
+}
+
+bool gateway_fix_wanted(const struct gateway *gateway)
+{
+    return gateway->fix != NULL;
 }
 
 static void fix_store_flush(struct gateway *gateway)
@@ -128,6 +172,7 @@ void fix_gateway_close(struct gateway *gateway)
     if (gateway->fix == NULL)
         return;
     fix_store_flush(gateway);
+    gateway->replica->event_tap = NULL;
     free(gateway->fix);
     gateway->fix = NULL;
 }
@@ -221,6 +266,59 @@ static void fix_resend_request(struct gateway *gateway, struct gateway_session *
     session->fix->resend_asked = true;
 }
 
+/* ---- Accounts with a FIX session: whom to tell of a resting order's fills. ---- */
+
+static struct fix_account *fix_account_at(struct fix_gateway *fg, uint32_t account_id, bool add)
+{
+    uint32_t i = (uint32_t)(hash_mix64(account_id) % FIX_ACCOUNTS_MAX);
+    for (uint32_t n = 0; n < FIX_ACCOUNTS_MAX; n++, i = (i + 1) % FIX_ACCOUNTS_MAX) {
+        struct fix_account *a = &fg->accounts[i];
+        if (a->account_id == account_id)
+            return a;
+        if (a->account_id != UINT32_MAX)
+            continue;
+        if (!add || fg->accounts_used >= FIX_ACCOUNTS_MAX / 4u * 3u)
+            return NULL;
+        a->account_id = account_id;
+        fg->accounts_used++;
+        return a;
+    }
+    return NULL;
+}
+
+static bool fix_session_live(const struct gateway_session *session)
+{
+    return session->fd >= 0 && session->fix != NULL && session->state == SESSION_READY;
+}
+
+/* Another logged-on FIX session of the account than except, or UINT32_MAX. */
+static uint32_t fix_account_session(const struct gateway *gateway, uint32_t account_id,
+                                    uint32_t except)
+{
+    for (uint32_t i = 0; i < gateway->session_end; i++)
+        if (i != except && fix_session_live(&gateway->sessions[i]) &&
+            gateway->sessions[i].account_id == account_id)
+            return i;
+    return UINT32_MAX;
+}
+
+static void fix_account_note(struct gateway *gateway, const struct gateway_session *session)
+{
+    struct fix_gateway *fg = gateway->fix;
+    struct fix_account *a = fix_account_at(fg, session->account_id, true);
+    if (a == NULL) { /* full of accounts gone: start again from the sessions there are */
+        for (uint32_t i = 0; i < FIX_ACCOUNTS_MAX; i++)
+            fg->accounts[i] = (struct fix_account){UINT32_MAX, UINT32_MAX};
+        fg->accounts_used = 0;
+        for (uint32_t i = 0; i < gateway->session_end; i++)
+            if (fix_session_live(&gateway->sessions[i]))
+                fix_account_at(fg, gateway->sessions[i].account_id, true)->slot = i;
+        a = fix_account_at(fg, session->account_id, true);
+    }
+    assert(a != NULL);
+    a->slot = (uint32_t)(session - gateway->sessions);
+}
+
 /* ---- Connections. ---- */
 
 static uint32_t fix_address_count(const struct gateway *gateway, uint32_t address)
@@ -256,6 +354,12 @@ int fix_conn_start(struct gateway *gateway, struct gateway_session *session)
 void fix_conn_end(struct gateway *gateway, struct gateway_session *session)
 {
     assert(gateway->fix != NULL && gateway->fix->open > 0);
+    uint32_t slot = (uint32_t)(session - gateway->sessions);
+    struct fix_account *a = session->state == SESSION_READY || session->state == SESSION_CLOSING
+                                ? fix_account_at(gateway->fix, session->account_id, false)
+                                : NULL;
+    if (a != NULL && a->slot == slot)
+        a->slot = fix_account_session(gateway, session->account_id, slot);
     gateway->fix->open--;
     free(session->fix);
     session->fix = NULL;
@@ -316,8 +420,9 @@ static void fix_logon(struct gateway *gateway, struct gateway_session *session,
         return;
     }
     if (fg->reload) {
-        char errmsg[600];
-        if (fix_store_open(&fg->store, fg->store.path, errmsg, sizeof errmsg) != 0)
+        char errmsg[600], path[sizeof fg->store.path];
+        memcpy(path, fg->store.path, sizeof path); /* fix_store_open clears the store */
+        if (fix_store_open(&fg->store, path, errmsg, sizeof errmsg) != 0)
             fprintf(stderr, "nodown: FIX sessions not read: %s\n", errmsg);
         fg->reload = false;
     }
@@ -344,6 +449,7 @@ void fix_logon_done(struct gateway *gateway, struct gateway_session *session)
     uint32_t at = fix_store_get(&fg->store, session->account_id, conn->sender);
     struct fix_store_entry *e = &fg->store.entries[at];
     conn->store_slot = at;
+    fix_account_note(gateway, session);
     if (conn->logon_reset) {
         e->epoch = conn->epoch;
         e->next_in = 1;
@@ -393,6 +499,80 @@ static uint64_t fix_clord_find(const struct fix_conn *conn, const char *clordid)
     return c->hash == h ? c->order_id : 0;
 }
 
+/* The followed order of that id, made anew (no fills, not known) when its
+ * place held another. */
+static struct fix_order *fix_order_follow(struct fix_gateway *fg, uint64_t order_id,
+                                          uint32_t account_id, uint32_t instrument_id,
+                                          uint8_t side)
+{
+    struct fix_order *o = &fg->orders[order_id % FIX_ORDERS_MAX];
+    if (o->order_id != order_id) {
+        memset(o, 0, sizeof *o);
+        o->order_id = order_id;
+        o->account_id = account_id;
+        o->instrument_id = instrument_id;
+        o->side = side;
+    }
+    return o;
+}
+
+/* An ExecutionReport of a resting order's fill, to a session of its
+ * account. */
+static void fix_fill_report(struct gateway *gateway, struct gateway_session *session,
+                            const struct fix_order *o)
+{
+    const struct engine *engine = &gateway->replica->engine;
+    uint32_t at = order_find(engine, o->order_id);
+    int64_t leaves = at != INDEX_NONE ? engine->orders[at].quantity_open : 0;
+    static struct fix_request req;
+    memset(&req, 0, sizeof req);
+    req.kind = 'D';
+    req.side = o->side;
+    req.order_type = ORDER_TYPE_LIMIT;
+    req.time_in_force = TIF_GTC;
+    req.instrument_id = o->instrument_id;
+    req.quantity = o->fill.cum + leaves;
+    if (o->known)
+        memcpy(req.clordid, o->clordid, sizeof req.clordid);
+    else
+        snprintf(req.clordid, sizeof req.clordid, "%" PRIu64, o->order_id);
+    struct outcome outcome = {.result = RESULT_OK, .id = o->order_id, .value = o->fill.cum};
+    struct fix_writer w;
+    fix_begin(gateway, session, &w, "8", 0);
+    fix_report_write(&w, &req, &outcome, &o->fill, ++gateway->fix->exec_id, NULL);
+    fix_end(gateway, session, &w);
+}
+
+/* The replica's events as it applies them (replica.event_tap): each trade
+ * adds to the taker's fills, reported with its outcome, and is reported
+ * at once to a FIX session of the maker's account. */
+static void fix_event(void *context, const struct event *event)
+{
+    struct gateway *gateway = context;
+    struct fix_gateway *fg = gateway->fix;
+    if (event->type != EVENT_TRADE)
+        return;
+    int64_t q = event->u.trade.quantity, px = event->u.trade.price_ticks;
+    uint8_t taker_side = event->u.trade.taker_side;
+    if (fix_account_at(fg, event->account_id, false) != NULL) {
+        struct fix_order *t = fix_order_follow(fg, event->id, event->account_id,
+                                               event->u.trade.instrument_id, taker_side);
+        t->fill = (struct fix_fill){t->fill.cum + q, t->fill.notional + q * px, q, px};
+    }
+    uint32_t maker = event->u.trade.maker_account_id;
+    struct fix_account *a = fix_account_at(fg, maker, false);
+    if (a == NULL || a->slot == UINT32_MAX)
+        return;
+    struct gateway_session *session = &gateway->sessions[a->slot];
+    if (!fix_session_live(session) || session->account_id != maker)
+        return;
+    struct fix_order *m = fix_order_follow(fg, event->u.trade.maker_order_id, maker,
+                                           event->u.trade.instrument_id,
+                                           taker_side == SIDE_BUY ? SIDE_SELL : SIDE_BUY);
+    m->fill = (struct fix_fill){m->fill.cum + q, m->fill.notional + q * px, q, px};
+    fix_fill_report(gateway, session, m);
+}
+
 /* Answers req at once, with a refusal of the acceptor's own. */
 static void fix_order_refuse(struct gateway *gateway, struct gateway_session *session,
                              const struct fix_request *req, const char *why)
@@ -400,7 +580,7 @@ static void fix_order_refuse(struct gateway *gateway, struct gateway_session *se
     struct outcome outcome = {.result = REJECT_COMMAND_UNKNOWN, .id = req->order_id};
     struct fix_writer w;
     fix_begin(gateway, session, &w, fix_report_type(req, &outcome), 0);
-    fix_report_write(&w, req, &outcome, ++gateway->fix->exec_id, why);
+    fix_report_write(&w, req, &outcome, NULL, ++gateway->fix->exec_id, why);
     fix_end(gateway, session, &w);
 }
 
@@ -470,11 +650,28 @@ void fix_outcome(struct gateway *gateway, struct gateway_session *session,
 {
     struct fix_conn *conn = session->fix;
     const struct fix_request *req = fix_request_of(conn, command);
-    if (outcome->result == RESULT_OK && req->kind != 'F')
+    struct fix_fill fill_now;
+    const struct fix_fill *fill = NULL;
+    if (outcome->result == RESULT_OK && req->kind != 'F') {
         fix_clord_note(conn, req->clordid, outcome->id);
+        struct fix_order *o = fix_order_follow(gateway->fix, outcome->id, session->account_id,
+                                               req->instrument_id, req->side);
+        if (o->fill.cum > 0 && req->kind == 'D') {
+            fill_now = o->fill;
+            fill_now.last_qty = fill_now.cum; /* this report tells every fill so far */
+            fill = &fill_now;
+        }
+        o->known = true;
+        o->quantity = req->kind == 'D' ? req->quantity : req->quantity + o->fill.cum;
+        memcpy(o->clordid, req->clordid, sizeof o->clordid);
+    } else if (outcome->result == RESULT_OK) {
+        const struct fix_order *o = &gateway->fix->orders[outcome->id % FIX_ORDERS_MAX];
+        if (o->order_id == outcome->id && o->fill.cum > 0)
+            fill = &o->fill;
+    }
     struct fix_writer w;
     fix_begin(gateway, session, &w, fix_report_type(req, outcome), 0);
-    fix_report_write(&w, req, outcome, ++gateway->fix->exec_id, NULL);
+    fix_report_write(&w, req, outcome, fill, ++gateway->fix->exec_id, NULL);
     fix_end(gateway, session, &w);
     conn->requests[command->client_seq % FIX_REQUESTS_MAX].seq = 0;
 }

@@ -189,6 +189,8 @@ static int giver_transfer(struct takeover_giver *giver, const struct takeover_no
         message.fds[message.fd_count++] = http_admin_listen_fd(node->admin);
     if (node_end >= 0)
         message.fds[message.fd_count++] = node_end;
+    if (gateway_fix_listen_fd(node->gateway) >= 0) /* the FIX acceptor's, last */
+        message.fds[message.fd_count++] = gateway_fix_listen_fd(node->gateway);
     int rv = handover_send(giver->conn_fd, &message, errmsg, sizeof errmsg);
     if (node_end >= 0 && !adopted)
         close(node_end); /* the taker has its copy */
@@ -380,7 +382,8 @@ int takeover_take_finish(struct takeover_taker *taker, const struct takeover_nod
         handover_recv(taker->fd, &message, TAKEOVER_DRAIN_MAX_MS + HANDOVER_WAIT_MS, errmsg,
                       errmsg_size) != 0)
         return taker_fail(taker, errmsg);
-    uint32_t fds_expected = 2u + (embedded ? 1u : 0u);
+    bool fix = gateway_fix_wanted(node->gateway);
+    uint32_t fds_expected = 2u + (embedded ? 1u : 0u) + (fix ? 1u : 0u);
     if (message.type != HANDOVER_TAKE || message.fd_count != fds_expected) {
         snprintf(errmsg, errmsg_size, "the old node did not hand over its sockets: %s",
                  message.type == HANDOVER_ABORT ? message.text : "an unexpected answer");
@@ -393,7 +396,9 @@ int takeover_take_finish(struct takeover_taker *taker, const struct takeover_nod
     memcpy(fds, message.fds, sizeof fds);
     if (gateway_listen_take(node->gateway, fds[HANDOVER_CLIENT_LISTEN], errmsg, errmsg_size) !=
             0 ||
-        admin_start(admin_context, fds[HANDOVER_ADMIN_LISTEN], errmsg, errmsg_size) != 0)
+        admin_start(admin_context, fds[HANDOVER_ADMIN_LISTEN], errmsg, errmsg_size) != 0 ||
+        (fix && gateway_fix_listen_take(node->gateway, fds[fds_expected - 1], errmsg,
+                                        errmsg_size) != 0))
         return taker_fail(taker, errmsg);
     /* The embedded server's keeper is adopted only at DONE: a taker that
      * fails must not ask it to stop the old node's server. */

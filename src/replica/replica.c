@@ -51,6 +51,16 @@ static void replica_feed_event(void *context, const struct event *event)
     feed_event(replica->feed, event);
 }
 
+static void replica_tapped_event(void *context, const struct event *event)
+{
+    struct replica *replica = context;
+    if (replica->feed != NULL)
+        replica_feed_event(replica, event);
+    else
+        orders_done_note(&replica->orders_done, event);
+    replica->event_tap(replica->event_tap_context, event);
+}
+
 static void replica_feed_command_begin(void *context, uint32_t index)
 {
     struct replica *replica = context;
@@ -84,6 +94,10 @@ static int replica_apply_decoded(struct replica *replica, uint64_t stream_seq,
                          replica->engine.logic_version);
         sink = (struct event_sink){.emit_cb = replica_feed_event, .context = replica,
                                    .command_cb = replica_feed_command_begin};
+    }
+    if (replica->event_tap != NULL) {
+        sink.emit_cb = replica_tapped_event;
+        sink.context = replica;
     }
     int rv = engine_apply_batch(&replica->engine, replica->time_ns, commands, count, &sink,
                                 replica->outcomes, &applied);

@@ -83,6 +83,10 @@ struct replica {
     struct orders_done orders_done;
     /* The consumers of what it applies (feed.h), or NULL. */
     struct feed *feed;
+    /* Told every event applied, after the consumers; NULL: nothing (the
+     * FIX acceptor reports fills with it: gateway_fix.c). */
+    event_emit_cb event_tap;
+    void *event_tap_context;
     /* A snapshot at or below it is never pruned: the lowest position of
      * the feed's consumers (UINT64_MAX: none). */
     uint64_t keep_seq;

@@ -25,7 +25,7 @@ node_start() {
         >"$out" 2>>"$work/$name.err" &
     node_pid[$name]=$!
     wait_line "$out" "serving clients" "${node_pid[$name]}" 20
-    node_nats[$name]=$(sed -n 's/.*, NATS \(nats:[^ ]*\)$/\1/p' "$out")
+    node_nats[$name]=$(sed -n 's/.*, NATS \(nats:[^ ,]*\).*/\1/p' "$out")
     if [ -z "${node_nats[$name]}" ]; then
         echo "node $name did not start:"
         tail -n 5 "$work/$name.err"
