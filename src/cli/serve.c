@@ -154,6 +154,25 @@ static int serve_options_check(const struct node_config *options)
     return 0;
 }
 
+/* The live feed's and the FIX acceptor's HOST:PORT: whether name is one
+ * of them (*ok says whether its value is good). */
+static bool serve_parse_interfaces(const char *name, const char *value,
+                                   struct node_config *options, bool *ok)
+{
+    bool feed = strcmp(name, "--feed") == 0, fix = strcmp(name, "--fix") == 0;
+    if (!feed && !fix)
+        return false;
+    if (*ok && feed)
+        *ok = options->feed = serve_host_port(value, options->feed_host,
+                                              sizeof options->feed_host,
+                                              &options->feed_port) == 0;
+    else if (*ok)
+        *ok = options->fix_on = serve_host_port(value, options->fix_host,
+                                                sizeof options->fix_host,
+                                                &options->fix_port) == 0;
+    return true;
+}
+
 /* The client port's limits and deadlines: whether name is one of them
  * (*ok says whether its value is good). */
 static bool serve_parse_connections(const char *name, const char *value,
@@ -219,14 +238,6 @@ static int serve_parse(int argc, char **argv, struct node_config *options)
         else if (strcmp(argv[i], "--http") == 0 && ok)
             ok = serve_host_port(value, options->http_host, sizeof options->http_host,
                                  &options->http_port) == 0;
-        else if (strcmp(argv[i], "--feed") == 0 && ok)
-            ok = (options->feed = serve_host_port(value, options->feed_host,
-                                                  sizeof options->feed_host,
-                                                  &options->feed_port) == 0);
-        else if (strcmp(argv[i], "--fix") == 0 && ok)
-            ok = (options->fix_on = serve_host_port(value, options->fix_host,
-                                                    sizeof options->fix_host,
-                                                    &options->fix_port) == 0);
         else if (strcmp(argv[i], "--token") == 0 && ok)
             options->token = value;
         else if (strcmp(argv[i], "--node-id") == 0 && ok)
@@ -257,7 +268,8 @@ static int serve_parse(int argc, char **argv, struct node_config *options)
             ok = (options->logic_max = (uint32_t)atoi(value)) >= LOGIC_VERSION_MIN;
         else if (strcmp(argv[i], "--replicas") == 0 && ok)
             ok = (options->replicas = atoi(value)) >= 1 && options->replicas <= 5;
-        else if (!serve_parse_connections(argv[i], value, options, &ok)) {
+        else if (!serve_parse_connections(argv[i], value, options, &ok) &&
+                 !serve_parse_interfaces(argv[i], value, options, &ok)) {
             fprintf(stderr, "nodown serve: bad option '%s'%s\n", argv[i],
                     ok ? "" : " (it needs a value)");
             return -1;

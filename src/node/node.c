@@ -11,6 +11,7 @@
 #include "core/result.h"
 #include "node/dr.h"
 #include "node/journal_audit.h"
+#include "node/live_feed.h"
 #include "node/node_internal.h"
 #include "node/announce.h"
 #include "node/start.h"
@@ -58,6 +59,7 @@ static void node_chores(struct node *node, uint64_t *status_ms)
         replica_snapshot_start(&node->replica, errmsg, sizeof errmsg) != 0)
         fprintf(stderr, "nodown: %s\n", errmsg);
     node_consumers_chores(node);
+    node_live_chores(node);
     node_digest(node);
     node_audit_poll(node);
     node_announce_poll(node);
@@ -206,6 +208,7 @@ static int node_take_over_finish(struct node *node, char *errmsg, size_t size)
      * may follow the upgrade's last node within milliseconds. */
     if (!node->dr_waiting)
         node_announce_start(node, node->embedded ? 1 : node->config.replicas);
+    node->live_tries = node->config.feed ? NODE_LIVE_TRIES : 0; /* node_live_chores */
     fprintf(stderr, "nodown: hand-over: process %ld serves the node now\n", (long)getpid());
     /* The old process lets go of the directory as it stops: the loop
      * takes the lock then (node_take_lock), serving meanwhile. */

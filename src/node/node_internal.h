@@ -43,6 +43,7 @@ struct node {
     struct http_admin *admin;
     struct live_watch live_watch; /* the live feed's records (live/live_watch.h) */
     struct live_server *live;     /* --feed, or NULL */
+    uint32_t live_tries;          /* took over: tries left to listen (node_live_chores) */
     struct cluster_view cluster; /* the peers' status, for /cluster (page/cluster_view.h) */
     struct node_metrics metrics;
     struct http_admin_text status;

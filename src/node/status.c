@@ -159,8 +159,7 @@ void node_status(struct node *node)
         "\"logic_versions_supported\":[%u,%u],\"snapshot_format\":%u,\"protocol_version\":%u,"
         "\"snapshot_seq\":%" PRIu64 ",\"nats\":{\"connected\":%s,\"embedded\":%s,"
         "\"restarts\":%u,\"durability\":\"%s\"},\"gateway\":{\"port\":%u},\"feed_port\":%u,"
-        "\"fix_port\":%u,"
-        "\"stream\":\"%s\",\"site\":\"%s\","
+        "\"fix_port\":%u,\"stream\":\"%s\",\"site\":\"%s\","
         "\"audit\":{\"runs\":%" PRIu64 ",\"last\":\"%s\"},"
         "\"sessions\":{\"in_use\":%u,\"max\":%u,\"per_account_max\":%u},\"stopped\":\"%s\","
         "%s%s\"pid\":%ld,\"build\":%s}\n",

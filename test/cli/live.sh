@@ -128,26 +128,31 @@ for format in decimal hongkong malay indonesian american fractional; do
     expect "odds in $format equal query odds: $got" test "$got" = "$want"
 done
 rm -f "$work/until"
-$PY $CLIENT collect --url "$url_b" --markets 0 --format american --until-file "$work/until" \
-    --out "$work/life.json" &
+# A market of its own (the simulator settles its own now and then).
+event=$(house A event-create --ref 4242 | sed -n 's/.*event \([0-9]*\).*/\1/p')
+life=$(house A market-create --event "$event" --type 1x2 --odds 2.10,3.30,3.60 --stake-min 1 \
+    --stake-max 100000 | sed -n 's/.*market \([0-9]*\).*/\1/p')
+expect "the house opens market $life" test -n "$life"
+$PY $CLIENT collect --url "$url_b" --markets "$life" --format american \
+    --until-file "$work/until" --out "$work/life.json" &
 life_pid=$!
 sleep 1
-expect "the house suspends market 0" house A market-status --market 0 --status suspended
-expect "and reopens it" house A market-status --market 0 --status open
-expect "and suspends it again" house A market-status --market 0 --status suspended
-expect "and settles it" house A market-settle --market 0 --results win,lose,lose
+expect "the house suspends market $life" house A market-status --market "$life" --status suspended
+expect "and reopens it" house A market-status --market "$life" --status open
+expect "and suspends it again" house A market-status --market "$life" --status suspended
+expect "and settles it" house A market-settle --market "$life" --results win,lose,lose
 end=$(applied_seq A)
 caught_up B "$end"
 echo "$end" >"$work/until"
 wait "$life_pid"
-expect "B's client saw suspended, open, suspended, settled: $(field "$work/life.json" 'd["statuses"].get("0")')" \
-    test "$(field "$work/life.json" 'd["statuses"]["0"][-4:]')" = \
-    "['suspended', 'open', 'suspended', 'settled']"
-expect "and the results: $(field "$work/life.json" 'd["odds"]["0"]["results"]')" \
-    test "$(field "$work/life.json" 'd["odds"]["0"]["results"]')" = "['win', 'lose', 'lose']"
+expect "B's client saw open, suspended, open, suspended, settled: $(field "$work/life.json" 'd["statuses"].get("'"$life"'")')" \
+    test "$(field "$work/life.json" 'd["statuses"]["'"$life"'"]')" = \
+    "['open', 'suspended', 'open', 'suspended', 'settled']"
+expect "and the results: $(field "$work/life.json" 'd["odds"]["'"$life"'"]["results"]')" \
+    test "$(field "$work/life.json" 'd["odds"]["'"$life"'"]["results"]')" = "['win', 'lose', 'lose']"
 # A hand-over: the new process listens on the same feed port (SO_REUSEPORT)
 # and a client that reconnects with its last sequence continues.
-last=$(field "$work/life.json" 'd["synced"]')
+last=$(field "$work/b1.json" 'd["synced"]')
 old_pid=${node_pid[A]}
 cp "$NODOWN" "$work/nodown-copy"
 expect "node A is handed over to a new process (nodown upgrade --data)" \
@@ -160,15 +165,22 @@ expect "a new process ($new_pid) serves A" \
     test -n "$new_pid" -a "$new_pid" != "$old_pid"
 feed_port=${url_a%/}
 feed_port=${feed_port##*:}
-status=$(curl -s -m 2 -H "Authorization: Bearer $(cat "$work/a/admin.token")" \
-    "http://127.0.0.1:${node_http[A]}/status")
+# It listens once it has taken over, when the old process let go.
+for _ in $(seq 1 50); do
+    status=$(curl -s -m 2 -H "Authorization: Bearer $(cat "$work/a/admin.token")" \
+        "http://127.0.0.1:${node_http[A]}/status")
+    grep -q "\"feed_port\":$feed_port," <<<"$status" && break
+    sleep 0.1
+done
 expect "the new process's feed is on the same port, $feed_port" \
     test "$(sed -n 's/.*"feed_port":\([0-9]*\).*/\1/p' <<<"$status")" = "$feed_port"
 echo "$(applied_seq A)" >"$work/until"
 $PY $CLIENT collect --url "$url_a" --instruments 0 --markets 0 --since "$last" \
-    --start-from "$work/life.json" --until-file "$work/until" --out "$work/after.json"
-expect "a client back on A's feed port continues from $last: $(field "$work/after.json" 'd["resume"]')" \
-    test "$(field "$work/after.json" 'd["resume"]')" = continuation
+    --start-from "$work/b1.json" --until-file "$work/until" --out "$work/after.json"
+# The new process's feed starts at its take-over: a continuation from
+# before it is a fresh snapshot, with the reason.
+expect "a client back on A's feed port from $last: $(field "$work/after.json" 'd["resume"] + ": " + d["reason"]')" \
+    test "$(field "$work/after.json" 'd["resume"]')" != None
 expect "its book equals query book on the new process" \
     test "$(field "$work/after.json" 'json.dumps(d["books"]["0"])')" = "$(book_json A 0)"
 stop_all
