@@ -599,12 +599,18 @@ static void fixb_ordermatch(const char *path, const char *dir, const struct fixb
 int bench_fix_main(int argc, char **argv)
 {
     struct fixb_options o;
-    if (fixb_parse(argc, argv, &o) != 0) {
-        fprintf(stderr, "usage: nodown bench fix [--json] [--seconds S (5)] "
-                        "[--sessions N (32, 2..%u)]\n"
-                        "       [--ordermatch PATH (QuickFIX's example, for comparison)]\n",
+    bool help = argc > 0 && strcmp(argv[0], "--help") == 0;
+    if (help || fixb_parse(argc, argv, &o) != 0) {
+        fprintf(help ? stdout : stderr,
+                "usage: nodown bench fix [--json] [--seconds S (5)] "
+                "[--sessions N (32, 2..%u)]\n"
+                "       [--ordermatch PATH (QuickFIX's example, for comparison)]\n"
+                "  Starts its own node with --fix and measures orders acknowledged by\n"
+                "  ExecutionReport per second and their latency with the project's own\n"
+                "  FIX driver, then with QuickFIX initiators (build/test/qf_load) when\n"
+                "  built, and against ordermatch with --ordermatch (docs/benchmarks.md).\n",
                 FIXB_SESSIONS_MAX);
-        return 2;
+        return help ? 0 : 2;
     }
     static struct node_client members[FIXB_SESSIONS_MAX + 1];
     struct fixb_run run = {.count = 0, .seconds = o.seconds};

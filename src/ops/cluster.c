@@ -521,7 +521,10 @@ static int cluster_node_start(struct cluster *cluster, uint32_t index)
         argv[argc++] = join;
     }
     static char peers[(CLUSTER_NODES_MAX + 1) * (CLUSTER_PATH_MAX + 32)]; /* one thread */
-    if (cluster_peers(cluster, index, peers, sizeof peers) && peers[0] != '\0') {
+    /* Only this build knows --peers: an older one (CLUSTER_NODE_BINARY_ENV,
+     * a release before the page) would refuse it. */
+    bool own = strcmp(binary, cluster->self) == 0;
+    if (own && cluster_peers(cluster, index, peers, sizeof peers) && peers[0] != '\0') {
         argv[argc++] = "--peers";
         argv[argc++] = peers;
     }
