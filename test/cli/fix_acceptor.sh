@@ -39,12 +39,7 @@ source test/cli/lib/common.sh
 source test/cli/lib/nodes.sh
 
 stop_all() {
-    local name pid
-    for name in "${!node_pid[@]}"; do stop_pid "${node_pid[$name]}"; done
-    node_pid=()
-    for name in "${!node_dir[@]}"; do
-        pid=$(nats_pid_of "${node_dir[$name]}") && kill -TERM "$pid" 2>/dev/null
-    done
+    nodes_stop_all
 }
 
 script_frame fix_acceptor "$TIME_LIMIT_S" "${FIX_ACCEPTOR_KEEP:-0}" stop_all
